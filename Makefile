@@ -1,0 +1,67 @@
+# Every target builds what it needs: a project-local virtualenv (.venv) pinned by
+# requirements/constraints.txt, and buf from npm under tools/node. A fresh clone needs only
+# python3 (3.10+), make, and Node.js with npm.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+DEPS := .build/protodeps
+NODE_DIR := tools/node
+BUF := $(NODE_DIR)/node_modules/.bin/buf
+BASE ?= main
+
+.PHONY: venv protodeps generate check-generated lint typecheck pytest test demo bench breaking clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml requirements/constraints.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -c requirements/constraints.txt -e '.[dev,server,cli]'
+	touch $@
+
+$(BUF): $(NODE_DIR)/package.json $(NODE_DIR)/package-lock.json
+	npm ci --prefix $(NODE_DIR) --no-audit --no-fund --loglevel=error
+	touch $@
+
+protodeps: $(STAMP)
+	$(PY) tools/protodeps.py $(DEPS)
+
+generate: protodeps
+	rm -rf generated/textgen/v1
+	$(PY) tools/generate.py generated $(DEPS)
+
+check-generated: protodeps
+	rm -rf .build/check-generated
+	$(PY) tools/generate.py .build/check-generated $(DEPS)
+	@diff -r generated .build/check-generated >/dev/null || { \
+	  diff -r generated .build/check-generated | head -20; \
+	  echo "generated/ is stale: run 'make generate' and commit the result"; exit 1; }
+	@echo "generated/ is up to date"
+
+lint: protodeps $(BUF)
+	$(BUF) lint
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+typecheck: $(STAMP)
+	$(PY) -m mypy
+
+pytest: protodeps $(BUF)
+	$(PY) -m pytest -q
+
+test: lint typecheck check-generated pytest
+
+demo: $(STAMP)
+	$(PY) -m textgen.demo
+
+bench: $(STAMP)
+	$(PY) bench/run.py
+
+# Compares protos/ with the protos of git ref BASE (default: main) using buf's FILE rules.
+breaking: protodeps $(BUF)
+	BUF=$(BUF) bash tools/breaking.sh $(BASE)
+
+clean:
+	rm -rf $(VENV) .build build dist $(NODE_DIR)/node_modules .mypy_cache .ruff_cache
+	find . -name __pycache__ -prune -exec rm -rf {} +

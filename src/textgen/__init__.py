@@ -1,0 +1,7 @@
+"""textgen: a gRPC-first toolkit for text-generation APIs.
+
+The generated messages and stubs live in ``textgen.v1`` (for example
+``textgen.v1.model_service_pb2``); the hand-written client, servicers and fakes build on them.
+"""
+
+__version__ = "0.1.0"

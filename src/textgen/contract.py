@@ -1,0 +1,67 @@
+"""Reflection over the textgen.v1 contract: its services, methods and long-running types."""
+
+from __future__ import annotations
+
+from google.longrunning import operations_proto_pb2
+from google.protobuf import descriptor
+
+from textgen.v1 import (
+    dataset_service_pb2,
+    model_service_pb2,
+    text_generation_batch_service_pb2,
+    tuned_model_service_pb2,
+)
+
+SERVICE_MODULES = (
+    model_service_pb2,
+    tuned_model_service_pb2,
+    dataset_service_pb2,
+    text_generation_batch_service_pb2,
+)
+OPERATION = "google.longrunning.Operation"
+
+
+def services() -> list[descriptor.ServiceDescriptor]:
+    """Every service of the contract, in the order of SERVICE_MODULES."""
+    return [
+        service
+        for module in SERVICE_MODULES
+        for service in module.DESCRIPTOR.services_by_name.values()
+    ]
+
+
+def streaming_kind(method: descriptor.MethodDescriptor) -> str:
+    """One of 'unary', 'server-streaming', 'client-streaming' or 'bidi-streaming'."""
+    kinds = {
+        (False, False): "unary",
+        (False, True): "server-streaming",
+        (True, False): "client-streaming",
+        (True, True): "bidi-streaming",
+    }
+    return kinds[(method.client_streaming, method.server_streaming)]
+
+
+def operation_info(method: descriptor.MethodDescriptor) -> tuple[str, str] | None:
+    """The fully qualified (response, metadata) types of a long-running method, else None."""
+    if method.output_type.full_name != OPERATION:
+        return None
+    options = method.GetOptions()
+    info = options.Extensions[operations_proto_pb2.operation_info]
+    package = method.containing_service.file.package
+
+    def qualify(name: str) -> str:
+        return name if "." in name else f"{package}.{name}"
+
+    return qualify(info.response_type), qualify(info.metadata_type)
+
+
+def describe_method(method: descriptor.MethodDescriptor) -> str:
+    """A one-line summary such as 'GetModel(GetModelRequest) -> Model [unary]'."""
+    line = (
+        f"{method.name}({method.input_type.name}) -> {method.output_type.full_name} "
+        f"[{streaming_kind(method)}]"
+    )
+    lro = operation_info(method)
+    if lro is not None:
+        line += f" long-running: response {lro[0]}, metadata {lro[1]}"
+    return line
