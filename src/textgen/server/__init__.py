@@ -1,0 +1,1 @@
+"""The service side: servicers for every service of the contract over a pluggable Engine."""
