@@ -1,0 +1,206 @@
+"""Our messages keep the upstream field names, numbers and types, checked from a data table.
+
+tests/contract/wire_reference.json is extracted from ../shared/reference by
+tools/wire_table.py. Every upstream field of a mirrored message must exist here with the same
+number, type and cardinality, unless it is listed in OMITTED with the reason we leave it out;
+an omitted field's number must stay unused so it can be added later without a clash.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from google.protobuf import descriptor_pb2
+from google.protobuf.descriptor import Descriptor, FieldDescriptor
+
+from tests.contract.conftest import PACKAGE, POOL
+
+TABLE: dict[str, Any] = json.loads((Path(__file__).parent / "wire_reference.json").read_text())
+
+_GROUNDING = "grounding and retrieval are not offered by this API"
+_MEDIA = "media-specific settings (video, speech, images) are not offered"
+_HOSTED_TOOLS = "hosted tools (search, maps, computer use, file search) are not offered"
+_DETAILS = "per-modality token breakdowns are not reported"
+_LIVE = "function-call scheduling belongs to the live (bidirectional) API"
+_JSON_SCHEMA = "raw JSON-Schema variants; response_schema (Schema) carries the same information"
+_LOGPROBS = "log-probability results are not returned"
+
+OMITTED: dict[tuple[str, str], str] = {
+    ("Part", "video_metadata"): _MEDIA,
+    ("Part", "thought_signature"): "thought signatures are not issued",
+    ("Part", "part_metadata"): "free-form part metadata is not carried",
+    ("FunctionResponse", "parts"): _MEDIA,
+    ("FunctionResponse", "will_continue"): _LIVE,
+    ("FunctionResponse", "scheduling"): _LIVE,
+    ("FunctionDeclaration", "parameters_json_schema"): _JSON_SCHEMA,
+    ("FunctionDeclaration", "response_json_schema"): _JSON_SCHEMA,
+    ("FunctionDeclaration", "behavior"): _LIVE,
+    ("Tool", "google_search_retrieval"): _HOSTED_TOOLS,
+    ("Tool", "google_search"): _HOSTED_TOOLS,
+    ("Tool", "computer_use"): _HOSTED_TOOLS,
+    ("Tool", "url_context"): _HOSTED_TOOLS,
+    ("Tool", "file_search"): _HOSTED_TOOLS,
+    ("Tool", "google_maps"): _HOSTED_TOOLS,
+    ("ToolConfig", "retrieval_config"): _GROUNDING,
+    ("GenerationConfig", "response_json_schema"): _JSON_SCHEMA,
+    ("GenerationConfig", "response_json_schema_ordered"): _JSON_SCHEMA,
+    ("GenerationConfig", "enable_enhanced_civic_answers"): "civic answer tuning is not offered",
+    ("GenerationConfig", "response_modalities"): _MEDIA,
+    ("GenerationConfig", "speech_config"): _MEDIA,
+    ("GenerationConfig", "image_config"): _MEDIA,
+    ("GenerationConfig", "media_resolution"): _MEDIA,
+    ("Candidate", "grounding_attributions"): _GROUNDING,
+    ("Candidate", "grounding_metadata"): _GROUNDING,
+    ("Candidate", "avg_logprobs"): _LOGPROBS,
+    ("Candidate", "logprobs_result"): _LOGPROBS,
+    ("Candidate", "url_context_metadata"): _HOSTED_TOOLS,
+    ("GenerateContentResponse.UsageMetadata", "tool_use_prompt_token_count"): _HOSTED_TOOLS,
+    ("GenerateContentResponse.UsageMetadata", "thoughts_token_count"): _DETAILS,
+    ("GenerateContentResponse.UsageMetadata", "prompt_tokens_details"): _DETAILS,
+    ("GenerateContentResponse.UsageMetadata", "cache_tokens_details"): _DETAILS,
+    ("GenerateContentResponse.UsageMetadata", "candidates_tokens_details"): _DETAILS,
+    ("GenerateContentResponse.UsageMetadata", "tool_use_prompt_tokens_details"): _DETAILS,
+    ("CountTokensResponse", "prompt_tokens_details"): _DETAILS,
+    ("CountTokensResponse", "cache_tokens_details"): _DETAILS,
+}
+
+_GEMINI_IMAGE = "image-generation finish reasons are not produced"
+OMITTED_ENUM_VALUES: dict[tuple[str, str], str] = {
+    ("Candidate.FinishReason", name): _GEMINI_IMAGE
+    for name in ("IMAGE_SAFETY", "IMAGE_PROHIBITED_CONTENT", "IMAGE_OTHER", "NO_IMAGE")
+} | {
+    ("Candidate.FinishReason", "IMAGE_RECITATION"): _GEMINI_IMAGE,
+    ("Candidate.FinishReason", "UNEXPECTED_TOOL_CALL"): "tool-call mismatch is not detected",
+    ("Candidate.FinishReason", "TOO_MANY_TOOL_CALLS"): "tool-call limits are enforced client side",
+    ("GenerateContentResponse.PromptFeedback.BlockReason", "IMAGE_SAFETY"): _GEMINI_IMAGE,
+}
+
+_SCALARS = {
+    FieldDescriptor.TYPE_STRING: "string",
+    FieldDescriptor.TYPE_BYTES: "bytes",
+    FieldDescriptor.TYPE_BOOL: "bool",
+    FieldDescriptor.TYPE_INT32: "int32",
+    FieldDescriptor.TYPE_INT64: "int64",
+    FieldDescriptor.TYPE_FLOAT: "float",
+    FieldDescriptor.TYPE_DOUBLE: "double",
+}
+
+
+def ours(upstream: str) -> Descriptor:
+    """Our descriptor for an upstream message name, following renames."""
+    name = TABLE["renamed"].get(upstream, upstream)
+    return POOL.FindMessageTypeByName(f"{PACKAGE}.{name}")
+
+
+def type_name(field: FieldDescriptor) -> str:
+    """A field's type spelled as the reference spells it."""
+    if field.type in _SCALARS:
+        return _SCALARS[field.type]
+    if field.type == FieldDescriptor.TYPE_ENUM:
+        return field.enum_type.name
+    message = field.message_type
+    if message.GetOptions().map_entry:
+        key, value = message.fields_by_name["key"], message.fields_by_name["value"]
+        return f"map<{type_name(key)}, {type_name(value)}>"
+    if message.full_name.startswith("google."):
+        return message.full_name
+    upstream = {v: k for k, v in TABLE["renamed"].items()}
+    return upstream.get(message.name, message.name)
+
+
+def proto3_optional(field: FieldDescriptor) -> bool:
+    """True for a field declared with proto3 `optional` (it sits in a synthetic oneof)."""
+    message = descriptor_pb2.DescriptorProto()
+    field.containing_type.CopyToProto(message)
+    return next(f.proto3_optional for f in message.field if f.name == field.name)
+
+
+def reference_type(spelled: str) -> str:
+    """The reference's type with nested names reduced to their last component."""
+    if spelled.startswith(("google.", "map<")):
+        return spelled
+    return spelled.rsplit(".", 1)[-1]
+
+
+MESSAGES = sorted(TABLE["messages"])
+
+
+@pytest.mark.parametrize("upstream", MESSAGES)
+def test_message_fields_match_reference(upstream: str) -> None:
+    descriptor = ours(upstream)
+    problems = []
+    for row in TABLE["messages"][upstream]:
+        name, number = row["name"], row["number"]
+        if (upstream, name) in OMITTED:
+            assert name not in descriptor.fields_by_name, f"{upstream}.{name} is listed as omitted"
+            assert number not in descriptor.fields_by_number, (
+                f"{upstream}: number {number} of omitted field {name} is reused"
+            )
+            continue
+        field = descriptor.fields_by_name.get(name)
+        if field is None:
+            problems.append(f"{name} = {number} is missing")
+            continue
+        if field.number != number:
+            problems.append(f"{name}: number {field.number}, reference {number}")
+        if type_name(field) != reference_type(row["type"]):
+            problems.append(f"{name}: type {type_name(field)}, reference {row['type']}")
+        repeated = field.label == FieldDescriptor.LABEL_REPEATED and not type_name(
+            field
+        ).startswith("map<")
+        if repeated != (row["label"] == "repeated"):
+            problems.append(f"{name}: repeated={repeated}, reference label {row['label']}")
+        scalar = field.type in _SCALARS or field.type == FieldDescriptor.TYPE_ENUM
+        optional = proto3_optional(field)
+        if scalar and optional != (row["label"] == "optional"):
+            problems.append(f"{name}: optional={optional}, reference {row['label']}")
+        in_oneof = field.containing_oneof is not None and not optional
+        if (row["oneof"] != "-") != in_oneof:
+            problems.append(f"{name}: oneof membership differs from reference {row['oneof']}")
+    assert not problems, f"{upstream}: " + "; ".join(problems)
+
+
+@pytest.mark.parametrize("upstream", MESSAGES)
+def test_no_fields_beyond_reference(upstream: str) -> None:
+    """A mirrored message adds no fields of its own, so upstream numbers never collide."""
+    known = {row["name"] for row in TABLE["messages"][upstream]}
+    extra = sorted(set(ours(upstream).fields_by_name) - known)
+    assert not extra, f"{upstream} has fields the upstream message lacks: {extra}"
+
+
+@pytest.mark.parametrize("enum_path", sorted(TABLE["enums"]))
+def test_enum_values_match_reference(enum_path: str) -> None:
+    enum = POOL.FindEnumTypeByName(f"{PACKAGE}.{enum_path}")
+    reference: dict[str, int] = TABLE["enums"][enum_path]
+    ours_values = {value.name: value.number for value in enum.values}
+    for name, number in ours_values.items():
+        assert reference.get(name) == number, f"{enum_path}.{name} = {number} not in reference"
+    missing = {name for name in reference if name not in ours_values}
+    unexplained = {name for name in missing if (enum_path, name) not in OMITTED_ENUM_VALUES}
+    assert not unexplained, f"{enum_path} lacks {sorted(unexplained)}"
+
+
+def test_omissions_name_real_reference_fields() -> None:
+    """Every omission refers to a field the reference really has (no stale entries)."""
+    for upstream, name in OMITTED:
+        names = {row["name"] for row in TABLE["messages"][upstream]}
+        assert name in names, f"OMITTED lists {upstream}.{name}, which the reference lacks"
+    for enum_path, value in OMITTED_ENUM_VALUES:
+        assert value in TABLE["enums"][enum_path]
+
+
+def test_table_matches_shared_reference(tmp_path: Path) -> None:
+    """The committed table is what tools/wire_table.py extracts from ../shared/reference."""
+    root = Path(__file__).resolve().parents[2]
+    reference = root.parent / "shared" / "reference"
+    if not reference.is_dir():
+        pytest.skip("../shared/reference is not beside the checkout")
+    import runpy
+
+    module = runpy.run_path(str(root / "tools" / "wire_table.py"))
+    out = tmp_path / "table.json"
+    module["main"](reference, out)
+    assert json.loads(out.read_text()) == TABLE
