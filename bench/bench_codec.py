@@ -1,4 +1,4 @@
-"""Encoding cost of a typical GenerateContentRequest: binary protobuf against JSON (the baseline)."""
+"""Encoding cost of a GenerateContentRequest: binary protobuf against JSON (the baseline)."""
 
 from __future__ import annotations
 
@@ -7,15 +7,15 @@ import time
 from collections.abc import Callable
 
 from google.protobuf import json_format
-
 from textgen.v1 import content_pb2, generation_pb2, model_service_pb2
 
 
 def _request() -> model_service_pb2.GenerateContentRequest:
     turns = [
-        content_pb2.Content(role="user" if i % 2 == 0 else "model", parts=[
-            content_pb2.Part(text=f"turn {i}: " + "lorem ipsum dolor sit amet " * 8)
-        ])
+        content_pb2.Content(
+            role="user" if i % 2 == 0 else "model",
+            parts=[content_pb2.Part(text=f"turn {i}: " + "lorem ipsum dolor sit amet " * 8)],
+        )
         for i in range(10)
     ]
     return model_service_pb2.GenerateContentRequest(
@@ -46,7 +46,11 @@ def main() -> None:
     decode_bin = _median_seconds(lambda: cls.FromString(wire))
     decode_json = _median_seconds(lambda: json_format.Parse(text, cls()), calls=200)
     print(f"size: binary {len(wire)} B, JSON {len(text)} B ({len(wire) / len(text):.2f}x)")
-    print(f"encode: binary {encode_bin * 1e6:.1f} us, JSON {encode_json * 1e6:.1f} us "
-          f"(binary takes {encode_bin / encode_json:.3f}x of JSON)")
-    print(f"decode: binary {decode_bin * 1e6:.1f} us, JSON {decode_json * 1e6:.1f} us "
-          f"(binary takes {decode_bin / decode_json:.3f}x of JSON)")
+    print(
+        f"encode: binary {encode_bin * 1e6:.1f} us, JSON {encode_json * 1e6:.1f} us "
+        f"(binary takes {encode_bin / encode_json:.3f}x of JSON)"
+    )
+    print(
+        f"decode: binary {decode_bin * 1e6:.1f} us, JSON {decode_json * 1e6:.1f} us "
+        f"(binary takes {decode_bin / decode_json:.3f}x of JSON)"
+    )

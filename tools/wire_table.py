@@ -17,35 +17,105 @@ from pathlib import Path
 # Upstream message name -> our message name (same name unless listed).
 RENAMED = {"Dataset": "TuningDataset"}
 
-GENLANG_MESSAGES = """
-GenerateTextRequest GenerateTextResponse TextPrompt TextCompletion EmbedTextRequest
-EmbedTextResponse BatchEmbedTextRequest BatchEmbedTextResponse Embedding CountTextTokensRequest
-CountTextTokensResponse GenerateMessageRequest GenerateMessageResponse Message MessagePrompt
-Example CountMessageTokensRequest CountMessageTokensResponse GetModelRequest ListModelsRequest
-ListModelsResponse GetTunedModelRequest ListTunedModelsRequest ListTunedModelsResponse
-CreateTunedModelRequest CreateTunedModelMetadata UpdateTunedModelRequest DeleteTunedModelRequest
-TunedModel TunedModelSource TuningTask Hyperparameters Dataset TuningExamples TuningExample
-TuningSnapshot Model ContentFilter SafetyFeedback SafetyRating SafetySetting CitationMetadata
-CitationSource Content Part Blob FileData FunctionCall FunctionResponse ExecutableCode
-CodeExecutionResult Tool CodeExecution ToolConfig FunctionCallingConfig FunctionDeclaration
-Schema GenerateContentRequest GenerateContentResponse GenerateContentResponse.PromptFeedback
-GenerateContentResponse.UsageMetadata Candidate GenerationConfig ThinkingConfig
-EmbedContentRequest EmbedContentResponse ContentEmbedding BatchEmbedContentsRequest
-BatchEmbedContentsResponse CountTokensRequest CountTokensResponse
-""".split()
+GENLANG_MESSAGES = [
+    "GenerateTextRequest",
+    "GenerateTextResponse",
+    "TextPrompt",
+    "TextCompletion",
+    "EmbedTextRequest",
+    "EmbedTextResponse",
+    "BatchEmbedTextRequest",
+    "BatchEmbedTextResponse",
+    "Embedding",
+    "CountTextTokensRequest",
+    "CountTextTokensResponse",
+    "GenerateMessageRequest",
+    "GenerateMessageResponse",
+    "Message",
+    "MessagePrompt",
+    "Example",
+    "CountMessageTokensRequest",
+    "CountMessageTokensResponse",
+    "GetModelRequest",
+    "ListModelsRequest",
+    "ListModelsResponse",
+    "GetTunedModelRequest",
+    "ListTunedModelsRequest",
+    "ListTunedModelsResponse",
+    "CreateTunedModelRequest",
+    "CreateTunedModelMetadata",
+    "UpdateTunedModelRequest",
+    "DeleteTunedModelRequest",
+    "TunedModel",
+    "TunedModelSource",
+    "TuningTask",
+    "Hyperparameters",
+    "Dataset",
+    "TuningExamples",
+    "TuningExample",
+    "TuningSnapshot",
+    "Model",
+    "ContentFilter",
+    "SafetyFeedback",
+    "SafetyRating",
+    "SafetySetting",
+    "CitationMetadata",
+    "CitationSource",
+    "Content",
+    "Part",
+    "Blob",
+    "FileData",
+    "FunctionCall",
+    "FunctionResponse",
+    "ExecutableCode",
+    "CodeExecutionResult",
+    "Tool",
+    "CodeExecution",
+    "ToolConfig",
+    "FunctionCallingConfig",
+    "FunctionDeclaration",
+    "Schema",
+    "GenerateContentRequest",
+    "GenerateContentResponse",
+    "GenerateContentResponse.PromptFeedback",
+    "GenerateContentResponse.UsageMetadata",
+    "Candidate",
+    "GenerationConfig",
+    "ThinkingConfig",
+    "EmbedContentRequest",
+    "EmbedContentResponse",
+    "ContentEmbedding",
+    "BatchEmbedContentsRequest",
+    "BatchEmbedContentsResponse",
+    "CountTokensRequest",
+    "CountTokensResponse",
+]
 
-MIRRORED_ENUMS = """
-HarmCategory ContentFilter.BlockedReason SafetyRating.HarmProbability
-SafetySetting.HarmBlockThreshold TunedModel.State Type ExecutableCode.Language
-CodeExecutionResult.Outcome FunctionCallingConfig.Mode Candidate.FinishReason
-GenerateContentResponse.PromptFeedback.BlockReason TaskType BatchInferenceTaskStatus
-ReasoningOptions.ReasoningMode
-""".split()
+MIRRORED_ENUMS = [
+    "HarmCategory",
+    "ContentFilter.BlockedReason",
+    "SafetyRating.HarmProbability",
+    "SafetySetting.HarmBlockThreshold",
+    "TunedModel.State",
+    "Type",
+    "ExecutableCode.Language",
+    "CodeExecutionResult.Outcome",
+    "FunctionCallingConfig.Mode",
+    "Candidate.FinishReason",
+    "GenerateContentResponse.PromptFeedback.BlockReason",
+    "TaskType",
+    "BatchInferenceTaskStatus",
+    "ReasoningOptions.ReasoningMode",
+]
 
-BATCH_MESSAGES = (
-    "BatchCompletionRequest CompletionOptions ReasoningOptions JsonSchema "
-    "BatchCompletionMetadata BatchCompletionResponse"
-).split()
+BATCH_MESSAGES = [
+    "BatchCompletionRequest",
+    "CompletionOptions",
+    "ReasoningOptions",
+    "JsonSchema",
+    "BatchCompletionMetadata",
+    "BatchCompletionResponse",
+]
 
 ROW = re.compile(r"^\| (\d+) \| `(\w+)` \| `([^`]+)` \| (\S+) \| (\S+) \|")
 BATCH_FIELD = re.compile(r"(\w+) = (\d+) : ([\w.]+)")
@@ -90,7 +160,13 @@ def batch(text: str) -> tuple[dict[str, list[dict[str, object]]], dict[str, dict
             oneof = m.group(1) if (m := re.match(r"- oneof (\w+)", line)) else "-"
             for field, number, kind in BATCH_FIELD.findall(line):
                 fields.append(
-                    {"name": field, "number": int(number), "type": kind, "label": "-", "oneof": oneof}
+                    {
+                        "name": field,
+                        "number": int(number),
+                        "type": kind,
+                        "label": "-",
+                        "oneof": oneof,
+                    }
                 )
         messages[name.strip()] = fields
     status = core.split("enum BatchInferenceTaskStatus", 1)[1].split("## File", 1)[0]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any, cast
+
 from google.longrunning import operations_proto_pb2
 from google.protobuf import descriptor
 
@@ -45,14 +48,24 @@ def operation_info(method: descriptor.MethodDescriptor) -> tuple[str, str] | Non
     """The fully qualified (response, metadata) types of a long-running method, else None."""
     if method.output_type.full_name != OPERATION:
         return None
-    options = method.GetOptions()
-    info = options.Extensions[operations_proto_pb2.operation_info]
+    info = operations_proto_pb2.OperationInfo()
+    info.CopyFrom(method_extension(method, operations_proto_pb2.operation_info))
     package = method.containing_service.file.package
 
     def qualify(name: str) -> str:
         return name if "." in name else f"{package}.{name}"
 
     return qualify(info.response_type), qualify(info.metadata_type)
+
+
+def method_extension(method: descriptor.MethodDescriptor, field: descriptor.FieldDescriptor) -> Any:  # noqa: ANN401  (the extension's message type depends on `field`)
+    """The value of a method option extension such as google.api.http.
+
+    The googleapis stubs type extensions as plain field descriptors, which the protobuf stubs
+    do not accept as keys, hence the looser mapping type here.
+    """
+    extensions = cast("Mapping[descriptor.FieldDescriptor, Any]", method.GetOptions().Extensions)
+    return extensions[field]
 
 
 def describe_method(method: descriptor.MethodDescriptor) -> str:

@@ -10,9 +10,9 @@ import zipfile
 from pathlib import Path
 
 import pytest
+import textgen.v1
 
 import textgen
-import textgen.v1
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -26,8 +26,19 @@ def test_editable_install_merges_generated_code() -> None:
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("wheel")
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-         "--disable-pip-version-check", "-w", str(out), str(ROOT)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "--disable-pip-version-check",
+            "-w",
+            str(out),
+            str(ROOT),
+        ],
         check=True,
         capture_output=True,
     )
@@ -52,7 +63,8 @@ def test_wheel_contains_sdk_and_generated_code(wheel: Path) -> None:
 def test_generated_code_imports_from_the_wheel(wheel: Path) -> None:
     probe = (
         "import sys; sys.path.insert(0, sys.argv[1]);"
-        "import textgen, textgen.v1.model_service_pb2 as m, textgen.v1.tuned_model_service_pb2_grpc;"
+        "import textgen, textgen.v1.tuned_model_service_pb2_grpc;"
+        "import textgen.v1.model_service_pb2 as m;"
         "print(textgen.__file__); print(m.__file__);"
         "print(m.GenerateTextRequest(model='models/text-bison-001').model)"
     )
@@ -76,5 +88,5 @@ def test_runtime_floors_are_what_the_suite_runs_on() -> None:
         if name and floor and name.group(0) in ("grpcio", "protobuf"):
             floors[name.group(0)] = floor.group(1)
     assert set(floors) == {"grpcio", "protobuf"}
-    for package, floor in floors.items():
-        assert importlib.metadata.version(package) == floor
+    for package, declared in floors.items():
+        assert importlib.metadata.version(package) == declared

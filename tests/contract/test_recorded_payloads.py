@@ -14,7 +14,7 @@ import pytest
 from google.protobuf import json_format
 from google.protobuf.message_factory import GetMessageClass
 
-from tests.contract.conftest import POOL
+from tests.contract.conftest import find_message
 
 PAYLOADS = sorted((Path(__file__).parent / "payloads").glob("*.json"))
 
@@ -22,7 +22,7 @@ PAYLOADS = sorted((Path(__file__).parent / "payloads").glob("*.json"))
 @pytest.mark.parametrize("path", PAYLOADS, ids=lambda p: p.stem)
 def test_payload_decodes_and_reencodes(path: Path) -> None:
     recorded: dict[str, Any] = json.loads(path.read_text())
-    cls = GetMessageClass(POOL.FindMessageTypeByName(recorded["type"]))
+    cls = GetMessageClass(find_message(recorded["type"]))
     message = json_format.ParseDict(recorded["json"], cls(), ignore_unknown_fields=False)
     assert message.ByteSize() > 0
     again = json_format.MessageToDict(message)

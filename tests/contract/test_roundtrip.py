@@ -8,7 +8,7 @@ from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 from google.protobuf.message_factory import GetMessageClass
 
-from tests.contract.conftest import PACKAGE, POOL
+from tests.contract.conftest import PACKAGE, find_file, find_message
 from textgen import contract
 
 _FILES = [
@@ -41,7 +41,7 @@ MESSAGES = sorted(
     (
         message
         for name in _FILES
-        for top in POOL.FindFileByName(f"textgen/v1/{name}.proto").message_types_by_name.values()
+        for top in find_file(f"textgen/v1/{name}.proto").message_types_by_name.values()
         for message in (top, *_nested(top))
     ),
     key=lambda m: m.full_name,
@@ -69,7 +69,7 @@ def _fill_well_known(message: Message) -> bool:
     elif name == "google.protobuf.FieldMask":
         message.paths.append("display_name")  # type: ignore[attr-defined]
     elif name == "google.protobuf.Any":
-        prompt = GetMessageClass(POOL.FindMessageTypeByName(f"{PACKAGE}.TextPrompt"))(text="x")
+        prompt = GetMessageClass(find_message(f"{PACKAGE}.TextPrompt"))(text="x")
         message.Pack(prompt)  # type: ignore[attr-defined]
     elif name == "google.rpc.Status":
         message.code, message.message = 5, "missing"  # type: ignore[attr-defined]

@@ -6,7 +6,7 @@ import pytest
 from google.api import annotations_pb2
 from google.protobuf.descriptor import MethodDescriptor
 
-from tests.contract.conftest import POOL
+from tests.contract.conftest import find_message, find_method, find_service
 from textgen import contract
 
 U, SS, CS = "unary", "server-streaming", "client-streaming"
@@ -67,7 +67,7 @@ def test_services_are_exactly_the_contract() -> None:
 
 @pytest.mark.parametrize("service", sorted(EXPECTED))
 def test_methods_and_streaming_kinds(service: str) -> None:
-    descriptor = POOL.FindServiceByName(service)
+    descriptor = find_service(service)
     actual = {method.name: contract.streaming_kind(method) for method in descriptor.methods}
     assert actual == EXPECTED[service]
 
@@ -80,12 +80,12 @@ def test_operation_info_names_existing_types(method: MethodDescriptor) -> None:
         return
     assert info == LONG_RUNNING[method.full_name]
     for type_name in info:
-        assert POOL.FindMessageTypeByName(type_name).full_name == type_name
+        assert find_message(type_name).full_name == type_name
 
 
 @pytest.mark.parametrize("method", ALL_METHODS, ids=lambda m: m.full_name)
 def test_http_rule_unless_client_streaming(method: MethodDescriptor) -> None:
-    rule = method.GetOptions().Extensions[annotations_pb2.http]
+    rule = contract.method_extension(method, annotations_pb2.http)
     if method.client_streaming:
         assert not rule.WhichOneof("pattern"), "client streaming has no REST mapping"
         return
@@ -96,8 +96,8 @@ def test_http_rule_unless_client_streaming(method: MethodDescriptor) -> None:
 def test_generation_accepts_tuned_models_over_rest() -> None:
     """Generation RPCs bind both models/* and tunedModels/* routes, as upstream does."""
     for name in ("GenerateText", "GenerateContent", "StreamGenerateContent"):
-        method = POOL.FindMethodByName(f"textgen.v1.ModelService.{name}")
-        rule = method.GetOptions().Extensions[annotations_pb2.http]
+        method = find_method(f"textgen.v1.ModelService.{name}")
+        rule = contract.method_extension(method, annotations_pb2.http)
         routes = [rule.post, *(extra.post for extra in rule.additional_bindings)]
         assert any("{model=models/*}" in r for r in routes)
         assert any("{model=tunedModels/*}" in r for r in routes)

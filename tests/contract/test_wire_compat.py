@@ -9,6 +9,7 @@ an omitted field's number must stay unused so it can be added later without a cl
 from __future__ import annotations
 
 import json
+import runpy
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ import pytest
 from google.protobuf import descriptor_pb2
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 
-from tests.contract.conftest import PACKAGE, POOL
+from tests.contract.conftest import PACKAGE, find_enum, find_message
 
 TABLE: dict[str, Any] = json.loads((Path(__file__).parent / "wire_reference.json").read_text())
 
@@ -92,7 +93,7 @@ _SCALARS = {
 def ours(upstream: str) -> Descriptor:
     """Our descriptor for an upstream message name, following renames."""
     name = TABLE["renamed"].get(upstream, upstream)
-    return POOL.FindMessageTypeByName(f"{PACKAGE}.{name}")
+    return find_message(f"{PACKAGE}.{name}")
 
 
 def type_name(field: FieldDescriptor) -> str:
@@ -100,15 +101,15 @@ def type_name(field: FieldDescriptor) -> str:
     if field.type in _SCALARS:
         return _SCALARS[field.type]
     if field.type == FieldDescriptor.TYPE_ENUM:
-        return field.enum_type.name
+        return str(field.enum_type.name)
     message = field.message_type
     if message.GetOptions().map_entry:
         key, value = message.fields_by_name["key"], message.fields_by_name["value"]
         return f"map<{type_name(key)}, {type_name(value)}>"
     if message.full_name.startswith("google."):
-        return message.full_name
-    upstream = {v: k for k, v in TABLE["renamed"].items()}
-    return upstream.get(message.name, message.name)
+        return str(message.full_name)
+    upstream: dict[str, str] = {v: k for k, v in TABLE["renamed"].items()}
+    return upstream.get(message.name, str(message.name))
 
 
 def proto3_optional(field: FieldDescriptor) -> bool:
@@ -173,7 +174,7 @@ def test_no_fields_beyond_reference(upstream: str) -> None:
 
 @pytest.mark.parametrize("enum_path", sorted(TABLE["enums"]))
 def test_enum_values_match_reference(enum_path: str) -> None:
-    enum = POOL.FindEnumTypeByName(f"{PACKAGE}.{enum_path}")
+    enum = find_enum(f"{PACKAGE}.{enum_path}")
     reference: dict[str, int] = TABLE["enums"][enum_path]
     ours_values = {value.name: value.number for value in enum.values}
     for name, number in ours_values.items():
@@ -198,8 +199,6 @@ def test_table_matches_shared_reference(tmp_path: Path) -> None:
     reference = root.parent / "shared" / "reference"
     if not reference.is_dir():
         pytest.skip("../shared/reference is not beside the checkout")
-    import runpy
-
     module = runpy.run_path(str(root / "tools" / "wire_table.py"))
     out = tmp_path / "table.json"
     module["main"](reference, out)

@@ -19,11 +19,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeAlias
 
 from textgen.v1 import content_pb2, generation_pb2, model_pb2, safety_pb2
 
-FinishReason = generation_pb2.Candidate.FinishReason.ValueType
+FinishReason: TypeAlias = generation_pb2.Candidate.FinishReason.ValueType
 
 
 @dataclass(frozen=True)

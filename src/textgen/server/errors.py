@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import grpc
 from google.protobuf import any_pb2, duration_pb2
+from google.protobuf.message import Message
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
@@ -43,11 +44,11 @@ class ServiceError(Exception):
 _GRPC_CODES = {code.value[0]: code for code in grpc.StatusCode}
 
 
-def _pack(*details: object) -> list[any_pb2.Any]:
+def _pack(*details: Message) -> list[any_pb2.Any]:
     packed = []
     for detail in details:
         holder = any_pb2.Any()
-        holder.Pack(detail)  # type: ignore[arg-type]
+        holder.Pack(detail)
         packed.append(holder)
     return packed
 
@@ -56,7 +57,7 @@ def _error_info(reason: str, metadata: dict[str, str] | None = None) -> error_de
     return error_details_pb2.ErrorInfo(reason=reason, domain=DOMAIN, metadata=metadata or {})
 
 
-def make_error(code: int, message: str, *details: object) -> ServiceError:
+def make_error(code: int, message: str, *details: Message) -> ServiceError:
     """A ServiceError with an arbitrary code (a google.rpc.Code value) and details."""
     return ServiceError(status_pb2.Status(code=code, message=message, details=_pack(*details)))
 
