@@ -21,7 +21,9 @@ $(STAMP): pyproject.toml requirements/constraints.txt
 	touch $@
 
 $(BUF): $(NODE_DIR)/package.json $(NODE_DIR)/package-lock.json
-	npm ci --prefix $(NODE_DIR) --no-audit --no-fund --loglevel=error
+	# `npm ci` rejects this lock file: npm 11 leaves the other platforms' optional buf binaries
+	# out of it. `npm install` honours the lock file and the exact versions in package.json.
+	npm install --prefix $(NODE_DIR) --no-audit --no-fund --loglevel=error
 	touch $@
 
 protodeps: $(STAMP)
