@@ -122,7 +122,10 @@ class Engine(Protocol):
         ...
 
     def rate(
-        self, model: model_pb2.Model, text: str, categories: Sequence[safety_pb2.HarmCategory]
+        self,
+        model: model_pb2.Model,
+        text: str,
+        categories: Sequence[safety_pb2.HarmCategory.ValueType],
     ) -> list[safety_pb2.SafetyRating]:
         """One rating per category for the text; `blocked` is left for the servicer to set."""
         ...

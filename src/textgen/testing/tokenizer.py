@@ -1,0 +1,55 @@
+"""The fake engine's one tokenizer: every word and every punctuation mark is a token.
+
+A token is a run of word characters (letters, digits, underscore; Unicode-aware) or a single
+character that is neither a word character nor whitespace. Whitespace is never a token, so::
+
+    count_tokens("Hello, world!")   # 4: "Hello" "," "world" "!"
+    count_tokens("unsafe:violence:high")   # 5
+    count_tokens("")   # 0
+
+Counting, truncation to max_output_tokens and candidate token counts all use these rules.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+
+TOKEN_PATTERN = re.compile(r"\w+|[^\w\s]")
+
+
+def tokens(text: str) -> list[str]:
+    """The tokens of text, in order."""
+    return TOKEN_PATTERN.findall(text)
+
+
+def count_tokens(text: str) -> int:
+    """How many tokens text holds."""
+    return sum(1 for _ in TOKEN_PATTERN.finditer(text))
+
+
+def truncate(text: str, limit: int) -> tuple[str, bool]:
+    """The longest prefix of text holding at most limit tokens, and whether text was cut.
+
+    The prefix ends right after its last token, so whitespace that followed it is dropped.
+    """
+    for index, match in enumerate(TOKEN_PATTERN.finditer(text)):
+        if index == limit:
+            return text[: _end_of_previous(text, match.start())], True
+    return text, False
+
+
+def chunks(text: str, size: int) -> list[str]:
+    """Text split into pieces of at most size tokens whose concatenation is text.
+
+    Whitespace before a token travels with it, as it would in a streamed answer.
+    """
+    starts = [match.start() for match in TOKEN_PATTERN.finditer(text)]
+    cuts = [_end_of_previous(text, start) for start in starts[size::size]]
+    bounds = [0, *cuts, len(text)]
+    return [text[begin:end] for begin, end in itertools.pairwise(bounds) if end > begin]
+
+
+def _end_of_previous(text: str, start: int) -> int:
+    """Where the whitespace before position start begins."""
+    return len(text[:start].rstrip())
