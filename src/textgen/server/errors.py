@@ -117,6 +117,22 @@ def failed_precondition(
     return make_error(code_pb2.FAILED_PRECONDITION, message, failure, _error_info(reason))
 
 
+def malformed_request(method: str, reason: str) -> ServiceError:
+    """INVALID_ARGUMENT for request bytes that do not decode as the method's request type."""
+    return make_error(
+        code_pb2.INVALID_ARGUMENT,
+        f"The request to {method} could not be decoded: {reason}",
+        error_details_pb2.BadRequest(
+            field_violations=[
+                error_details_pb2.BadRequest.FieldViolation(
+                    field="", description=f"not a valid encoding: {reason}", reason="MALFORMED"
+                )
+            ]
+        ),
+        _error_info("MALFORMED_REQUEST", {"method": method}),
+    )
+
+
 def unauthenticated(message: str) -> ServiceError:
     """UNAUTHENTICATED with an ErrorInfo."""
     return make_error(code_pb2.UNAUTHENTICATED, message, _error_info("API_KEY_INVALID"))

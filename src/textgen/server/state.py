@@ -7,10 +7,11 @@ One ServerState is shared by every servicer of a server. Operations live in thei
 from __future__ import annotations
 
 import random
+import secrets
 import string
 from dataclasses import dataclass, field
 
-from textgen.server.clock import Clock, RealClock
+from textgen.server.clock import Clock, Progression, RealClock
 from textgen.server.engine import Engine
 from textgen.v1 import dataset_pb2, model_pb2, tuned_model_pb2
 
@@ -69,6 +70,12 @@ class ServerState:
     api_keys: dict[str, str] = field(default_factory=dict)
     tuned_models: dict[str, TunedModelRecord] = field(default_factory=dict)
     datasets: dict[str, DatasetRecord] = field(default_factory=dict)
+    # Signs page tokens (textgen.server.pagination); new per server, so tokens do not
+    # outlive it.
+    page_secret: bytes = field(default_factory=lambda: secrets.token_bytes(32))
+    # How tuning and batch jobs advance: immediately, after clock time (the default), or
+    # after polls of their operation. See textgen.server.clock.Progression.
+    progression: Progression = field(default_factory=Progression)
 
     def base_models(self) -> dict[str, model_pb2.Model]:
         """The engine's catalog, by resource name."""

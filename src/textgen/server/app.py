@@ -1,0 +1,102 @@
+"""Assemble and start a grpc.aio server with every servicer, health and reflection."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import grpc
+from google.longrunning import operations_pb2, operations_pb2_grpc
+from grpc_health.v1 import health as health_module
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection as reflection_module
+
+from textgen.server.dataset_service import DatasetServicer
+from textgen.server.malformed import MalformedRequestInterceptor
+from textgen.server.model_service import ModelServicer
+from textgen.server.operations import Operations
+from textgen.server.operations_service import OperationsServicer
+from textgen.server.state import ServerState
+from textgen.server.text_generation_batch_service import TextGenerationBatchServicer
+from textgen.server.tuned_model_service import TunedModelServicer
+from textgen.v1 import (
+    dataset_service_pb2,
+    dataset_service_pb2_grpc,
+    model_service_pb2,
+    model_service_pb2_grpc,
+    text_generation_batch_service_pb2,
+    text_generation_batch_service_pb2_grpc,
+    tuned_model_service_pb2,
+    tuned_model_service_pb2_grpc,
+)
+
+# A port is never shared with another process, so a test server cannot steal traffic.
+SERVER_OPTIONS = [("grpc.so_reuseport", 0)]
+
+SERVICE_NAMES: tuple[str, ...] = (
+    model_service_pb2.DESCRIPTOR.services_by_name["ModelService"].full_name,
+    tuned_model_service_pb2.DESCRIPTOR.services_by_name["TunedModelService"].full_name,
+    dataset_service_pb2.DESCRIPTOR.services_by_name["DatasetService"].full_name,
+    text_generation_batch_service_pb2.DESCRIPTOR.services_by_name[
+        "TextGenerationBatchService"
+    ].full_name,
+    operations_pb2.DESCRIPTOR.services_by_name["Operations"].full_name,
+)
+
+
+@dataclass
+class Running:
+    """A started server: its port, the state and operations it serves."""
+
+    server: grpc.aio.Server
+    port: int
+    state: ServerState
+    operations: Operations
+
+    async def stop(self, grace: float | None = None) -> None:
+        """Stop accepting calls and end the running ones after `grace` seconds."""
+        await self.server.stop(grace)
+
+
+async def serve(
+    state: ServerState,
+    *,
+    operations: Operations | None = None,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    interceptors: Sequence[grpc.aio.ServerInterceptor] = (),
+    health: bool = True,
+    reflection: bool = True,
+) -> Running:
+    """Start a server for `state` on host:port (0 picks a free port) and return it."""
+    operations = operations if operations is not None else Operations(state.clock)
+    # Outermost, so no other interceptor ever sees a request that did not decode.
+    chain = [MalformedRequestInterceptor(), *interceptors]
+    server = grpc.aio.server(interceptors=chain, options=SERVER_OPTIONS)
+    model_service_pb2_grpc.add_ModelServiceServicer_to_server(ModelServicer(state), server)
+    tuned_model_service_pb2_grpc.add_TunedModelServiceServicer_to_server(
+        TunedModelServicer(state, operations), server
+    )
+    dataset_service_pb2_grpc.add_DatasetServiceServicer_to_server(DatasetServicer(state), server)
+    text_generation_batch_service_pb2_grpc.add_TextGenerationBatchServiceServicer_to_server(
+        TextGenerationBatchServicer(state, operations), server
+    )
+    operations_pb2_grpc.add_OperationsServicer_to_server(  # type: ignore[no-untyped-call]
+        OperationsServicer(state, operations), server
+    )
+    if health:
+        await _add_health(server)
+    if reflection:
+        reflection_module.enable_server_reflection(
+            (*SERVICE_NAMES, reflection_module.SERVICE_NAME, health_module.SERVICE_NAME), server
+        )
+    bound = server.add_insecure_port(f"{host}:{port}")
+    await server.start()
+    return Running(server, bound, state, operations)
+
+
+async def _add_health(server: grpc.aio.Server) -> None:
+    servicer = health_module.aio.HealthServicer()
+    for name in ("", *SERVICE_NAMES):
+        await servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+    health_pb2_grpc.add_HealthServicer_to_server(servicer, server)

@@ -1,0 +1,95 @@
+"""Answer request bytes that do not decode with INVALID_ARGUMENT and details, not UNKNOWN.
+
+grpc decodes a request before any servicer code runs, and a decoding failure otherwise
+surfaces as a bare UNKNOWN. This interceptor wraps each method's deserializer so a bad payload
+becomes a marker, and the call is then aborted through the same rich-error path as every
+other rejection.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+
+import grpc
+
+from textgen.server.errors import abort, malformed_request
+
+
+@dataclass(frozen=True)
+class _Undecodable:
+    """Stands in for a request whose bytes did not decode."""
+
+    reason: str
+
+
+class MalformedRequestInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
+    """Turns decoding failures of requests into INVALID_ARGUMENT with ErrorInfo."""
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler:
+        """Wrap the method's deserializer and behaviour; other handlers pass unchanged."""
+        handler = await continuation(details)
+        if handler is None or handler.request_deserializer is None:
+            return handler
+        method: str = details.method
+        decode = handler.request_deserializer
+
+        def safe_decode(data: bytes) -> object:
+            try:
+                return decode(data)
+            except Exception as exc:  # protobuf raises DecodeError; anything else is as bad
+                return _Undecodable(str(exc) or type(exc).__name__)
+
+        async def check(request: object, context: grpc.aio.ServicerContext) -> None:
+            if isinstance(request, _Undecodable):
+                await abort(context, malformed_request(method, request.reason))
+
+        async def checked(
+            requests: AsyncIterator[object], context: grpc.aio.ServicerContext
+        ) -> AsyncIterator[object]:
+            async for request in requests:
+                await check(request, context)
+                yield request
+
+        serialize = handler.response_serializer
+        if handler.unary_unary is not None:
+            inner_uu = handler.unary_unary
+
+            async def unary_unary(request: object, context: grpc.aio.ServicerContext) -> object:
+                await check(request, context)
+                return await inner_uu(request, context)
+
+            return grpc.unary_unary_rpc_method_handler(unary_unary, safe_decode, serialize)
+        if handler.unary_stream is not None:
+            inner_us = handler.unary_stream
+
+            async def unary_stream(
+                request: object, context: grpc.aio.ServicerContext
+            ) -> AsyncIterator[object]:
+                await check(request, context)
+                async for response in inner_us(request, context):
+                    yield response
+
+            return grpc.unary_stream_rpc_method_handler(unary_stream, safe_decode, serialize)
+        if handler.stream_unary is not None:
+            inner_su = handler.stream_unary
+
+            async def stream_unary(
+                requests: AsyncIterator[object], context: grpc.aio.ServicerContext
+            ) -> object:
+                return await inner_su(checked(requests, context), context)
+
+            return grpc.stream_unary_rpc_method_handler(stream_unary, safe_decode, serialize)
+        inner_ss = handler.stream_stream
+
+        async def stream_stream(
+            requests: AsyncIterator[object], context: grpc.aio.ServicerContext
+        ) -> AsyncIterator[object]:
+            async for response in inner_ss(checked(requests, context), context):
+                yield response
+
+        return grpc.stream_stream_rpc_method_handler(stream_stream, safe_decode, serialize)

@@ -1,0 +1,92 @@
+"""Real grpc.aio servers for the servicer tests, and helpers to read rich errors."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import grpc
+import pytest
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
+from textgen.v1 import (
+    dataset_service_pb2_grpc,
+    model_service_pb2_grpc,
+    tuned_model_service_pb2_grpc,
+)
+
+from textgen.server.app import Running, serve
+from textgen.server.clock import ManualClock
+from textgen.server.state import IdGenerator, ServerState
+from textgen.testing.fake_engine import FakeEngine
+
+
+@pytest.fixture
+def state() -> ServerState:
+    return ServerState(engine=FakeEngine(seed=0), clock=ManualClock(), ids=IdGenerator(0))
+
+
+@pytest.fixture
+async def running(state: ServerState) -> AsyncIterator[Running]:
+    server = await serve(state)
+    try:
+        yield server
+    finally:
+        await server.stop(None)
+
+
+@pytest.fixture
+async def channel(running: Running) -> AsyncIterator[grpc.aio.Channel]:
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{running.port}") as chan:
+        yield chan
+
+
+@pytest.fixture
+def models(channel: grpc.aio.Channel) -> model_service_pb2_grpc.ModelServiceStub:
+    return model_service_pb2_grpc.ModelServiceStub(channel)
+
+
+@pytest.fixture
+def tuned(channel: grpc.aio.Channel) -> tuned_model_service_pb2_grpc.TunedModelServiceStub:
+    return tuned_model_service_pb2_grpc.TunedModelServiceStub(channel)
+
+
+@pytest.fixture
+def datasets(channel: grpc.aio.Channel) -> dataset_service_pb2_grpc.DatasetServiceStub:
+    return dataset_service_pb2_grpc.DatasetServiceStub(channel)
+
+
+def details(error: grpc.aio.AioRpcError) -> list[object]:
+    """The unpacked google.rpc details of a failed call."""
+    status = rpc_status.from_call(error)
+    assert status is not None, "the error carries no google.rpc.Status"
+    found: list[object] = []
+    for packed in status.details:
+        for kind in (
+            error_details_pb2.BadRequest,
+            error_details_pb2.ResourceInfo,
+            error_details_pb2.ErrorInfo,
+            error_details_pb2.PreconditionFailure,
+        ):
+            if packed.Is(kind.DESCRIPTOR):
+                message = kind()
+                packed.Unpack(message)
+                found.append(message)
+    return found
+
+
+def violated_fields(error: grpc.aio.AioRpcError) -> list[str]:
+    """The field paths of the BadRequest in a failed call."""
+    return [
+        violation.field
+        for detail in details(error)
+        if isinstance(detail, error_details_pb2.BadRequest)
+        for violation in detail.field_violations
+    ]
+
+
+def resource_info(error: grpc.aio.AioRpcError) -> error_details_pb2.ResourceInfo:
+    """The ResourceInfo of a failed call."""
+    for detail in details(error):
+        if isinstance(detail, error_details_pb2.ResourceInfo):
+            return detail
+    raise AssertionError("no ResourceInfo")
