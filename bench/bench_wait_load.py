@@ -14,11 +14,6 @@ import grpc
 from google.longrunning import operations_pb2_grpc
 from google.longrunning import operations_proto_pb2 as operations_pb2
 from google.protobuf import duration_pb2
-
-from textgen.server.app import serve
-from textgen.server.clock import ManualClock
-from textgen.server.state import ServerState
-from textgen.testing.fake_engine import FakeEngine
 from textgen.v1 import (
     model_service_pb2,
     model_service_pb2_grpc,
@@ -27,6 +22,11 @@ from textgen.v1 import (
     tuned_model_service_pb2,
     tuned_model_service_pb2_grpc,
 )
+
+from textgen.server.app import serve
+from textgen.server.clock import ManualClock
+from textgen.server.state import ServerState
+from textgen.testing.fake_engine import FakeEngine
 
 WAITERS = 1000
 CALLS = 300
