@@ -1,1 +1,27 @@
-"""Fakes for tests: a deterministic engine, an in-process fake server and a pytest plugin."""
+"""Fakes for tests: a deterministic engine, an in-process fake server and a pytest plugin.
+
+`FakeServer` and `FakeEngine` are imported on first use, so importing this package (as the
+pytest plugin does at start-up) stays cheap and free of import cycles with the servers.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from textgen.testing.fake_engine import FakeEngine
+    from textgen.testing.fake_server import FakeServer
+
+__all__ = ["FakeEngine", "FakeServer"]
+
+
+def __getattr__(name: str) -> object:
+    if name == "FakeServer":
+        from textgen.testing.fake_server import FakeServer  # noqa: PLC0415
+
+        return FakeServer
+    if name == "FakeEngine":
+        from textgen.testing.fake_engine import FakeEngine  # noqa: PLC0415
+
+        return FakeEngine
+    raise AttributeError(f"module 'textgen.testing' has no attribute {name!r}")

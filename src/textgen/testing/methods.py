@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
-from typing import Any
+from typing import Any, TypeAlias
 
 from google.longrunning import operations_proto_pb2
 
@@ -24,6 +24,8 @@ from textgen import contract
 # (for a server-streaming method, an iterable of responses).
 Before = Callable[[Any], Awaitable[object | None]]
 OnRequest = Callable[[object], None]
+# A grpc.RpcMethodHandler (a named tuple); grpc has no type information.
+Handler: TypeAlias = Any
 
 
 @functools.cache
@@ -54,8 +56,8 @@ def full_name(method: str) -> str:
 
 
 def rewrap(
-    handler: Any, *, before: Before | None = None, on_request: OnRequest | None = None
-) -> Any:  # noqa: ANN401  (grpc handlers are untyped)
+    handler: Handler, *, before: Before | None = None, on_request: OnRequest | None = None
+) -> Handler:
     """A copy of `handler` that runs `before` first and reports each parsed request."""
     if handler is None:
         return None
@@ -69,7 +71,7 @@ def rewrap(
     return handler._replace(**changes)
 
 
-def _kind(handler: Any) -> str:  # noqa: ANN401
+def _kind(handler: Handler) -> str:
     request = "stream" if handler.request_streaming else "unary"
     response = "stream" if handler.response_streaming else "unary"
     return f"{request}_{response}"

@@ -1,0 +1,124 @@
+"""`textgen serve`: the emulator, the real servicers over a FakeEngine for clients in any language.
+
+It serves every textgen.v1 service plus google.longrunning.Operations, gRPC health checking
+and server reflection, prints one parseable line once it listens::
+
+    textgen emulator listening on 127.0.0.1:50051
+
+and stops gracefully on SIGTERM or SIGINT, exiting 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from textgen.cli import Subparsers
+    from textgen.server.clock import Progression
+
+LISTENING = "textgen emulator listening on"
+PROGRESSIONS = ("immediate", "duration", "polls")
+
+
+def register(subparsers: Subparsers) -> None:
+    """Add `serve` and its options."""
+    parser = subparsers.add_parser(
+        "serve",
+        help="run the emulator (a local textgen.v1 server)",
+        description="Run every textgen.v1 service over a deterministic fake engine.",
+    )
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="address to bind (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=50051,
+        help="port to bind; 0 picks a free one (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--seed", type=int, default=0, help="seed for ids and the engine (default: 0)"
+    )
+    parser.add_argument(
+        "--api-key",
+        dest="api_keys",
+        action="append",
+        type=_api_key,
+        default=[],
+        metavar="KEY=PRINCIPAL",
+        help="accept this API key as this principal; repeatable. Without any, no key is needed",
+    )
+    parser.add_argument(
+        "--progression",
+        choices=PROGRESSIONS,
+        default="duration",
+        help="how tuning and batch jobs advance: at once, over --job-seconds, or per poll "
+        "(default: %(default)s)",
+    )
+    parser.add_argument(
+        "--job-seconds",
+        type=float,
+        default=3.0,
+        help="seconds one job takes with --progression duration (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--grace",
+        type=float,
+        default=5.0,
+        help="seconds to finish calls on shutdown (default: %(default)s)",
+    )
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Serve until SIGTERM or SIGINT."""
+    return asyncio.run(_serve(args))
+
+
+async def _serve(args: argparse.Namespace) -> int:
+    # Imported here so that `textgen --help` and other commands do not load the server.
+    from textgen.server.app import serve  # noqa: PLC0415
+    from textgen.server.state import IdGenerator, ServerState  # noqa: PLC0415
+    from textgen.testing.fake_engine import FakeEngine  # noqa: PLC0415
+
+    state = ServerState(
+        engine=FakeEngine(seed=args.seed),
+        ids=IdGenerator(args.seed),
+        api_keys=dict(args.api_keys),
+        progression=_progression(args.progression, args.job_seconds),
+    )
+    running = await serve(state, host=args.host, port=args.port)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    print(f"{LISTENING} {_address(args.host, running.port)}", flush=True)
+    await stop.wait()
+    print("textgen emulator stopping", file=sys.stderr, flush=True)
+    await running.stop(args.grace)
+    return 0
+
+
+def _progression(mode: str, job_seconds: float) -> Progression:
+    from textgen.server.clock import Progression  # noqa: PLC0415
+
+    if mode == "immediate":
+        return Progression.immediate()
+    if mode == "polls":
+        return Progression.after_polls()
+    return Progression.after_duration(job_seconds)
+
+
+def _api_key(text: str) -> tuple[str, str]:
+    key, sep, principal = text.partition("=")
+    if not sep or not key or not principal:
+        raise argparse.ArgumentTypeError(f"expected KEY=PRINCIPAL, got {text!r}")
+    return key, principal
+
+
+def _address(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
