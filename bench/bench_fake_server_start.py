@@ -13,16 +13,16 @@ from collections.abc import Callable
 from concurrent import futures
 
 import grpc
+from textgen.v1 import model_pb2, model_service_pb2, model_service_pb2_grpc
 
 from textgen.testing import FakeServer
-from textgen.v1 import model_pb2, model_service_pb2, model_service_pb2_grpc
 
 RUNS = 30
 REQUEST = model_service_pb2.GetModelRequest(name="models/text-bison-001")
 
 
 class _Bare(model_service_pb2_grpc.ModelServiceServicer):
-    def GetModel(self, request: object, context: object) -> model_pb2.Model:  # noqa: N802
+    def GetModel(self, request: object, context: object) -> model_pb2.Model:
         return model_pb2.Model(name="models/text-bison-001")
 
 
