@@ -5,3 +5,19 @@ The generated messages and stubs live in ``textgen.v1`` (for example
 """
 
 __version__ = "0.1.0"
+
+from textgen import errors
+from textgen.client import AsyncClient, Client
+from textgen.operation import AsyncOperation, Operation
+from textgen.types import AutomaticFunctionCallingConfig, GenerateContentConfig
+
+__all__ = [
+    "AsyncClient",
+    "AsyncOperation",
+    "AutomaticFunctionCallingConfig",
+    "Client",
+    "GenerateContentConfig",
+    "Operation",
+    "__version__",
+    "errors",
+]

@@ -1,0 +1,324 @@
+"""Calls as data: which RPC, the request, how to read the reply; programs that combine them.
+
+Nothing here does I/O. A resource method builds one of these plans from its arguments:
+
+* `Call` -- one unary RPC and a parse function (retried by the `retrying` program);
+* a program, a generator that yields effects (`Call`, `Gather`, `Sleep`, `Invoke`, `Attempt`)
+  and receives their results, for logic that spans calls (function calling, waiting);
+* `Paged` -- a list RPC read page by page;
+* `Streamed` -- a server-streaming RPC whose messages are parsed one by one;
+* `LongRunning` -- a plan whose result is a google.longrunning.Operation of known types.
+
+`textgen._shells` runs these plans, once for blocking code and once for asyncio.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Generator, Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, Generic, TypeAlias, TypeVar, overload
+
+from google.longrunning import operations_pb2
+from google.protobuf.message import Message
+
+from textgen import errors
+
+Req = TypeVar("Req", bound=Message)
+Resp = TypeVar("Resp", bound=Message)
+R = TypeVar("R")
+T = TypeVar("T")
+M = TypeVar("M", bound=Message)
+
+
+@dataclass(frozen=True)
+class Method(Generic[Req, Resp]):
+    """One RPC of the contract. `idempotent` says whether a failed attempt may be sent again."""
+
+    service: str
+    name: str
+    request_type: type[Req]
+    response_type: type[Resp]
+    idempotent: bool
+    streaming: bool = False
+
+    @property
+    def path(self) -> str:
+        """The HTTP/2 path, e.g. `/textgen.v1.ModelService/GetModel`."""
+        return f"/{self.service}/{self.name}"
+
+
+_REGISTRY: dict[str, Method[Any, Any]] = {}
+
+
+def method(
+    service: str,
+    name: str,
+    request_type: type[Req],
+    response_type: type[Resp],
+    *,
+    idempotent: bool,
+    streaming: bool = False,
+) -> Method[Req, Resp]:
+    """Declare an RPC once; idempotent ones get gRPC's UNAVAILABLE retry policy on the channel."""
+    declared = Method(service, name, request_type, response_type, idempotent, streaming)
+    _REGISTRY[declared.path] = declared
+    return declared
+
+
+def idempotent_methods() -> list[Method[Any, Any]]:
+    """Every declared method that may be retried, for the channel's service config."""
+    return [m for m in _REGISTRY.values() if m.idempotent]
+
+
+def _identity(value: T) -> T:
+    return value
+
+
+@dataclass(frozen=True)
+class Call(Generic[R]):
+    """One unary RPC: the method, the request, and how to turn the reply into R.
+
+    `timeout` overrides the client's per-call timeout; it bounds every attempt together.
+    """
+
+    method: Method[Any, Any]
+    request: Message
+    parse: Callable[[Any], R]
+    timeout: float | None = None
+
+
+@overload
+def call(
+    method: Method[Req, Resp], request: Req, *, timeout: float | None = None
+) -> Call[Resp]: ...
+@overload
+def call(
+    method: Method[Req, Resp],
+    request: Req,
+    parse: Callable[[Resp], R],
+    *,
+    timeout: float | None = None,
+) -> Call[R]: ...
+def call(
+    method: Method[Req, Resp],
+    request: Req,
+    parse: Callable[[Resp], Any] = _identity,
+    *,
+    timeout: float | None = None,
+) -> Call[Any]:
+    """A Call, typed from its method: the request must match, the parse reads the response."""
+    return Call(method, request, parse, timeout)
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """A single try of a Call with a fixed deadline; only `retrying` yields these."""
+
+    call: Call[Any]
+    timeout: float
+
+
+@dataclass(frozen=True)
+class Gather:
+    """Run several Calls concurrently; the result is the list of their results, in order."""
+
+    calls: Sequence[Call[Any]]
+
+
+@dataclass(frozen=True)
+class Sleep:
+    """Pause the program for some seconds."""
+
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Invoke:
+    """Call caller-supplied code (a tool function, a progress callback); may be a coroutine."""
+
+    function: Callable[..., Any]
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    args: tuple[Any, ...] = ()
+
+
+Effect: TypeAlias = Call[Any] | Attempt | Gather | Sleep | Invoke
+Program: TypeAlias = Generator[Effect, Any, R]
+Plan: TypeAlias = Call[R] | Program[R]
+
+
+def single(plan: Plan[R]) -> Program[R]:
+    """Any plan as a program (a Call becomes a one-step program)."""
+    if isinstance(plan, Call):
+        return _one(plan)
+    return plan
+
+
+def _one(c: Call[R]) -> Program[R]:
+    result: R = yield c
+    return result
+
+
+def mapped(plan: Plan[T], function: Callable[[T], R]) -> Program[R]:
+    """A plan whose result is passed through `function`."""
+    value: T = yield from single(plan)
+    return function(value)
+
+
+@dataclass(frozen=True)
+class CallOptions:
+    """Per-client call settings, replaced by `with_options`."""
+
+    timeout: float
+    max_retries: int
+    metadata: tuple[tuple[str, str], ...] = ()
+
+    def replace(self, *, timeout: float | None, max_retries: int | None) -> CallOptions:
+        """A copy with the given values changed."""
+        return replace(
+            self,
+            timeout=self.timeout if timeout is None else timeout,
+            max_retries=self.max_retries if max_retries is None else max_retries,
+        )
+
+
+RETRY_JITTER = 0.2
+
+
+def retrying(c: Call[R], options: CallOptions) -> Program[R]:
+    """Attempts of one Call inside one total deadline.
+
+    gRPC itself retries UNAVAILABLE for idempotent methods (see `textgen._transport`); this
+    loop adds what the service config cannot express: RESOURCE_EXHAUSTED answered with a
+    RetryInfo is retried after the delay the server asked for, plus jitter, when the method
+    is idempotent, attempts remain and the delay fits in the deadline.
+    """
+    budget = options.timeout if c.timeout is None else c.timeout
+    deadline = time.monotonic() + budget
+    retries = 0
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise errors.DeadlineExceeded(
+                f"no time left of the {budget:g}s deadline after {retries + 1} attempt(s)",
+                method=c.method.path,
+            )
+        try:
+            result: R = yield Attempt(c, remaining)
+        except errors.ResourceExhausted as exc:
+            delay = exc.retry_delay
+            if not c.method.idempotent or delay is None or retries >= options.max_retries:
+                raise
+            delay *= 1 + random.uniform(0, RETRY_JITTER)
+            if time.monotonic() + delay >= deadline:
+                raise
+            retries += 1
+            yield Sleep(delay)
+        else:
+            return result
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    """One page of a list call: its items, the token for the next page, and the raw reply."""
+
+    items: list[T]
+    next_page_token: str
+    raw: Message
+
+
+@dataclass(frozen=True)
+class Paged(Generic[T]):
+    """A list RPC following AIP-158: `first` fetches page one, `next(token)` the page after."""
+
+    first: Call[Page[T]]
+    next: Callable[[str], Call[Page[T]]]
+
+
+def paged(
+    method: Method[Req, Resp], request: Req, items: Callable[[Resp], Iterable[T]]
+) -> Paged[T]:
+    """A Paged plan; the request needs a `page_token` field, the response `next_page_token`."""
+
+    def read(response: Resp) -> Page[T]:
+        token: str = getattr(response, "next_page_token", "")
+        return Page(list(items(response)), token, response)
+
+    def after(token: str) -> Call[Page[T]]:
+        following = type(request)()
+        following.CopyFrom(request)
+        setattr(following, "page_token", token)  # noqa: B010  (AIP field, not in Message)
+        return call(method, following, read)
+
+    return Paged(call(method, request, read), after)
+
+
+@dataclass(frozen=True)
+class Streamed(Generic[T]):
+    """A server-streaming RPC whose messages are each parsed into T."""
+
+    method: Method[Any, Any]
+    request: Message
+    parse: Callable[[Any], T]
+
+
+def streamed(method: Method[Req, Resp], request: Req, parse: Callable[[Resp], T]) -> Streamed[T]:
+    """A Streamed plan, typed from its method."""
+    return Streamed(method, request, parse)
+
+
+@dataclass(frozen=True)
+class Progress:
+    """How far an operation has come, for progress renderers: `completed` of `total` units."""
+
+    completed: float
+    total: float | None = None
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class LongRunning(Generic[T, M]):
+    """A plan that yields a google.longrunning.Operation whose response is T and metadata M.
+
+    The types may be None when unknown (e.g. `operations.get`); then they are looked up from
+    the Any's type URL. `describe` turns metadata into Progress for progress bars.
+    """
+
+    start: Plan[operations_pb2.Operation]
+    response_type: type[T] | None
+    metadata_type: type[M] | None
+    describe: Callable[[M], Progress] | None = None
+
+
+class Done(Generic[R]):
+    """The value a finished program returned."""
+
+    def __init__(self, value: R) -> None:
+        self.value = value
+
+
+class Driver(Generic[R]):
+    """Steps a program: each step is the next effect to perform, or Done."""
+
+    def __init__(self, program: Program[R]) -> None:
+        self._program = program
+
+    def start(self) -> Effect | Done[R]:
+        """Run the program to its first effect."""
+        return self._step(lambda: next(self._program))
+
+    def send(self, value: object) -> Effect | Done[R]:
+        """Give the program the result of its last effect."""
+        return self._step(lambda: self._program.send(value))
+
+    def throw(self, error: BaseException) -> Effect | Done[R]:
+        """Raise the failure of its last effect inside the program."""
+        return self._step(lambda: self._program.throw(error))
+
+    @staticmethod
+    def _step(advance: Callable[[], Effect]) -> Effect | Done[R]:
+        try:
+            return advance()
+        except StopIteration as stop:
+            return Done(stop.value)

@@ -1,0 +1,171 @@
+"""The two shells that run plans from `textgen._calls`: one blocking, one for asyncio.
+
+Each performs the same five effects in its own way (threads or asyncio.gather, time.sleep or
+asyncio.sleep); everything else -- retries, paging, function calling, operation waiting --
+is written once, as data or as a program, and only driven from here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import time
+from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+from textgen import _transport, errors
+from textgen._calls import (
+    Attempt,
+    Call,
+    CallOptions,
+    Done,
+    Driver,
+    Effect,
+    Gather,
+    Plan,
+    Sleep,
+    Streamed,
+    retrying,
+    single,
+)
+
+R = TypeVar("R")
+T = TypeVar("T")
+MAX_THREADS = 8
+
+
+class _Runner:
+    """What both shells share: the channel pool and the call options."""
+
+    def __init__(self, pool: _transport.ChannelPool[Any], options: CallOptions) -> None:
+        self.pool = pool
+        self.options = options
+
+    @property
+    def target(self) -> str:
+        """The address the channel connects to."""
+        return self.pool.endpoint.target
+
+    def _channel(self) -> Any:  # noqa: ANN401  (a grpc channel)
+        return self.pool.get(self.options.max_retries)
+
+
+class SyncRunner(_Runner):
+    """Runs plans with blocking gRPC calls; Gather fans out on a thread pool."""
+
+    def with_options(self, *, timeout: float | None, max_retries: int | None) -> SyncRunner:
+        """A runner on the same pool with other call options."""
+        return SyncRunner(self.pool, self.options.replace(timeout=timeout, max_retries=max_retries))
+
+    def run(self, plan: Plan[R]) -> R:
+        """Drive a plan to its result."""
+        driver = Driver(single(plan))
+        step = driver.start()
+        while not isinstance(step, Done):
+            try:
+                value = self._perform(step)
+            except Exception as error:
+                step = driver.throw(error)
+            else:
+                step = driver.send(value)
+        return step.value
+
+    def stream(self, plan: Streamed[T]) -> Iterator[T]:
+        """Iterate a server stream, parsing each message."""
+        for message in _transport.stream(
+            self._channel(),
+            plan.method,
+            plan.request,
+            timeout=self.options.timeout,
+            metadata=self.options.metadata,
+            target=self.target,
+        ):
+            yield plan.parse(message)
+
+    def _perform(self, effect: Effect) -> object:
+        if isinstance(effect, Call):
+            return self.run(retrying(effect, self.options))
+        if isinstance(effect, Attempt):
+            response = _transport.unary(
+                self._channel(),
+                effect.call.method,
+                effect.call.request,
+                timeout=effect.timeout,
+                metadata=self.options.metadata,
+                target=self.target,
+            )
+            return effect.call.parse(response)
+        if isinstance(effect, Gather):
+            if len(effect.calls) <= 1:
+                return [self.run(c) for c in effect.calls]
+            with ThreadPoolExecutor(min(MAX_THREADS, len(effect.calls))) as pool:
+                return list(pool.map(self.run, effect.calls))
+        if isinstance(effect, Sleep):
+            time.sleep(max(effect.seconds, 0.0))
+            return None
+        result = effect.function(*effect.args, **effect.kwargs)
+        if inspect.isawaitable(result):
+            close = getattr(result, "close", None)
+            if close is not None:
+                close()
+            raise errors.UsageError(f"{effect.function!r} is async; call it through AsyncClient")
+        return result
+
+
+class AsyncRunner(_Runner):
+    """Runs plans with grpc.aio; Gather fans out with asyncio.gather."""
+
+    def with_options(self, *, timeout: float | None, max_retries: int | None) -> AsyncRunner:
+        """A runner on the same pool with other call options."""
+        return AsyncRunner(
+            self.pool, self.options.replace(timeout=timeout, max_retries=max_retries)
+        )
+
+    async def run(self, plan: Plan[R]) -> R:
+        """Drive a plan to its result."""
+        driver = Driver(single(plan))
+        step = driver.start()
+        while not isinstance(step, Done):
+            try:
+                value = await self._perform(step)
+            except Exception as error:
+                step = driver.throw(error)
+            else:
+                step = driver.send(value)
+        return step.value
+
+    async def stream(self, plan: Streamed[T]) -> AsyncIterator[T]:
+        """Iterate a server stream, parsing each message."""
+        async for message in _transport.aio_stream(
+            self._channel(),
+            plan.method,
+            plan.request,
+            timeout=self.options.timeout,
+            metadata=self.options.metadata,
+            target=self.target,
+        ):
+            yield plan.parse(message)
+
+    async def _perform(self, effect: Effect) -> object:
+        if isinstance(effect, Call):
+            return await self.run(retrying(effect, self.options))
+        if isinstance(effect, Attempt):
+            response = await _transport.aio_unary(
+                self._channel(),
+                effect.call.method,
+                effect.call.request,
+                timeout=effect.timeout,
+                metadata=self.options.metadata,
+                target=self.target,
+            )
+            return effect.call.parse(response)
+        if isinstance(effect, Gather):
+            return list(await asyncio.gather(*(self.run(c) for c in effect.calls)))
+        if isinstance(effect, Sleep):
+            await asyncio.sleep(max(effect.seconds, 0.0))
+            return None
+        result = effect.function(*effect.args, **effect.kwargs)
+        if inspect.isawaitable(result):
+            result = await result
+        return result

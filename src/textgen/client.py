@@ -1,0 +1,189 @@
+"""`Client` and `AsyncClient`: one channel, call options, and the resources as attributes."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from types import TracebackType
+from typing import Any, Generic, TypeVar
+
+from textgen import _calls, _transport
+from textgen._shells import AsyncRunner, SyncRunner
+from textgen.resources import (
+    AsyncChats,
+    AsyncModels,
+    AsyncOperations,
+    Chats,
+    Models,
+    Operations,
+)
+
+__all__ = ["AsyncClient", "Client"]
+
+S = TypeVar("S", SyncRunner, AsyncRunner)
+C = TypeVar("C", bound="_BaseClient[Any]")
+DEFAULT_TIMEOUT = 60.0
+DEFAULT_MAX_RETRIES = 2
+
+
+def _call_options(
+    api_key: str | None, metadata: Sequence[tuple[str, str]], timeout: float, max_retries: int
+) -> _calls.CallOptions:
+    if timeout <= 0:
+        raise ValueError(f"timeout must be positive, not {timeout}")
+    if max_retries < 0:
+        raise ValueError(f"max_retries must be 0 or more, not {max_retries}")
+    key = api_key if api_key is not None else os.environ.get(_transport.API_KEY_ENV)
+    sent = tuple(metadata) + (((_transport.API_KEY_HEADER, key),) if key else ())
+    return _calls.CallOptions(timeout=timeout, max_retries=max_retries, metadata=sent)
+
+
+class _BaseClient(Generic[S]):
+    """What both clients share: settings, the channel pool, with_options."""
+
+    _runner: S
+
+    def __init__(
+        self,
+        target: str | None = None,
+        *,
+        api_key: str | None = None,
+        credentials: Any = None,  # noqa: ANN401  (grpc.ChannelCredentials | "insecure")
+        timeout: float = DEFAULT_TIMEOUT,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        metadata: Sequence[tuple[str, str]] = (),
+        interceptors: Sequence[Any] = (),
+        options: Sequence[tuple[str, Any]] = (),
+    ) -> None:
+        pool: _transport.ChannelPool[Any] = _transport.ChannelPool(
+            _transport.resolve_endpoint(target, credentials),
+            self._opener(),
+            options=options,
+            interceptors=interceptors,
+            methods=_calls.idempotent_methods,
+        )
+        self._attach(
+            self._make_runner(pool, _call_options(api_key, metadata, timeout, max_retries))
+        )
+
+    def _opener(self) -> Any:  # noqa: ANN401
+        raise NotImplementedError
+
+    def _make_runner(self, pool: _transport.ChannelPool[Any], options: _calls.CallOptions) -> S:
+        raise NotImplementedError
+
+    def _attach(self, runner: S) -> None:
+        raise NotImplementedError
+
+    @property
+    def target(self) -> str:
+        """The address this client connects to."""
+        return self._runner.target
+
+    @property
+    def timeout(self) -> float:
+        """The default deadline of each call, retries included, in seconds."""
+        return self._runner.options.timeout
+
+    @property
+    def max_retries(self) -> int:
+        """How many times a failed idempotent call may be resent."""
+        return self._runner.options.max_retries
+
+    def with_options(self: C, *, timeout: float | None = None, max_retries: int | None = None) -> C:
+        """A client sharing this one's channel, with other call options.
+
+        `client.with_options(timeout=5).models.get("x")`. Close the original client only.
+        """
+        if timeout is not None and timeout <= 0:
+            raise ValueError(f"timeout must be positive, not {timeout}")
+        copy = object.__new__(type(self))
+        copy._attach(self._runner.with_options(timeout=timeout, max_retries=max_retries))
+        return copy
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(target={self.target!r}, timeout={self.timeout:g})"
+
+
+class Client(_BaseClient[SyncRunner]):
+    """A blocking client. Use it as a context manager, or call close().
+
+    target: "host:port", else $TEXTGEN_ENDPOINT, else the emulator in $TEXTGEN_EMULATOR_HOST.
+    api_key: sent as `x-api-key` on every call (default $TEXTGEN_API_KEY).
+    credentials: grpc.ChannelCredentials for TLS; by default TLS with the system roots, or
+      plaintext for loopback targets and the emulator; "insecure" forces plaintext there.
+    timeout: seconds per call, retries included. max_retries: resends of idempotent calls
+      after UNAVAILABLE (by gRPC) and after RESOURCE_EXHAUSTED with RetryInfo.
+    """
+
+    models: Models
+    chats: Chats
+    operations: Operations
+
+    def _opener(self) -> Any:  # noqa: ANN401
+        return _transport.open_sync_channel
+
+    def _make_runner(
+        self, pool: _transport.ChannelPool[Any], options: _calls.CallOptions
+    ) -> SyncRunner:
+        return SyncRunner(pool, options)
+
+    def _attach(self, runner: SyncRunner) -> None:
+        self._runner = runner
+        self.models = Models(runner)
+        self.chats = Chats(runner)
+        self.operations = Operations(runner)
+
+    def close(self) -> None:
+        """Close the channel; the client and its with_options copies stop working."""
+        for channel in self._runner.pool.take_all():
+            channel.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class AsyncClient(_BaseClient[AsyncRunner]):
+    """An asyncio client; same arguments as Client. The channel opens on the first call."""
+
+    models: AsyncModels
+    chats: AsyncChats
+    operations: AsyncOperations
+
+    def _opener(self) -> Any:  # noqa: ANN401
+        return _transport.open_async_channel
+
+    def _make_runner(
+        self, pool: _transport.ChannelPool[Any], options: _calls.CallOptions
+    ) -> AsyncRunner:
+        return AsyncRunner(pool, options)
+
+    def _attach(self, runner: AsyncRunner) -> None:
+        self._runner = runner
+        self.models = AsyncModels(runner)
+        self.chats = AsyncChats(runner)
+        self.operations = AsyncOperations(runner)
+
+    async def close(self) -> None:
+        """Close the channel; the client and its with_options copies stop working."""
+        for channel in self._runner.pool.take_all():
+            await channel.close()
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.close()

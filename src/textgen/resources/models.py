@@ -1,0 +1,332 @@
+"""`client.models`: ModelService -- discovery, generation, token counting and embeddings."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from textgen import _convert
+from textgen._calls import Call, Gather, Paged, Program, Streamed, call, method, paged, streamed
+from textgen._convert import ContentsInput, MessageInput
+from textgen._shells import AsyncRunner, SyncRunner
+from textgen.resources import _content
+from textgen.resources._base import (
+    Resource,
+    async_call,
+    async_paged,
+    async_stream,
+    sync_call,
+    sync_paged,
+    sync_stream,
+)
+from textgen.resources._content import SERVICE, model_name
+from textgen.types import ConfigInput, ContentResponse, MessageResponse, TextChunk, TextResponse
+from textgen.v1 import (
+    content_pb2,
+    generation_pb2,
+    message_pb2,
+    model_pb2,
+    model_service_pb2,
+    safety_pb2,
+    text_pb2,
+)
+
+pb = model_service_pb2
+# Every ModelService method reads or computes; none changes state, so all may be retried.
+GET_MODEL = method(SERVICE, "GetModel", pb.GetModelRequest, model_pb2.Model, idempotent=True)
+LIST_MODELS = method(
+    SERVICE, "ListModels", pb.ListModelsRequest, pb.ListModelsResponse, idempotent=True
+)
+GENERATE_TEXT = method(
+    SERVICE, "GenerateText", pb.GenerateTextRequest, pb.GenerateTextResponse, idempotent=True
+)
+STREAM_GENERATE_TEXT = method(
+    SERVICE,
+    "StreamGenerateText",
+    pb.GenerateTextRequest,
+    pb.GenerateTextResponse,
+    idempotent=True,
+    streaming=True,
+)
+COUNT_TEXT_TOKENS = method(
+    SERVICE,
+    "CountTextTokens",
+    pb.CountTextTokensRequest,
+    pb.CountTextTokensResponse,
+    idempotent=True,
+)
+GENERATE_MESSAGE = method(
+    SERVICE,
+    "GenerateMessage",
+    pb.GenerateMessageRequest,
+    pb.GenerateMessageResponse,
+    idempotent=True,
+)
+COUNT_MESSAGE_TOKENS = method(
+    SERVICE,
+    "CountMessageTokens",
+    pb.CountMessageTokensRequest,
+    pb.CountMessageTokensResponse,
+    idempotent=True,
+)
+EMBED_TEXT = method(
+    SERVICE, "EmbedText", pb.EmbedTextRequest, pb.EmbedTextResponse, idempotent=True
+)
+BATCH_EMBED_TEXT = method(
+    SERVICE, "BatchEmbedText", pb.BatchEmbedTextRequest, pb.BatchEmbedTextResponse, idempotent=True
+)
+COUNT_TOKENS = method(
+    SERVICE, "CountTokens", pb.CountTokensRequest, pb.CountTokensResponse, idempotent=True
+)
+EMBED_CONTENT = method(
+    SERVICE, "EmbedContent", pb.EmbedContentRequest, pb.EmbedContentResponse, idempotent=True
+)
+BATCH_EMBED_LIMIT = 100  # texts per BatchEmbedText request
+
+
+def _text_request(  # noqa: PLR0917  (mirrors the public keyword arguments)
+    model: str,
+    prompt: str,
+    temperature: float | None,
+    candidate_count: int | None,
+    max_output_tokens: int | None,
+    top_p: float | None,
+    top_k: int | None,
+    safety_settings: Sequence[safety_pb2.SafetySetting | dict[str, object]],
+    stop_sequences: Sequence[str],
+) -> pb.GenerateTextRequest:
+    request = pb.GenerateTextRequest(
+        model=model_name(model),
+        prompt=text_pb2.TextPrompt(text=prompt),
+        safety_settings=_convert.safety_settings(safety_settings),
+        stop_sequences=list(stop_sequences),
+    )
+    optional = {
+        "temperature": temperature,
+        "candidate_count": candidate_count,
+        "max_output_tokens": max_output_tokens,
+        "top_p": top_p,
+        "top_k": top_k,
+    }
+    for name, value in optional.items():
+        if value is not None:
+            setattr(request, name, value)
+    return request
+
+
+class ModelCalls:
+    """Each ModelService call as a plan; `Models` and `AsyncModels` run them."""
+
+    @staticmethod
+    def get(name: str) -> Call[model_pb2.Model]:
+        """One base model, by name (`models/x` or just `x`)."""
+        return call(GET_MODEL, pb.GetModelRequest(name=model_name(name)))
+
+    @staticmethod
+    def list_models(*, page_size: int | None = None) -> Paged[model_pb2.Model]:
+        """Every base model, fetched a page at a time as you iterate."""
+        request = pb.ListModelsRequest(page_size=page_size or 0)
+        return paged(LIST_MODELS, request, lambda page: page.models)
+
+    @staticmethod
+    def generate_text(
+        model: str,
+        prompt: str,
+        *,
+        temperature: float | None = None,
+        candidate_count: int | None = None,
+        max_output_tokens: int | None = None,
+        top_p: float | None = None,
+        top_k: int | None = None,
+        safety_settings: Sequence[safety_pb2.SafetySetting | dict[str, object]] = (),
+        stop_sequences: Sequence[str] = (),
+    ) -> Call[TextResponse]:
+        """Continue a text prompt; `.text` of the result is the first candidate."""
+        request = _text_request(
+            model, prompt, temperature, candidate_count, max_output_tokens, top_p, top_k,
+            safety_settings, stop_sequences,
+        )  # fmt: skip
+        return call(GENERATE_TEXT, request, TextResponse)
+
+    @staticmethod
+    def stream_generate_text(
+        model: str,
+        prompt: str,
+        *,
+        temperature: float | None = None,
+        candidate_count: int | None = None,
+        max_output_tokens: int | None = None,
+        top_p: float | None = None,
+        top_k: int | None = None,
+        safety_settings: Sequence[safety_pb2.SafetySetting | dict[str, object]] = (),
+        stop_sequences: Sequence[str] = (),
+    ) -> Streamed[TextChunk]:
+        """Like generate_text, yielding chunks whose `.text` is the newly added text."""
+        request = _text_request(
+            model, prompt, temperature, candidate_count, max_output_tokens, top_p, top_k,
+            safety_settings, stop_sequences,
+        )  # fmt: skip
+        return streamed(STREAM_GENERATE_TEXT, request, TextChunk)
+
+    @staticmethod
+    def count_text_tokens(model: str, prompt: str) -> Call[int]:
+        """How many tokens a text prompt takes."""
+        request = pb.CountTextTokensRequest(
+            model=model_name(model), prompt=text_pb2.TextPrompt(text=prompt)
+        )
+        return call(COUNT_TEXT_TOKENS, request, lambda r: r.token_count)
+
+    @staticmethod
+    def generate_message(
+        model: str,
+        messages: MessageInput | Sequence[MessageInput],
+        *,
+        context: str | None = None,
+        examples: Sequence[message_pb2.Example | tuple[MessageInput, MessageInput]] = (),
+        temperature: float | None = None,
+        candidate_count: int | None = None,
+        top_p: float | None = None,
+        top_k: int | None = None,
+    ) -> Call[MessageResponse]:
+        """The next message of a conversation; bare strings alternate authors "0" and "1"."""
+        request = pb.GenerateMessageRequest(
+            model=model_name(model), prompt=_convert.message_prompt(messages, context, examples)
+        )
+        optional = {
+            "temperature": temperature,
+            "candidate_count": candidate_count,
+            "top_p": top_p,
+            "top_k": top_k,
+        }
+        for name, value in optional.items():
+            if value is not None:
+                setattr(request, name, value)
+        return call(GENERATE_MESSAGE, request, MessageResponse)
+
+    @staticmethod
+    def count_message_tokens(
+        model: str,
+        messages: MessageInput | Sequence[MessageInput],
+        *,
+        context: str | None = None,
+        examples: Sequence[message_pb2.Example | tuple[MessageInput, MessageInput]] = (),
+    ) -> Call[int]:
+        """How many tokens a message prompt takes."""
+        request = pb.CountMessageTokensRequest(
+            model=model_name(model), prompt=_convert.message_prompt(messages, context, examples)
+        )
+        return call(COUNT_MESSAGE_TOKENS, request, lambda r: r.token_count)
+
+    @staticmethod
+    def embed_text(model: str, text: str) -> Call[list[float]]:
+        """The embedding vector of one text."""
+        request = pb.EmbedTextRequest(model=model_name(model), text=text)
+        return call(EMBED_TEXT, request, lambda r: list(r.embedding.value))
+
+    @staticmethod
+    def batch_embed_text(model: str, texts: Iterable[str]) -> Program[list[list[float]]]:
+        """Embeddings of any number of texts, in order.
+
+        The texts go out in requests of at most 100, sent concurrently.
+        """
+        listed = list(texts)
+        chunks = [
+            listed[i : i + BATCH_EMBED_LIMIT] for i in range(0, len(listed), BATCH_EMBED_LIMIT)
+        ]
+        calls = [
+            call(
+                BATCH_EMBED_TEXT,
+                pb.BatchEmbedTextRequest(model=model_name(model), texts=chunk),
+                lambda r: [list(e.value) for e in r.embeddings],
+            )
+            for chunk in chunks
+        ]
+        pages: list[list[list[float]]] = (yield Gather(calls)) if calls else []
+        return [vector for page in pages for vector in page]
+
+    @staticmethod
+    def generate_content(
+        model: str, contents: ContentsInput, *, config: ConfigInput = None
+    ) -> Program[ContentResponse]:
+        """Answer `contents`; Python functions in `config.tools` are called automatically."""
+        prepared = _convert.prepare(config)
+        return _content.generate(model_name(model), _convert.to_contents(contents), prepared)
+
+    @staticmethod
+    def stream_generate_content(
+        model: str, contents: ContentsInput, *, config: ConfigInput = None
+    ) -> Streamed[ContentResponse]:
+        """Like generate_content, yielding the answer in pieces (functions are not run)."""
+        prepared = _convert.prepare(config)
+        return _content.stream(model_name(model), _convert.to_contents(contents), prepared)
+
+    @staticmethod
+    def count_tokens(model: str, contents: ContentsInput) -> Call[int]:
+        """How many tokens `contents` take."""
+        request = pb.CountTokensRequest(
+            model=model_name(model), contents=_convert.to_contents(contents)
+        )
+        return call(COUNT_TOKENS, request, lambda r: r.total_tokens)
+
+    @staticmethod
+    def embed_content(
+        model: str,
+        content: str | content_pb2.Part | content_pb2.Content | Sequence[str | content_pb2.Part],
+        *,
+        task_type: str | int | None = None,
+        title: str | None = None,
+        output_dimensionality: int | None = None,
+    ) -> Call[list[float]]:
+        """The embedding vector of one piece of content; task_type is e.g. "RETRIEVAL_QUERY"."""
+        request = pb.EmbedContentRequest(
+            model=model_name(model), content=_convert.to_content(content)
+        )
+        if task_type is not None:
+            request.task_type = (
+                generation_pb2.TaskType.Value(task_type)
+                if isinstance(task_type, str)
+                else generation_pb2.TaskType.ValueType(task_type)
+            )
+        if title is not None:
+            request.title = title
+        if output_dimensionality is not None:
+            request.output_dimensionality = output_dimensionality
+        return call(EMBED_CONTENT, request, lambda r: list(r.embedding.values))
+
+
+c = ModelCalls
+
+
+class Models(Resource[SyncRunner]):
+    """Base models and generation (blocking). Every method is described in `ModelCalls`."""
+
+    get = sync_call(c.get)
+    list = sync_paged(c.list_models)
+    generate_text = sync_call(c.generate_text)
+    stream_generate_text = sync_stream(c.stream_generate_text)
+    count_text_tokens = sync_call(c.count_text_tokens)
+    generate_message = sync_call(c.generate_message)
+    count_message_tokens = sync_call(c.count_message_tokens)
+    embed_text = sync_call(c.embed_text)
+    batch_embed_text = sync_call(c.batch_embed_text)
+    generate_content = sync_call(c.generate_content)
+    stream_generate_content = sync_stream(c.stream_generate_content)
+    count_tokens = sync_call(c.count_tokens)
+    embed_content = sync_call(c.embed_content)
+
+
+class AsyncModels(Resource[AsyncRunner]):
+    """Base models and generation (asyncio): await calls; `async for` over list and streams."""
+
+    get = async_call(c.get)
+    list = async_paged(c.list_models)
+    generate_text = async_call(c.generate_text)
+    stream_generate_text = async_stream(c.stream_generate_text)
+    count_text_tokens = async_call(c.count_text_tokens)
+    generate_message = async_call(c.generate_message)
+    count_message_tokens = async_call(c.count_message_tokens)
+    embed_text = async_call(c.embed_text)
+    batch_embed_text = async_call(c.batch_embed_text)
+    generate_content = async_call(c.generate_content)
+    stream_generate_content = async_stream(c.stream_generate_content)
+    count_tokens = async_call(c.count_tokens)
+    embed_content = async_call(c.embed_content)

@@ -1,0 +1,77 @@
+"""Fixtures: a scripted stub server, and `api`, which runs each test on Client and AsyncClient.
+
+A test written once as `await api(lambda c: c.models.get("x"))` runs twice: with a blocking
+Client (in a worker thread) and with an AsyncClient (awaited).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any
+
+import pytest
+
+import textgen
+from tests.client.stub_server import StubServer
+
+
+class Api:
+    """One client of either kind, with helpers that hide the await."""
+
+    def __init__(self, kind: str, target: str | None, **options: Any) -> None:
+        self.kind = kind
+        self.target = target
+        self.options = options
+        self.client: Any = (textgen.Client if kind == "sync" else textgen.AsyncClient)(
+            target, **options
+        )
+        self._others: list[Api] = []
+
+    @property
+    def is_async(self) -> bool:
+        return self.kind == "async"
+
+    async def __call__(self, fn: Callable[[Any], Any]) -> Any:
+        """fn(client): run in a thread for Client, awaited for AsyncClient."""
+        if not self.is_async:
+            return await asyncio.to_thread(fn, self.client)
+        result = fn(self.client)
+        return await result if inspect.isawaitable(result) else result
+
+    async def items(self, fn: Callable[[Any], Any]) -> list[Any]:
+        """Every item of the iterable or async iterable fn(client) returns."""
+        if not self.is_async:
+            return await asyncio.to_thread(lambda: list(fn(self.client)))
+        return [item async for item in fn(self.client)]
+
+    def other(self, *, target: str | None = "", **options: Any) -> Api:
+        """Another client of the same kind (and target unless given), closed with this one."""
+        made = Api(
+            self.kind, self.target if target == "" else target, **{**self.options, **options}
+        )
+        self._others.append(made)
+        return made
+
+    async def close(self) -> None:
+        for other in self._others:
+            await other.close()
+        if self.is_async:
+            await self.client.close()
+        else:
+            self.client.close()
+
+
+@pytest.fixture
+def stub() -> Iterator[StubServer]:
+    server = StubServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sync", "async"])
+async def api(request: pytest.FixtureRequest, stub: StubServer) -> AsyncIterator[Api]:
+    made = Api(request.param, stub.target, timeout=10)
+    yield made
+    await made.close()

@@ -1,0 +1,127 @@
+"""A tiny scripted gRPC server on 127.0.0.1 for transport-level client tests."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import grpc
+from google.protobuf import any_pb2
+from google.protobuf.message import Message
+from google.rpc import status_pb2
+from grpc_status import rpc_status
+
+from textgen._calls import Method
+
+Handler = Callable[[Any, Any], Any]
+
+
+def status(code: grpc.StatusCode, message: str, *details: Message) -> status_pb2.Status:
+    """A google.rpc.Status with packed details."""
+    packed = []
+    for detail in details:
+        holder = any_pb2.Any()
+        holder.Pack(detail)
+        packed.append(holder)
+    return status_pb2.Status(code=code.value[0], message=message, details=packed)
+
+
+def abort(context: Any, code: grpc.StatusCode, message: str, *details: Message) -> None:
+    context.abort_with_status(rpc_status.to_status(status(code, message, *details)))
+
+
+@dataclass
+class Received:
+    method: str
+    request: Any
+    metadata: dict[str, str]
+
+
+@dataclass
+class StubServer:
+    """Register handlers per Method; every request is recorded in `received`."""
+
+    handlers: dict[str, tuple[Method[Any, Any], Handler]] = field(default_factory=dict)
+    received: list[Received] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    server: Any = None
+    port: int = 0
+
+    def on(self, method: Method[Any, Any], handler: Handler) -> None:
+        self.handlers[method.path] = (method, handler)
+
+    def script(self, method: Method[Any, Any], *steps: Any) -> None:
+        """Answer successive calls with each step: a response, a Status to fail with, or a
+        callable(request, context); the last step repeats."""
+        queue = list(steps)
+
+        def handler(request: Any, context: Any) -> Any:
+            with self.lock:
+                step = queue.pop(0) if len(queue) > 1 else queue[0]
+            if isinstance(step, status_pb2.Status):
+                context.abort_with_status(rpc_status.to_status(step))
+            if callable(step):
+                return step(request, context)
+            return step
+
+        self.on(method, handler)
+
+    def calls(self, method: Method[Any, Any]) -> list[Received]:
+        with self.lock:
+            return [r for r in self.received if r.method == method.path]
+
+    @property
+    def target(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def start(self) -> StubServer:
+        outer = self
+
+        class Generic(grpc.GenericRpcHandler):  # type: ignore[misc]
+            def service(self, details: Any) -> Any:
+                entry = outer.handlers.get(details.method)
+                if entry is None:
+                    return None
+                method, handler = entry
+
+                def record(request: Any, context: Any) -> None:
+                    with outer.lock:
+                        outer.received.append(
+                            Received(method.path, request, dict(context.invocation_metadata()))
+                        )
+
+                if method.streaming:
+
+                    def streaming(request: Any, context: Any) -> Iterator[Any]:
+                        record(request, context)
+                        yield from handler(request, context)
+
+                    return grpc.unary_stream_rpc_method_handler(
+                        streaming,
+                        request_deserializer=method.request_type.FromString,
+                        response_serializer=method.response_type.SerializeToString,
+                    )
+
+                def unary(request: Any, context: Any) -> Any:
+                    record(request, context)
+                    return handler(request, context)
+
+                return grpc.unary_unary_rpc_method_handler(
+                    unary,
+                    request_deserializer=method.request_type.FromString,
+                    response_serializer=method.response_type.SerializeToString,
+                )
+
+        self.server = grpc.server(
+            ThreadPoolExecutor(max_workers=16), options=[("grpc.so_reuseport", 0)]
+        )
+        self.server.add_generic_rpc_handlers((Generic(),))
+        self.port = self.server.add_insecure_port("127.0.0.1:0")
+        self.server.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.stop(None)
