@@ -121,6 +121,16 @@ async def test_poll_progression_advances_one_step_per_poll(env: Env) -> None:
     assert record.model.state == TunedModel.ACTIVE
 
 
+async def test_a_waiter_keeps_a_poll_paced_job_moving(env: Env) -> None:
+    """WaitOperation counts as polling all along, so one long poll sees the job finish."""
+    env.state.progression = Progression.after_polls()
+    record = env.tuned_record("waited", examples=12, epochs=2, batch_size=4)  # six steps
+    created = start_tuning(env.state, env.operations, record)
+    finished = await env.operations.wait(created.name, "alice", timeout=30)
+    assert finished.done and metadata_of(finished).completed_steps == 6
+    assert record.model.state == TunedModel.ACTIVE
+
+
 async def test_create_tuned_model_end_to_end(env: Env) -> None:
     source = TunedModel(
         base_model="models/gemini-1.0-pro-001",

@@ -265,7 +265,8 @@ class Operations:
 
     async def wait(self, name: str, owner: str, timeout: float | None) -> Operation:
         """The operation once done, or as it is after `timeout` real seconds (None: no
-        limit). Counts as one poll."""
+        limit). With POLLS progression a waiter counts as polling all along: each stage is
+        released as soon as the job reaches it."""
         operation = await self.poll(name, owner)
         live = self._live.get(name)
         if operation.done or live is None:
@@ -273,7 +274,7 @@ class Operations:
         live.waiters += 1
         try:
             with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(live.done.wait(), timeout)
+                await asyncio.wait_for(self._until_done(live), timeout)
         finally:
             live.waiters -= 1
         stored = self._store.get(name)
@@ -346,6 +347,12 @@ class Operations:
         live.notify()
         if live.forgotten and self._live.get(name) is live:
             del self._live[name]
+
+    async def _until_done(self, live: _Live) -> None:
+        polled = live.progression is not None and live.progression.mode is ProgressionMode.POLLS
+        while polled and not live.done.is_set() and live.task is not None and not live.task.done():
+            await self._count_poll(live)
+        await live.done.wait()
 
     async def _count_poll(self, live: _Live) -> None:
         if not live.parked:
