@@ -3,10 +3,12 @@
 Nothing here does I/O. A resource method builds one of these plans from its arguments:
 
 * `Call` -- one unary RPC and a parse function (retried by the `retrying` program);
-* a program, a generator that yields effects (`Call`, `Gather`, `Sleep`, `Invoke`, `Attempt`)
-  and receives their results, for logic that spans calls (function calling, waiting);
+* `Upload` -- one client-streaming RPC fed lazily from an iterable (never retried);
+* a program, a generator that yields effects (`Call`, `Upload`, `Gather`, `Sleep`, `Invoke`,
+  `Attempt`) and receives their results, for logic that spans calls (function calling,
+  waiting, uploading then starting a job);
 * `Paged` -- a list RPC read page by page;
-* `Streamed` -- a server-streaming RPC whose messages are parsed one by one;
+* `Streamed` -- a server-streaming RPC whose messages are parsed into items;
 * `LongRunning` -- a plan whose result is a google.longrunning.Operation of known types.
 
 `textgen._shells` runs these plans, once for blocking code and once for asyncio.
@@ -42,6 +44,7 @@ class Method(Generic[Req, Resp]):
     response_type: type[Resp]
     idempotent: bool
     streaming: bool = False
+    client_streaming: bool = False
 
     @property
     def path(self) -> str:
@@ -60,9 +63,17 @@ def method(
     *,
     idempotent: bool,
     streaming: bool = False,
+    client_streaming: bool = False,
 ) -> Method[Req, Resp]:
-    """Declare an RPC once; idempotent ones get gRPC's UNAVAILABLE retry policy on the channel."""
-    declared = Method(service, name, request_type, response_type, idempotent, streaming)
+    """Declare an RPC once; idempotent ones get gRPC's UNAVAILABLE retry policy on the channel.
+
+    `streaming` marks a server stream, `client_streaming` a stream of requests.
+    """
+    if client_streaming and idempotent:
+        raise ValueError(f"{name}: a client stream is sent once and cannot be idempotent")
+    declared = Method(
+        service, name, request_type, response_type, idempotent, streaming, client_streaming
+    )
     _REGISTRY[declared.path] = declared
     return declared
 
@@ -113,6 +124,46 @@ def call(
 
 
 @dataclass(frozen=True)
+class Upload(Generic[R]):
+    """One client-streaming RPC: requests sent in order as they are produced, one reply.
+
+    `requests` is iterated once, lazily (it may be a generator reading a file), so an upload
+    is never resent. An exception raised while producing requests cancels the RPC and is
+    re-raised to the caller as it was.
+    """
+
+    method: Method[Any, Any]
+    requests: Iterable[Message]
+    parse: Callable[[Any], R]
+    timeout: float | None = None
+
+
+@overload
+def upload(
+    method: Method[Req, Resp], requests: Iterable[Req], *, timeout: float | None = None
+) -> Upload[Resp]: ...
+@overload
+def upload(
+    method: Method[Req, Resp],
+    requests: Iterable[Req],
+    parse: Callable[[Resp], R],
+    *,
+    timeout: float | None = None,
+) -> Upload[R]: ...
+def upload(
+    method: Method[Req, Resp],
+    requests: Iterable[Req],
+    parse: Callable[[Resp], Any] = _identity,
+    *,
+    timeout: float | None = None,
+) -> Upload[Any]:
+    """An Upload, typed from its method; the method must be declared `client_streaming`."""
+    if not method.client_streaming:
+        raise ValueError(f"{method.path} is not a client-streaming method")
+    return Upload(method, requests, parse, timeout)
+
+
+@dataclass(frozen=True)
 class Attempt:
     """A single try of a Call with a fixed deadline; only `retrying` yields these."""
 
@@ -143,7 +194,7 @@ class Invoke:
     args: tuple[Any, ...] = ()
 
 
-Effect: TypeAlias = Call[Any] | Attempt | Gather | Sleep | Invoke
+Effect: TypeAlias = Call[Any] | Upload[Any] | Attempt | Gather | Sleep | Invoke
 Program: TypeAlias = Generator[Effect, Any, R]
 Plan: TypeAlias = Call[R] | Program[R]
 
@@ -256,16 +307,23 @@ def paged(
 
 @dataclass(frozen=True)
 class Streamed(Generic[T]):
-    """A server-streaming RPC whose messages are each parsed into T."""
+    """A server-streaming RPC; `items` turns each message into the items it carries."""
 
     method: Method[Any, Any]
     request: Message
-    parse: Callable[[Any], T]
+    items: Callable[[Any], Iterable[T]]
 
 
 def streamed(method: Method[Req, Resp], request: Req, parse: Callable[[Resp], T]) -> Streamed[T]:
-    """A Streamed plan, typed from its method."""
-    return Streamed(method, request, parse)
+    """A Streamed plan yielding one item per message, typed from its method."""
+    return Streamed(method, request, lambda message: (parse(message),))
+
+
+def streamed_items(
+    method: Method[Req, Resp], request: Req, items: Callable[[Resp], Iterable[T]]
+) -> Streamed[T]:
+    """A Streamed plan whose messages each carry several items (e.g. a chunk of rows)."""
+    return Streamed(method, request, items)
 
 
 @dataclass(frozen=True)
@@ -306,19 +364,21 @@ class Driver(Generic[R]):
 
     def start(self) -> Effect | Done[R]:
         """Run the program to its first effect."""
-        return self._step(lambda: next(self._program))
+        try:
+            return next(self._program)
+        except StopIteration as stop:
+            return Done(stop.value)
 
     def send(self, value: object) -> Effect | Done[R]:
         """Give the program the result of its last effect."""
-        return self._step(lambda: self._program.send(value))
+        try:
+            return self._program.send(value)
+        except StopIteration as stop:
+            return Done(stop.value)
 
     def throw(self, error: BaseException) -> Effect | Done[R]:
         """Raise the failure of its last effect inside the program."""
-        return self._step(lambda: self._program.throw(error))
-
-    @staticmethod
-    def _step(advance: Callable[[], Effect]) -> Effect | Done[R]:
         try:
-            return advance()
+            return self._program.throw(error)
         except StopIteration as stop:
             return Done(stop.value)

@@ -1,8 +1,9 @@
 """The two shells that run plans from `textgen._calls`: one blocking, one for asyncio.
 
-Each performs the same five effects in its own way (threads or asyncio.gather, time.sleep or
-asyncio.sleep); everything else -- retries, paging, function calling, operation waiting --
-is written once, as data or as a program, and only driven from here.
+Each performs the same six effects in its own way (threads or asyncio.gather, time.sleep or
+asyncio.sleep, blocking or asyncio client streams); everything else -- retries, paging,
+function calling, operation waiting -- is written once, as data or as a program, and only
+driven from here.
 """
 
 from __future__ import annotations
@@ -24,10 +25,11 @@ from textgen._calls import (
     Effect,
     Gather,
     Plan,
+    Program,
     Sleep,
     Streamed,
+    Upload,
     retrying,
-    single,
 )
 
 R = TypeVar("R")
@@ -50,6 +52,10 @@ class _Runner:
     def _channel(self) -> Any:  # noqa: ANN401  (a grpc channel)
         return self.pool.get(self.options.max_retries)
 
+    def _program(self, plan: Plan[R]) -> Program[R]:
+        # A Call runs as its retry program directly: no one-step wrapper program around it.
+        return retrying(plan, self.options) if isinstance(plan, Call) else plan
+
 
 class SyncRunner(_Runner):
     """Runs plans with blocking gRPC calls; Gather fans out on a thread pool."""
@@ -60,7 +66,7 @@ class SyncRunner(_Runner):
 
     def run(self, plan: Plan[R]) -> R:
         """Drive a plan to its result."""
-        driver = Driver(single(plan))
+        driver = Driver(self._program(plan))
         step = driver.start()
         while not isinstance(step, Done):
             try:
@@ -81,11 +87,21 @@ class SyncRunner(_Runner):
             metadata=self.options.metadata,
             target=self.target,
         ):
-            yield plan.parse(message)
+            yield from plan.items(message)
 
     def _perform(self, effect: Effect) -> object:
         if isinstance(effect, Call):
-            return self.run(retrying(effect, self.options))
+            return self.run(effect)
+        if isinstance(effect, Upload):
+            response = _transport.upload(
+                self._channel(),
+                effect.method,
+                effect.requests,
+                timeout=self.options.timeout if effect.timeout is None else effect.timeout,
+                metadata=self.options.metadata,
+                target=self.target,
+            )
+            return effect.parse(response)
         if isinstance(effect, Attempt):
             response = _transport.unary(
                 self._channel(),
@@ -124,7 +140,7 @@ class AsyncRunner(_Runner):
 
     async def run(self, plan: Plan[R]) -> R:
         """Drive a plan to its result."""
-        driver = Driver(single(plan))
+        driver = Driver(self._program(plan))
         step = driver.start()
         while not isinstance(step, Done):
             try:
@@ -145,11 +161,22 @@ class AsyncRunner(_Runner):
             metadata=self.options.metadata,
             target=self.target,
         ):
-            yield plan.parse(message)
+            for item in plan.items(message):
+                yield item
 
     async def _perform(self, effect: Effect) -> object:
         if isinstance(effect, Call):
-            return await self.run(retrying(effect, self.options))
+            return await self.run(effect)
+        if isinstance(effect, Upload):
+            response = await _transport.aio_upload(
+                self._channel(),
+                effect.method,
+                effect.requests,
+                timeout=self.options.timeout if effect.timeout is None else effect.timeout,
+                metadata=self.options.metadata,
+                target=self.target,
+            )
+            return effect.parse(response)
         if isinstance(effect, Attempt):
             response = await _transport.aio_unary(
                 self._channel(),

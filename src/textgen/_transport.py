@@ -7,11 +7,13 @@ service config below); `textgen._calls.retrying` adds only what gRPC cannot do.
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import json
 import os
 import threading
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+import weakref
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -205,13 +207,28 @@ class ChannelPool(Generic[C]):
             return channels
 
 
+# Multicallables per channel and method path, built once like the generated stubs do:
+# building one per call cost about 20 microseconds each time.
+_MULTICALLABLES: weakref.WeakKeyDictionary[Any, dict[str, Any]] = weakref.WeakKeyDictionary()
+
+
 def _multicallable(channel: Any, method: Method[Any, Any]) -> Any:  # noqa: ANN401
-    kind = channel.unary_stream if method.streaming else channel.unary_unary
-    return kind(
-        method.path,
-        request_serializer=method.request_type.SerializeToString,
-        response_deserializer=method.response_type.FromString,
-    )
+    cache = _MULTICALLABLES.get(channel)
+    if cache is None:
+        cache = _MULTICALLABLES.setdefault(channel, {})
+    found = cache.get(method.path)
+    if found is None:
+        if method.client_streaming:
+            kind = channel.stream_stream if method.streaming else channel.stream_unary
+        else:
+            kind = channel.unary_stream if method.streaming else channel.unary_unary
+        found = cache[method.path] = kind(
+            method.path,
+            request_serializer=method.request_type.SerializeToString,
+            response_deserializer=method.response_type.FromString,
+            _registered_method=True,
+        )
+    return found
 
 
 def _fail(error: Any, method: Method[Any, Any], target: str) -> errors.APIError:  # noqa: ANN401
@@ -296,3 +313,58 @@ async def aio_stream(
         raise _fail(error, method, target) from None
     finally:
         responses.cancel()
+
+
+def _watched(requests: Iterable[Any], failures: list[Exception]) -> Iterator[Any]:
+    # The caller's requests; an exception they raise is kept, since grpc only cancels.
+    try:
+        yield from requests
+    except Exception as failure:
+        failures.append(failure)
+        raise
+
+
+def upload(
+    channel: Any,  # noqa: ANN401
+    method: Method[Any, Any],
+    requests: Iterable[Any],
+    *,
+    timeout: float,
+    metadata: Metadata,
+    target: str,
+) -> object:
+    """One blocking client-streaming RPC; an exception raised by `requests` is re-raised."""
+    failures: list[Exception] = []
+    try:
+        response: object = _multicallable(channel, method)(
+            _watched(requests, failures), timeout=timeout, metadata=tuple(metadata)
+        )
+    except grpc.RpcError as error:
+        if failures:
+            raise failures[0] from None
+        raise _fail(error, method, target) from None
+    return response
+
+
+async def aio_upload(
+    channel: Any,  # noqa: ANN401
+    method: Method[Any, Any],
+    requests: Iterable[Any],
+    *,
+    timeout: float,
+    metadata: Metadata,
+    target: str,
+) -> object:
+    """One asyncio client-streaming RPC; an exception raised by `requests` is re-raised."""
+    failures: list[Exception] = []
+    try:
+        response: object = await _multicallable(channel, method)(
+            _watched(requests, failures), timeout=timeout, metadata=tuple(metadata)
+        )
+    except (grpc.RpcError, asyncio.CancelledError) as error:
+        if failures:  # grpc.aio cancelled the call because the requests raised
+            raise failures[0] from None
+        if isinstance(error, asyncio.CancelledError):
+            raise
+        raise _fail(error, method, target) from None
+    return response

@@ -43,7 +43,11 @@ class Bound(Generic[S, P, Out]):
     def __init__(self, spec: Callable[P, Any], adapt: Callable[[S, Any], Out]) -> None:
         self._spec = spec
         self._adapt: Callable[[S, Any], Out] = adapt
+        self._name = spec.__name__
         self.__doc__ = spec.__doc__
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self._name = name
 
     @overload
     def __get__(self, obj: None, owner: type) -> Bound[S, P, Out]: ...
@@ -59,6 +63,8 @@ class Bound(Generic[S, P, Out]):
         def bound(*args: P.args, **kwargs: P.kwargs) -> Out:
             return adapt(runner, spec(*args, **kwargs))
 
+        # Bound once per resource: the instance attribute now shadows this descriptor.
+        vars(obj)[self._name] = bound
         return bound
 
 
