@@ -9,15 +9,22 @@ __version__ = "0.1.0"
 from textgen import errors
 from textgen.client import AsyncClient, Client
 from textgen.operation import AsyncOperation, Operation
+from textgen.resources.batch_job import AsyncBatchJob, BatchJob, BatchStatus
+from textgen.rows import PromptRow, ResultRow
 from textgen.types import AutomaticFunctionCallingConfig, GenerateContentConfig
 
 __all__ = [
+    "AsyncBatchJob",
     "AsyncClient",
     "AsyncOperation",
     "AutomaticFunctionCallingConfig",
+    "BatchJob",
+    "BatchStatus",
     "Client",
     "GenerateContentConfig",
     "Operation",
+    "PromptRow",
+    "ResultRow",
     "__version__",
     "errors",
 ]

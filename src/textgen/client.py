@@ -10,12 +10,18 @@ from typing import Any, Generic, TypeVar
 from textgen import _calls, _transport
 from textgen._shells import AsyncRunner, SyncRunner
 from textgen.resources import (
+    AsyncBatches,
     AsyncChats,
+    AsyncDatasets,
     AsyncModels,
     AsyncOperations,
+    AsyncTunedModels,
+    Batches,
     Chats,
+    Datasets,
     Models,
     Operations,
+    TunedModels,
 )
 
 __all__ = ["AsyncClient", "Client"]
@@ -119,6 +125,9 @@ class Client(_BaseClient[SyncRunner]):
     models: Models
     chats: Chats
     operations: Operations
+    tuned_models: TunedModels
+    datasets: Datasets
+    batches: Batches
 
     def _opener(self) -> Any:  # noqa: ANN401
         return _transport.open_sync_channel
@@ -133,6 +142,9 @@ class Client(_BaseClient[SyncRunner]):
         self.models = Models(runner)
         self.chats = Chats(runner)
         self.operations = Operations(runner)
+        self.tuned_models = TunedModels(runner)
+        self.datasets = Datasets(runner)
+        self.batches = Batches(runner)
 
     def close(self) -> None:
         """Close the channel; the client and its with_options copies stop working."""
@@ -157,6 +169,9 @@ class AsyncClient(_BaseClient[AsyncRunner]):
     models: AsyncModels
     chats: AsyncChats
     operations: AsyncOperations
+    tuned_models: AsyncTunedModels
+    datasets: AsyncDatasets
+    batches: AsyncBatches
 
     def _opener(self) -> Any:  # noqa: ANN401
         return _transport.open_async_channel
@@ -171,6 +186,9 @@ class AsyncClient(_BaseClient[AsyncRunner]):
         self.models = AsyncModels(runner)
         self.chats = AsyncChats(runner)
         self.operations = AsyncOperations(runner)
+        self.tuned_models = AsyncTunedModels(runner)
+        self.datasets = AsyncDatasets(runner)
+        self.batches = AsyncBatches(runner)
 
     async def close(self) -> None:
         """Close the channel; the client and its with_options copies stop working."""

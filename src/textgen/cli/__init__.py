@@ -19,7 +19,17 @@ from collections.abc import Callable, Sequence
 from typing import Protocol, TypeAlias
 
 from textgen import __version__
-from textgen.cli import serve
+from textgen.cli import (
+    batch,
+    count_tokens,
+    embed,
+    generate,
+    operations,
+    serve,
+    stream,
+    tune,
+)
+from textgen.cli._session import add_global_options
 
 Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 Runner: TypeAlias = Callable[[argparse.Namespace], int]
@@ -33,7 +43,16 @@ class Command(Protocol):
         ...
 
 
-COMMANDS: tuple[Command, ...] = (serve,)
+COMMANDS: tuple[Command, ...] = (
+    generate,
+    stream,
+    count_tokens,
+    embed,
+    tune,
+    batch,
+    operations,
+    serve,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -42,6 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="textgen", description="Tools for the textgen.v1 text-generation API."
     )
     parser.add_argument("--version", action="version", version=f"textgen {__version__}")
+    add_global_options(parser)
     subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
     for command in COMMANDS:
         command.register(subparsers)
@@ -49,7 +69,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run one command and return its exit status."""
+    """Run one command and return its exit status: 0, 1 for API errors, 2 for usage errors.
+
+    Bad arguments make argparse print the usage and raise SystemExit(2), as --help and
+    --version raise SystemExit(0).
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     run: Runner | None = getattr(args, "run", None)

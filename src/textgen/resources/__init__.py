@@ -14,22 +14,39 @@ How to add a resource (e.g. `tuned_models` for TunedModelService):
 3. Bind them in two thin classes, one line per method:
    `class TunedModels(Resource[SyncRunner]): create = sync_operation(c.create)` and
    `class AsyncTunedModels(Resource[AsyncRunner]): create = async_operation(c.create)`.
+   A client-streaming RPC (declared `client_streaming=True`) is an `upload(...)` effect that
+   a program yields; operations with their own handle class bind like `batch_job.sync_job`.
 4. Attach them in `textgen.client` (`Client._attach` and `AsyncClient._attach`).
 """
 
+from textgen.resources.batch_job import AsyncBatchJob, BatchJob
+from textgen.resources.batches import AsyncBatches, BatchCalls, Batches
 from textgen.resources.chats import AsyncChat, AsyncChats, Chat, Chats
+from textgen.resources.datasets import AsyncDatasets, DatasetCalls, Datasets
 from textgen.resources.models import AsyncModels, ModelCalls, Models
 from textgen.resources.operations import AsyncOperations, OperationCalls, Operations
+from textgen.resources.tuned_models import AsyncTunedModels, TunedModelCalls, TunedModels
 
 __all__ = [
+    "AsyncBatchJob",
+    "AsyncBatches",
     "AsyncChat",
     "AsyncChats",
+    "AsyncDatasets",
     "AsyncModels",
     "AsyncOperations",
+    "AsyncTunedModels",
+    "BatchCalls",
+    "BatchJob",
+    "Batches",
     "Chat",
     "Chats",
+    "DatasetCalls",
+    "Datasets",
     "ModelCalls",
     "Models",
     "OperationCalls",
     "Operations",
+    "TunedModelCalls",
+    "TunedModels",
 ]

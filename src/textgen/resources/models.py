@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import TypeAlias, TypeVar
 
 from textgen import _convert
 from textgen._calls import Call, Gather, Paged, Program, Streamed, call, method, paged, streamed
@@ -80,7 +81,18 @@ COUNT_TOKENS = method(
 EMBED_CONTENT = method(
     SERVICE, "EmbedContent", pb.EmbedContentRequest, pb.EmbedContentResponse, idempotent=True
 )
-BATCH_EMBED_LIMIT = 100  # texts per BatchEmbedText request
+BATCH_EMBED_CONTENTS = method(
+    SERVICE,
+    "BatchEmbedContents",
+    pb.BatchEmbedContentsRequest,
+    pb.BatchEmbedContentsResponse,
+    idempotent=True,
+)
+BATCH_EMBED_LIMIT = 100  # texts or contents per BatchEmbedText / BatchEmbedContents request
+ContentInput: TypeAlias = (
+    str | content_pb2.Part | content_pb2.Content | Sequence[str | content_pb2.Part]
+)
+X = TypeVar("X")
 
 
 def _text_request(  # noqa: PLR0917  (mirrors the public keyword arguments)
@@ -111,6 +123,39 @@ def _text_request(  # noqa: PLR0917  (mirrors the public keyword arguments)
         if value is not None:
             setattr(request, name, value)
     return request
+
+
+def _embed_content_request(
+    model: str,
+    content: ContentInput,
+    task_type: str | int | None,
+    title: str | None,
+    output_dimensionality: int | None,
+) -> pb.EmbedContentRequest:
+    request = pb.EmbedContentRequest(model=model, content=_convert.to_content(content))
+    if task_type is not None:
+        request.task_type = (
+            generation_pb2.TaskType.Value(task_type)
+            if isinstance(task_type, str)
+            else generation_pb2.TaskType.ValueType(task_type)
+        )
+    if title is not None:
+        request.title = title
+    if output_dimensionality is not None:
+        request.output_dimensionality = output_dimensionality
+    return request
+
+
+def _embed_in_chunks(
+    items: Sequence[X], request: Callable[[list[X]], Call[list[list[float]]]]
+) -> Program[list[list[float]]]:
+    """Embeddings of `items` in order: chunks of BATCH_EMBED_LIMIT, requested concurrently."""
+    chunks = [
+        list(items[i : i + BATCH_EMBED_LIMIT]) for i in range(0, len(items), BATCH_EMBED_LIMIT)
+    ]
+    calls = [request(chunk) for chunk in chunks]
+    pages: list[list[list[float]]] = (yield Gather(calls)) if calls else []
+    return [vector for page in pages for vector in page]
 
 
 class ModelCalls:
@@ -228,20 +273,42 @@ class ModelCalls:
 
         The texts go out in requests of at most 100, sent concurrently.
         """
-        listed = list(texts)
-        chunks = [
-            listed[i : i + BATCH_EMBED_LIMIT] for i in range(0, len(listed), BATCH_EMBED_LIMIT)
-        ]
-        calls = [
-            call(
+        name = model_name(model)
+        return _embed_in_chunks(
+            list(texts),
+            lambda chunk: call(
                 BATCH_EMBED_TEXT,
-                pb.BatchEmbedTextRequest(model=model_name(model), texts=chunk),
+                pb.BatchEmbedTextRequest(model=name, texts=chunk),
                 lambda r: [list(e.value) for e in r.embeddings],
-            )
-            for chunk in chunks
+            ),
+        )
+
+    @staticmethod
+    def batch_embed_contents(
+        model: str,
+        contents_list: Iterable[ContentInput],
+        *,
+        task_type: str | int | None = None,
+        title: str | None = None,
+        output_dimensionality: int | None = None,
+    ) -> Program[list[list[float]]]:
+        """Embeddings of any number of contents, in order (the options apply to each).
+
+        Like batch_embed_text, they go out in requests of at most 100, sent concurrently.
+        """
+        name = model_name(model)
+        requests = [
+            _embed_content_request(name, content, task_type, title, output_dimensionality)
+            for content in contents_list
         ]
-        pages: list[list[list[float]]] = (yield Gather(calls)) if calls else []
-        return [vector for page in pages for vector in page]
+        return _embed_in_chunks(
+            requests,
+            lambda chunk: call(
+                BATCH_EMBED_CONTENTS,
+                pb.BatchEmbedContentsRequest(model=name, requests=chunk),
+                lambda r: [list(e.values) for e in r.embeddings],
+            ),
+        )
 
     @staticmethod
     def generate_content(
@@ -270,26 +337,16 @@ class ModelCalls:
     @staticmethod
     def embed_content(
         model: str,
-        content: str | content_pb2.Part | content_pb2.Content | Sequence[str | content_pb2.Part],
+        content: ContentInput,
         *,
         task_type: str | int | None = None,
         title: str | None = None,
         output_dimensionality: int | None = None,
     ) -> Call[list[float]]:
         """The embedding vector of one piece of content; task_type is e.g. "RETRIEVAL_QUERY"."""
-        request = pb.EmbedContentRequest(
-            model=model_name(model), content=_convert.to_content(content)
+        request = _embed_content_request(
+            model_name(model), content, task_type, title, output_dimensionality
         )
-        if task_type is not None:
-            request.task_type = (
-                generation_pb2.TaskType.Value(task_type)
-                if isinstance(task_type, str)
-                else generation_pb2.TaskType.ValueType(task_type)
-            )
-        if title is not None:
-            request.title = title
-        if output_dimensionality is not None:
-            request.output_dimensionality = output_dimensionality
         return call(EMBED_CONTENT, request, lambda r: list(r.embedding.values))
 
 
@@ -308,6 +365,7 @@ class Models(Resource[SyncRunner]):
     count_message_tokens = sync_call(c.count_message_tokens)
     embed_text = sync_call(c.embed_text)
     batch_embed_text = sync_call(c.batch_embed_text)
+    batch_embed_contents = sync_call(c.batch_embed_contents)
     generate_content = sync_call(c.generate_content)
     stream_generate_content = sync_stream(c.stream_generate_content)
     count_tokens = sync_call(c.count_tokens)
@@ -326,6 +384,7 @@ class AsyncModels(Resource[AsyncRunner]):
     count_message_tokens = async_call(c.count_message_tokens)
     embed_text = async_call(c.embed_text)
     batch_embed_text = async_call(c.batch_embed_text)
+    batch_embed_contents = async_call(c.batch_embed_contents)
     generate_content = async_call(c.generate_content)
     stream_generate_content = async_stream(c.stream_generate_content)
     count_tokens = async_call(c.count_tokens)
