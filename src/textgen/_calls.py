@@ -237,37 +237,55 @@ class CallOptions:
 RETRY_JITTER = 0.2
 
 
-def retrying(c: Call[R], options: CallOptions) -> Program[R]:
+def budget(c: Call[Any], options: CallOptions) -> float:
+    """The seconds all attempts of a Call share."""
+    return options.timeout if c.timeout is None else c.timeout
+
+
+def retrying(
+    c: Call[R],
+    options: CallOptions,
+    *,
+    failure: errors.ResourceExhausted | None = None,
+    deadline: float | None = None,
+) -> Program[R]:
     """Attempts of one Call inside one total deadline.
 
     gRPC itself retries UNAVAILABLE for idempotent methods (see `textgen._transport`); this
     loop adds what the service config cannot express: RESOURCE_EXHAUSTED answered with a
     RetryInfo is retried after the delay the server asked for, plus jitter, when the method
     is idempotent, attempts remain and the delay fits in the deadline.
+
+    The shells make a Call's first attempt themselves (the common case needs no program);
+    when it is exhausted they continue here with its `failure` and the `deadline` it used.
     """
-    budget = options.timeout if c.timeout is None else c.timeout
-    deadline = time.monotonic() + budget
+    total = budget(c, options)
+    if deadline is None:
+        deadline = time.monotonic() + total
     retries = 0
     while True:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise errors.DeadlineExceeded(
-                f"no time left of the {budget:g}s deadline after {retries + 1} attempt(s)",
-                method=c.method.path,
-            )
-        try:
-            result: R = yield Attempt(c, remaining)
-        except errors.ResourceExhausted as exc:
-            delay = exc.retry_delay
-            if not c.method.idempotent or delay is None or retries >= options.max_retries:
-                raise
-            delay *= 1 + random.uniform(0, RETRY_JITTER)
-            if time.monotonic() + delay >= deadline:
-                raise
-            retries += 1
-            yield Sleep(delay)
-        else:
-            return result
+        if failure is None:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise errors.DeadlineExceeded(
+                    f"no time left of the {total:g}s deadline after {retries + 1} attempt(s)",
+                    method=c.method.path,
+                )
+            try:
+                result: R = yield Attempt(c, remaining)
+            except errors.ResourceExhausted as exc:
+                failure = exc
+            else:
+                return result
+        delay = failure.retry_delay
+        if not c.method.idempotent or delay is None or retries >= options.max_retries:
+            raise failure
+        delay *= 1 + random.uniform(0, RETRY_JITTER)
+        if time.monotonic() + delay >= deadline:
+            raise failure
+        retries += 1
+        failure = None
+        yield Sleep(delay)
 
 
 @dataclass(frozen=True)

@@ -25,10 +25,10 @@ from textgen._calls import (
     Effect,
     Gather,
     Plan,
-    Program,
     Sleep,
     Streamed,
     Upload,
+    budget,
     retrying,
 )
 
@@ -52,10 +52,6 @@ class _Runner:
     def _channel(self) -> Any:  # noqa: ANN401  (a grpc channel)
         return self.pool.get(self.options.max_retries)
 
-    def _program(self, plan: Plan[R]) -> Program[R]:
-        # A Call runs as its retry program directly: no one-step wrapper program around it.
-        return retrying(plan, self.options) if isinstance(plan, Call) else plan
-
 
 class SyncRunner(_Runner):
     """Runs plans with blocking gRPC calls; Gather fans out on a thread pool."""
@@ -66,7 +62,9 @@ class SyncRunner(_Runner):
 
     def run(self, plan: Plan[R]) -> R:
         """Drive a plan to its result."""
-        driver = Driver(self._program(plan))
+        if isinstance(plan, Call):
+            return self._call(plan)
+        driver = Driver(plan)
         step = driver.start()
         while not isinstance(step, Done):
             try:
@@ -76,6 +74,24 @@ class SyncRunner(_Runner):
             else:
                 step = driver.send(value)
         return step.value
+
+    def _call(self, c: Call[R]) -> R:
+        # The first attempt directly; the retry program only once it is exhausted.
+        deadline = time.monotonic() + budget(c, self.options)
+        try:
+            return c.parse(self._unary(c, deadline - time.monotonic()))
+        except errors.ResourceExhausted as failure:
+            return self.run(retrying(c, self.options, failure=failure, deadline=deadline))
+
+    def _unary(self, c: Call[Any], timeout: float) -> object:
+        return _transport.unary(
+            self._channel(),
+            c.method,
+            c.request,
+            timeout=timeout,
+            metadata=self.options.metadata,
+            target=self.target,
+        )
 
     def stream(self, plan: Streamed[T]) -> Iterator[T]:
         """Iterate a server stream, parsing each message."""
@@ -103,15 +119,7 @@ class SyncRunner(_Runner):
             )
             return effect.parse(response)
         if isinstance(effect, Attempt):
-            response = _transport.unary(
-                self._channel(),
-                effect.call.method,
-                effect.call.request,
-                timeout=effect.timeout,
-                metadata=self.options.metadata,
-                target=self.target,
-            )
-            return effect.call.parse(response)
+            return effect.call.parse(self._unary(effect.call, effect.timeout))
         if isinstance(effect, Gather):
             if len(effect.calls) <= 1:
                 return [self.run(c) for c in effect.calls]
@@ -140,7 +148,9 @@ class AsyncRunner(_Runner):
 
     async def run(self, plan: Plan[R]) -> R:
         """Drive a plan to its result."""
-        driver = Driver(self._program(plan))
+        if isinstance(plan, Call):
+            return await self._call(plan)
+        driver = Driver(plan)
         step = driver.start()
         while not isinstance(step, Done):
             try:
@@ -150,6 +160,24 @@ class AsyncRunner(_Runner):
             else:
                 step = driver.send(value)
         return step.value
+
+    async def _call(self, c: Call[R]) -> R:
+        # The first attempt directly; the retry program only once it is exhausted.
+        deadline = time.monotonic() + budget(c, self.options)
+        try:
+            return c.parse(await self._unary(c, deadline - time.monotonic()))
+        except errors.ResourceExhausted as failure:
+            return await self.run(retrying(c, self.options, failure=failure, deadline=deadline))
+
+    async def _unary(self, c: Call[Any], timeout: float) -> object:
+        return await _transport.aio_unary(
+            self._channel(),
+            c.method,
+            c.request,
+            timeout=timeout,
+            metadata=self.options.metadata,
+            target=self.target,
+        )
 
     async def stream(self, plan: Streamed[T]) -> AsyncIterator[T]:
         """Iterate a server stream, parsing each message."""
@@ -178,15 +206,7 @@ class AsyncRunner(_Runner):
             )
             return effect.parse(response)
         if isinstance(effect, Attempt):
-            response = await _transport.aio_unary(
-                self._channel(),
-                effect.call.method,
-                effect.call.request,
-                timeout=effect.timeout,
-                metadata=self.options.metadata,
-                target=self.target,
-            )
-            return effect.call.parse(response)
+            return effect.call.parse(await self._unary(effect.call, effect.timeout))
         if isinstance(effect, Gather):
             return list(await asyncio.gather(*(self.run(c) for c in effect.calls)))
         if isinstance(effect, Sleep):
