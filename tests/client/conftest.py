@@ -1,7 +1,10 @@
 """Fixtures: a scripted stub server, and `api`, which runs each test on Client and AsyncClient.
 
 A test written once as `await api(lambda c: c.models.get("x"))` runs twice: with a blocking
-Client (in a worker thread) and with an AsyncClient (awaited).
+Client (in a worker thread) and with an AsyncClient (awaited). `live` does the same against a
+real FakeServer shared by the module's tests and reset before each. A module configures that
+server with `FAKE_SERVER = {...}` (FakeServer keyword arguments) and the job pace with
+`PROGRESSION = Progression...`.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import pytest
 
 import textgen
 from tests.client.stub_server import StubServer
+from textgen.testing.fake_server import FakeServer
 
 
 class Api:
@@ -73,5 +77,24 @@ def stub() -> Iterator[StubServer]:
 @pytest.fixture(params=["sync", "async"])
 async def api(request: pytest.FixtureRequest, stub: StubServer) -> AsyncIterator[Api]:
     made = Api(request.param, stub.target, timeout=10)
+    yield made
+    await made.close()
+
+
+@pytest.fixture(scope="module")
+def fake(request: pytest.FixtureRequest) -> Iterator[FakeServer]:
+    """A FakeServer for the whole module, built from the module's FAKE_SERVER options."""
+    with FakeServer(seed=0, **getattr(request.module, "FAKE_SERVER", {})) as server:
+        yield server
+
+
+@pytest.fixture(params=["sync", "async"])
+async def live(request: pytest.FixtureRequest, fake: FakeServer) -> AsyncIterator[Api]:
+    """A client of each kind on the module's FakeServer, reset before the test."""
+    fake.reset()
+    progression = getattr(request.module, "PROGRESSION", None)
+    if progression is not None:
+        fake.progression = progression
+    made = Api(request.param, fake.target, timeout=20)
     yield made
     await made.close()

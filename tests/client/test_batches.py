@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import grpc
@@ -20,19 +19,8 @@ TEXT_MODEL = "text-bison-001"  # rates HARM_CATEGORY_VIOLENCE, blocked by defaul
 HARMFUL = "unsafe:violence:high"
 
 
-@pytest.fixture(scope="module")
-def fake() -> Iterator[FakeServer]:
-    with FakeServer(seed=0, clock="manual") as server:
-        yield server
-
-
-@pytest.fixture(params=["sync", "async"])
-async def live(request: pytest.FixtureRequest, fake: FakeServer) -> AsyncIterator[Api]:
-    fake.reset()
-    fake.progression = Progression.immediate()
-    made = Api(request.param, fake.target, timeout=20)
-    yield made
-    await made.close()
+FAKE_SERVER = {"clock": "manual"}
+PROGRESSION = Progression.immediate()
 
 
 async def results(live: Api, job: Any) -> list[Any]:

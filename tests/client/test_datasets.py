@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import grpc
@@ -16,20 +16,6 @@ from textgen._calls import method, upload
 from textgen.resources.datasets import UPLOAD_DATASET
 from textgen.rows import JsonlError, PromptRow, to_prompt
 from textgen.testing.fake_server import FakeServer
-
-
-@pytest.fixture(scope="module")
-def fake() -> Iterator[FakeServer]:
-    with FakeServer(seed=0) as server:
-        yield server
-
-
-@pytest.fixture(params=["sync", "async"])
-async def live(request: pytest.FixtureRequest, fake: FakeServer) -> AsyncIterator[Api]:
-    fake.reset()
-    made = Api(request.param, fake.target, timeout=20)
-    yield made
-    await made.close()
 
 
 def texts(rows: list[PromptRow]) -> list[str | None]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import grpc
@@ -20,20 +19,6 @@ from textgen.testing.fake_server import FakeServer
 
 Tuned = tuned_model_pb2.TunedModel
 Meta = tuned_model_service_pb2.CreateTunedModelMetadata
-
-
-@pytest.fixture(scope="module")
-def fake() -> Iterator[FakeServer]:
-    with FakeServer(seed=0) as server:
-        yield server
-
-
-@pytest.fixture(params=["sync", "async"])
-async def live(request: pytest.FixtureRequest, fake: FakeServer) -> AsyncIterator[Api]:
-    fake.reset()
-    made = Api(request.param, fake.target, timeout=20)
-    yield made
-    await made.close()
 
 
 async def test_list_and_get_models(live: Api) -> None:

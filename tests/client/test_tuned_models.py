@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import grpc
@@ -21,19 +20,8 @@ BASE = "gemini-1.0-pro-001"
 PAIRS = [("1", "2"), ("III", "IV")]
 
 
-@pytest.fixture(scope="module")
-def fake() -> Iterator[FakeServer]:
-    with FakeServer(seed=0, clock="manual") as server:
-        yield server
-
-
-@pytest.fixture(params=["sync", "async"])
-async def live(request: pytest.FixtureRequest, fake: FakeServer) -> AsyncIterator[Api]:
-    fake.reset()
-    fake.progression = Progression.immediate()
-    made = Api(request.param, fake.target, timeout=20)
-    yield made
-    await made.close()
+FAKE_SERVER = {"clock": "manual"}
+PROGRESSION = Progression.immediate()
 
 
 async def tune(live: Api, data: Any = PAIRS, **options: Any) -> Any:
