@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import grpc
 import pytest
 from google.longrunning import operations_pb2_grpc
@@ -165,3 +167,12 @@ def test_api_keys_map_to_principals() -> None:
             stub.GetModel(request)
         assert refused.value.code() == grpc.StatusCode.UNAUTHENTICATED
         assert stub.GetModel(request, metadata=[("x-api-key", "secret")]).name
+
+
+async def test_sync_server_can_be_used_and_closed_inside_a_running_loop() -> None:
+    """A blocking `with FakeServer()` inside async code (its loop runs on its own thread)."""
+    with FakeServer() as fake, fake.channel() as channel:
+        stub = model_service_pb2_grpc.ModelServiceStub(channel)
+        model = stub.GetModel(model_service_pb2.GetModelRequest(name="models/text-bison-001"))
+        assert model.name == "models/text-bison-001"
+    assert asyncio.get_running_loop().is_running()

@@ -24,6 +24,7 @@ API keys to principals (none: no key needed); `engine` replaces the default Fake
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from collections.abc import Coroutine, Mapping
 from types import TracebackType
@@ -223,12 +224,16 @@ class FakeServer:
 
     def _close_thread(self) -> None:
         loop, thread = self._loop, self._thread
-        self._loop = self._thread = None
         if loop is None or thread is None:
+            self._loop = self._thread = None
             return
+        # Async generators are closed on the server's own loop: the calling thread may be
+        # running a loop of its own (a sync `with FakeServer()` inside async code).
+        with contextlib.suppress(Exception):
+            self._call(loop.shutdown_asyncgens())
+        self._loop = self._thread = None
         loop.call_soon_threadsafe(loop.stop)
         thread.join(_THREAD_TIMEOUT)
-        loop.run_until_complete(loop.shutdown_asyncgens())
         loop.close()
 
     async def _drop_operations(self) -> None:
