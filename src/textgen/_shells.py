@@ -43,11 +43,7 @@ class _Runner:
     def __init__(self, pool: _transport.ChannelPool[Any], options: CallOptions) -> None:
         self.pool = pool
         self.options = options
-
-    @property
-    def target(self) -> str:
-        """The address the channel connects to."""
-        return self.pool.endpoint.target
+        self.target = pool.endpoint.target  # the address the channel connects to
 
     def _channel(self) -> Any:  # noqa: ANN401  (a grpc channel)
         return self.pool.get(self.options.max_retries)

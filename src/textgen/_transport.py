@@ -189,10 +189,13 @@ class ChannelPool(Generic[C]):
 
     def get(self, max_retries: int) -> C:
         """The channel for this retry budget, opened on first use."""
+        key = min(max(max_retries, 0), GRPC_MAX_ATTEMPTS - 1)
+        opened = self._channels.get(key)  # the hot path: no lock once the channel exists
+        if opened is not None and not self.closed:
+            return opened
         with self._lock:
             if self.closed:
                 raise RuntimeError("the client is closed")
-            key = min(max(max_retries, 0), GRPC_MAX_ATTEMPTS - 1)
             if key not in self._channels:
                 options = channel_options(key, self._methods(), self._options)
                 self._channels[key] = self._opener(self.endpoint, options, self._interceptors)
@@ -250,7 +253,7 @@ def unary(
     """One blocking unary RPC; failures raise the matching textgen.errors class."""
     try:
         response: object = _multicallable(channel, method)(
-            request, timeout=timeout, metadata=tuple(metadata)
+            request, timeout=timeout, metadata=tuple(metadata) or None
         )
     except grpc.RpcError as error:
         raise _fail(error, method, target) from None
@@ -267,7 +270,7 @@ def stream(
     target: str,
 ) -> Iterator[object]:
     """A blocking server stream; cancelled when the iterator is closed early."""
-    responses = _multicallable(channel, method)(request, timeout=timeout, metadata=tuple(metadata))
+    responses = _multicallable(channel, method)(request, timeout=timeout, metadata=tuple(metadata) or None)
     try:
         yield from responses
     except grpc.RpcError as error:
@@ -288,7 +291,7 @@ async def aio_unary(
     """One asyncio unary RPC; failures raise the matching textgen.errors class."""
     try:
         response: object = await _multicallable(channel, method)(
-            request, timeout=timeout, metadata=tuple(metadata)
+            request, timeout=timeout, metadata=tuple(metadata) or None
         )
     except grpc.RpcError as error:
         raise _fail(error, method, target) from None
@@ -305,7 +308,7 @@ async def aio_stream(
     target: str,
 ) -> AsyncIterator[object]:
     """An asyncio server stream; cancelled when the iterator is closed early."""
-    responses = _multicallable(channel, method)(request, timeout=timeout, metadata=tuple(metadata))
+    responses = _multicallable(channel, method)(request, timeout=timeout, metadata=tuple(metadata) or None)
     try:
         async for response in responses:
             yield response
@@ -337,7 +340,7 @@ def upload(
     failures: list[Exception] = []
     try:
         response: object = _multicallable(channel, method)(
-            _watched(requests, failures), timeout=timeout, metadata=tuple(metadata)
+            _watched(requests, failures), timeout=timeout, metadata=tuple(metadata) or None
         )
     except grpc.RpcError as error:
         if failures:
@@ -359,7 +362,7 @@ async def aio_upload(
     failures: list[Exception] = []
     try:
         response: object = await _multicallable(channel, method)(
-            _watched(requests, failures), timeout=timeout, metadata=tuple(metadata)
+            _watched(requests, failures), timeout=timeout, metadata=tuple(metadata) or None
         )
     except (grpc.RpcError, asyncio.CancelledError) as error:
         if failures:  # grpc.aio cancelled the call because the requests raised
