@@ -270,7 +270,9 @@ def stream(
     target: str,
 ) -> Iterator[object]:
     """A blocking server stream; cancelled when the iterator is closed early."""
-    responses = _multicallable(channel, method)(request, timeout=timeout, metadata=tuple(metadata) or None)
+    responses = _multicallable(channel, method)(
+        request, timeout=timeout, metadata=tuple(metadata) or None
+    )
     try:
         yield from responses
     except grpc.RpcError as error:
@@ -308,7 +310,9 @@ async def aio_stream(
     target: str,
 ) -> AsyncIterator[object]:
     """An asyncio server stream; cancelled when the iterator is closed early."""
-    responses = _multicallable(channel, method)(request, timeout=timeout, metadata=tuple(metadata) or None)
+    responses = _multicallable(channel, method)(
+        request, timeout=timeout, metadata=tuple(metadata) or None
+    )
     try:
         async for response in responses:
             yield response
