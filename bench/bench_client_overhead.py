@@ -48,6 +48,19 @@ TEXT_REQUEST = model_service_pb2.GenerateTextRequest(
     model=MODEL, prompt=text_pb2.TextPrompt(text=PROMPT)
 )
 
+
+# The baseline builds its request on every call, as code calling the stub directly must; the
+# client builds its own from the same arguments. The middle layers reuse the prebuilt ones.
+def _get_request() -> model_service_pb2.GetModelRequest:
+    return model_service_pb2.GetModelRequest(name=MODEL)
+
+
+def _text_request() -> model_service_pb2.GenerateTextRequest:
+    return model_service_pb2.GenerateTextRequest(
+        model=MODEL, prompt=text_pb2.TextPrompt(text=PROMPT)
+    )
+
+
 Samples = dict[str, list[float]]  # seconds per call of each way, one sample per round
 
 
@@ -119,13 +132,13 @@ def _sync_figures() -> dict[str, Samples]:
             )
 
         get_ways: dict[str, Callable[[], object]] = {
-            "stub": lambda: stub.GetModel(GET_REQUEST, timeout=TIMEOUT),
+            "stub": lambda: stub.GetModel(_get_request(), timeout=TIMEOUT),
             "transport": lambda: transport(GET_MODEL, GET_REQUEST),
             "runner": lambda: runner.run(get_plan),
             "client": lambda: client.models.get(MODEL),
         }
         text_ways: dict[str, Callable[[], object]] = {
-            "stub": lambda: _first_output(stub.GenerateText(TEXT_REQUEST, timeout=TIMEOUT)),
+            "stub": lambda: _first_output(stub.GenerateText(_text_request(), timeout=TIMEOUT)),
             "transport": lambda: _first_output(transport(GENERATE_TEXT, TEXT_REQUEST)),
             "runner": lambda: runner.run(text_plan).text,
             "client": lambda: client.models.generate_text(MODEL, PROMPT).text,
@@ -155,7 +168,7 @@ async def _async_figures_on(target: str) -> dict[str, Samples]:
             )
 
         async def stub_text() -> str:
-            return _first_output(await stub.GenerateText(TEXT_REQUEST, timeout=TIMEOUT))
+            return _first_output(await stub.GenerateText(_text_request(), timeout=TIMEOUT))
 
         async def transport_text() -> str:
             return _first_output(await transport(GENERATE_TEXT, TEXT_REQUEST))
@@ -167,7 +180,7 @@ async def _async_figures_on(target: str) -> dict[str, Samples]:
             return (await client.models.generate_text(MODEL, PROMPT)).text
 
         get_ways: dict[str, Callable[[], Awaitable[object]]] = {
-            "stub": lambda: stub.GetModel(GET_REQUEST, timeout=TIMEOUT),
+            "stub": lambda: stub.GetModel(_get_request(), timeout=TIMEOUT),
             "transport": lambda: transport(GET_MODEL, GET_REQUEST),
             "runner": lambda: runner.run(get_plan),
             "client": lambda: client.models.get(MODEL),
