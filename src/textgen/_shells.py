@@ -13,7 +13,10 @@ import inspect
 import time
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
+
+import grpc
+import grpc.aio
 
 from textgen import _transport, errors
 from textgen._calls import (
@@ -34,22 +37,24 @@ from textgen._calls import (
 
 R = TypeVar("R")
 T = TypeVar("T")
+C = TypeVar("C")  # a channel
+IC = TypeVar("IC")  # an interceptor of that channel
 MAX_THREADS = 8
 
 
-class _Runner:
+class _Runner(Generic[C, IC]):
     """What both shells share: the channel pool and the call options."""
 
-    def __init__(self, pool: _transport.ChannelPool[Any], options: CallOptions) -> None:
+    def __init__(self, pool: _transport.ChannelPool[C, IC], options: CallOptions) -> None:
         self.pool = pool
         self.options = options
         self.target = pool.endpoint.target  # the address the channel connects to
 
-    def _channel(self) -> Any:  # noqa: ANN401  (a grpc channel)
+    def _channel(self) -> C:
         return self.pool.get(self.options.max_retries)
 
 
-class SyncRunner(_Runner):
+class SyncRunner(_Runner[grpc.Channel, _transport.SyncInterceptor]):
     """Runs plans with blocking gRPC calls; Gather fans out on a thread pool."""
 
     def with_options(self, *, timeout: float | None, max_retries: int | None) -> SyncRunner:
@@ -133,7 +138,7 @@ class SyncRunner(_Runner):
         return result
 
 
-class AsyncRunner(_Runner):
+class AsyncRunner(_Runner[grpc.aio.Channel, _transport.AsyncInterceptor]):
     """Runs plans with grpc.aio; Gather fans out with asyncio.gather."""
 
     def with_options(self, *, timeout: float | None, max_retries: int | None) -> AsyncRunner:

@@ -1,8 +1,8 @@
 """The channel: where to connect, TLS or not, the retry service config, typed RPC invocation.
 
-grpc is untyped; this module is the only place that touches channels and multicallables, and
-it gives them types. Retries of UNAVAILABLE for idempotent methods are gRPC's own (the
-service config below); `textgen._calls.retrying` adds only what gRPC cannot do.
+This module is the only place that touches channels and multicallables. Retries of
+UNAVAILABLE for idempotent methods are gRPC's own (the service config below);
+`textgen._calls.retrying` adds only what gRPC cannot do.
 """
 
 from __future__ import annotations
@@ -15,10 +15,11 @@ import threading
 import weakref
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Literal, Protocol, TypeAlias, TypeVar, cast
 
 import grpc
 import grpc.aio
+from google.protobuf.message import Message
 
 from textgen import __version__, errors
 from textgen._calls import Method
@@ -45,8 +46,22 @@ RETRY_POLICY: dict[str, Any] = {
 }
 GRPC_MAX_ATTEMPTS = 5  # gRPC silently caps maxAttempts here
 
-Credentials = Any  # grpc.ChannelCredentials | Literal["insecure"] | None
-C = TypeVar("C")
+Credentials: TypeAlias = "grpc.ChannelCredentials | Literal['insecure'] | None"
+SyncInterceptor: TypeAlias = (
+    "grpc.UnaryUnaryClientInterceptor | grpc.UnaryStreamClientInterceptor"
+    " | grpc.StreamUnaryClientInterceptor | grpc.StreamStreamClientInterceptor"
+)
+AsyncInterceptor: TypeAlias = "grpc.aio.ClientInterceptor"
+ChannelOptions: TypeAlias = Sequence[tuple[str, Any]]  # values are ints and strings
+C = TypeVar("C")  # a channel
+IC = TypeVar("IC")  # an interceptor of that channel
+C_co = TypeVar("C_co", covariant=True)
+IC_contra = TypeVar("IC_contra", contravariant=True)
+Req = TypeVar("Req", bound=Message)
+Resp = TypeVar("Resp", bound=Message)
+M = TypeVar("M")  # a multicallable
+T = TypeVar("T")
+Channel: TypeAlias = "grpc.Channel | grpc.aio.Channel"
 
 
 def service_config(max_retries: int, methods: Sequence[Method[Any, Any]]) -> str:
@@ -60,7 +75,7 @@ def service_config(max_retries: int, methods: Sequence[Method[Any, Any]]) -> str
 
 
 def channel_options(
-    max_retries: int, methods: Sequence[Method[Any, Any]], extra: Sequence[tuple[str, Any]] = ()
+    max_retries: int, methods: Sequence[Method[Any, Any]], extra: ChannelOptions = ()
 ) -> list[tuple[str, Any]]:
     """CHANNEL_OPTIONS, the retry service config, then the caller's own options."""
     config = ("grpc.service_config", service_config(max_retries, methods))
@@ -100,7 +115,7 @@ class Endpoint:
     """Where to connect and how: `credentials` None means plaintext."""
 
     target: str
-    credentials: Any  # grpc.ChannelCredentials | None
+    credentials: grpc.ChannelCredentials | None
 
 
 def resolve_endpoint(target: str | None, credentials: Credentials) -> Endpoint:
@@ -138,8 +153,8 @@ def resolve_endpoint(target: str | None, credentials: Credentials) -> Endpoint:
 
 
 def open_sync_channel(
-    endpoint: Endpoint, options: Sequence[tuple[str, Any]], interceptors: Sequence[Any]
-) -> Any:  # noqa: ANN401  (grpc.Channel)
+    endpoint: Endpoint, options: ChannelOptions, interceptors: Sequence[SyncInterceptor]
+) -> grpc.Channel:
     """A blocking grpc.Channel with the interceptors applied."""
     if endpoint.credentials is None:
         channel = grpc.insecure_channel(endpoint.target, options=list(options))
@@ -149,8 +164,8 @@ def open_sync_channel(
 
 
 def open_async_channel(
-    endpoint: Endpoint, options: Sequence[tuple[str, Any]], interceptors: Sequence[Any]
-) -> Any:  # noqa: ANN401  (grpc.aio.Channel)
+    endpoint: Endpoint, options: ChannelOptions, interceptors: Sequence[AsyncInterceptor]
+) -> grpc.aio.Channel:
     """A grpc.aio.Channel with the interceptors applied; call inside the event loop."""
     chosen = list(interceptors) or None
     if endpoint.credentials is None:
@@ -162,7 +177,15 @@ def open_async_channel(
     )
 
 
-class ChannelPool(Generic[C]):
+class Opener(Protocol[C_co, IC_contra]):
+    """Opens a channel: open_sync_channel or open_async_channel."""
+
+    def __call__(
+        self, endpoint: Endpoint, options: ChannelOptions, interceptors: Sequence[IC_contra], /
+    ) -> C_co: ...
+
+
+class ChannelPool(Generic[C, IC]):
     """The client's channels, opened lazily, one per retry budget, shared by `with_options`.
 
     gRPC fixes the retry policy when a channel opens, so a `with_options(max_retries=n)` that
@@ -172,10 +195,10 @@ class ChannelPool(Generic[C]):
     def __init__(
         self,
         endpoint: Endpoint,
-        opener: Callable[[Endpoint, Sequence[tuple[str, Any]], Sequence[Any]], C],
+        opener: Opener[C, IC],
         *,
-        options: Sequence[tuple[str, Any]] = (),
-        interceptors: Sequence[Any] = (),
+        options: ChannelOptions = (),
+        interceptors: Sequence[IC] = (),
         methods: Callable[[], Sequence[Method[Any, Any]]],
     ) -> None:
         self.endpoint = endpoint
@@ -212,29 +235,31 @@ class ChannelPool(Generic[C]):
 
 # Multicallables per channel and method path, built once like the generated stubs do:
 # building one per call cost about 20 microseconds each time.
-_MULTICALLABLES: weakref.WeakKeyDictionary[Any, dict[str, Any]] = weakref.WeakKeyDictionary()
+_MULTICALLABLES: weakref.WeakKeyDictionary[Channel, dict[str, object]] = weakref.WeakKeyDictionary()
 
 
-def _multicallable(channel: Any, method: Method[Any, Any]) -> Any:  # noqa: ANN401
+def _multicallable(channel: Channel, method: Method[Any, Any], factory: Callable[..., M]) -> M:
+    """`factory(path, ...)` for this channel, built on first use; `factory` is one of the
+    channel's unary_unary, unary_stream, stream_unary and stream_stream.
+
+    Callable[..., M]: the grpc stubs leave out `_registered_method`, which grpcio takes and
+    the generated stubs pass too.
+    """
     cache = _MULTICALLABLES.get(channel)
     if cache is None:
         cache = _MULTICALLABLES.setdefault(channel, {})
     found = cache.get(method.path)
     if found is None:
-        if method.client_streaming:
-            kind = channel.stream_stream if method.streaming else channel.stream_unary
-        else:
-            kind = channel.unary_stream if method.streaming else channel.unary_unary
-        found = cache[method.path] = kind(
+        found = cache[method.path] = factory(
             method.path,
             request_serializer=method.request_type.SerializeToString,
             response_deserializer=method.response_type.FromString,
             _registered_method=True,
         )
-    return found
+    return cast(M, found)  # a path has one kind of RPC, so the same factory built it
 
 
-def _fail(error: Any, method: Method[Any, Any], target: str) -> errors.APIError:  # noqa: ANN401
+def _fail(error: grpc.RpcError, method: Method[Any, Any], target: str) -> errors.APIError:
     return errors.from_rpc_error(error, method=method.path, target=target)
 
 
@@ -242,37 +267,38 @@ Metadata = Sequence[tuple[str, str]]
 
 
 def unary(
-    channel: Any,  # noqa: ANN401
-    method: Method[Any, Any],
-    request: Any,  # noqa: ANN401
+    channel: grpc.Channel,
+    method: Method[Req, Resp],
+    request: Req,
     *,
     timeout: float,
     metadata: Metadata,
     target: str,
-) -> object:
+) -> Resp:
     """One blocking unary RPC; failures raise the matching textgen.errors class."""
+    call: grpc.UnaryUnaryMultiCallable[Req, Resp] = _multicallable(
+        channel, method, channel.unary_unary
+    )
     try:
-        response: object = _multicallable(channel, method)(
-            request, timeout=timeout, metadata=tuple(metadata) or None
-        )
+        return call(request, timeout=timeout, metadata=tuple(metadata) or None)
     except grpc.RpcError as error:
         raise _fail(error, method, target) from None
-    return response
 
 
 def stream(
-    channel: Any,  # noqa: ANN401
-    method: Method[Any, Any],
-    request: Any,  # noqa: ANN401
+    channel: grpc.Channel,
+    method: Method[Req, Resp],
+    request: Req,
     *,
     timeout: float,
     metadata: Metadata,
     target: str,
-) -> Iterator[object]:
+) -> Iterator[Resp]:
     """A blocking server stream; cancelled when the iterator is closed early."""
-    responses = _multicallable(channel, method)(
-        request, timeout=timeout, metadata=tuple(metadata) or None
+    call: grpc.UnaryStreamMultiCallable[Req, Resp] = _multicallable(
+        channel, method, channel.unary_stream
     )
+    responses = call(request, timeout=timeout, metadata=tuple(metadata) or None)
     try:
         yield from responses
     except grpc.RpcError as error:
@@ -282,37 +308,38 @@ def stream(
 
 
 async def aio_unary(
-    channel: Any,  # noqa: ANN401
-    method: Method[Any, Any],
-    request: Any,  # noqa: ANN401
+    channel: grpc.aio.Channel,
+    method: Method[Req, Resp],
+    request: Req,
     *,
     timeout: float,
     metadata: Metadata,
     target: str,
-) -> object:
+) -> Resp:
     """One asyncio unary RPC; failures raise the matching textgen.errors class."""
+    call: grpc.aio.UnaryUnaryMultiCallable[Req, Resp] = _multicallable(
+        channel, method, channel.unary_unary
+    )
     try:
-        response: object = await _multicallable(channel, method)(
-            request, timeout=timeout, metadata=tuple(metadata) or None
-        )
+        return await call(request, timeout=timeout, metadata=tuple(metadata) or None)
     except grpc.RpcError as error:
         raise _fail(error, method, target) from None
-    return response
 
 
 async def aio_stream(
-    channel: Any,  # noqa: ANN401
-    method: Method[Any, Any],
-    request: Any,  # noqa: ANN401
+    channel: grpc.aio.Channel,
+    method: Method[Req, Resp],
+    request: Req,
     *,
     timeout: float,
     metadata: Metadata,
     target: str,
-) -> AsyncIterator[object]:
+) -> AsyncIterator[Resp]:
     """An asyncio server stream; cancelled when the iterator is closed early."""
-    responses = _multicallable(channel, method)(
-        request, timeout=timeout, metadata=tuple(metadata) or None
+    call: grpc.aio.UnaryStreamMultiCallable[Req, Resp] = _multicallable(
+        channel, method, channel.unary_stream
     )
+    responses = call(request, timeout=timeout, metadata=tuple(metadata) or None)
     try:
         async for response in responses:
             yield response
@@ -322,7 +349,7 @@ async def aio_stream(
         responses.cancel()
 
 
-def _watched(requests: Iterable[Any], failures: list[Exception]) -> Iterator[Any]:
+def _watched(requests: Iterable[T], failures: list[Exception]) -> Iterator[T]:
     # The caller's requests; an exception they raise is kept, since grpc only cancels.
     try:
         yield from requests
@@ -332,40 +359,43 @@ def _watched(requests: Iterable[Any], failures: list[Exception]) -> Iterator[Any
 
 
 def upload(
-    channel: Any,  # noqa: ANN401
-    method: Method[Any, Any],
-    requests: Iterable[Any],
+    channel: grpc.Channel,
+    method: Method[Req, Resp],
+    requests: Iterable[Req],
     *,
     timeout: float,
     metadata: Metadata,
     target: str,
-) -> object:
+) -> Resp:
     """One blocking client-streaming RPC; an exception raised by `requests` is re-raised."""
+    call: grpc.StreamUnaryMultiCallable[Req, Resp] = _multicallable(
+        channel, method, channel.stream_unary
+    )
     failures: list[Exception] = []
     try:
-        response: object = _multicallable(channel, method)(
-            _watched(requests, failures), timeout=timeout, metadata=tuple(metadata) or None
-        )
+        return call(_watched(requests, failures), timeout=timeout, metadata=tuple(metadata) or None)
     except grpc.RpcError as error:
         if failures:
             raise failures[0] from None
         raise _fail(error, method, target) from None
-    return response
 
 
 async def aio_upload(
-    channel: Any,  # noqa: ANN401
-    method: Method[Any, Any],
-    requests: Iterable[Any],
+    channel: grpc.aio.Channel,
+    method: Method[Req, Resp],
+    requests: Iterable[Req],
     *,
     timeout: float,
     metadata: Metadata,
     target: str,
-) -> object:
+) -> Resp:
     """One asyncio client-streaming RPC; an exception raised by `requests` is re-raised."""
+    call: grpc.aio.StreamUnaryMultiCallable[Req, Resp] = _multicallable(
+        channel, method, channel.stream_unary
+    )
     failures: list[Exception] = []
     try:
-        response: object = await _multicallable(channel, method)(
+        return await call(
             _watched(requests, failures), timeout=timeout, metadata=tuple(metadata) or None
         )
     except (grpc.RpcError, asyncio.CancelledError) as error:
@@ -374,4 +404,3 @@ async def aio_upload(
         if isinstance(error, asyncio.CancelledError):
             raise
         raise _fail(error, method, target) from None
-    return response

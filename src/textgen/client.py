@@ -7,8 +7,12 @@ from collections.abc import Sequence
 from types import TracebackType
 from typing import Any, Generic, TypeVar
 
+import grpc
+import grpc.aio
+
 from textgen import _calls, _transport
 from textgen._shells import AsyncRunner, SyncRunner
+from textgen._transport import Opener
 from textgen.resources import (
     AsyncBatches,
     AsyncChats,
@@ -27,7 +31,9 @@ from textgen.resources import (
 __all__ = ["AsyncClient", "Client"]
 
 S = TypeVar("S", SyncRunner, AsyncRunner)
-C = TypeVar("C", bound="_BaseClient[Any]")
+Ch = TypeVar("Ch")  # the runner's channel
+IC = TypeVar("IC")  # an interceptor of that channel
+C = TypeVar("C", bound="_BaseClient[Any, Any, Any]")
 DEFAULT_TIMEOUT = 60.0
 DEFAULT_MAX_RETRIES = 2
 
@@ -44,7 +50,7 @@ def _call_options(
     return _calls.CallOptions(timeout=timeout, max_retries=max_retries, metadata=sent)
 
 
-class _BaseClient(Generic[S]):
+class _BaseClient(Generic[S, Ch, IC]):
     """What both clients share: settings, the channel pool, with_options."""
 
     _runner: S
@@ -54,14 +60,14 @@ class _BaseClient(Generic[S]):
         target: str | None = None,
         *,
         api_key: str | None = None,
-        credentials: Any = None,  # noqa: ANN401  (grpc.ChannelCredentials | "insecure")
+        credentials: _transport.Credentials = None,
         timeout: float = DEFAULT_TIMEOUT,
         max_retries: int = DEFAULT_MAX_RETRIES,
         metadata: Sequence[tuple[str, str]] = (),
-        interceptors: Sequence[Any] = (),
-        options: Sequence[tuple[str, Any]] = (),
+        interceptors: Sequence[IC] = (),
+        options: _transport.ChannelOptions = (),
     ) -> None:
-        pool: _transport.ChannelPool[Any] = _transport.ChannelPool(
+        pool = _transport.ChannelPool(
             _transport.resolve_endpoint(target, credentials),
             self._opener(),
             options=options,
@@ -72,10 +78,10 @@ class _BaseClient(Generic[S]):
             self._make_runner(pool, _call_options(api_key, metadata, timeout, max_retries))
         )
 
-    def _opener(self) -> Any:  # noqa: ANN401
+    def _opener(self) -> Opener[Ch, IC]:
         raise NotImplementedError
 
-    def _make_runner(self, pool: _transport.ChannelPool[Any], options: _calls.CallOptions) -> S:
+    def _make_runner(self, pool: _transport.ChannelPool[Ch, IC], options: _calls.CallOptions) -> S:
         raise NotImplementedError
 
     def _attach(self, runner: S) -> None:
@@ -111,7 +117,7 @@ class _BaseClient(Generic[S]):
         return f"{type(self).__name__}(target={self.target!r}, timeout={self.timeout:g})"
 
 
-class Client(_BaseClient[SyncRunner]):
+class Client(_BaseClient[SyncRunner, grpc.Channel, _transport.SyncInterceptor]):
     """A blocking client. Use it as a context manager, or call close().
 
     target: "host:port", else $TEXTGEN_ENDPOINT, else the emulator in $TEXTGEN_EMULATOR_HOST.
@@ -129,11 +135,13 @@ class Client(_BaseClient[SyncRunner]):
     datasets: Datasets
     batches: Batches
 
-    def _opener(self) -> Any:  # noqa: ANN401
+    def _opener(self) -> Opener[grpc.Channel, _transport.SyncInterceptor]:
         return _transport.open_sync_channel
 
     def _make_runner(
-        self, pool: _transport.ChannelPool[Any], options: _calls.CallOptions
+        self,
+        pool: _transport.ChannelPool[grpc.Channel, _transport.SyncInterceptor],
+        options: _calls.CallOptions,
     ) -> SyncRunner:
         return SyncRunner(pool, options)
 
@@ -163,7 +171,7 @@ class Client(_BaseClient[SyncRunner]):
         self.close()
 
 
-class AsyncClient(_BaseClient[AsyncRunner]):
+class AsyncClient(_BaseClient[AsyncRunner, grpc.aio.Channel, _transport.AsyncInterceptor]):
     """An asyncio client; same arguments as Client. The channel opens on the first call."""
 
     models: AsyncModels
@@ -173,11 +181,13 @@ class AsyncClient(_BaseClient[AsyncRunner]):
     datasets: AsyncDatasets
     batches: AsyncBatches
 
-    def _opener(self) -> Any:  # noqa: ANN401
+    def _opener(self) -> Opener[grpc.aio.Channel, _transport.AsyncInterceptor]:
         return _transport.open_async_channel
 
     def _make_runner(
-        self, pool: _transport.ChannelPool[Any], options: _calls.CallOptions
+        self,
+        pool: _transport.ChannelPool[grpc.aio.Channel, _transport.AsyncInterceptor],
+        options: _calls.CallOptions,
     ) -> AsyncRunner:
         return AsyncRunner(pool, options)
 

@@ -8,7 +8,7 @@ that turns a `grpc.RpcError` into these classes.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, TypeVar
+from typing import TypeVar, cast
 
 import grpc
 from google.protobuf import any_pb2
@@ -266,13 +266,25 @@ def from_status(
     )
 
 
-def from_rpc_error(error: Any, *, method: str | None = None, target: str | None = None) -> APIError:  # noqa: ANN401  (grpc.RpcError is untyped)
+def status_of(error: grpc.RpcError) -> status_pb2.Status | None:
+    """The google.rpc.Status in a failed call's trailers (None without one), as
+    `rpc_status.from_call` reads it; ValueError when the trailers disagree with the status.
+    """
+    # A failed call's RpcError is also its grpc.Call (sync) or carries the same accessors
+    # (aio); the stubs type from_call's argument as grpc.Call alone, and its result not at all.
+    status: status_pb2.Status | None = rpc_status.from_call(cast(grpc.Call, error))
+    return status
+
+
+def from_rpc_error(
+    error: grpc.RpcError, *, method: str | None = None, target: str | None = None
+) -> APIError:
     """Turn a failed grpc call (sync or aio) into the matching APIError subclass."""
-    code: grpc.StatusCode = error.code() or grpc.StatusCode.UNKNOWN
+    code = error.code() or grpc.StatusCode.UNKNOWN
     message = str(error.details() or "")
     status: status_pb2.Status | None
     try:
-        status = rpc_status.from_call(error)
+        status = status_of(error)
     except (ValueError, AttributeError):  # trailers disagree with the status line
         status = None
     details = parse_details(status.details) if status is not None else ()

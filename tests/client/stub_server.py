@@ -80,8 +80,10 @@ class StubServer:
     def start(self) -> StubServer:
         outer = self
 
-        class Generic(grpc.GenericRpcHandler):  # type: ignore[misc]
-            def service(self, details: Any) -> Any:
+        class Generic(grpc.GenericRpcHandler):
+            def service(
+                self, details: grpc.HandlerCallDetails
+            ) -> grpc.RpcMethodHandler[Any, Any] | None:
                 entry = outer.handlers.get(details.method)
                 if entry is None:
                     return None

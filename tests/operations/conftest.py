@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import TypeVar, cast
 
 import grpc
 import pytest
@@ -46,8 +46,8 @@ class Env:
     clock: ManualClock
     operations: Operations
     ops: operations_pb2_grpc.OperationsStub
-    batch: batch_grpc.TextGenerationBatchServiceStub
-    tuned: tuned_grpc.TunedModelServiceStub
+    batch: batch_grpc.TextGenerationBatchServiceAsyncStub
+    tuned: tuned_grpc.TunedModelServiceAsyncStub
 
     async def get(self, name: str, user: str = ALICE) -> operations_pb2.Operation:
         request = operations_pb2.GetOperationRequest(name=name)
@@ -133,8 +133,15 @@ async def env() -> AsyncIterator[Env]:
             clock,
             operations,
             operations_pb2_grpc.OperationsStub(channel),  # type: ignore[no-untyped-call]
-            batch_grpc.TextGenerationBatchServiceStub(channel),
-            tuned_grpc.TunedModelServiceStub(channel),
+            # mypy-protobuf types a stub by its class, not by its channel: on a grpc.aio
+            # channel it is the AsyncStub.
+            cast(
+                "batch_grpc.TextGenerationBatchServiceAsyncStub",
+                batch_grpc.TextGenerationBatchServiceStub(channel),
+            ),
+            cast(
+                "tuned_grpc.TunedModelServiceAsyncStub", tuned_grpc.TunedModelServiceStub(channel)
+            ),
         )
     finally:
         await channel.close()
@@ -155,6 +162,7 @@ def status_of(error: grpc.aio.AioRpcError) -> status_pb2.Status:
     """The google.rpc.Status an aborted call carried in its trailers."""
     for key, value in error.trailing_metadata() or ():
         if key == "grpc-status-details-bin":
+            assert isinstance(value, bytes)  # the values of "-bin" keys
             return status_pb2.Status.FromString(value)
     raise AssertionError("no rich status in the trailers")
 

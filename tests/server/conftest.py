@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import cast
 
 import grpc
 import pytest
 from google.rpc import error_details_pb2
-from grpc_status import rpc_status
 from textgen.v1 import (
     dataset_service_pb2_grpc,
     model_service_pb2_grpc,
     tuned_model_service_pb2_grpc,
 )
 
+from textgen.errors import status_of
 from textgen.server.app import Running, serve
 from textgen.server.clock import ManualClock
 from textgen.server.state import IdGenerator, ServerState
@@ -40,24 +41,37 @@ async def channel(running: Running) -> AsyncIterator[grpc.aio.Channel]:
         yield chan
 
 
-@pytest.fixture
-def models(channel: grpc.aio.Channel) -> model_service_pb2_grpc.ModelServiceStub:
-    return model_service_pb2_grpc.ModelServiceStub(channel)
+# mypy-protobuf types a stub by its class, not by its channel: on the grpc.aio channel of these
+# fixtures it is the AsyncStub.
 
 
 @pytest.fixture
-def tuned(channel: grpc.aio.Channel) -> tuned_model_service_pb2_grpc.TunedModelServiceStub:
-    return tuned_model_service_pb2_grpc.TunedModelServiceStub(channel)
+def models(channel: grpc.aio.Channel) -> model_service_pb2_grpc.ModelServiceAsyncStub:
+    return cast(
+        "model_service_pb2_grpc.ModelServiceAsyncStub",
+        model_service_pb2_grpc.ModelServiceStub(channel),
+    )
 
 
 @pytest.fixture
-def datasets(channel: grpc.aio.Channel) -> dataset_service_pb2_grpc.DatasetServiceStub:
-    return dataset_service_pb2_grpc.DatasetServiceStub(channel)
+def tuned(channel: grpc.aio.Channel) -> tuned_model_service_pb2_grpc.TunedModelServiceAsyncStub:
+    return cast(
+        "tuned_model_service_pb2_grpc.TunedModelServiceAsyncStub",
+        tuned_model_service_pb2_grpc.TunedModelServiceStub(channel),
+    )
+
+
+@pytest.fixture
+def datasets(channel: grpc.aio.Channel) -> dataset_service_pb2_grpc.DatasetServiceAsyncStub:
+    return cast(
+        "dataset_service_pb2_grpc.DatasetServiceAsyncStub",
+        dataset_service_pb2_grpc.DatasetServiceStub(channel),
+    )
 
 
 def details(error: grpc.aio.AioRpcError) -> list[object]:
     """The unpacked google.rpc details of a failed call."""
-    status = rpc_status.from_call(error)
+    status = status_of(error)
     assert status is not None, "the error carries no google.rpc.Status"
     found: list[object] = []
     for packed in status.details:

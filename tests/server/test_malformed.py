@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import cast
 
 import grpc
 import pytest
@@ -23,12 +24,22 @@ METHODS = [
 ]
 
 
+def _model_service(channel: grpc.aio.Channel) -> model_service_pb2_grpc.ModelServiceAsyncStub:
+    # mypy-protobuf types a stub by its class, not by its channel: on a grpc.aio channel it is
+    # the AsyncStub.
+    return cast(
+        "model_service_pb2_grpc.ModelServiceAsyncStub",
+        model_service_pb2_grpc.ModelServiceStub(channel),
+    )
+
+
 @pytest.mark.parametrize("method", METHODS)
 @pytest.mark.parametrize("payload", GARBAGE, ids=["truncated", "bad-wire-type", "endless-varint"])
 async def test_malformed_request_is_rejected_and_server_survives(
     channel: grpc.aio.Channel, method: str, payload: bytes
 ) -> None:
-    raw = channel.unary_unary(method)  # no serializers: send the bytes as they are
+    # No serializers: send the bytes as they are.
+    raw: grpc.aio.UnaryUnaryMultiCallable[bytes, bytes] = channel.unary_unary(method)
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         await raw(payload, timeout=5)
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
@@ -36,7 +47,7 @@ async def test_malformed_request_is_rejected_and_server_survives(
     assert info[0].reason == "MALFORMED_REQUEST"
     assert info[0].metadata["method"] == method
 
-    stub = model_service_pb2_grpc.ModelServiceStub(channel)
+    stub = _model_service(channel)
     reply = await stub.CountTextTokens(
         model_service_pb2.CountTextTokensRequest(
             model="models/text-bison-001", prompt=text_pb2.TextPrompt(text="still alive")
@@ -47,7 +58,9 @@ async def test_malformed_request_is_rejected_and_server_survives(
 
 
 async def test_malformed_chunk_in_client_stream_is_rejected(channel: grpc.aio.Channel) -> None:
-    upload = channel.stream_unary("/textgen.v1.DatasetService/UploadDataset")
+    upload: grpc.aio.StreamUnaryMultiCallable[bytes, bytes] = channel.stream_unary(
+        "/textgen.v1.DatasetService/UploadDataset"
+    )
 
     async def requests() -> AsyncIterator[bytes]:
         yield b""  # an empty message decodes (every field unset)
@@ -59,7 +72,7 @@ async def test_malformed_chunk_in_client_stream_is_rejected(channel: grpc.aio.Ch
 
 
 async def test_well_formed_requests_still_decode(channel: grpc.aio.Channel) -> None:
-    stub = model_service_pb2_grpc.ModelServiceStub(channel)
+    stub = _model_service(channel)
     request = model_service_pb2.GenerateTextRequest(
         model="models/text-bison-001", prompt=text_pb2.TextPrompt(text="hello"), temperature=0
     )

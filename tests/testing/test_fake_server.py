@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import cast
 
 import grpc
 import pytest
@@ -25,7 +26,7 @@ from textgen.testing.fake_engine import FakeEngine
 from textgen.testing.fake_server import FakeServer
 
 
-def _operations(channel: grpc.Channel) -> operations_pb2_grpc.OperationsStub:
+def _operations(channel: grpc.Channel | grpc.aio.Channel) -> operations_pb2_grpc.OperationsStub:
     return operations_pb2_grpc.OperationsStub(channel)  # type: ignore[no-untyped-call]
 
 
@@ -48,7 +49,10 @@ def test_stopped_server_has_no_target() -> None:
 
 async def test_async_server_runs_on_the_running_loop() -> None:
     async with FakeServer() as fake, fake.aio_channel() as channel:
-        stub = model_service_pb2_grpc.ModelServiceStub(channel)
+        stub = cast(
+            "model_service_pb2_grpc.ModelServiceAsyncStub",
+            model_service_pb2_grpc.ModelServiceStub(channel),
+        )
         model = await stub.GetModel(model_service_pb2.GetModelRequest(name=requests.TEXT_MODEL))
     assert model.name == requests.TEXT_MODEL
 
@@ -63,7 +67,10 @@ async def test_async_server_takes_the_async_helpers() -> None:
 
 async def test_async_server_journals_scripts_and_advances() -> None:
     async with FakeServer(clock="manual") as fake, fake.aio_channel() as channel:
-        tuned = tuned_model_service_pb2_grpc.TunedModelServiceStub(channel)
+        tuned = cast(
+            "tuned_model_service_pb2_grpc.TunedModelServiceAsyncStub",
+            tuned_model_service_pb2_grpc.TunedModelServiceStub(channel),
+        )
         operations = _operations(channel)
         fake.script("CreateTunedModel").fail(grpc.StatusCode.UNAVAILABLE)
         with pytest.raises(grpc.aio.AioRpcError):
@@ -166,7 +173,7 @@ def test_api_keys_map_to_principals() -> None:
         with pytest.raises(grpc.RpcError) as refused:
             stub.GetModel(request)
         assert refused.value.code() == grpc.StatusCode.UNAUTHENTICATED
-        assert stub.GetModel(request, metadata=[("x-api-key", "secret")]).name
+        assert stub.GetModel(request, metadata=(("x-api-key", "secret"),)).name
 
 
 async def test_sync_server_can_be_used_and_closed_inside_a_running_loop() -> None:

@@ -8,7 +8,6 @@ import grpc
 import pytest
 from google.protobuf import duration_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
-from grpc_status import rpc_status
 from textgen.v1 import (
     model_pb2,
     model_service_pb2,
@@ -17,6 +16,7 @@ from textgen.v1 import (
 )
 
 from tests.testing import requests
+from textgen.errors import status_of
 from textgen.server import errors
 from textgen.testing.fake_server import FakeServer
 from textgen.testing.faults import Fail, PassThrough, Respond
@@ -39,7 +39,7 @@ def stub(fake: FakeServer) -> Iterator[model_service_pb2_grpc.ModelServiceStub]:
 
 
 def _status(error: grpc.RpcError) -> status_pb2.Status:
-    status: status_pb2.Status | None = rpc_status.from_call(error)
+    status = status_of(error)
     assert status is not None
     return status
 

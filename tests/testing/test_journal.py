@@ -31,7 +31,7 @@ def test_records_method_request_metadata_and_deadline(fake: FakeServer) -> None:
         stub = model_service_pb2_grpc.ModelServiceStub(channel)
         stub.GenerateText(requests.generate_text("first"))
         stub.GenerateText(
-            requests.generate_text("second"), metadata=[("x-trace", "abc")], timeout=30
+            requests.generate_text("second"), metadata=(("x-trace", "abc"),), timeout=30
         )
 
     calls = fake.journal.calls("GenerateText")

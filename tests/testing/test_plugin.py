@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import grpc
 import pytest
 from textgen.v1 import model_service_pb2, model_service_pb2_grpc
@@ -20,7 +22,12 @@ def test_sync_channel(textgen_server: FakeServer, textgen_channel: grpc.Channel)
 async def test_aio_channel(
     textgen_server: FakeServer, textgen_aio_channel: grpc.aio.Channel
 ) -> None:
-    stub = model_service_pb2_grpc.ModelServiceStub(textgen_aio_channel)
+    # mypy-protobuf types a stub by its class, not by its channel: on a grpc.aio channel it is
+    # the AsyncStub.
+    stub = cast(
+        "model_service_pb2_grpc.ModelServiceAsyncStub",
+        model_service_pb2_grpc.ModelServiceStub(textgen_aio_channel),
+    )
     textgen_server.script("GetModel").fail(grpc.StatusCode.UNAVAILABLE)
     request = model_service_pb2.GetModelRequest(name=requests.TEXT_MODEL)
     with pytest.raises(grpc.aio.AioRpcError) as failed:

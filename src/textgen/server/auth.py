@@ -14,8 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any, Protocol, TypeVar
 
-import grpc
-
+from textgen.server.aio_types import Context
 from textgen.server.errors import not_found, unauthenticated
 from textgen.server.state import DEFAULT_PRINCIPAL
 
@@ -64,7 +63,7 @@ def principal_for_key(api_keys: Mapping[str, str], key: str | None) -> str:
     return principal
 
 
-def caller(context: grpc.aio.ServicerContext, api_keys: Mapping[str, str]) -> str:
+def caller(context: Context, api_keys: Mapping[str, str]) -> str:
     """The principal making this call (see principal_for_key)."""
     return principal_for_key(api_keys, api_key(context.invocation_metadata()))
 

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Sequence
 import grpc
 from google.protobuf import empty_pb2
 
+from textgen.server.aio_types import Context
 from textgen.server.auth import caller, find_owned
 from textgen.server.clock import timestamp
 from textgen.server.errors import FieldViolation, already_exists, invalid_argument
@@ -58,7 +59,11 @@ class DatasetServicer(dataset_service_pb2_grpc.DatasetServiceServicer):
 
     @unary
     async def CreateDataset(
-        self, request: dataset_service_pb2.CreateDatasetRequest, context: grpc.aio.ServicerContext
+        self,
+        request: dataset_service_pb2.CreateDatasetRequest,
+        context: grpc.aio.ServicerContext[
+            dataset_service_pb2.CreateDatasetRequest, dataset_pb2.Dataset
+        ],
     ) -> dataset_pb2.Dataset:
         principal = caller(context, self._state.api_keys)
         ensure(
@@ -71,7 +76,9 @@ class DatasetServicer(dataset_service_pb2_grpc.DatasetServiceServicer):
     async def UploadDataset(
         self,
         request_iterator: AsyncIterator[dataset_service_pb2.UploadDatasetRequest],
-        context: grpc.aio.ServicerContext,
+        context: grpc.aio.ServicerContext[
+            dataset_service_pb2.UploadDatasetRequest, dataset_pb2.Dataset
+        ],
     ) -> dataset_pb2.Dataset:
         principal = caller(context, self._state.api_keys)
         header: dataset_service_pb2.UploadDatasetHeader | None = None
@@ -132,20 +139,28 @@ class DatasetServicer(dataset_service_pb2_grpc.DatasetServiceServicer):
         self._state.datasets[name] = DatasetRecord(dataset, principal, rows)
         return dataset
 
-    def _find(self, name: str, field: str, context: grpc.aio.ServicerContext) -> DatasetRecord:
+    def _find(self, name: str, field: str, context: Context) -> DatasetRecord:
         principal = caller(context, self._state.api_keys)
         ensure(_name_violations(name, field))
         return find_owned(self._state.datasets, name, principal, DATASET_TYPE)
 
     @unary
     async def GetDataset(
-        self, request: dataset_service_pb2.GetDatasetRequest, context: grpc.aio.ServicerContext
+        self,
+        request: dataset_service_pb2.GetDatasetRequest,
+        context: grpc.aio.ServicerContext[
+            dataset_service_pb2.GetDatasetRequest, dataset_pb2.Dataset
+        ],
     ) -> dataset_pb2.Dataset:
         return self._find(request.name, "name", context).dataset
 
     @unary
     async def ListDatasets(
-        self, request: dataset_service_pb2.ListDatasetsRequest, context: grpc.aio.ServicerContext
+        self,
+        request: dataset_service_pb2.ListDatasetsRequest,
+        context: grpc.aio.ServicerContext[
+            dataset_service_pb2.ListDatasetsRequest, dataset_service_pb2.ListDatasetsResponse
+        ],
     ) -> dataset_service_pb2.ListDatasetsResponse:
         principal = caller(context, self._state.api_keys)
         owned = [r.dataset for r in self._state.datasets.values() if r.owner == principal]
@@ -163,7 +178,11 @@ class DatasetServicer(dataset_service_pb2_grpc.DatasetServiceServicer):
 
     @unary
     async def DeleteDataset(
-        self, request: dataset_service_pb2.DeleteDatasetRequest, context: grpc.aio.ServicerContext
+        self,
+        request: dataset_service_pb2.DeleteDatasetRequest,
+        context: grpc.aio.ServicerContext[
+            dataset_service_pb2.DeleteDatasetRequest, empty_pb2.Empty
+        ],
     ) -> empty_pb2.Empty:
         self._find(request.name, "name", context)
         del self._state.datasets[request.name]
@@ -173,7 +192,9 @@ class DatasetServicer(dataset_service_pb2_grpc.DatasetServiceServicer):
     async def ListDatasetRows(
         self,
         request: dataset_service_pb2.ListDatasetRowsRequest,
-        context: grpc.aio.ServicerContext,
+        context: grpc.aio.ServicerContext[
+            dataset_service_pb2.ListDatasetRowsRequest, dataset_service_pb2.ListDatasetRowsResponse
+        ],
     ) -> dataset_service_pb2.ListDatasetRowsResponse:
         record = self._find(request.dataset, "dataset", context)
         page = paginate(
@@ -196,7 +217,10 @@ class DatasetServicer(dataset_service_pb2_grpc.DatasetServiceServicer):
     async def StreamDatasetRows(
         self,
         request: dataset_service_pb2.StreamDatasetRowsRequest,
-        context: grpc.aio.ServicerContext,
+        context: grpc.aio.ServicerContext[
+            dataset_service_pb2.StreamDatasetRowsRequest,
+            dataset_service_pb2.StreamDatasetRowsResponse,
+        ],
     ) -> AsyncIterator[dataset_service_pb2.StreamDatasetRowsResponse]:
         if request.start_index < 0:
             raise invalid_argument([FieldViolation("start_index", "must not be negative")])

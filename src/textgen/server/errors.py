@@ -9,12 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import NoReturn
 
 import grpc
 from google.protobuf import any_pb2, duration_pb2
 from google.protobuf.message import Message
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
+
+from textgen.server.aio_types import Context
 
 DOMAIN = "textgen.dev"
 
@@ -150,6 +153,8 @@ def resource_exhausted(message: str, retry_after_seconds: float) -> ServiceError
     )
 
 
-async def abort(context: grpc.aio.ServicerContext, error: ServiceError) -> None:
+async def abort(context: Context, error: ServiceError) -> NoReturn:
     """End the call with the error's status; raises, as context.abort does."""
-    await context.abort_with_status(rpc_status.to_status(error.status))
+    status = rpc_status.to_status(error.status)
+    # What grpc.aio's context.abort_with_status does, which grpc.aio.ServicerContext lacks.
+    await context.abort(status.code, status.details, status.trailing_metadata)

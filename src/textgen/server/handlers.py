@@ -18,11 +18,12 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import TypeVar
+from typing import NoReturn, TypeVar
 
 import grpc
 from google.rpc import code_pb2
 
+from textgen.server.aio_types import Context
 from textgen.server.errors import ServiceError, abort, make_error
 
 _LOG = logging.getLogger(__name__)
@@ -30,6 +31,7 @@ _LOG = logging.getLogger(__name__)
 S = TypeVar("S")
 Req = TypeVar("Req")
 Resp = TypeVar("Resp")
+Ctx = TypeVar("Ctx", bound=Context)
 
 
 def internal_error(exc: BaseException) -> ServiceError:
@@ -37,7 +39,7 @@ def internal_error(exc: BaseException) -> ServiceError:
     return make_error(code_pb2.INTERNAL, f"Internal error ({type(exc).__name__})")
 
 
-async def fail(context: grpc.aio.ServicerContext, exc: Exception) -> None:
+async def fail(context: Context, exc: Exception) -> NoReturn:
     """End the call for `exc`: its own status for a ServiceError, INTERNAL otherwise."""
     if isinstance(exc, ServiceError):
         await abort(context, exc)
@@ -51,12 +53,12 @@ def _is_abort(exc: Exception) -> bool:
 
 
 def unary(
-    method: Callable[[S, Req, grpc.aio.ServicerContext], Awaitable[Resp]],
-) -> Callable[[S, Req, grpc.aio.ServicerContext], Awaitable[Resp]]:
+    method: Callable[[S, Req, Ctx], Awaitable[Resp]],
+) -> Callable[[S, Req, Ctx], Awaitable[Resp]]:
     """Wrap a method that returns one response."""
 
     @functools.wraps(method)
-    async def wrapper(self: S, request: Req, context: grpc.aio.ServicerContext) -> Resp:
+    async def wrapper(self: S, request: Req, context: Ctx) -> Resp:
         try:
             return await method(self, request, context)
         except Exception as exc:
@@ -69,14 +71,12 @@ def unary(
 
 
 def stream(
-    method: Callable[[S, Req, grpc.aio.ServicerContext], AsyncIterator[Resp]],
-) -> Callable[[S, Req, grpc.aio.ServicerContext], AsyncIterator[Resp]]:
+    method: Callable[[S, Req, Ctx], AsyncIterator[Resp]],
+) -> Callable[[S, Req, Ctx], AsyncIterator[Resp]]:
     """Wrap a method that yields responses (an async generator)."""
 
     @functools.wraps(method)
-    async def wrapper(
-        self: S, request: Req, context: grpc.aio.ServicerContext
-    ) -> AsyncIterator[Resp]:
+    async def wrapper(self: S, request: Req, context: Ctx) -> AsyncIterator[Resp]:
         try:
             async for item in method(self, request, context):
                 yield item

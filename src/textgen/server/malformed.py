@@ -8,11 +8,21 @@ other rejection.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import cast
 
 import grpc
 
+from textgen.server.aio_types import (
+    Context,
+    Continuation,
+    Handler,
+    StreamStreamBehaviour,
+    StreamUnaryBehaviour,
+    UnaryStreamBehaviour,
+    UnaryUnaryBehaviour,
+)
 from textgen.server.errors import abort, malformed_request
 
 
@@ -23,19 +33,19 @@ class _Undecodable:
     reason: str
 
 
-class MalformedRequestInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
+class MalformedRequestInterceptor(grpc.aio.ServerInterceptor):
     """Turns decoding failures of requests into INVALID_ARGUMENT with ErrorInfo."""
 
     async def intercept_service(
         self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        continuation: Continuation,
         details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler:
+    ) -> Handler | None:
         """Wrap the method's deserializer and behaviour; other handlers pass unchanged."""
         handler = await continuation(details)
         if handler is None or handler.request_deserializer is None:
             return handler
-        method: str = details.method
+        method = details.method
         decode = handler.request_deserializer
 
         def safe_decode(data: bytes) -> object:
@@ -44,50 +54,47 @@ class MalformedRequestInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[m
             except Exception as exc:  # protobuf raises DecodeError; anything else is as bad
                 return _Undecodable(str(exc) or type(exc).__name__)
 
-        async def check(request: object, context: grpc.aio.ServicerContext) -> None:
+        async def check(request: object, context: Context) -> None:
             if isinstance(request, _Undecodable):
                 await abort(context, malformed_request(method, request.reason))
 
         async def checked(
-            requests: AsyncIterator[object], context: grpc.aio.ServicerContext
+            requests: AsyncIterator[object], context: Context
         ) -> AsyncIterator[object]:
             async for request in requests:
                 await check(request, context)
                 yield request
 
         serialize = handler.response_serializer
+        # On a grpc.aio server the behaviours are async (see textgen.server.aio_types).
         if handler.unary_unary is not None:
-            inner_uu = handler.unary_unary
+            inner_uu = cast("UnaryUnaryBehaviour", handler.unary_unary)
 
-            async def unary_unary(request: object, context: grpc.aio.ServicerContext) -> object:
+            async def unary_unary(request: object, context: Context) -> object:
                 await check(request, context)
                 return await inner_uu(request, context)
 
             return grpc.unary_unary_rpc_method_handler(unary_unary, safe_decode, serialize)
         if handler.unary_stream is not None:
-            inner_us = handler.unary_stream
+            inner_us = cast("UnaryStreamBehaviour", handler.unary_stream)
 
-            async def unary_stream(
-                request: object, context: grpc.aio.ServicerContext
-            ) -> AsyncIterator[object]:
+            async def unary_stream(request: object, context: Context) -> AsyncIterator[object]:
                 await check(request, context)
                 async for response in inner_us(request, context):
                     yield response
 
             return grpc.unary_stream_rpc_method_handler(unary_stream, safe_decode, serialize)
         if handler.stream_unary is not None:
-            inner_su = handler.stream_unary
+            inner_su = cast("StreamUnaryBehaviour", handler.stream_unary)
 
-            async def stream_unary(
-                requests: AsyncIterator[object], context: grpc.aio.ServicerContext
-            ) -> object:
+            async def stream_unary(requests: AsyncIterator[object], context: Context) -> object:
                 return await inner_su(checked(requests, context), context)
 
             return grpc.stream_unary_rpc_method_handler(stream_unary, safe_decode, serialize)
-        inner_ss = handler.stream_stream
+        inner_ss = cast("StreamStreamBehaviour", handler.stream_stream)
 
         async def stream_stream(
-            requests: AsyncIterator[object], context: grpc.aio.ServicerContext
+            requests: AsyncIterator[object], context: Context
         ) -> AsyncIterator[object]:
             async for response in inner_ss(checked(requests, context), context):
                 yield response

@@ -8,6 +8,7 @@ import grpc
 from google.protobuf.message import Message
 
 from textgen.server import embedding, generation
+from textgen.server.aio_types import Context
 from textgen.server.auth import caller
 from textgen.server.engine import GenerationInput
 from textgen.server.errors import FieldViolation
@@ -90,14 +91,20 @@ class ModelServicer(model_service_pb2_grpc.ModelServiceServicer):
 
     @unary
     async def GetModel(
-        self, request: model_service_pb2.GetModelRequest, context: grpc.aio.ServicerContext
+        self,
+        request: model_service_pb2.GetModelRequest,
+        context: grpc.aio.ServicerContext[model_service_pb2.GetModelRequest, model_pb2.Model],
     ) -> model_pb2.Model:
         caller(context, self._state.api_keys)
         return base_model(self._state, request.name, "name")
 
     @unary
     async def ListModels(
-        self, request: model_service_pb2.ListModelsRequest, context: grpc.aio.ServicerContext
+        self,
+        request: model_service_pb2.ListModelsRequest,
+        context: grpc.aio.ServicerContext[
+            model_service_pb2.ListModelsRequest, model_service_pb2.ListModelsResponse
+        ],
     ) -> model_service_pb2.ListModelsResponse:
         caller(context, self._state.api_keys)
         page = paginate(
@@ -116,7 +123,7 @@ class ModelServicer(model_service_pb2_grpc.ModelServiceServicer):
 
     def _resolve(
         self,
-        context: grpc.aio.ServicerContext,
+        context: Context,
         name: str,
         rpc: str,
         *checks: Iterable[FieldViolation],
@@ -184,7 +191,11 @@ class ModelServicer(model_service_pb2_grpc.ModelServiceServicer):
 
     @unary
     async def GenerateText(
-        self, request: model_service_pb2.GenerateTextRequest, context: grpc.aio.ServicerContext
+        self,
+        request: model_service_pb2.GenerateTextRequest,
+        context: grpc.aio.ServicerContext[
+            model_service_pb2.GenerateTextRequest, model_service_pb2.GenerateTextResponse
+        ],
     ) -> model_service_pb2.GenerateTextResponse:
         model = self._resolve(context, request.model, "GenerateText", *self._text_checks(request))
         policy = SafetyPolicy.build(request.safety_settings, TEXT_DEFAULT_CATEGORIES)
@@ -195,7 +206,11 @@ class ModelServicer(model_service_pb2_grpc.ModelServiceServicer):
 
     @stream
     async def StreamGenerateText(
-        self, request: model_service_pb2.GenerateTextRequest, context: grpc.aio.ServicerContext
+        self,
+        request: model_service_pb2.GenerateTextRequest,
+        context: grpc.aio.ServicerContext[
+            model_service_pb2.GenerateTextRequest, model_service_pb2.GenerateTextResponse
+        ],
     ) -> AsyncIterator[model_service_pb2.GenerateTextResponse]:
         model = self._resolve(
             context, request.model, "StreamGenerateText", *self._text_checks(request)
@@ -212,7 +227,11 @@ class ModelServicer(model_service_pb2_grpc.ModelServiceServicer):
 
     @unary
     async def CountTextTokens(
-        self, request: model_service_pb2.CountTextTokensRequest, context: grpc.aio.ServicerContext
+        self,
+        request: model_service_pb2.CountTextTokensRequest,
+        context: grpc.aio.ServicerContext[
+            model_service_pb2.CountTextTokensRequest, model_service_pb2.CountTextTokensResponse
+        ],
     ) -> model_service_pb2.CountTextTokensResponse:
         model = self._resolve(
             context, request.model, "CountTextTokens", violations(request, TEXT_RULES)
@@ -224,7 +243,11 @@ class ModelServicer(model_service_pb2_grpc.ModelServiceServicer):
 
     @unary
     async def GenerateMessage(
-        self, request: model_service_pb2.GenerateMessageRequest, context: grpc.aio.ServicerContext
+        self,
+        request: model_service_pb2.GenerateMessageRequest,
+        context: grpc.aio.ServicerContext[
+            model_service_pb2.GenerateMessageRequest, model_service_pb2.GenerateMessageResponse
+        ],
     ) -> model_service_pb2.GenerateMessageResponse:
         model = self._resolve(
             context, request.model, "GenerateMessage", violations(request, MESSAGE_RULES)
@@ -252,7 +275,10 @@ class ModelServicer(model_service_pb2_grpc.ModelServiceServicer):
     async def CountMessageTokens(
         self,
         request: model_service_pb2.CountMessageTokensRequest,
-        context: grpc.aio.ServicerContext,
+        context: grpc.aio.ServicerContext[
+            model_service_pb2.CountMessageTokensRequest,
+            model_service_pb2.CountMessageTokensResponse,
+        ],
     ) -> model_service_pb2.CountMessageTokensResponse:
         model = self._resolve(
             context, request.model, "CountMessageTokens", violations(request, MESSAGE_RULES)
@@ -292,7 +318,11 @@ class ModelServicer(model_service_pb2_grpc.ModelServiceServicer):
 
     @unary
     async def GenerateContent(
-        self, request: model_service_pb2.GenerateContentRequest, context: grpc.aio.ServicerContext
+        self,
+        request: model_service_pb2.GenerateContentRequest,
+        context: grpc.aio.ServicerContext[
+            model_service_pb2.GenerateContentRequest, model_service_pb2.GenerateContentResponse
+        ],
     ) -> model_service_pb2.GenerateContentResponse:
         model = self._resolve(
             context, request.model, "GenerateContent", *self._content_checks(request)
@@ -306,7 +336,11 @@ class ModelServicer(model_service_pb2_grpc.ModelServiceServicer):
 
     @stream
     async def StreamGenerateContent(
-        self, request: model_service_pb2.GenerateContentRequest, context: grpc.aio.ServicerContext
+        self,
+        request: model_service_pb2.GenerateContentRequest,
+        context: grpc.aio.ServicerContext[
+            model_service_pb2.GenerateContentRequest, model_service_pb2.GenerateContentResponse
+        ],
     ) -> AsyncIterator[model_service_pb2.GenerateContentResponse]:
         model = self._resolve(
             context, request.model, "StreamGenerateContent", *self._content_checks(request)
@@ -322,7 +356,11 @@ class ModelServicer(model_service_pb2_grpc.ModelServiceServicer):
 
     @unary
     async def CountTokens(
-        self, request: model_service_pb2.CountTokensRequest, context: grpc.aio.ServicerContext
+        self,
+        request: model_service_pb2.CountTokensRequest,
+        context: grpc.aio.ServicerContext[
+            model_service_pb2.CountTokensRequest, model_service_pb2.CountTokensResponse
+        ],
     ) -> model_service_pb2.CountTokensResponse:
         inner = request.generate_content_request
         checks = [violations(request, COUNT_TOKENS_RULES)]
@@ -347,7 +385,11 @@ class ModelServicer(model_service_pb2_grpc.ModelServiceServicer):
 
     @unary
     async def EmbedText(
-        self, request: model_service_pb2.EmbedTextRequest, context: grpc.aio.ServicerContext
+        self,
+        request: model_service_pb2.EmbedTextRequest,
+        context: grpc.aio.ServicerContext[
+            model_service_pb2.EmbedTextRequest, model_service_pb2.EmbedTextResponse
+        ],
     ) -> model_service_pb2.EmbedTextResponse:
         model = self._embedding_model(context, request.model, "EmbedText", [])
         vectors = await embedding.embed_texts(self._state, model, [request.text], "text")
@@ -355,7 +397,11 @@ class ModelServicer(model_service_pb2_grpc.ModelServiceServicer):
 
     @unary
     async def BatchEmbedText(
-        self, request: model_service_pb2.BatchEmbedTextRequest, context: grpc.aio.ServicerContext
+        self,
+        request: model_service_pb2.BatchEmbedTextRequest,
+        context: grpc.aio.ServicerContext[
+            model_service_pb2.BatchEmbedTextRequest, model_service_pb2.BatchEmbedTextResponse
+        ],
     ) -> model_service_pb2.BatchEmbedTextResponse:
         checks = embedding.batch_text_violations(request)
         model = self._embedding_model(context, request.model, "BatchEmbedText", checks)
@@ -368,7 +414,11 @@ class ModelServicer(model_service_pb2_grpc.ModelServiceServicer):
 
     @unary
     async def EmbedContent(
-        self, request: model_service_pb2.EmbedContentRequest, context: grpc.aio.ServicerContext
+        self,
+        request: model_service_pb2.EmbedContentRequest,
+        context: grpc.aio.ServicerContext[
+            model_service_pb2.EmbedContentRequest, model_service_pb2.EmbedContentResponse
+        ],
     ) -> model_service_pb2.EmbedContentResponse:
         checks = embedding.content_violations([request], "")
         model = self._embedding_model(context, request.model, "EmbedContent", checks)
@@ -381,7 +431,10 @@ class ModelServicer(model_service_pb2_grpc.ModelServiceServicer):
     async def BatchEmbedContents(
         self,
         request: model_service_pb2.BatchEmbedContentsRequest,
-        context: grpc.aio.ServicerContext,
+        context: grpc.aio.ServicerContext[
+            model_service_pb2.BatchEmbedContentsRequest,
+            model_service_pb2.BatchEmbedContentsResponse,
+        ],
     ) -> model_service_pb2.BatchEmbedContentsResponse:
         checks = embedding.batch_content_violations(request)
         model = self._embedding_model(context, request.model, "BatchEmbedContents", checks)
@@ -394,7 +447,7 @@ class ModelServicer(model_service_pb2_grpc.ModelServiceServicer):
 
     def _embedding_model(
         self,
-        context: grpc.aio.ServicerContext,
+        context: Context,
         name: str,
         rpc: str,
         checks: Iterable[FieldViolation],

@@ -9,6 +9,7 @@ from google.longrunning import operations_pb2_grpc
 from google.longrunning import operations_proto_pb2 as operations_pb2
 from google.protobuf import empty_pb2
 
+from textgen.server.aio_types import Context
 from textgen.server.auth import caller
 from textgen.server.errors import FieldViolation, invalid_argument
 from textgen.server.handlers import unary
@@ -56,19 +57,27 @@ class OperationsServicer(operations_pb2_grpc.OperationsServicer):
         self._state = state
         self._operations = operations
 
-    def _caller(self, context: grpc.aio.ServicerContext) -> str:
+    def _caller(self, context: Context) -> str:
         return caller(context, self._state.api_keys)
 
     @unary
     async def GetOperation(
-        self, request: operations_pb2.GetOperationRequest, context: grpc.aio.ServicerContext
+        self,
+        request: operations_pb2.GetOperationRequest,
+        context: grpc.aio.ServicerContext[
+            operations_pb2.GetOperationRequest, operations_pb2.Operation
+        ],
     ) -> operations_pb2.Operation:
         """The operation as it is now (a poll: it may advance a poll-paced job)."""
         return await self._operations.poll(request.name, self._caller(context))
 
     @unary
     async def ListOperations(
-        self, request: operations_pb2.ListOperationsRequest, context: grpc.aio.ServicerContext
+        self,
+        request: operations_pb2.ListOperationsRequest,
+        context: grpc.aio.ServicerContext[
+            operations_pb2.ListOperationsRequest, operations_pb2.ListOperationsResponse
+        ],
     ) -> operations_pb2.ListOperationsResponse:
         """The caller's operations under request.name, filtered by `done`, a page at a time."""
         owner = self._caller(context)
@@ -93,7 +102,9 @@ class OperationsServicer(operations_pb2_grpc.OperationsServicer):
 
     @unary
     async def CancelOperation(
-        self, request: operations_pb2.CancelOperationRequest, context: grpc.aio.ServicerContext
+        self,
+        request: operations_pb2.CancelOperationRequest,
+        context: grpc.aio.ServicerContext[operations_pb2.CancelOperationRequest, empty_pb2.Empty],
     ) -> empty_pb2.Empty:
         """Stop the work; the operation stays, done, with error CANCELLED."""
         await self._operations.cancel(request.name, self._caller(context))
@@ -101,7 +112,9 @@ class OperationsServicer(operations_pb2_grpc.OperationsServicer):
 
     @unary
     async def DeleteOperation(
-        self, request: operations_pb2.DeleteOperationRequest, context: grpc.aio.ServicerContext
+        self,
+        request: operations_pb2.DeleteOperationRequest,
+        context: grpc.aio.ServicerContext[operations_pb2.DeleteOperationRequest, empty_pb2.Empty],
     ) -> empty_pb2.Empty:
         """Forget the operation without stopping its work."""
         self._operations.delete(request.name, self._caller(context))
@@ -109,7 +122,11 @@ class OperationsServicer(operations_pb2_grpc.OperationsServicer):
 
     @unary
     async def WaitOperation(
-        self, request: operations_pb2.WaitOperationRequest, context: grpc.aio.ServicerContext
+        self,
+        request: operations_pb2.WaitOperationRequest,
+        context: grpc.aio.ServicerContext[
+            operations_pb2.WaitOperationRequest, operations_pb2.Operation
+        ],
     ) -> operations_pb2.Operation:
         """The operation once done, or as it is when the timeout or the deadline comes."""
         owner = self._caller(context)

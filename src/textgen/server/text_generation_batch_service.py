@@ -132,7 +132,11 @@ class TextGenerationBatchServicer(batch_grpc.TextGenerationBatchServiceServicer)
 
     @unary
     async def Completion(
-        self, request: batch_pb2.BatchCompletionRequest, context: grpc.aio.ServicerContext
+        self,
+        request: batch_pb2.BatchCompletionRequest,
+        context: grpc.aio.ServicerContext[
+            batch_pb2.BatchCompletionRequest, operations_pb2.Operation
+        ],
     ) -> operations_pb2.Operation:
         """Check the request (syntax, then lookups), then start the task."""
         owner = caller(context, self._state.api_keys)

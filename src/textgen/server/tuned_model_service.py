@@ -9,6 +9,7 @@ import grpc
 from google.longrunning import operations_pb2
 from google.protobuf import empty_pb2
 
+from textgen.server.aio_types import Context
 from textgen.server.auth import caller
 from textgen.server.clock import timestamp
 from textgen.server.errors import FieldViolation, ServiceError, already_exists, invalid_argument
@@ -93,7 +94,9 @@ class TunedModelServicer(tuned_model_service_pb2_grpc.TunedModelServiceServicer)
     async def CreateTunedModel(
         self,
         request: tuned_model_service_pb2.CreateTunedModelRequest,
-        context: grpc.aio.ServicerContext,
+        context: grpc.aio.ServicerContext[
+            tuned_model_service_pb2.CreateTunedModelRequest, operations_pb2.Operation
+        ],
     ) -> operations_pb2.Operation:
         principal = caller(context, self._state.api_keys)
         source = request.tuned_model
@@ -164,7 +167,7 @@ class TunedModelServicer(tuned_model_service_pb2_grpc.TunedModelServiceServicer)
     async def GetTunedModel(
         self,
         request: tuned_model_service_pb2.GetTunedModelRequest,
-        context: grpc.aio.ServicerContext,
+        context: grpc.aio.ServicerContext[tuned_model_service_pb2.GetTunedModelRequest, TunedModel],
     ) -> TunedModel:
         return public_model(self._find(request.name, "name", context).model)
 
@@ -172,7 +175,10 @@ class TunedModelServicer(tuned_model_service_pb2_grpc.TunedModelServiceServicer)
     async def ListTunedModels(
         self,
         request: tuned_model_service_pb2.ListTunedModelsRequest,
-        context: grpc.aio.ServicerContext,
+        context: grpc.aio.ServicerContext[
+            tuned_model_service_pb2.ListTunedModelsRequest,
+            tuned_model_service_pb2.ListTunedModelsResponse,
+        ],
     ) -> tuned_model_service_pb2.ListTunedModelsResponse:
         principal = caller(context, self._state.api_keys)
         words, everyone = parse_filter(request.filter)
@@ -198,7 +204,9 @@ class TunedModelServicer(tuned_model_service_pb2_grpc.TunedModelServiceServicer)
     async def UpdateTunedModel(
         self,
         request: tuned_model_service_pb2.UpdateTunedModelRequest,
-        context: grpc.aio.ServicerContext,
+        context: grpc.aio.ServicerContext[
+            tuned_model_service_pb2.UpdateTunedModelRequest, TunedModel
+        ],
     ) -> TunedModel:
         principal = caller(context, self._state.api_keys)
         paths = list(request.update_mask.paths)
@@ -222,7 +230,9 @@ class TunedModelServicer(tuned_model_service_pb2_grpc.TunedModelServiceServicer)
     async def DeleteTunedModel(
         self,
         request: tuned_model_service_pb2.DeleteTunedModelRequest,
-        context: grpc.aio.ServicerContext,
+        context: grpc.aio.ServicerContext[
+            tuned_model_service_pb2.DeleteTunedModelRequest, empty_pb2.Empty
+        ],
     ) -> empty_pb2.Empty:
         record = self._find(request.name, "name", context)
         del self._state.tuned_models[request.name]
@@ -232,7 +242,7 @@ class TunedModelServicer(tuned_model_service_pb2_grpc.TunedModelServiceServicer)
                 await self._operations.cancel(record.operation_name, record.owner)
         return empty_pb2.Empty()
 
-    def _find(self, name: str, field: str, context: grpc.aio.ServicerContext) -> TunedModelRecord:
+    def _find(self, name: str, field: str, context: Context) -> TunedModelRecord:
         principal = caller(context, self._state.api_keys)
         ensure(_name_violations(name, field))
         return tuned_model(self._state, name, principal)

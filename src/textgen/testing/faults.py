@@ -13,7 +13,7 @@ empty, calls fall through to the real servicer::
 
 Steps are data (`Fail`, `Respond`, `Delay`, `PassThrough`), so a sequence can also be given
 as a list: `fake.script("GetModel", [Fail(status), PassThrough(), Respond(model)])`.
-Failures are sent with `abort_with_status(rpc_status.to_status(...))`, so clients read their
+Failures are sent like the servicers' own (`textgen.server.errors.abort`), so clients read their
 details with `rpc_status.from_call(error)`. Delays sleep in real time, to exercise deadlines.
 For a server-streaming method, a canned response may be a list of messages, sent in order.
 """
@@ -23,16 +23,16 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeAlias
+from typing import TypeAlias
 
 import grpc
 from google.protobuf.message import Message
 from google.rpc import status_pb2
-from grpc_status import rpc_status
 
-from textgen.server.errors import ServiceError, make_error
+from textgen.server.aio_types import Context, Continuation, Handler
+from textgen.server.errors import ServiceError, abort, make_error
 from textgen.testing.methods import full_name, rewrap
 
 
@@ -136,7 +136,7 @@ class Script:
             return self._steps.popleft() if self._steps else None
 
 
-class Faults(grpc.aio.ServerInterceptor):  # type: ignore[misc]  # grpc is untyped
+class Faults(grpc.aio.ServerInterceptor):
     """The scripts of one server, by full method name, played by its interceptor."""
 
     def __init__(self) -> None:
@@ -159,9 +159,9 @@ class Faults(grpc.aio.ServerInterceptor):  # type: ignore[misc]  # grpc is untyp
 
     async def intercept_service(
         self,
-        continuation: Callable[[Any], Awaitable[Any]],
-        handler_call_details: Any,  # noqa: ANN401
-    ) -> Any:  # noqa: ANN401
+        continuation: Continuation,
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> Handler | None:
         """Play the method's next step, if any, before the servicer."""
         handler = await continuation(handler_call_details)
         with self._lock:
@@ -169,18 +169,18 @@ class Faults(grpc.aio.ServerInterceptor):  # type: ignore[misc]  # grpc is untyp
         if script is None or script.remaining == 0:
             return handler
 
-        async def before(context: Any) -> object | None:  # noqa: ANN401
+        async def before(context: Context) -> object | None:
             step = script.take()
             return None if step is None else await _play(step, context)
 
         return rewrap(handler, before=before)
 
 
-async def _play(step: Step, context: Any) -> object | None:  # noqa: ANN401
+async def _play(step: Step, context: Context) -> object | None:
     if step.delay > 0:
         await asyncio.sleep(step.delay)
     if isinstance(step, Fail):
-        await context.abort_with_status(rpc_status.to_status(step.status))
+        await abort(context, ServiceError(step.status))
     if isinstance(step, Respond):
         return step.response
     return None

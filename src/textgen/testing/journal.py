@@ -17,12 +17,13 @@ The journal is thread-safe: the server records from its loop while a test reads.
 from __future__ import annotations
 
 import threading
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import grpc
 
+from textgen.server.aio_types import Context, Continuation, Handler
 from textgen.testing.methods import full_name, rewrap
 
 Metadata = tuple[tuple[str, str | bytes], ...]
@@ -57,7 +58,7 @@ class Call:
         return values[-1] if values else None
 
 
-class Journal(grpc.aio.ServerInterceptor):  # type: ignore[misc]  # grpc is untyped
+class Journal(grpc.aio.ServerInterceptor):
     """Records every call; query it with calls/last and assert with assert_called."""
 
     def __init__(self) -> None:
@@ -66,9 +67,9 @@ class Journal(grpc.aio.ServerInterceptor):  # type: ignore[misc]  # grpc is unty
 
     async def intercept_service(
         self,
-        continuation: Callable[[Any], Awaitable[Any]],
-        handler_call_details: Any,  # noqa: ANN401
-    ) -> Any:  # noqa: ANN401
+        continuation: Continuation,
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> Handler | None:
         """Record the call, then each request message as it is parsed."""
         metadata = tuple((key, value) for key, value in handler_call_details.invocation_metadata)
         call = Call(method=handler_call_details.method, metadata=metadata)
@@ -79,7 +80,7 @@ class Journal(grpc.aio.ServerInterceptor):  # type: ignore[misc]  # grpc is unty
             with self._lock:
                 call.requests.append(message)
 
-        async def before(context: Any) -> None:  # noqa: ANN401
+        async def before(context: Context) -> None:
             call.time_remaining = context.time_remaining()
 
         return rewrap(

@@ -14,18 +14,22 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
-from typing import Any, TypeAlias
+from typing import Any, Protocol, cast
 
 from google.longrunning import operations_proto_pb2
 
 from textgen import contract
+from textgen.server.aio_types import Context, Handler
 
 # What `before` hands back: None lets the servicer answer; anything else is the response
 # (for a server-streaming method, an iterable of responses).
-Before = Callable[[Any], Awaitable[object | None]]
+Before = Callable[[Context], Awaitable[object | None]]
 OnRequest = Callable[[object], None]
-# A grpc.RpcMethodHandler (a named tuple); grpc has no type information.
-Handler: TypeAlias = Any
+
+
+class _NamedTupleHandler(Protocol):
+    # grpc builds its handlers as named tuples; the stubs declare only the attributes.
+    def _replace(self, **changes: object) -> Handler: ...
 
 
 @functools.cache
@@ -56,8 +60,8 @@ def full_name(method: str) -> str:
 
 
 def rewrap(
-    handler: Handler, *, before: Before | None = None, on_request: OnRequest | None = None
-) -> Handler:
+    handler: Handler | None, *, before: Before | None = None, on_request: OnRequest | None = None
+) -> Handler | None:
     """A copy of `handler` that runs `before` first and reports each parsed request."""
     if handler is None:
         return None
@@ -68,7 +72,7 @@ def rewrap(
         kind = _kind(handler)
         wrap = _streaming if handler.response_streaming else _single
         changes[kind] = wrap(getattr(handler, kind), before)
-    return handler._replace(**changes)
+    return cast("_NamedTupleHandler", handler)._replace(**changes)
 
 
 def _kind(handler: Handler) -> str:
@@ -89,7 +93,7 @@ def _recording(
 
 
 def _single(behavior: Callable[..., Any], before: Before) -> Callable[..., Awaitable[object]]:
-    async def wrapper(request: object, context: Any) -> object:  # noqa: ANN401
+    async def wrapper(request: object, context: Context) -> object:
         canned = await before(context)
         if canned is not None:
             return canned
@@ -102,7 +106,7 @@ def _single(behavior: Callable[..., Any], before: Before) -> Callable[..., Await
 def _streaming(
     behavior: Callable[..., Any], before: Before
 ) -> Callable[..., AsyncIterator[object]]:
-    async def wrapper(request: object, context: Any) -> AsyncIterator[object]:  # noqa: ANN401
+    async def wrapper(request: object, context: Context) -> AsyncIterator[object]:
         canned = await before(context)
         if canned is not None:
             for item in _as_iterable(canned):
