@@ -155,6 +155,6 @@ def resource_exhausted(message: str, retry_after_seconds: float) -> ServiceError
 
 async def abort(context: Context, error: ServiceError) -> NoReturn:
     """End the call with the error's status; raises, as context.abort does."""
-    status = rpc_status.to_status(error.status)
-    # What grpc.aio's context.abort_with_status does, which grpc.aio.ServicerContext lacks.
-    await context.abort(status.code, status.details, status.trailing_metadata)
+    # grpc.aio's context has abort_with_status at run time; its type stubs leave it out.
+    await context.abort_with_status(rpc_status.to_status(error.status))  # type: ignore[attr-defined]
+    raise AssertionError("abort_with_status returned")  # it always raises
