@@ -8,6 +8,7 @@ UNAVAILABLE for idempotent methods are gRPC's own (the service config below);
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import json
 import os
@@ -389,18 +390,30 @@ async def aio_upload(
     metadata: Metadata,
     target: str,
 ) -> Resp:
-    """One asyncio client-streaming RPC; an exception raised by `requests` is re-raised."""
+    """One asyncio client-streaming RPC; an exception raised by `requests` is re-raised.
+
+    The requests are written here rather than handed to grpc.aio as an iterator: when the
+    server ends the call early (say ALREADY_EXISTS after the header), a later write fails, and
+    grpc.aio's own iterator consumer then reports a bare INTERNAL. Writing ourselves, we stop at
+    that failed write and read the status the server really sent.
+    """
     call: grpc.aio.StreamUnaryMultiCallable[Req, Resp] = _multicallable(
         channel, method, channel.stream_unary
     )
-    failures: list[Exception] = []
+    stream = call(timeout=timeout, metadata=tuple(metadata) or None)
     try:
-        return await call(
-            _watched(requests, failures), timeout=timeout, metadata=tuple(metadata) or None
-        )
-    except (grpc.RpcError, asyncio.CancelledError) as error:
-        if failures:  # grpc.aio cancelled the call because the requests raised
-            raise failures[0] from None
-        if isinstance(error, asyncio.CancelledError):
-            raise
+        for request in requests:
+            try:
+                await stream.write(request)
+            except (asyncio.InvalidStateError, grpc.RpcError):
+                break  # the server has ended the call; its status is read below
+        else:
+            with contextlib.suppress(asyncio.InvalidStateError, grpc.RpcError):
+                await stream.done_writing()
+    except BaseException:  # raised by the caller's requests (or a cancellation)
+        stream.cancel()
+        raise
+    try:
+        return await stream
+    except grpc.RpcError as error:
         raise _fail(error, method, target) from None

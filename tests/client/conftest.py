@@ -2,9 +2,11 @@
 
 A test written once as `await api(lambda c: c.models.get("x"))` runs twice: with a blocking
 Client (in a worker thread) and with an AsyncClient (awaited). `live` does the same against a
-real FakeServer shared by the module's tests and reset before each. A module configures that
-server with `FAKE_SERVER = {...}` (FakeServer keyword arguments) and the job pace with
-`PROGRESSION = Progression...`.
+real FakeServer, fresh for each test. A module configures that server with
+`FAKE_SERVER = {...}` (FakeServer keyword arguments) and the job pace with
+`PROGRESSION = Progression...`. For the AsyncClient the server runs on the test's own event
+loop: grpc.aio does not support two event loops at once in one process, which is what a
+background-thread server plus an asyncio client would be.
 """
 
 from __future__ import annotations
@@ -81,20 +83,41 @@ async def api(request: pytest.FixtureRequest, stub: StubServer) -> AsyncIterator
     await made.close()
 
 
-@pytest.fixture(scope="module")
-def fake(request: pytest.FixtureRequest) -> Iterator[FakeServer]:
-    """A FakeServer for the whole module, built from the module's FAKE_SERVER options."""
-    with FakeServer(seed=0, **getattr(request.module, "FAKE_SERVER", {})) as server:
-        yield server
-
-
 @pytest.fixture(params=["sync", "async"])
-async def live(request: pytest.FixtureRequest, fake: FakeServer) -> AsyncIterator[Api]:
-    """A client of each kind on the module's FakeServer, reset before the test."""
-    fake.reset()
+def kind(request: pytest.FixtureRequest) -> str:
+    """Which client the `live` test runs with."""
+    return str(request.param)
+
+
+@pytest.fixture
+async def fake(request: pytest.FixtureRequest, kind: str) -> AsyncIterator[FakeServer]:
+    """A fresh FakeServer from the module's FAKE_SERVER options and PROGRESSION."""
+    server = FakeServer(seed=0, **getattr(request.module, "FAKE_SERVER", {}))
     progression = getattr(request.module, "PROGRESSION", None)
     if progression is not None:
-        fake.progression = progression
-    made = Api(request.param, fake.target, timeout=20)
+        server.progression = progression
+    if kind == "async":
+        async with server:
+            yield server
+    else:
+        server.start()
+        try:
+            yield server
+        finally:
+            server.stop()
+
+
+@pytest.fixture
+async def live(kind: str, fake: FakeServer) -> AsyncIterator[Api]:
+    """A client of the test's kind on its FakeServer."""
+    made = Api(kind, fake.target, timeout=20)
     yield made
     await made.close()
+
+
+async def advance(live: Api, fake: FakeServer, seconds: float) -> None:
+    """Move the fake's manual clock, from whichever side of the loop the server runs on."""
+    if live.is_async:
+        await fake.advance_async(seconds)
+    else:
+        await asyncio.to_thread(fake.advance, seconds)

@@ -9,7 +9,7 @@ import pytest
 from google.rpc import code_pb2
 from textgen.v1 import text_generation_batch_service_pb2 as batch_pb2
 
-from tests.client.conftest import Api
+from tests.client.conftest import Api, advance
 from textgen import AsyncBatchJob, BatchJob, BatchStatus, errors
 from textgen._calls import Progress
 from textgen.server.clock import Progression
@@ -102,7 +102,7 @@ async def test_progress_shows_batches(live: Api, fake: FakeServer) -> None:
     job = await live(lambda c: c.batches.create(TEXT_MODEL, rows=[f"r{i}" for i in range(25)]))
     with pytest.raises(errors.UsageError, match="still running"):
         job.results()
-    await live(lambda c: fake.advance(3.0))
+    await advance(live, fake, 3.0)
     bar = Recorder()
     statuses: list[int] = []
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import grpc
@@ -81,7 +80,7 @@ async def test_progress_follows_the_manual_clock(live: Api, fake: FakeServer) ->
 
     async def advance_async(metadata: Any) -> None:
         steps.append(metadata.completed_steps)
-        await asyncio.to_thread(fake.advance, 1.5)
+        await fake.advance_async(1.5)
 
     def advance(metadata: Any) -> None:
         steps.append(metadata.completed_steps)

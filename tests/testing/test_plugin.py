@@ -20,7 +20,7 @@ def test_sync_channel(textgen_server: FakeServer, textgen_channel: grpc.Channel)
 
 
 async def test_aio_channel(
-    textgen_server: FakeServer, textgen_aio_channel: grpc.aio.Channel
+    textgen_aio_server: FakeServer, textgen_aio_channel: grpc.aio.Channel
 ) -> None:
     # mypy-protobuf types a stub by its class, not by its channel: on a grpc.aio channel it is
     # the AsyncStub.
@@ -28,7 +28,7 @@ async def test_aio_channel(
         "model_service_pb2_grpc.ModelServiceAsyncStub",
         model_service_pb2_grpc.ModelServiceStub(textgen_aio_channel),
     )
-    textgen_server.script("GetModel").fail(grpc.StatusCode.UNAVAILABLE)
+    textgen_aio_server.script("GetModel").fail(grpc.StatusCode.UNAVAILABLE)
     request = model_service_pb2.GetModelRequest(name=requests.TEXT_MODEL)
     with pytest.raises(grpc.aio.AioRpcError) as failed:
         await stub.GetModel(request)
@@ -45,3 +45,18 @@ def test_marker_configures_the_server(textgen_server: FakeServer) -> None:
 
 def test_each_test_gets_a_fresh_server(textgen_server: FakeServer) -> None:
     assert textgen_server.journal.calls() == []
+
+
+@pytest.mark.textgen_server(clock="manual")
+async def test_aio_server_runs_on_the_test_loop(
+    textgen_aio_server: FakeServer, textgen_aio_channel: grpc.aio.Channel
+) -> None:
+    assert isinstance(textgen_aio_server.clock, ManualClock)
+    await textgen_aio_server.advance_async(1.0)  # the async form works on this loop
+    stub = cast(
+        "model_service_pb2_grpc.ModelServiceAsyncStub",
+        model_service_pb2_grpc.ModelServiceStub(textgen_aio_channel),
+    )
+    request = model_service_pb2.GetModelRequest(name=requests.TEXT_MODEL)
+    assert (await stub.GetModel(request)).name == requests.TEXT_MODEL
+    textgen_aio_server.journal.assert_called("GetModel", times=1)

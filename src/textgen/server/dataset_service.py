@@ -11,7 +11,7 @@ from google.protobuf import empty_pb2
 from textgen.server.aio_types import Context
 from textgen.server.auth import caller, find_owned
 from textgen.server.clock import timestamp
-from textgen.server.errors import FieldViolation, already_exists, invalid_argument
+from textgen.server.errors import FieldViolation, ServiceError, already_exists, invalid_argument
 from textgen.server.handlers import stream, unary
 from textgen.server.pagination import DEFAULT_DATASET_ROWS, DEFAULT_DATASETS, paginate
 from textgen.server.state import DatasetRecord, ServerState
@@ -81,6 +81,21 @@ class DatasetServicer(dataset_service_pb2_grpc.DatasetServiceServicer):
         ],
     ) -> dataset_pb2.Dataset:
         principal = caller(context, self._state.api_keys)
+        try:
+            header, rows = await self._receive_upload(request_iterator)
+        except ServiceError:
+            # Read what the client is still sending before ending the call: aborting while
+            # its messages are in flight can reach the client as a bare INTERNAL instead.
+            async for _ in request_iterator:
+                pass
+            raise
+        name = self._claim_name(header.dataset_id)
+        return self._store(name, principal, header.dataset, rows)
+
+    async def _receive_upload(
+        self, request_iterator: AsyncIterator[dataset_service_pb2.UploadDatasetRequest]
+    ) -> tuple[dataset_service_pb2.UploadDatasetHeader, list[dataset_pb2.DatasetPrompt]]:
+        # The header and every row of an upload stream, validated as they arrive.
         header: dataset_service_pb2.UploadDatasetHeader | None = None
         rows: list[dataset_pb2.DatasetPrompt] = []
         async for message in request_iterator:
@@ -107,8 +122,7 @@ class DatasetServicer(dataset_service_pb2_grpc.DatasetServiceServicer):
             raise invalid_argument([FieldViolation("header", "the stream sent no header")])
         if not rows:
             raise invalid_argument([FieldViolation("chunk.rows", "at least one row is required")])
-        name = self._claim_name(header.dataset_id)
-        return self._store(name, principal, header.dataset, rows)
+        return header, rows
 
     def _claim_name(self, dataset_id: str) -> str:
         # The new dataset's name; ALREADY_EXISTS when the requested id is taken.

@@ -271,11 +271,11 @@ def ignore_poller_wakeups(loop: asyncio.AbstractEventLoop, context: dict[str, An
     watch one wake-up socket; the loop that finds it already drained logs a BlockingIOError.
     The events themselves are still delivered, so only that message is dropped.
     """
-    if not is_poller_wakeup(context):
+    if not _is_poller_wakeup(context):
         loop.default_exception_handler(context)
 
 
-def is_poller_wakeup(context: dict[str, Any]) -> bool:
+def _is_poller_wakeup(context: dict[str, Any]) -> bool:
     """Whether a loop exception context is grpc.aio's benign poller wake-up race."""
     return isinstance(context.get("exception"), BlockingIOError) and "PollerCompletionQueue" in str(
         context.get("handle", "")

@@ -3,10 +3,15 @@
 Fixtures:
 
 - `textgen_server`: a started `textgen.testing.FakeServer`, new for each test and stopped
-  after it. It runs on a background thread, so it serves sync and async tests alike.
+  after it, on a background thread: for sync tests.
 - `textgen_channel`: a `grpc.Channel` (sync) to `textgen_server`, closed after the test.
-- `textgen_aio_channel`: a `grpc.aio.Channel` to `textgen_server` on the test's event loop
-  (async tests; needs pytest-asyncio), closed after the test.
+- `textgen_aio_server`: the same for async tests (needs pytest-asyncio), running on the
+  test's own event loop; use its `*_async` methods (`await server.advance_async(60)`).
+- `textgen_aio_channel`: a `grpc.aio.Channel` to `textgen_aio_server`, closed after the test.
+
+The async pair shares the test's loop because grpc.aio does not support two event loops at
+once in one process: an asyncio channel to a server on a background thread's loop can fail
+now and then with INTERNAL "Internal error from Core".
 
 Configure the server with the `textgen_server` marker, whose keyword arguments go to
 FakeServer::
@@ -24,14 +29,13 @@ The plugin is registered under the `pytest11` entry point; without it, add
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import grpc
 import pytest
 
-from textgen.testing.fake_server import FakeServer, is_poller_wakeup
+from textgen.testing.fake_server import FakeServer
 
 MARKER = "textgen_server"
 
@@ -43,12 +47,22 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
+def _options(request: pytest.FixtureRequest) -> dict[str, Any]:
+    marker = request.node.get_closest_marker(MARKER)
+    return dict(marker.kwargs) if marker is not None else {}
+
+
 @pytest.fixture
 def textgen_server(request: pytest.FixtureRequest) -> Iterator[FakeServer]:
     """A fresh FakeServer for this test, on a background thread."""
-    marker = request.node.get_closest_marker(MARKER)
-    options: dict[str, Any] = dict(marker.kwargs) if marker is not None else {}
-    with FakeServer(**options) as server:
+    with FakeServer(**_options(request)) as server:
+        yield server
+
+
+@pytest.fixture
+async def textgen_aio_server(request: pytest.FixtureRequest) -> AsyncIterator[FakeServer]:
+    """A fresh FakeServer for this async test, on the test's own event loop."""
+    async with FakeServer(**_options(request)) as server:
         yield server
 
 
@@ -60,23 +74,9 @@ def textgen_channel(textgen_server: FakeServer) -> Iterator[grpc.Channel]:
 
 
 @pytest.fixture
-async def textgen_aio_channel(textgen_server: FakeServer) -> AsyncIterator[grpc.aio.Channel]:
-    """A grpc.aio channel to textgen_server, on the test's loop."""
-    loop = asyncio.get_running_loop()
-    previous = loop.get_exception_handler()
-
-    def handler(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
-        if is_poller_wakeup(context):
-            return
-        if previous is not None:
-            previous(loop, context)
-        else:
-            loop.default_exception_handler(context)
-
-    loop.set_exception_handler(handler)
-    channel = textgen_server.aio_channel()
-    try:
+async def textgen_aio_channel(
+    textgen_aio_server: FakeServer,
+) -> AsyncIterator[grpc.aio.Channel]:
+    """A grpc.aio channel to textgen_aio_server, on the test's loop."""
+    async with textgen_aio_server.aio_channel() as channel:
         yield channel
-    finally:
-        await channel.close()
-        loop.set_exception_handler(previous)
