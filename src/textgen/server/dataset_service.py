@@ -11,7 +11,7 @@ from google.protobuf import empty_pb2
 from textgen.server.aio_types import Context
 from textgen.server.auth import caller, find_owned
 from textgen.server.clock import timestamp
-from textgen.server.errors import FieldViolation, ServiceError, already_exists, invalid_argument
+from textgen.server.errors import FieldViolation, already_exists, invalid_argument
 from textgen.server.handlers import stream, unary
 from textgen.server.pagination import DEFAULT_DATASET_ROWS, DEFAULT_DATASETS, paginate
 from textgen.server.state import DatasetRecord, ServerState
@@ -81,14 +81,7 @@ class DatasetServicer(dataset_service_pb2_grpc.DatasetServiceServicer):
         ],
     ) -> dataset_pb2.Dataset:
         principal = caller(context, self._state.api_keys)
-        try:
-            header, rows = await self._receive_upload(request_iterator)
-        except ServiceError:
-            # Read what the client is still sending before ending the call: aborting while
-            # its messages are in flight can reach the client as a bare INTERNAL instead.
-            async for _ in request_iterator:
-                pass
-            raise
+        header, rows = await self._receive_upload(request_iterator)
         name = self._claim_name(header.dataset_id)
         return self._store(name, principal, header.dataset, rows)
 
