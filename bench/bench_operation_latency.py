@@ -30,7 +30,6 @@ from textgen.v1 import tuned_model_pb2, tuned_model_service_pb2, tuned_model_ser
 import textgen
 from textgen.server.clock import Progression
 from textgen.testing import FakeServer
-from textgen.testing.fake_server import ignore_poller_wakeups
 
 SAMPLES = 20  # manual-clock operations per client
 JOB_SECONDS = 3.0  # clock seconds a tuning job takes
@@ -116,34 +115,36 @@ def _sync_manual() -> tuple[list[float], list[int]]:
 
 
 def _async_manual() -> tuple[list[float], list[int]]:
-    """The same for the async client: a task waits, a thread advances the clock.
+    """The same for the async client, with the server on the client's own event loop.
 
-    The server runs on its own thread here too; it is stopped outside the client's loop.
+    grpc.aio does not support two event loops at once in one process, so the server is not
+    on a thread here: a task waits and the clock is advanced from the same loop.
     """
-    with FakeServer(clock="manual") as fake, fake.channel() as channel:
-        return asyncio.run(_async_samples(fake, channel))
+    return asyncio.run(_async_samples())
 
 
-async def _async_samples(fake: FakeServer, channel: grpc.Channel) -> tuple[list[float], list[int]]:
-    asyncio.get_running_loop().set_exception_handler(ignore_poller_wakeups)
+async def _async_samples() -> tuple[list[float], list[int]]:
     latencies, rpcs = [], []
-    done_at = _record_completions(fake)
-    # Jobs are created with the blocking stub: the server runs on its own thread.
-    tuning = tuned_model_service_pb2_grpc.TunedModelServiceStub(channel)
 
     async def wait(handle: Any) -> float:  # noqa: ANN401  (an AsyncOperation)
         await handle.result(timeout=30)
         return time.perf_counter()
 
-    async with textgen.AsyncClient(fake.target) as client:
+    async with (
+        FakeServer(clock="manual") as fake,
+        fake.aio_channel() as channel,
+        textgen.AsyncClient(fake.target) as client,
+    ):
+        done_at = _record_completions(fake)
+        tuning = tuned_model_service_pb2_grpc.TunedModelServiceStub(channel)
         for _ in range(SAMPLES):
-            name = tuning.CreateTunedModel(_create_request(), timeout=10).name
+            name = (await tuning.CreateTunedModel(_create_request(), timeout=10)).name
             handle = await client.operations.get(name)
             before = _wait_rpcs(fake, name)
             waiter = asyncio.ensure_future(wait(handle))
             while fake.operations.waiting(name) < 1:
                 await asyncio.sleep(0.001)
-            await asyncio.to_thread(fake.advance, JOB_SECONDS)
+            await fake.advance_async(JOB_SECONDS)
             returned = await waiter
             latencies.append(returned - done_at[name])
             rpcs.append(_wait_rpcs(fake, name) - before)
