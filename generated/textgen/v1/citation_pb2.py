@@ -25,14 +25,14 @@ _sym_db = _symbol_database.Default()
 from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19textgen/v1/citation.proto\x12\ntextgen.v1\x1a\x1fgoogle/api/field_behavior.proto\"H\n\x10\x43itationMetadata\x12\x34\n\x10\x63itation_sources\x18\x01 \x03(\x0b\x32\x1a.textgen.v1.CitationSource\"\xb0\x01\n\x0e\x43itationSource\x12\x1d\n\x0bstart_index\x18\x01 \x01(\x05\x42\x03\xe0\x41\x01H\x00\x88\x01\x01\x12\x1b\n\tend_index\x18\x02 \x01(\x05\x42\x03\xe0\x41\x01H\x01\x88\x01\x01\x12\x15\n\x03uri\x18\x03 \x01(\tB\x03\xe0\x41\x01H\x02\x88\x01\x01\x12\x19\n\x07license\x18\x04 \x01(\tB\x03\xe0\x41\x01H\x03\x88\x01\x01\x42\x0e\n\x0c_start_indexB\x0c\n\n_end_indexB\x06\n\x04_uriB\n\n\x08_licenseB\x91\x01\n\x0e\x64\x65v.textgen.v1B\rCitationProtoP\x01Z@github.com/textgen-grpc/textgen-grpc/gen/go/textgen/v1;textgenv1\xa2\x02\x03TGX\xaa\x02\nTextgen.V1\xca\x02\nTextgen\\V1\xea\x02\x0bTextgen::V1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19textgen/v1/citation.proto\x12\ntextgen.v1\x1a\x1fgoogle/api/field_behavior.proto\"H\n\x10\x43itationMetadata\x12\x34\n\x10\x63itation_sources\x18\x01 \x03(\x0b\x32\x1a.textgen.v1.CitationSource\"\xb0\x01\n\x0e\x43itationSource\x12\x1d\n\x0bstart_index\x18\x01 \x01(\x05\x42\x03\xe0\x41\x01H\x00\x88\x01\x01\x12\x1b\n\tend_index\x18\x02 \x01(\x05\x42\x03\xe0\x41\x01H\x01\x88\x01\x01\x12\x15\n\x03uri\x18\x03 \x01(\tB\x03\xe0\x41\x01H\x02\x88\x01\x01\x12\x19\n\x07license\x18\x04 \x01(\tB\x03\xe0\x41\x01H\x03\x88\x01\x01\x42\x0e\n\x0c_start_indexB\x0c\n\n_end_indexB\x06\n\x04_uriB\n\n\x08_licenseBO\n\x0e\x64\x65v.textgen.v1B\rCitationProtoP\x01\xa2\x02\x03TGX\xaa\x02\nTextgen.V1\xca\x02\nTextgen\\V1\xea\x02\x0bTextgen::V1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'textgen.v1.citation_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
-  _globals['DESCRIPTOR']._serialized_options = b'\n\016dev.textgen.v1B\rCitationProtoP\001Z@github.com/textgen-grpc/textgen-grpc/gen/go/textgen/v1;textgenv1\242\002\003TGX\252\002\nTextgen.V1\312\002\nTextgen\\V1\352\002\013Textgen::V1'
+  _globals['DESCRIPTOR']._serialized_options = b'\n\016dev.textgen.v1B\rCitationProtoP\001\242\002\003TGX\252\002\nTextgen.V1\312\002\nTextgen\\V1\352\002\013Textgen::V1'
   _globals['_CITATIONSOURCE'].fields_by_name['start_index']._loaded_options = None
   _globals['_CITATIONSOURCE'].fields_by_name['start_index']._serialized_options = b'\340A\001'
   _globals['_CITATIONSOURCE'].fields_by_name['end_index']._loaded_options = None

@@ -26,14 +26,14 @@ from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior_
 from textgen.v1 import citation_pb2 as textgen_dot_v1_dot_citation__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18textgen/v1/message.proto\x12\ntextgen.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19textgen/v1/citation.proto\"\x8d\x01\n\x07Message\x12\x13\n\x06\x61uthor\x18\x01 \x01(\tB\x03\xe0\x41\x01\x12\x14\n\x07\x63ontent\x18\x02 \x01(\tB\x03\xe0\x41\x02\x12\x41\n\x11\x63itation_metadata\x18\x03 \x01(\x0b\x32\x1c.textgen.v1.CitationMetadataB\x03\xe0\x41\x03H\x00\x88\x01\x01\x42\x14\n\x12_citation_metadata\"}\n\rMessagePrompt\x12\x14\n\x07\x63ontext\x18\x01 \x01(\tB\x03\xe0\x41\x01\x12*\n\x08\x65xamples\x18\x02 \x03(\x0b\x32\x13.textgen.v1.ExampleB\x03\xe0\x41\x01\x12*\n\x08messages\x18\x03 \x03(\x0b\x32\x13.textgen.v1.MessageB\x03\xe0\x41\x02\"\\\n\x07\x45xample\x12\'\n\x05input\x18\x01 \x01(\x0b\x32\x13.textgen.v1.MessageB\x03\xe0\x41\x02\x12(\n\x06output\x18\x02 \x01(\x0b\x32\x13.textgen.v1.MessageB\x03\xe0\x41\x02\x42\x90\x01\n\x0e\x64\x65v.textgen.v1B\x0cMessageProtoP\x01Z@github.com/textgen-grpc/textgen-grpc/gen/go/textgen/v1;textgenv1\xa2\x02\x03TGX\xaa\x02\nTextgen.V1\xca\x02\nTextgen\\V1\xea\x02\x0bTextgen::V1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18textgen/v1/message.proto\x12\ntextgen.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19textgen/v1/citation.proto\"\x8d\x01\n\x07Message\x12\x13\n\x06\x61uthor\x18\x01 \x01(\tB\x03\xe0\x41\x01\x12\x14\n\x07\x63ontent\x18\x02 \x01(\tB\x03\xe0\x41\x02\x12\x41\n\x11\x63itation_metadata\x18\x03 \x01(\x0b\x32\x1c.textgen.v1.CitationMetadataB\x03\xe0\x41\x03H\x00\x88\x01\x01\x42\x14\n\x12_citation_metadata\"}\n\rMessagePrompt\x12\x14\n\x07\x63ontext\x18\x01 \x01(\tB\x03\xe0\x41\x01\x12*\n\x08\x65xamples\x18\x02 \x03(\x0b\x32\x13.textgen.v1.ExampleB\x03\xe0\x41\x01\x12*\n\x08messages\x18\x03 \x03(\x0b\x32\x13.textgen.v1.MessageB\x03\xe0\x41\x02\"\\\n\x07\x45xample\x12\'\n\x05input\x18\x01 \x01(\x0b\x32\x13.textgen.v1.MessageB\x03\xe0\x41\x02\x12(\n\x06output\x18\x02 \x01(\x0b\x32\x13.textgen.v1.MessageB\x03\xe0\x41\x02\x42N\n\x0e\x64\x65v.textgen.v1B\x0cMessageProtoP\x01\xa2\x02\x03TGX\xaa\x02\nTextgen.V1\xca\x02\nTextgen\\V1\xea\x02\x0bTextgen::V1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'textgen.v1.message_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
-  _globals['DESCRIPTOR']._serialized_options = b'\n\016dev.textgen.v1B\014MessageProtoP\001Z@github.com/textgen-grpc/textgen-grpc/gen/go/textgen/v1;textgenv1\242\002\003TGX\252\002\nTextgen.V1\312\002\nTextgen\\V1\352\002\013Textgen::V1'
+  _globals['DESCRIPTOR']._serialized_options = b'\n\016dev.textgen.v1B\014MessageProtoP\001\242\002\003TGX\252\002\nTextgen.V1\312\002\nTextgen\\V1\352\002\013Textgen::V1'
   _globals['_MESSAGE'].fields_by_name['author']._loaded_options = None
   _globals['_MESSAGE'].fields_by_name['author']._serialized_options = b'\340A\001'
   _globals['_MESSAGE'].fields_by_name['content']._loaded_options = None

@@ -27,14 +27,14 @@ from textgen.v1 import citation_pb2 as textgen_dot_v1_dot_citation__pb2
 from textgen.v1 import safety_pb2 as textgen_dot_v1_dot_safety__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15textgen/v1/text.proto\x12\ntextgen.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19textgen/v1/citation.proto\x1a\x17textgen/v1/safety.proto\"\x1f\n\nTextPrompt\x12\x11\n\x04text\x18\x01 \x01(\tB\x03\xe0\x41\x02\"\xb0\x01\n\x0eTextCompletion\x12\x13\n\x06output\x18\x01 \x01(\tB\x03\xe0\x41\x03\x12\x30\n\x0esafety_ratings\x18\x02 \x03(\x0b\x32\x18.textgen.v1.SafetyRating\x12\x41\n\x11\x63itation_metadata\x18\x03 \x01(\x0b\x32\x1c.textgen.v1.CitationMetadataB\x03\xe0\x41\x03H\x00\x88\x01\x01\x42\x14\n\x12_citation_metadata\"\x1a\n\tEmbedding\x12\r\n\x05value\x18\x01 \x03(\x02\x42\x8d\x01\n\x0e\x64\x65v.textgen.v1B\tTextProtoP\x01Z@github.com/textgen-grpc/textgen-grpc/gen/go/textgen/v1;textgenv1\xa2\x02\x03TGX\xaa\x02\nTextgen.V1\xca\x02\nTextgen\\V1\xea\x02\x0bTextgen::V1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15textgen/v1/text.proto\x12\ntextgen.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19textgen/v1/citation.proto\x1a\x17textgen/v1/safety.proto\"\x1f\n\nTextPrompt\x12\x11\n\x04text\x18\x01 \x01(\tB\x03\xe0\x41\x02\"\xb0\x01\n\x0eTextCompletion\x12\x13\n\x06output\x18\x01 \x01(\tB\x03\xe0\x41\x03\x12\x30\n\x0esafety_ratings\x18\x02 \x03(\x0b\x32\x18.textgen.v1.SafetyRating\x12\x41\n\x11\x63itation_metadata\x18\x03 \x01(\x0b\x32\x1c.textgen.v1.CitationMetadataB\x03\xe0\x41\x03H\x00\x88\x01\x01\x42\x14\n\x12_citation_metadata\"\x1a\n\tEmbedding\x12\r\n\x05value\x18\x01 \x03(\x02\x42K\n\x0e\x64\x65v.textgen.v1B\tTextProtoP\x01\xa2\x02\x03TGX\xaa\x02\nTextgen.V1\xca\x02\nTextgen\\V1\xea\x02\x0bTextgen::V1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'textgen.v1.text_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
-  _globals['DESCRIPTOR']._serialized_options = b'\n\016dev.textgen.v1B\tTextProtoP\001Z@github.com/textgen-grpc/textgen-grpc/gen/go/textgen/v1;textgenv1\242\002\003TGX\252\002\nTextgen.V1\312\002\nTextgen\\V1\352\002\013Textgen::V1'
+  _globals['DESCRIPTOR']._serialized_options = b'\n\016dev.textgen.v1B\tTextProtoP\001\242\002\003TGX\252\002\nTextgen.V1\312\002\nTextgen\\V1\352\002\013Textgen::V1'
   _globals['_TEXTPROMPT'].fields_by_name['text']._loaded_options = None
   _globals['_TEXTPROMPT'].fields_by_name['text']._serialized_options = b'\340A\002'
   _globals['_TEXTCOMPLETION'].fields_by_name['output']._loaded_options = None
