@@ -2,16 +2,40 @@
 
 The generated messages and stubs live in ``textgen.v1`` (for example
 ``textgen.v1.model_service_pb2``); the hand-written client, servicers and fakes build on them.
+
+The names below are imported on first use, so that importing a part of the package (the
+pytest plugin, the emulator, the command line) does not load the whole client.
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
 
 __version__ = "0.1.0"
 
-from textgen import errors
-from textgen.client import AsyncClient, Client
-from textgen.operation import AsyncOperation, Operation
-from textgen.resources.batch_job import AsyncBatchJob, BatchJob, BatchStatus
-from textgen.rows import PromptRow, ResultRow
-from textgen.types import AutomaticFunctionCallingConfig, GenerateContentConfig
+if TYPE_CHECKING:
+    from textgen import errors
+    from textgen.client import AsyncClient, Client
+    from textgen.operation import AsyncOperation, Operation
+    from textgen.resources.batch_job import AsyncBatchJob, BatchJob, BatchStatus
+    from textgen.rows import PromptRow, ResultRow
+    from textgen.types import AutomaticFunctionCallingConfig, GenerateContentConfig
+
+# Each public name and the module that defines it.
+_EXPORTS = {
+    "AsyncBatchJob": "textgen.resources.batch_job",
+    "AsyncClient": "textgen.client",
+    "AsyncOperation": "textgen.operation",
+    "AutomaticFunctionCallingConfig": "textgen.types",
+    "BatchJob": "textgen.resources.batch_job",
+    "BatchStatus": "textgen.resources.batch_job",
+    "Client": "textgen.client",
+    "GenerateContentConfig": "textgen.types",
+    "Operation": "textgen.operation",
+    "PromptRow": "textgen.rows",
+    "ResultRow": "textgen.rows",
+}
 
 __all__ = [
     "AsyncBatchJob",
@@ -28,3 +52,18 @@ __all__ = [
     "__version__",
     "errors",
 ]
+
+
+def __getattr__(name: str) -> object:
+    if name == "errors":
+        return importlib.import_module("textgen.errors")
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'textgen' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any, cast
 
 from google.longrunning import operations_proto_pb2
@@ -22,6 +23,20 @@ SERVICE_MODULES = (
     text_generation_batch_service_pb2,
 )
 OPERATION = "google.longrunning.Operation"
+
+
+def proto_path() -> Path:
+    """The include root of the contract's .proto files, to pass to protoc as `-I`.
+
+    An installed package carries them under `textgen/protos/` (for example
+    `textgen/protos/textgen/v1/model_service.proto`); a source checkout has them in `protos/`.
+    Their googleapis imports ship with googleapis-common-protos in site-packages.
+    """
+    package = Path(__file__).resolve().parent
+    for root in (package / "protos", package.parents[1] / "protos"):
+        if (root / "textgen" / "v1").is_dir():
+            return root
+    raise FileNotFoundError(f"the textgen .proto files are not installed beside {package}")
 
 
 def services() -> list[descriptor.ServiceDescriptor]:

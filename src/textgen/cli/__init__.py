@@ -15,10 +15,12 @@ To add a command, write such a module and append it to COMMANDS. Keep heavy impo
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Callable, Sequence
 from typing import Protocol, TypeAlias
 
 from textgen import __version__
+from textgen._extras import missing_extra
 from textgen.cli import (
     batch,
     count_tokens,
@@ -62,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"textgen {__version__}")
     add_global_options(parser)
-    subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
+    subparsers = parser.add_subparsers(title="commands", metavar="COMMAND", dest="command")
     for command in COMMANDS:
         command.register(subparsers)
     return parser
@@ -80,4 +82,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if run is None:
         parser.print_help()
         return 2
-    return run(args)
+    try:
+        return run(args)
+    except ImportError as error:
+        # An optional dependency is missing: say which extra brings it, in one line.
+        missing = missing_extra(error, f"textgen {args.command}")
+        if missing is None:
+            raise
+        print(f"textgen: {missing}", file=sys.stderr)
+        return 2

@@ -5,16 +5,20 @@ and server reflection, prints one parseable line once it listens::
 
     textgen emulator listening on 127.0.0.1:50051
 
-and stops gracefully on SIGTERM or SIGINT, exiting 0.
+and stops gracefully on SIGTERM or SIGINT, exiting 0. An address it cannot listen on, or a
+missing `server` extra, is one line on stderr and exit status 2. A reader that goes away (a
+closed stdout or stderr pipe) does not keep it from stopping.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import os
 import signal
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
 if TYPE_CHECKING:
     from textgen.cli import Subparsers
@@ -81,6 +85,7 @@ def run(args: argparse.Namespace) -> int:
 
 async def _serve(args: argparse.Namespace) -> int:
     # Imported here so that `textgen --help` and other commands do not load the server.
+    from textgen.server.address import AddressUnavailableError, format_address  # noqa: PLC0415
     from textgen.server.app import serve  # noqa: PLC0415
     from textgen.server.state import IdGenerator, ServerState  # noqa: PLC0415
     from textgen.testing.fake_engine import FakeEngine  # noqa: PLC0415
@@ -91,16 +96,31 @@ async def _serve(args: argparse.Namespace) -> int:
         api_keys=dict(args.api_keys),
         progression=_progression(args.progression, args.job_seconds),
     )
-    running = await serve(state, host=args.host, port=args.port)
+    try:
+        running = await serve(state, host=args.host, port=args.port)
+    except AddressUnavailableError as error:
+        _say(f"textgen serve: {error}", sys.stderr)
+        return 2
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    print(f"{LISTENING} {_address(args.host, running.port)}", flush=True)
-    await stop.wait()
-    print("textgen emulator stopping", file=sys.stderr, flush=True)
-    await running.stop(args.grace)
+    try:
+        _say(f"{LISTENING} {format_address(args.host, running.port)}", sys.stdout)
+        await stop.wait()
+        _say("textgen emulator stopping", sys.stderr)
+    finally:
+        await running.stop(args.grace)
     return 0
+
+
+def _say(line: str, stream: TextIO) -> None:
+    """Print a status line. If its reader has gone, later writes go to /dev/null instead."""
+    try:
+        print(line, file=stream, flush=True)
+    except (BrokenPipeError, ValueError):  # ValueError: the stream was closed
+        with open(os.devnull, "w") as devnull, contextlib.suppress(OSError, ValueError):
+            os.dup2(devnull.fileno(), stream.fileno())
 
 
 def _progression(mode: str, job_seconds: float) -> Progression:
@@ -118,7 +138,3 @@ def _api_key(text: str) -> tuple[str, str]:
     if not sep or not key or not principal:
         raise argparse.ArgumentTypeError(f"expected KEY=PRINCIPAL, got {text!r}")
     return key, principal
-
-
-def _address(host: str, port: int) -> str:
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"

@@ -1,4 +1,8 @@
-"""Assemble and start a grpc.aio server with every servicer, health and reflection."""
+"""Assemble and start a grpc.aio server with every servicer, health and reflection.
+
+Health checking and reflection come with the `server` extra; they are imported only when asked
+for, so the FakeServer runs on the base install.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +11,9 @@ from dataclasses import dataclass
 
 import grpc
 from google.longrunning import operations_pb2, operations_pb2_grpc
-from grpc_health.v1 import health as health_module
-from grpc_health.v1 import health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection as reflection_module
 
+from textgen._extras import missing_extra
+from textgen.server.address import AddressUnavailableError, check_address, format_address
 from textgen.server.dataset_service import DatasetServicer
 from textgen.server.malformed import MalformedRequestInterceptor
 from textgen.server.model_service import ModelServicer
@@ -84,19 +87,35 @@ async def serve(
     operations_pb2_grpc.add_OperationsServicer_to_server(  # type: ignore[no-untyped-call]
         OperationsServicer(state, operations), server
     )
-    if health:
-        await _add_health(server)
-    if reflection:
-        reflection_module.enable_server_reflection(
-            (*SERVICE_NAMES, reflection_module.SERVICE_NAME, health_module.SERVICE_NAME), server
-        )
-    bound = server.add_insecure_port(f"{host}:{port}")
+    try:
+        if health:
+            await _add_health(server)
+        if reflection:
+            _add_reflection(server)
+    except ImportError as error:
+        raise missing_extra(error, "gRPC health checking and reflection") or error from None
+    check_address(host, port)
+    address = format_address(host, port)
+    try:
+        bound = server.add_insecure_port(address)
+    except RuntimeError as error:  # the port was taken after the check
+        raise AddressUnavailableError(f"cannot listen on {address}: {error}") from error
     await server.start()
     return Running(server, bound, state, operations)
 
 
 async def _add_health(server: grpc.aio.Server) -> None:
-    servicer = health_module.aio.HealthServicer()
+    from grpc_health.v1 import health, health_pb2, health_pb2_grpc  # noqa: PLC0415
+
+    servicer = health.aio.HealthServicer()
     for name in ("", *SERVICE_NAMES):
         await servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
     health_pb2_grpc.add_HealthServicer_to_server(servicer, server)
+
+
+def _add_reflection(server: grpc.aio.Server) -> None:
+    from grpc_health.v1 import health  # noqa: PLC0415
+    from grpc_reflection.v1alpha import reflection  # noqa: PLC0415
+
+    names = (*SERVICE_NAMES, reflection.SERVICE_NAME, health.SERVICE_NAME)
+    reflection.enable_server_reflection(names, server)

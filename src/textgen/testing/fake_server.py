@@ -19,12 +19,14 @@ Options: `seed` makes ids (and the engine) reproducible; `clock` is "real", "man
 Clock; `progression` sets how jobs advance (textgen.server.clock.Progression; by default a
 job takes 3 clock seconds, `Progression.immediate()` finishes it at once); `api_keys` maps
 API keys to principals (none: no key needed); `engine` replaces the default FakeEngine.
+It also serves gRPC health checking and reflection when the `server` extra is installed.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib.util
 import threading
 from collections.abc import Coroutine, Mapping
 from types import TracebackType
@@ -44,6 +46,10 @@ from textgen.testing.journal import Journal
 HOST = "127.0.0.1"
 # How long a sync caller waits for the server thread to start, stop or reset (seconds).
 _THREAD_TIMEOUT = 30.0
+# Health and reflection come with the `server` extra; without it the fake serves without them.
+_SERVER_EXTRA = all(
+    importlib.util.find_spec(module) is not None for module in ("grpc_health", "grpc_reflection")
+)
 T = TypeVar("T")
 
 
@@ -175,6 +181,8 @@ class FakeServer:
             host=self._host,
             port=self._port,
             interceptors=(self.journal, self.faults),
+            health=_SERVER_EXTRA,
+            reflection=_SERVER_EXTRA,
         )
         return self
 

@@ -5,13 +5,14 @@ Fixtures:
 - `textgen_server`: a started `textgen.testing.FakeServer`, new for each test and stopped
   after it, on a background thread: for sync tests.
 - `textgen_channel`: a `grpc.Channel` (sync) to `textgen_server`, closed after the test.
-- `textgen_aio_server`: the same for async tests (needs pytest-asyncio), running on the
-  test's own event loop; use its `*_async` methods (`await server.advance_async(60)`).
+- `textgen_aio_server`: the same for async tests, running on the test's own event loop; use
+  its `*_async` methods (`await server.advance_async(60)`).
 - `textgen_aio_channel`: a `grpc.aio.Channel` to `textgen_aio_server`, closed after the test.
 
-The async pair shares the test's loop because grpc.aio does not support two event loops at
-once in one process: an asyncio channel to a server on a background thread's loop can fail
-now and then with INTERNAL "Internal error from Core".
+The async pair needs pytest-asyncio. It works in its default strict mode, where each async
+test carries `@pytest.mark.asyncio`, and in auto mode (`asyncio_mode = "auto"`), where none is
+needed. The test must run on a function-scoped loop (the default), because the server shares
+the test's loop: grpc.aio does not support two event loops at once in one process.
 
 Configure the server with the `textgen_server` marker, whose keyword arguments go to
 FakeServer::
@@ -24,20 +25,25 @@ FakeServer::
         textgen_server.journal.assert_called("CreateTunedModel", times=1)
 
 The plugin is registered under the `pytest11` entry point; without it, add
-`pytest_plugins = ["textgen.testing.pytest_plugin"]` to a conftest.py.
+`pytest_plugins = ["textgen.testing.pytest_plugin"]` to a conftest.py. Loading it imports
+only pytest: the server is imported by the first fixture that needs it, and anything missing
+fails that test with what to install, never the pytest run.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from typing import Any
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-import grpc
 import pytest
 
-from textgen.testing.fake_server import FakeServer
+if TYPE_CHECKING:
+    import grpc
+
+    from textgen.testing.fake_server import FakeServer
 
 MARKER = "textgen_server"
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -47,22 +53,51 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
-def _options(request: pytest.FixtureRequest) -> dict[str, Any]:
+def _fake_server(request: pytest.FixtureRequest) -> FakeServer:
+    """A FakeServer configured by the test's marker; what cannot be imported fails the test."""
+    try:
+        from textgen.testing.fake_server import FakeServer  # noqa: PLC0415
+    except ImportError as error:
+        from textgen._extras import missing_extra  # noqa: PLC0415
+
+        missing = missing_extra(error, "the textgen pytest fixtures")
+        pytest.fail(str(missing or f"the textgen pytest fixtures cannot start: {error}"))
     marker = request.node.get_closest_marker(MARKER)
-    return dict(marker.kwargs) if marker is not None else {}
+    return FakeServer(**(marker.kwargs if marker is not None else {}))
+
+
+def _async_fixture(function: F) -> F:
+    """`function` as an async fixture that pytest-asyncio runs in strict and auto mode alike."""
+    try:
+        import pytest_asyncio  # noqa: PLC0415
+    except ImportError:
+        name = function.__name__
+
+        def needs_pytest_asyncio() -> None:
+            pytest.fail(
+                f"{name} is an async fixture and needs pytest-asyncio: "
+                "pip install pytest-asyncio, then mark the test with @pytest.mark.asyncio"
+            )
+
+        needs_pytest_asyncio.__doc__ = function.__doc__
+        return cast("F", pytest.fixture(name=name)(needs_pytest_asyncio))
+    try:
+        return cast("F", pytest_asyncio.fixture(function, loop_scope="function"))
+    except TypeError:  # pytest-asyncio before 0.24 has no loop_scope
+        return cast("F", pytest_asyncio.fixture(function))
 
 
 @pytest.fixture
 def textgen_server(request: pytest.FixtureRequest) -> Iterator[FakeServer]:
     """A fresh FakeServer for this test, on a background thread."""
-    with FakeServer(**_options(request)) as server:
+    with _fake_server(request) as server:
         yield server
 
 
-@pytest.fixture
+@_async_fixture
 async def textgen_aio_server(request: pytest.FixtureRequest) -> AsyncIterator[FakeServer]:
     """A fresh FakeServer for this async test, on the test's own event loop."""
-    async with FakeServer(**_options(request)) as server:
+    async with _fake_server(request) as server:
         yield server
 
 
@@ -73,7 +108,7 @@ def textgen_channel(textgen_server: FakeServer) -> Iterator[grpc.Channel]:
         yield channel
 
 
-@pytest.fixture
+@_async_fixture
 async def textgen_aio_channel(
     textgen_aio_server: FakeServer,
 ) -> AsyncIterator[grpc.aio.Channel]:
