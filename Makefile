@@ -20,10 +20,14 @@ $(STAMP): pyproject.toml requirements/constraints.txt
 	$(PY) -m pip install -q --disable-pip-version-check -c requirements/constraints.txt -e '.[dev,server,cli]'
 	touch $@
 
+# `npm ci` installs exactly what package-lock.json records and never writes to it, so the
+# tree stays clean; it fails if package.json and the lock disagree. The lock must list the
+# optional binary packages of every platform (buf, typescript): a lock that lacks them is
+# out of sync, and `npm install` would add them back, modifying the file. After changing
+# package.json, refresh the lock with `rm -rf tools/node/node_modules` followed by
+# `npm install --prefix tools/node`, and commit both files.
 $(BUF): $(NODE_DIR)/package.json $(NODE_DIR)/package-lock.json
-	# `npm ci` rejects this lock file: npm 11 leaves the other platforms' optional buf binaries
-	# out of it. `npm install` honours the lock file and the exact versions in package.json.
-	npm install --prefix $(NODE_DIR) --no-audit --no-fund --loglevel=error
+	npm ci --prefix $(NODE_DIR) --no-audit --no-fund --loglevel=error
 	touch $@
 
 protodeps: $(STAMP)
@@ -67,3 +71,19 @@ breaking: protodeps $(BUF)
 clean:
 	rm -rf $(VENV) .build build dist $(NODE_DIR)/node_modules .mypy_cache .ruff_cache
 	find . -name __pycache__ -prune -exec rm -rf {} +
+
+# The released contract, contract/textgen-v1.binpb, is a buf image of protos/ as of the last
+# release. breaking-baseline checks protos/ against it with buf's FILE rules; contract-release
+# rewrites it from protos/ (part of every release; commit the result).
+.PHONY: breaking-baseline contract-release typescript
+
+breaking-baseline: protodeps $(BUF)
+	BUF=$(BUF) bash tools/contract_baseline.sh check
+
+contract-release: protodeps $(BUF)
+	BUF=$(BUF) bash tools/contract_baseline.sh release
+
+# Generates TypeScript from protos/ with protoc-gen-es (buf.gen.yaml) into .build/ts and fails
+# unless it compiles under tsc --strict --noEmit.
+typescript: protodeps $(BUF)
+	BUF=$(BUF) bash tools/typescript.sh
