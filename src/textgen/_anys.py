@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import TypeVar
 
-from google.protobuf import any_pb2, descriptor, descriptor_pool, message_factory
+from google.protobuf import any_pb2, descriptor, message_factory
 from google.protobuf.message import Message
 
 T = TypeVar("T", bound=Message)
@@ -12,7 +12,9 @@ T = TypeVar("T", bound=Message)
 
 def message_class(full_name: str) -> type[Message] | None:
     """The generated class of a message in the default pool, or None if it is not loaded."""
-    pool: Any = descriptor_pool.Default()  # type: ignore[no-untyped-call]
+    # The default pool, reached through a file that lives in it: older protobuf stubs leave
+    # descriptor_pool.Default() untyped, newer ones type it, and this reads the same in both.
+    pool = any_pb2.DESCRIPTOR.pool
     try:
         found: descriptor.Descriptor = pool.FindMessageTypeByName(full_name)
     except KeyError:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib.metadata
-import re
 import subprocess
 import sys
 import zipfile
@@ -11,6 +10,8 @@ from pathlib import Path
 
 import pytest
 import textgen.v1
+from packaging.requirements import Requirement
+from packaging.version import Version
 
 import textgen
 
@@ -80,13 +81,19 @@ def test_runtime_floors_are_what_the_suite_runs_on() -> None:
     """pyproject's floors for grpcio and protobuf are the versions installed in the project venv."""
     if Path(sys.prefix).resolve() != (ROOT / ".venv").resolve():
         pytest.skip("only meaningful inside the project virtualenv built by make")
-    requires = importlib.metadata.requires("textgen-grpc") or []
-    floors = {}
-    for requirement in requires:
-        name = re.match(r"^[\w.-]+", requirement)
-        floor = re.search(r">=\s*([\d.]+)", requirement)
-        if name and floor and name.group(0) in ("grpcio", "protobuf"):
-            floors[name.group(0)] = floor.group(1)
+    floors: dict[str, Version] = {}
+    for line in importlib.metadata.requires("textgen-grpc") or []:
+        requirement = Requirement(line)
+        if requirement.name not in ("grpcio", "protobuf"):
+            continue
+        # A line can be limited to some Pythons (grpcio's floor is higher on 3.14); only the
+        # lines this interpreter obeys count, and the highest floor among them wins.
+        if requirement.marker is not None and not requirement.marker.evaluate({"extra": ""}):
+            continue
+        for clause in requirement.specifier:
+            if clause.operator == ">=":
+                floor = Version(clause.version)
+                floors[requirement.name] = max(floors.get(requirement.name, floor), floor)
     assert set(floors) == {"grpcio", "protobuf"}
     for package, declared in floors.items():
-        assert importlib.metadata.version(package) == declared
+        assert Version(importlib.metadata.version(package)) == declared

@@ -10,6 +10,7 @@ from google.protobuf.message_factory import GetMessageClass
 
 from tests.contract.conftest import PACKAGE, find_file, find_message
 from textgen import contract
+from textgen._protobuf import is_repeated
 
 _FILES = [
     "citation",
@@ -78,30 +79,35 @@ def _fill_well_known(message: Message) -> bool:
     return True
 
 
-def fill(message: Message, depth: int = 0) -> Message:
-    """Set every field (the last member of each oneof wins), recursing three levels."""
+def fill(message: Message, descriptor: Descriptor, depth: int = 0) -> Message:
+    """Set every field (the last member of each oneof wins), recursing three levels.
+
+    `descriptor` is the message's own descriptor. It is passed in rather than read from
+    `message.DESCRIPTOR`, which newer typing stubs describe as either of two descriptor
+    classes (the Python one or the upb one).
+    """
     if _fill_well_known(message):
         return message
-    for field in message.DESCRIPTOR.fields:
-        value_field = field
-        if field.message_type is not None and field.message_type.GetOptions().map_entry:
-            value_field = field.message_type.fields_by_name["value"]
+    for field in descriptor.fields:
+        entry = field.message_type
+        if entry is not None and entry.GetOptions().map_entry:
+            value_field = entry.fields_by_name["value"]
             target = getattr(message, field.name)
             if value_field.message_type is None:
                 target["k"] = _sample(value_field)
             elif depth < 3:
-                fill(target["k"], depth + 1)
+                fill(target["k"], value_field.message_type, depth + 1)
             continue
         if field.message_type is not None:
             if depth >= 3:
                 continue
-            if field.label == FieldDescriptor.LABEL_REPEATED:
-                fill(getattr(message, field.name).add(), depth + 1)
+            if is_repeated(field):
+                fill(getattr(message, field.name).add(), field.message_type, depth + 1)
             else:
-                fill(getattr(message, field.name), depth + 1)
+                fill(getattr(message, field.name), field.message_type, depth + 1)
                 if not getattr(message, field.name).ByteSize():
                     getattr(message, field.name).SetInParent()
-        elif field.label == FieldDescriptor.LABEL_REPEATED:
+        elif is_repeated(field):
             getattr(message, field.name).append(_sample(field))
         else:
             setattr(message, field.name, _sample(field))
@@ -110,6 +116,7 @@ def fill(message: Message, depth: int = 0) -> Message:
 
 def _sample(field: FieldDescriptor) -> object:
     if field.type == FieldDescriptor.TYPE_ENUM:
+        assert field.enum_type is not None
         return field.enum_type.values[-1].number
     return _SCALAR_SAMPLES[field.type]
 
@@ -117,7 +124,7 @@ def _sample(field: FieldDescriptor) -> object:
 @pytest.mark.parametrize("descriptor", MESSAGES, ids=lambda d: d.full_name)
 def test_binary_and_json_round_trip(descriptor: Descriptor) -> None:
     cls = GetMessageClass(descriptor)
-    original = fill(cls())
+    original = fill(cls(), descriptor)
     assert original.ByteSize() > 0 or not descriptor.fields
 
     from_binary = cls.FromString(original.SerializeToString())

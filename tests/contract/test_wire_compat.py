@@ -18,6 +18,7 @@ from google.protobuf import descriptor_pb2
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 
 from tests.contract.conftest import PACKAGE, find_enum, find_message
+from textgen._protobuf import is_repeated
 
 TABLE: dict[str, Any] = json.loads((Path(__file__).parent / "wire_reference.json").read_text())
 
@@ -101,8 +102,10 @@ def type_name(field: FieldDescriptor) -> str:
     if field.type in _SCALARS:
         return _SCALARS[field.type]
     if field.type == FieldDescriptor.TYPE_ENUM:
+        assert field.enum_type is not None
         return str(field.enum_type.name)
     message = field.message_type
+    assert message is not None, f"{field.full_name} has neither a scalar, enum nor message type"
     if message.GetOptions().map_entry:
         key, value = message.fields_by_name["key"], message.fields_by_name["value"]
         return f"map<{type_name(key)}, {type_name(value)}>"
@@ -115,6 +118,7 @@ def type_name(field: FieldDescriptor) -> str:
 def proto3_optional(field: FieldDescriptor) -> bool:
     """True for a field declared with proto3 `optional` (it sits in a synthetic oneof)."""
     message = descriptor_pb2.DescriptorProto()
+    assert field.containing_type is not None
     field.containing_type.CopyToProto(message)
     return next(f.proto3_optional for f in message.field if f.name == field.name)
 
@@ -149,9 +153,7 @@ def test_message_fields_match_reference(upstream: str) -> None:
             problems.append(f"{name}: number {field.number}, reference {number}")
         if type_name(field) != reference_type(row["type"]):
             problems.append(f"{name}: type {type_name(field)}, reference {row['type']}")
-        repeated = field.label == FieldDescriptor.LABEL_REPEATED and not type_name(
-            field
-        ).startswith("map<")
+        repeated = is_repeated(field) and not type_name(field).startswith("map<")
         if repeated != (row["label"] == "repeated"):
             problems.append(f"{name}: repeated={repeated}, reference label {row['label']}")
         scalar = field.type in _SCALARS or field.type == FieldDescriptor.TYPE_ENUM

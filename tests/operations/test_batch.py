@@ -42,7 +42,7 @@ def results_of(env: Env, operation: operations_pb2.Operation) -> list[dataset_pb
 
 def schema(value: Mapping[str, Any]) -> batch_pb2.JsonSchema:
     struct = struct_pb2.Struct()
-    json_format.ParseDict(value, struct)
+    json_format.ParseDict(dict(value), struct)
     return batch_pb2.JsonSchema(schema=struct)
 
 

@@ -81,9 +81,8 @@ def details(error: grpc.aio.AioRpcError) -> list[object]:
             error_details_pb2.ErrorInfo,
             error_details_pb2.PreconditionFailure,
         ):
-            if packed.Is(kind.DESCRIPTOR):
-                message = kind()
-                packed.Unpack(message)
+            message = kind()
+            if packed.Unpack(message):  # False, and the message untouched, for another type
                 found.append(message)
     return found
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import NoReturn
+from typing import NoReturn, Protocol, cast
 
 import grpc
 from google.protobuf import any_pb2, duration_pb2
@@ -153,8 +153,14 @@ def resource_exhausted(message: str, retry_after_seconds: float) -> ServiceError
     )
 
 
+class _AbortsWithStatus(Protocol):
+    # grpc.aio's servicer context has had abort_with_status at run time all along, but only
+    # the newer grpc stubs declare it (types-grpcio 1.85); this names it for the older ones.
+    async def abort_with_status(self, status: grpc.Status) -> NoReturn: ...
+
+
 async def abort(context: Context, error: ServiceError) -> NoReturn:
     """End the call with the error's status; raises, as context.abort does."""
-    # grpc.aio's context has abort_with_status at run time; its type stubs leave it out.
-    await context.abort_with_status(rpc_status.to_status(error.status))  # type: ignore[attr-defined]
+    aborting = cast("_AbortsWithStatus", context)
+    await aborting.abort_with_status(rpc_status.to_status(error.status))
     raise AssertionError("abort_with_status returned")  # it always raises

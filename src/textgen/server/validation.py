@@ -19,9 +19,9 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Sequence, 
 from dataclasses import dataclass
 from typing import Any
 
-from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 
+from textgen._protobuf import is_repeated
 from textgen.server.errors import FieldViolation, invalid_argument
 from textgen.v1 import model_pb2, safety_pb2
 
@@ -165,8 +165,7 @@ def _walk(message: Message, segments: list[str], prefix: str) -> Iterator[tuple[
         return
     path = _join(prefix, name)
     descriptor = fields[name]
-    repeated = descriptor.label == FieldDescriptor.LABEL_REPEATED
-    if not repeated and descriptor.has_presence and not message.HasField(name):
+    if not is_repeated(descriptor) and descriptor.has_presence and not message.HasField(name):
         yield path, False, None
         return
     value = getattr(message, name)
