@@ -10,14 +10,21 @@ DEPS := .build/protodeps
 NODE_DIR := tools/node
 BUF := $(NODE_DIR)/node_modules/.bin/buf
 BASE ?= main
+DIST := .build/dist
 
-.PHONY: venv protodeps generate check-generated lint typecheck pytest test demo bench breaking clean
+.PHONY: venv protodeps generate check-generated lint typecheck pytest test demo bench breaking clean \
+	wheel matrix
 
 venv: $(STAMP)
 
-$(STAMP): pyproject.toml requirements/constraints.txt
+$(STAMP): pyproject.toml setup.py requirements/constraints.txt
+	@echo "== Setting up $(VENV): textgen-grpc (editable) with its dev, server and cli extras,"
+	@echo "== at the versions in requirements/constraints.txt. The first run downloads about"
+	@echo "== 60 packages; later runs reuse them."
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --disable-pip-version-check -c requirements/constraints.txt -e '.[dev,server,cli]'
+	set -o pipefail; $(PY) -m pip install --disable-pip-version-check --progress-bar off \
+	  -c requirements/constraints.txt -e '.[dev,server,cli]' \
+	  | { grep -E '^(Collecting|Installing|Successfully)' || true; }
 	touch $@
 
 # `npm ci` installs exactly what package-lock.json records and never writes to it, so the
@@ -56,7 +63,19 @@ typecheck: $(STAMP)
 pytest: protodeps $(BUF)
 	$(PY) -m pytest -q
 
-test: lint typecheck check-generated pytest
+# Every check, as CI runs it: the static checks in .venv, then the suite from the built wheel
+# on the floor dependencies (oldest Python) and the newest ones (newest Python), and the wheel
+# smoke test, the three in parallel (tools/matrix.py).
+test: lint typecheck check-generated breaking-baseline typescript matrix
+
+# The sdist, and a wheel built from it, in .build/dist.
+wheel: $(STAMP)
+	rm -rf $(DIST)
+	set -o pipefail; $(PY) -m build -q --outdir $(DIST) . 2>&1 \
+	  | { grep -v -E '^(WARNING: Location|warning: (build_py|install_lib): byte-compiling)' || true; }
+
+matrix: wheel protodeps $(BUF)
+	$(PY) tools/matrix.py --wheel $(DIST)/textgen_grpc-*.whl
 
 demo: $(STAMP)
 	$(PY) -m textgen.demo

@@ -9,9 +9,18 @@ either root is packaged without editing a list.
 from setuptools import find_namespace_packages, find_packages, setup
 
 GENERATED = find_namespace_packages("generated", include=["textgen.*"])
+# Data-only packages: the folders of .proto files below textgen/protos.
+PROTOS = [
+    "textgen.protos",
+    *(
+        f"textgen.protos.{name}"
+        for name in find_namespace_packages("protos", include=["textgen", "textgen.*"])
+    ),
+]
 
 setup(
-    packages=[*find_packages("src"), *GENERATED, "textgen.protos"],
+    packages=[*find_packages("src"), *GENERATED, *PROTOS],
+    package_data={name: ["*.proto"] for name in PROTOS},
     package_dir={
         "": "src",
         **{name: "generated/" + name.replace(".", "/") for name in GENERATED},

@@ -13,18 +13,21 @@ import math
 import sys
 import time
 from collections.abc import Callable, Sequence
-
-from rich.console import Console
+from typing import TYPE_CHECKING
 
 from textgen import BatchStatus, Client, errors
+from textgen._extras import missing_extra
 from textgen.server.clock import Progression
 from textgen.testing import FakeServer
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 JOB_SECONDS = 4.0  # how long the emulator takes for one tuning or batch job
 ROMAN = ("I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X", "XI", "XII")
 BATCH_ROWS = 300
 
-Section = Callable[[Client, Console], None]
+Section = Callable[[Client, "Console"], None]
 
 
 def _say(console: Console, label: str, text: str) -> None:
@@ -175,6 +178,11 @@ def _cosine(a: Sequence[float], b: Sequence[float]) -> float:
 
 def main(job_seconds: float = JOB_SECONDS) -> int:
     """Run the tour; returns 0."""
+    try:
+        from rich.console import Console  # noqa: PLC0415
+    except ImportError as error:
+        print(missing_extra(error, "the demo") or error, file=sys.stderr)
+        return 2
     console = Console(highlight=False)
     started = time.monotonic()
     progression = Progression.after_duration(job_seconds)

@@ -7,6 +7,7 @@ from typing import Any, Protocol
 from google.protobuf.message import Message
 
 from textgen._calls import Progress
+from textgen._extras import missing_extra
 
 __all__ = ["Progress", "ProgressRenderer", "RichProgressRenderer", "describe_metadata"]
 
@@ -52,10 +53,8 @@ class RichProgressRenderer:
                 TimeElapsedColumn,
             )
             from rich.progress import Progress as RichProgress  # noqa: PLC0415
-        except ImportError as missing:  # pragma: no cover - rich is installed in dev
-            raise RuntimeError(
-                "progress=True needs rich: pip install 'textgen-grpc[cli]'"
-            ) from missing
+        except ImportError as error:
+            raise missing_extra(error, "progress=True") or error from None
         self._bar: Any = RichProgress(
             TextColumn("{task.description}"),
             BarColumn(),

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import re
+import subprocess
+import sys
+from pathlib import Path
 from typing import cast
 
 import grpc
@@ -60,3 +64,26 @@ async def test_aio_server_runs_on_the_test_loop(
     request = model_service_pb2.GetModelRequest(name=requests.TEXT_MODEL)
     assert (await stub.GetModel(request)).name == requests.TEXT_MODEL
     textgen_aio_server.journal.assert_called("GetModel", times=1)
+
+
+def test_readme_async_example_passes_in_strict_mode(tmp_path: Path) -> None:
+    """The README's async fixture example, run as an outside suite in pytest-asyncio's default
+    strict mode (the plugin is loaded by its entry point, as in any project that installs us)."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    (example,) = [
+        block
+        for block in re.findall(r"^```py\n(.*?)^```", readme, flags=re.S | re.M)
+        if block.startswith("# test_generation.py")
+    ]
+    (tmp_path / "test_generation.py").write_text(example)
+    (tmp_path / "pytest.ini").write_text("[pytest]\nasyncio_mode = strict\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 passed" in result.stdout
