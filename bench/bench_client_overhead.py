@@ -108,14 +108,15 @@ def _first_output(response: Any) -> str:  # noqa: ANN401  (a GenerateTextRespons
 def _emulator() -> Iterator[str]:
     """`textgen serve` on a free loopback port, in its own process; yields its target."""
     command = [sys.executable, "-m", "textgen", "serve", "--host", "127.0.0.1", "--port", "0"]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
-    try:
-        assert process.stdout is not None
-        line = process.stdout.readline()  # "textgen emulator listening on HOST:PORT"
-        yield line.rsplit(" ", 1)[-1].strip()
-    finally:
-        process.terminate()
-        process.wait(10)
+    # Popen as a context manager closes the stdout pipe on the way out as well.
+    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as process:
+        try:
+            assert process.stdout is not None
+            line = process.stdout.readline()  # "textgen emulator listening on HOST:PORT"
+            yield line.rsplit(" ", 1)[-1].strip()
+        finally:
+            process.terminate()
+            process.wait(10)
 
 
 def _sync_figures() -> dict[str, Samples]:
