@@ -26,7 +26,7 @@ from textgen.v1 import (
 from textgen.server.app import serve
 from textgen.server.clock import ManualClock
 from textgen.server.state import ServerState
-from textgen.testing.fake_engine import FakeEngine
+from textgen.testing.fake_engine.engine import FakeEngine
 
 WAITERS = 1000
 CALLS = 300

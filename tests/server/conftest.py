@@ -14,11 +14,12 @@ from textgen.v1 import (
     tuned_model_service_pb2_grpc,
 )
 
+from tests.server.env import env  # noqa: F401  (the `env` fixture, for every server test)
 from textgen.errors import status_of
 from textgen.server.app import Running, serve
 from textgen.server.clock import ManualClock
 from textgen.server.state import IdGenerator, ServerState
-from textgen.testing.fake_engine import FakeEngine
+from textgen.testing.fake_engine.engine import FakeEngine
 
 
 @pytest.fixture

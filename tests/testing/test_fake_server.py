@@ -21,8 +21,8 @@ from textgen.v1 import (
 
 from tests.testing import requests
 from textgen.server.clock import ManualClock, Progression, ProgressionMode
-from textgen.server.operations import unpack
-from textgen.testing.fake_engine import FakeEngine
+from textgen.server.lro.operations import unpack
+from textgen.testing.fake_engine.engine import FakeEngine
 from textgen.testing.fake_server import FakeServer
 
 

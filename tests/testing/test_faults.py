@@ -17,7 +17,7 @@ from textgen.v1 import (
 
 from tests.testing import requests
 from textgen.errors import status_of
-from textgen.server import errors
+from textgen.server.rpc import errors
 from textgen.testing.fake_server import FakeServer
 from textgen.testing.faults import Fail, PassThrough, Respond
 

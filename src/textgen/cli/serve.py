@@ -88,7 +88,7 @@ async def _serve(args: argparse.Namespace) -> int:
     from textgen.server.address import AddressUnavailableError, format_address  # noqa: PLC0415
     from textgen.server.app import serve  # noqa: PLC0415
     from textgen.server.state import IdGenerator, ServerState  # noqa: PLC0415
-    from textgen.testing.fake_engine import FakeEngine  # noqa: PLC0415
+    from textgen.testing.fake_engine.engine import FakeEngine  # noqa: PLC0415
 
     state = ServerState(
         engine=FakeEngine(seed=args.seed),

@@ -14,14 +14,14 @@ from google.longrunning import operations_pb2, operations_pb2_grpc
 
 from textgen._extras import missing_extra
 from textgen.server.address import AddressUnavailableError, check_address, format_address
-from textgen.server.dataset_service import DatasetServicer
-from textgen.server.malformed import MalformedRequestInterceptor
-from textgen.server.model_service import ModelServicer
-from textgen.server.operations import Operations
-from textgen.server.operations_service import OperationsServicer
+from textgen.server.lro.operations import Operations
+from textgen.server.rpc.malformed import MalformedRequestInterceptor
+from textgen.server.services.dataset_service import DatasetServicer
+from textgen.server.services.model_service import ModelServicer
+from textgen.server.services.operations_service import OperationsServicer
+from textgen.server.services.text_generation_batch_service import TextGenerationBatchServicer
+from textgen.server.services.tuned_model_service import TunedModelServicer
 from textgen.server.state import ServerState
-from textgen.server.text_generation_batch_service import TextGenerationBatchServicer
-from textgen.server.tuned_model_service import TunedModelServicer
 from textgen.v1 import (
     dataset_service_pb2,
     dataset_service_pb2_grpc,

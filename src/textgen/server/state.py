@@ -1,7 +1,7 @@
 """What the servers remember: the model catalog, tuned models and datasets, by owner.
 
 One ServerState is shared by every servicer of a server. Operations live in their own store
-(textgen.server.operations) and are referenced from here by name only.
+(textgen.server.lro.operations) and are referenced from here by name only.
 """
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ class ServerState:
     api_keys: dict[str, str] = field(default_factory=dict)
     tuned_models: dict[str, TunedModelRecord] = field(default_factory=dict)
     datasets: dict[str, DatasetRecord] = field(default_factory=dict)
-    # Signs page tokens (textgen.server.pagination); new per server, so tokens do not
+    # Signs page tokens (textgen.server.rpc.pagination); new per server, so tokens do not
     # outlive it.
     page_secret: bytes = field(default_factory=lambda: secrets.token_bytes(32))
     # How tuning and batch jobs advance: immediately, after clock time (the default), or

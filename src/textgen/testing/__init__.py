@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from textgen.testing.fake_engine import FakeEngine
+    from textgen.testing.fake_engine.engine import FakeEngine
     from textgen.testing.fake_server import FakeServer
 
 __all__ = ["FakeEngine", "FakeServer"]
@@ -21,7 +21,7 @@ def __getattr__(name: str) -> object:
 
         return FakeServer
     if name == "FakeEngine":
-        from textgen.testing.fake_engine import FakeEngine  # noqa: PLC0415
+        from textgen.testing.fake_engine.engine import FakeEngine  # noqa: PLC0415
 
         return FakeEngine
     raise AttributeError(f"module 'textgen.testing' has no attribute {name!r}")

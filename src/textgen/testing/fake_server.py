@@ -37,9 +37,9 @@ import grpc
 from textgen.server.app import Running, serve
 from textgen.server.clock import Clock, ManualClock, Progression, RealClock
 from textgen.server.engine import Engine
-from textgen.server.operations import MemoryStore, Operations
+from textgen.server.lro.operations import MemoryStore, Operations
 from textgen.server.state import IdGenerator, ServerState
-from textgen.testing.fake_engine import FakeEngine
+from textgen.testing.fake_engine.engine import FakeEngine
 from textgen.testing.faults import Faults, Script, Step
 from textgen.testing.journal import Journal
 

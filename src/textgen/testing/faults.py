@@ -13,7 +13,7 @@ empty, calls fall through to the real servicer::
 
 Steps are data (`Fail`, `Respond`, `Delay`, `PassThrough`), so a sequence can also be given
 as a list: `fake.script("GetModel", [Fail(status), PassThrough(), Respond(model)])`.
-Failures are sent like the servicers' own (`textgen.server.errors.abort`), so clients read their
+Failures are sent like the servicers' own (`textgen.server.rpc.errors.abort`), so clients read their
 details with `rpc_status.from_call(error)`. Delays sleep in real time, to exercise deadlines.
 For a server-streaming method, a canned response may be a list of messages, sent in order.
 """
@@ -31,8 +31,8 @@ import grpc
 from google.protobuf.message import Message
 from google.rpc import status_pb2
 
-from textgen.server.aio_types import Context, Continuation, Handler
-from textgen.server.errors import ServiceError, abort, make_error
+from textgen.server.rpc.aio_types import Context, Continuation, Handler
+from textgen.server.rpc.errors import ServiceError, abort, make_error
 from textgen.testing.methods import full_name, rewrap
 
 
@@ -100,7 +100,7 @@ class Script:
         return self.add(Fail(error.status, delay), times=times)
 
     def fail_with(self, error: ServiceError, *, delay: float = 0.0, times: int = 1) -> Script:
-        """Fail the next `times` calls with a ServiceError from `textgen.server.errors`."""
+        """Fail the next `times` calls with a ServiceError from `textgen.server.rpc.errors`."""
         return self.add(Fail(error.status, delay), times=times)
 
     def respond(

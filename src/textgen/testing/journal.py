@@ -23,7 +23,7 @@ from typing import Any
 
 import grpc
 
-from textgen.server.aio_types import Context, Continuation, Handler
+from textgen.server.rpc.aio_types import Context, Continuation, Handler
 from textgen.testing.methods import full_name, rewrap
 
 Metadata = tuple[tuple[str, str | bytes], ...]

@@ -19,7 +19,7 @@ from typing import Any, Protocol, cast
 from google.longrunning import operations_proto_pb2
 
 from textgen import contract
-from textgen.server.aio_types import Context, Handler
+from textgen.server.rpc.aio_types import Context, Handler
 
 # What `before` hands back: None lets the servicer answer; anything else is the response
 # (for a server-streaming method, an iterable of responses).

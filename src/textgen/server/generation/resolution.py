@@ -1,0 +1,95 @@
+"""Model names to what a request runs: a base model, or a tuned model's base plus adapter.
+
+Generation and counting accept `models/{model}` or `tunedModels/{tuned_model}`. A tuned
+model runs on its base model with its adapter and brings its own sampling defaults. Names
+are checked for syntax first (INVALID_ARGUMENT), then looked up (NOT_FOUND with
+ResourceInfo); a tuned model that is not ACTIVE is FAILED_PRECONDITION.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textgen.server.rpc.auth import find_owned
+from textgen.server.rpc.errors import failed_precondition, not_found
+from textgen.server.state import ServerState, TunedModelRecord
+from textgen.server.validation.rules import ensure, model_name_violations, require_method
+from textgen.v1 import model_pb2, tuned_model_pb2
+
+MODEL_TYPE = "textgen.dev/Model"
+TUNED_MODEL_TYPE = "textgen.dev/TunedModel"
+TUNED_PREFIX = "tunedModels/"
+
+
+@dataclass(frozen=True)
+class ResolvedModel:
+    """What a model name resolves to, with the sampling defaults that apply to it."""
+
+    name: str
+    base: model_pb2.Model
+    adapter: object | None = None
+    tuned: TunedModelRecord | None = None
+
+    @property
+    def temperature(self) -> float | None:
+        """Default temperature: the tuned model's, else the base model's, else None."""
+        if self.tuned is not None and self.tuned.model.HasField("temperature"):
+            return self.tuned.model.temperature
+        return self.base.temperature if self.base.HasField("temperature") else None
+
+    @property
+    def top_p(self) -> float | None:
+        """Default top_p: the tuned model's, else the base model's, else None."""
+        if self.tuned is not None and self.tuned.model.HasField("top_p"):
+            return self.tuned.model.top_p
+        return self.base.top_p if self.base.HasField("top_p") else None
+
+    @property
+    def top_k(self) -> int | None:
+        """Default top_k: the tuned model's, else the base model's, else None (no top-k)."""
+        if self.tuned is not None and self.tuned.model.HasField("top_k"):
+            return self.tuned.model.top_k
+        return self.base.top_k if self.base.HasField("top_k") else None
+
+
+def base_model(state: ServerState, name: str, field: str = "model") -> model_pb2.Model:
+    """A base model by `models/{model}`: INVALID_ARGUMENT for bad syntax, else NOT_FOUND."""
+    ensure(model_name_violations(name, field, tuned=False))
+    model = state.base_models().get(name)
+    if model is None:
+        raise not_found(MODEL_TYPE, name)
+    return model
+
+
+def tuned_model(state: ServerState, name: str, principal: str) -> TunedModelRecord:
+    """The caller's tuned model by name; NOT_FOUND when missing or someone else's."""
+    return find_owned(state.tuned_models, name, principal, TUNED_MODEL_TYPE)
+
+
+def resolve_model(
+    state: ServerState,
+    name: str,
+    principal: str,
+    *,
+    rpc: str | None = None,
+    field: str = "model",
+    allow_tuned: bool = True,
+) -> ResolvedModel:
+    """Resolve a model name for a request, checking syntax, existence, ownership, state
+    and (when `rpc` is given) that the model supports that RPC."""
+    ensure(model_name_violations(name, field, tuned=allow_tuned))
+    if name.startswith(TUNED_PREFIX):
+        record = tuned_model(state, name, principal)
+        if record.model.state != tuned_model_pb2.TunedModel.ACTIVE:
+            state_name = tuned_model_pb2.TunedModel.State.Name(record.model.state)
+            raise failed_precondition(
+                f"{name} is {state_name} and cannot serve requests yet",
+                [("STATE", name, f"the tuned model must be ACTIVE, not {state_name}")],
+                reason="TUNED_MODEL_NOT_ACTIVE",
+            )
+        resolved = ResolvedModel(name, record.base_model, record.adapter, record)
+    else:
+        resolved = ResolvedModel(name, base_model(state, name, field))
+    if rpc is not None:
+        require_method(resolved.base, rpc, field)
+    return resolved

@@ -1,0 +1,75 @@
+"""Generation responses of each family from screened candidates: filters and feedback for
+text and messages, PromptFeedback and finish_reason SAFETY for content."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from textgen.server.generation.resolution import ResolvedModel
+from textgen.server.generation.safety import Verdict
+from textgen.server.generation.screened import ScreenedCandidate
+from textgen.v1 import content_pb2, generation_pb2, model_service_pb2, safety_pb2, text_pb2
+
+ContentFilter = safety_pb2.ContentFilter
+PromptFeedback = model_service_pb2.GenerateContentResponse.PromptFeedback
+
+
+def content_filter(message: str) -> safety_pb2.ContentFilter:
+    return ContentFilter(reason=ContentFilter.SAFETY, message=message)
+
+
+def text_response(
+    prompt: Verdict, items: Sequence[ScreenedCandidate]
+) -> model_service_pb2.GenerateTextResponse:
+    """Unblocked candidates; a filter and the feedback for the prompt or each blocked one."""
+    response = model_service_pb2.GenerateTextResponse()
+    if prompt.blocked:
+        response.filters.append(content_filter("The prompt was blocked for safety."))
+        response.safety_feedback.extend(prompt.blocks)
+    for item in items:
+        if item.verdict.blocked:
+            response.filters.append(
+                content_filter(f"Candidate {item.index} was blocked for safety.")
+            )
+            response.safety_feedback.extend(item.verdict.blocks)
+        else:
+            response.candidates.append(
+                text_pb2.TextCompletion(
+                    output=item.candidate.text(), safety_ratings=item.verdict.ratings
+                )
+            )
+    return response
+
+
+def content_response(
+    model: ResolvedModel,
+    prompt: Verdict,
+    items: Sequence[ScreenedCandidate],
+    prompt_tokens: int,
+) -> model_service_pb2.GenerateContentResponse:
+    """Candidates in content form; a blocked one keeps only finish_reason SAFETY. A blocked
+    prompt gives no candidates and a PromptFeedback."""
+    response = model_service_pb2.GenerateContentResponse(model_version=model.base.name)
+    if prompt.blocked:
+        response.prompt_feedback.CopyFrom(
+            PromptFeedback(block_reason=PromptFeedback.SAFETY, safety_ratings=prompt.ratings)
+        )
+    for item in items:
+        candidate = generation_pb2.Candidate(
+            index=item.index,
+            finish_reason=item.candidate.finish_reason,
+            safety_ratings=item.verdict.ratings,
+            token_count=item.candidate.token_count,
+        )
+        if item.verdict.blocked:
+            candidate.finish_reason = generation_pb2.Candidate.SAFETY
+        else:
+            candidate.content.CopyFrom(
+                content_pb2.Content(role="model", parts=item.candidate.parts)
+            )
+        response.candidates.append(candidate)
+    produced = sum(item.candidate.token_count for item in items)
+    response.usage_metadata.prompt_token_count = prompt_tokens
+    response.usage_metadata.candidates_token_count = produced
+    response.usage_metadata.total_token_count = prompt_tokens + produced
+    return response

@@ -1,0 +1,119 @@
+"""Sampling settings from a request plus the resolved model's defaults -> SamplingParams.
+
+GenerateTextRequest, GenerateMessageRequest and GenerationConfig share field names
+(temperature, top_p, top_k, candidate_count, max_output_tokens, stop_sequences...), so one
+function reads whichever of them the message has. The request's own value wins, then the
+tuned model's default, then the base model's; max_output_tokens defaults to the model's
+output_token_limit and candidate_count to 1.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from google.protobuf.message import Message
+
+from textgen.server.engine import SamplingParams
+from textgen.server.generation.resolution import ResolvedModel
+from textgen.server.validation.rules import model_limit_rules, validate
+from textgen.v1 import content_pb2
+
+FALLBACK_TEMPERATURE = 1.0
+FALLBACK_TOP_P = 1.0
+JSON_MIME_TYPE = "application/json"
+
+
+def _optional(message: Message | None, name: str) -> Any:  # noqa: ANN401 (proto scalar)
+    if message is None or name not in message.DESCRIPTOR.fields_by_name:
+        return None
+    return getattr(message, name) if message.HasField(name) else None
+
+
+def sampling_params(
+    resolved: ResolvedModel, source: Message | None, *, prefix: str = "", content: bool = False
+) -> SamplingParams:
+    """Check `source` against the model's limits, then fill every default from the model.
+
+    `source` is the request (text/message) or its GenerationConfig (content, with
+    prefix="generation_config"); None means every default.
+    """
+    if source is not None:
+        validate(source, model_limit_rules(resolved.base, content=content), prefix)
+    temperature = _optional(source, "temperature")
+    top_p = _optional(source, "top_p")
+    top_k = _optional(source, "top_k")
+    candidate_count = _optional(source, "candidate_count")
+    max_output_tokens = _optional(source, "max_output_tokens")
+    fields = source.DESCRIPTOR.fields_by_name if source is not None else {}
+    stops = tuple(getattr(source, "stop_sequences", ())) if "stop_sequences" in fields else ()
+    mime = getattr(source, "response_mime_type", "") if "response_mime_type" in fields else ""
+    schema = None
+    if source is not None and "response_schema" in fields and source.HasField("response_schema"):
+        schema = schema_to_json(source.response_schema)  # type: ignore[attr-defined]
+    return SamplingParams(
+        temperature=_first(temperature, resolved.temperature, FALLBACK_TEMPERATURE),
+        top_p=_first(top_p, resolved.top_p, FALLBACK_TOP_P),
+        top_k=top_k if top_k is not None else resolved.top_k,
+        candidate_count=candidate_count if candidate_count is not None else 1,
+        max_output_tokens=(
+            max_output_tokens if max_output_tokens is not None else resolved.base.output_token_limit
+        ),
+        stop_sequences=stops,
+        seed=_optional(source, "seed"),
+        response_mime_type=mime or "text/plain",
+        response_schema=schema,
+    )
+
+
+def _first(*values: float | None) -> float:
+    for value in values:
+        if value is not None:
+            return value
+    raise ValueError("no value")
+
+
+_TYPES = {
+    content_pb2.STRING: "string",
+    content_pb2.NUMBER: "number",
+    content_pb2.INTEGER: "integer",
+    content_pb2.BOOLEAN: "boolean",
+    content_pb2.ARRAY: "array",
+    content_pb2.OBJECT: "object",
+    content_pb2.NULL: "null",
+}
+
+
+def schema_to_json(schema: content_pb2.Schema) -> dict[str, Any]:
+    """The JSON Schema object equivalent to a response Schema proto."""
+    out: dict[str, Any] = {}
+    if schema.type in _TYPES:
+        kind = _TYPES[schema.type]
+        out["type"] = [kind, "null"] if schema.nullable else kind
+    for name in ("format", "title", "description", "pattern"):
+        if getattr(schema, name):
+            out[name] = getattr(schema, name)
+    if schema.enum:
+        out["enum"] = list(schema.enum)
+    if schema.HasField("items"):
+        out["items"] = schema_to_json(schema.items)
+    if schema.properties:
+        out["properties"] = {k: schema_to_json(v) for k, v in schema.properties.items()}
+    if schema.required:
+        out["required"] = list(schema.required)
+    if schema.any_of:
+        out["anyOf"] = [schema_to_json(option) for option in schema.any_of]
+    for name, key in (
+        ("max_items", "maxItems"),
+        ("min_items", "minItems"),
+        ("min_properties", "minProperties"),
+        ("max_properties", "maxProperties"),
+        ("min_length", "minLength"),
+        ("max_length", "maxLength"),
+    ):
+        if getattr(schema, name):
+            out[key] = getattr(schema, name)
+    if schema.HasField("minimum"):
+        out["minimum"] = schema.minimum
+    if schema.HasField("maximum"):
+        out["maximum"] = schema.maximum
+    return out

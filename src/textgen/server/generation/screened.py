@@ -1,0 +1,86 @@
+"""Screened generation: rate the prompt, run the engine, judge each candidate.
+
+Shared by GenerateText, GenerateMessage and GenerateContent (and their streaming forms);
+each servicer method only turns the result into its own response type. A blocked prompt
+never reaches the engine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+from textgen.server.engine import Engine, GeneratedCandidate, GenerationInput
+from textgen.server.generation.safety import SafetyPolicy, Verdict
+from textgen.v1 import generation_pb2
+
+SAFETY = generation_pb2.Candidate.SAFETY
+
+
+@dataclass
+class ScreenedCandidate:
+    """One candidate (or, when streaming, one candidate's delta) and its safety verdict."""
+
+    index: int
+    candidate: GeneratedCandidate
+    verdict: Verdict
+
+
+@dataclass
+class Screened:
+    """A whole answer: the prompt's verdict and every candidate, blocked ones included."""
+
+    prompt: Verdict
+    prompt_token_count: int
+    candidates: list[ScreenedCandidate] = field(default_factory=list)
+
+
+def screen_prompt(
+    engine: Engine, request: GenerationInput, policy: SafetyPolicy, text: str
+) -> Verdict:
+    """The prompt's verdict under the policy."""
+    return policy.rate(engine, request.model, text)
+
+
+async def generate(
+    engine: Engine, request: GenerationInput, policy: SafetyPolicy, prompt: Verdict, tokens: int
+) -> Screened:
+    """Run the engine unless the prompt is blocked, and judge every candidate's text."""
+    screened = Screened(prompt, tokens)
+    if prompt.blocked:
+        return screened
+    output = await engine.generate(request)
+    screened.prompt_token_count = output.prompt_token_count or tokens
+    for index, candidate in enumerate(output.candidates):
+        verdict = policy.rate(engine, request.model, candidate.text())
+        screened.candidates.append(ScreenedCandidate(index, candidate, verdict))
+    return screened
+
+
+async def stream(
+    engine: Engine, request: GenerationInput, policy: SafetyPolicy
+) -> AsyncIterator[list[ScreenedCandidate]]:
+    """The engine's deltas, judged on each candidate's text so far.
+
+    A candidate is sent until its accumulated text is blocked. The delta that blocks it is
+    yielded once, with no parts, finish_reason SAFETY and the blocking verdict; later
+    deltas of that candidate are dropped.
+    """
+    so_far: dict[int, str] = {}
+    blocked: set[int] = set()
+    async for output in engine.stream(request):
+        batch: list[ScreenedCandidate] = []
+        for index, delta in enumerate(output.candidates):
+            if index in blocked:
+                continue
+            so_far[index] = so_far.get(index, "") + delta.text()
+            verdict = policy.rate(engine, request.model, so_far[index])
+            sent = delta
+            if verdict.blocked:
+                blocked.add(index)
+                sent = GeneratedCandidate(
+                    parts=[], finish_reason=SAFETY, token_count=delta.token_count
+                )
+            batch.append(ScreenedCandidate(index, sent, verdict))
+        if batch:
+            yield batch

@@ -1,0 +1,1 @@
+"""The work behind long-running operations: tuning and batch completion runners."""

@@ -1,0 +1,220 @@
+"""The batch completion job: every prompt row through the model, batch by batch.
+
+The task moves CREATED -> PENDING -> IN_PROGRESS -> COMPLETED (or FAILED, or CANCELED
+when its operation is cancelled), reporting BatchCompletionMetadata as batches of
+ROWS_PER_BATCH rows finish. Results go to a new KIND_RESULTS dataset, one row per input in
+order; a row that cannot be answered carries its own google.rpc.Status and the others go on.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from google.rpc import code_pb2, error_details_pb2, status_pb2
+
+from textgen.server.clock import timestamp
+from textgen.server.engine import GenerationInput, SamplingParams
+from textgen.server.generation.prompts import Prompt, from_messages, from_text, prompt_text
+from textgen.server.generation.resolution import ResolvedModel
+from textgen.server.generation.safety import (
+    CONTENT_DEFAULT_CATEGORIES,
+    TEXT_DEFAULT_CATEGORIES,
+    SafetyPolicy,
+    Verdict,
+)
+from textgen.server.generation.screened import SAFETY, generate, screen_prompt
+from textgen.server.lro.operations import Operation, Operations
+from textgen.server.rpc.errors import DOMAIN, invalid_argument, make_error
+from textgen.server.state import DatasetRecord, ServerState
+from textgen.server.validation.rules import prompt_size_violations
+from textgen.v1 import dataset_pb2, message_pb2, safety_pb2
+from textgen.v1 import text_generation_batch_service_pb2 as batch_pb2
+
+ROWS_PER_BATCH = 20
+TASK_ID_LENGTH = 12
+Status = batch_pb2.BatchInferenceTaskStatus
+
+
+@dataclass(frozen=True)
+class BatchPlan:
+    """A validated batch request in the runner's terms."""
+
+    owner: str
+    model: ResolvedModel
+    params: SamplingParams
+    source: DatasetRecord
+
+
+def start_batch(state: ServerState, operations: Operations, plan: BatchPlan) -> Operation:
+    """Create the result dataset and the `operations/{op}` operation, and start the job."""
+    task_id = state.ids.suffix(TASK_ID_LENGTH)
+    source_id = plan.source.dataset.name.rsplit("/", 1)[-1]
+    result_id = state.ids.suffix(TASK_ID_LENGTH)
+    results = DatasetRecord(
+        dataset=dataset_pb2.Dataset(
+            name=f"datasets/{result_id}",
+            display_name=f"Batch {task_id} results",
+            kind=dataset_pb2.Dataset.KIND_RESULTS,
+            create_time=timestamp(state.clock),
+            source_task_id=task_id,
+            labels={"batch_task_id": task_id, "source_dataset": source_id},
+        ),
+        owner=plan.owner,
+    )
+    state.datasets[results.dataset.name] = results
+    rows = list(plan.source.rows)
+    metadata = batch_pb2.BatchCompletionMetadata(
+        task_id=task_id,
+        task_status=Status.CREATED,
+        total_batches=math.ceil(len(rows) / ROWS_PER_BATCH),
+    )
+    name = f"operations/{task_id}"
+    operation = operations.create(name, plan.owner, metadata)
+    job = _Job(state, operations, plan, name=name, metadata=metadata, results=results)
+    operations.start(name, job.run(rows), state.progression, on_cancel=job.cancelled)
+    return operation
+
+
+def _policy(plan: BatchPlan) -> SafetyPolicy:
+    content = "generateContent" in plan.model.base.supported_generation_methods
+    return SafetyPolicy.build(
+        [], CONTENT_DEFAULT_CATEGORIES if content else TEXT_DEFAULT_CATEGORIES
+    )
+
+
+def _prompt(prompt: dataset_pb2.DatasetPrompt) -> Prompt:
+    if prompt.WhichOneof("prompt") == "messages":
+        return from_messages(message_pb2.MessagePrompt(messages=prompt.messages.messages))
+    return from_text(prompt.text)
+
+
+def _blocked(verdict: Verdict, what: str) -> status_pb2.Status:
+    categories = sorted({safety_pb2.HarmCategory.Name(b.rating.category) for b in verdict.blocks})
+    return make_error(
+        code_pb2.INVALID_ARGUMENT,
+        f"The {what} was blocked for safety ({', '.join(categories) or 'unrated'})",
+        error_details_pb2.ErrorInfo(
+            reason="SAFETY_BLOCKED", domain=DOMAIN, metadata={"categories": ",".join(categories)}
+        ),
+    ).status
+
+
+class _Job:
+    # One batch task: its stages, its metadata and its result dataset.
+
+    def __init__(
+        self,
+        state: ServerState,
+        operations: Operations,
+        plan: BatchPlan,
+        *,
+        name: str,
+        metadata: batch_pb2.BatchCompletionMetadata,
+        results: DatasetRecord,
+    ) -> None:
+        self.state, self.operations, self.plan = state, operations, plan
+        self.name, self.metadata, self.results = name, metadata, results
+        self.policy = _policy(plan)
+
+    async def run(self, rows: Sequence[dataset_pb2.DatasetRow]) -> None:
+        pause = self.state.progression.stage_seconds(2 + self.metadata.total_batches)
+        try:
+            await self.operations.pause(self.name, pause)
+            self._status(Status.PENDING)
+            await self.operations.pause(self.name, pause)
+            self._status(Status.IN_PROGRESS)
+            for start in range(0, len(rows), ROWS_PER_BATCH):
+                await self.operations.pause(self.name, pause)
+                for index in range(start, min(start + ROWS_PER_BATCH, len(rows))):
+                    self.results.rows.append(await self._row(index, rows[index].prompt))
+                self.results.dataset.row_count = len(self.results.rows)
+                self.metadata.completed_batches += 1
+                self.operations.update_metadata(self.name, self.metadata)
+        except Exception as exc:
+            self._status(Status.FAILED)
+            self.operations.fail(
+                self.name,
+                status_pb2.Status(
+                    code=code_pb2.INTERNAL, message=f"The batch failed ({type(exc).__name__})"
+                ),
+            )
+            return
+        self._status(Status.COMPLETED)
+        self.operations.complete(
+            self.name,
+            batch_pb2.BatchCompletionResponse(
+                task_id=self.metadata.task_id,
+                task_status=Status.COMPLETED,
+                result_dataset_id=self.results.dataset.name.rsplit("/", 1)[-1],
+            ),
+        )
+
+    def cancelled(self) -> None:
+        self._status(Status.CANCELED)
+
+    def _status(self, status: batch_pb2.BatchInferenceTaskStatus.ValueType) -> None:
+        self.metadata.task_status = status
+        self.operations.update_metadata(self.name, self.metadata)
+
+    async def _row(self, index: int, source: dataset_pb2.DatasetPrompt) -> dataset_pb2.DatasetRow:
+        result = dataset_pb2.DatasetResult(input=source)
+        try:
+            self._answer(result, await self._generate(source, result))
+        except Exception as exc:  # one row's failure must not stop the others
+            result.error.CopyFrom(
+                status_pb2.Status(
+                    code=code_pb2.INTERNAL, message=f"The row failed ({type(exc).__name__})"
+                )
+            )
+        return dataset_pb2.DatasetRow(index=index, result=result)
+
+    async def _generate(
+        self, source: dataset_pb2.DatasetPrompt, result: dataset_pb2.DatasetResult
+    ) -> status_pb2.Status | str:
+        model, engine = self.plan.model, self.state.engine
+        prompt = _prompt(source)
+        text = prompt_text(prompt)
+        tokens = engine.count_tokens(model.base, text)
+        result.input_token_count = tokens
+        too_long = prompt_size_violations(tokens, model.base, "prompt")
+        if too_long:
+            return invalid_argument(too_long).status
+        request = GenerationInput(
+            model=model.base,
+            contents=prompt.contents,
+            params=self.plan.params,
+            adapter=model.adapter,
+            system_instruction=prompt.system_instruction,
+        )
+        verdict = screen_prompt(engine, request, self.policy, text)
+        if verdict.blocked:
+            return _blocked(verdict, "prompt")
+        screened = await generate(engine, request, self.policy, verdict, tokens)
+        if not screened.candidates:
+            return make_error(code_pb2.INTERNAL, "The model gave no answer").status
+        first = screened.candidates[0]
+        if first.verdict.blocked or first.candidate.finish_reason == SAFETY:
+            return _blocked(first.verdict, "completion")
+        result.completion_token_count = first.candidate.token_count
+        return first.candidate.text()
+
+    def _answer(self, result: dataset_pb2.DatasetResult, outcome: status_pb2.Status | str) -> None:
+        if isinstance(outcome, status_pb2.Status):
+            result.error.CopyFrom(outcome)
+        elif self.plan.params.response_mime_type == "application/json" and not _is_json(outcome):
+            result.error.CopyFrom(
+                make_error(code_pb2.INTERNAL, "The model did not answer with valid JSON").status
+            )
+        else:
+            result.completion = outcome
+
+
+def _is_json(text: str) -> bool:
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True

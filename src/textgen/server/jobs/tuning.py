@@ -1,0 +1,162 @@
+"""The tuning job: one engine step per batch of examples, progress as operation metadata.
+
+`start_tuning` (called by CreateTunedModel) names the operation
+`tunedModels/{id}/operations/{op}`, reports CreateTunedModelMetadata as steps finish, and
+moves the tuned model from CREATING to ACTIVE (response: the TunedModel) or to FAILED
+(error; CANCELLED when the operation is cancelled).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Sequence
+
+from google.rpc import code_pb2, status_pb2
+
+from textgen.server.clock import timestamp
+from textgen.server.engine import TuningParams, TuningRun
+from textgen.server.lro.operations import Operation, Operations
+from textgen.server.state import ServerState, TunedModelRecord
+from textgen.v1 import tuned_model_pb2, tuned_model_service_pb2
+
+TunedModel = tuned_model_pb2.TunedModel
+
+# Fallback defaults, used only when the servicer left a hyperparameter unset: the service
+# picks the batch size and learning rate by dataset size.
+DEFAULT_EPOCHS = 5
+SMALL_DATASET_EXAMPLES = 500
+SMALL_BATCH, LARGE_BATCH = 4, 16
+SMALL_RATE, LARGE_RATE = 0.001, 0.0002
+OPERATION_ID_LENGTH = 12
+
+
+def tuning_params(record: TunedModelRecord) -> TuningParams:
+    """The run's hyperparameters: the model's, with any that are missing defaulted."""
+    hyper = record.model.tuning_task.hyperparameters
+    small = len(record.examples) <= SMALL_DATASET_EXAMPLES
+    epochs = hyper.epoch_count if hyper.HasField("epoch_count") else 0
+    batch = hyper.batch_size if hyper.HasField("batch_size") else 0
+    rate_option = hyper.WhichOneof("learning_rate_option")
+    default_rate = SMALL_RATE if small else LARGE_RATE
+    if rate_option == "learning_rate" and hyper.learning_rate > 0:
+        rate = hyper.learning_rate
+    elif rate_option == "learning_rate_multiplier" and hyper.learning_rate_multiplier > 0:
+        rate = default_rate * hyper.learning_rate_multiplier
+    else:
+        rate = default_rate
+    return TuningParams(
+        epoch_count=epochs if epochs > 0 else DEFAULT_EPOCHS,
+        batch_size=batch if batch > 0 else (SMALL_BATCH if small else LARGE_BATCH),
+        learning_rate=rate,
+    )
+
+
+def total_steps(examples: int, params: TuningParams) -> int:
+    """ceil(examples / batch_size) steps per epoch, times epoch_count."""
+    return math.ceil(examples / params.batch_size) * params.epoch_count
+
+
+def start_tuning(state: ServerState, operations: Operations, record: TunedModelRecord) -> Operation:
+    """Start tuning `record` on the running loop; returns its new operation.
+
+    Fills in the resolved hyperparameters, the start time and (if missing) create_time,
+    and sets record.operation_name.
+    """
+    model = record.model
+    params = tuning_params(record)
+    hyper = model.tuning_task.hyperparameters
+    hyper.epoch_count, hyper.batch_size = params.epoch_count, params.batch_size
+    if hyper.WhichOneof("learning_rate_option") is None:
+        hyper.learning_rate = params.learning_rate
+    now = timestamp(state.clock)
+    if not model.HasField("create_time"):
+        model.create_time.CopyFrom(now)
+    model.update_time.CopyFrom(now)
+    model.tuning_task.start_time.CopyFrom(now)
+    model.state = TunedModel.CREATING
+    del model.tuning_task.snapshots[:]
+
+    name = f"{model.name}/operations/{state.ids.suffix(OPERATION_ID_LENGTH)}"
+    steps = total_steps(len(record.examples), params)
+    metadata = tuned_model_service_pb2.CreateTunedModelMetadata(
+        tuned_model=model.name, total_steps=steps
+    )
+    operation = operations.create(name, record.owner, metadata)
+    record.operation_name = name
+    job = _Job(state, operations, record, name, metadata)
+    operations.start(
+        name,
+        job.run(state.engine.tune(record.base_model, record.examples, params), params),
+        state.progression,
+        on_cancel=job.cancelled,
+    )
+    return operation
+
+
+def public_model(model: TunedModel) -> TunedModel:
+    """A copy without the training data, which is sent on create only."""
+    copy = TunedModel()
+    copy.CopyFrom(model)
+    copy.tuning_task.ClearField("training_data")
+    return copy
+
+
+def _batches(examples: Sequence[tuple[str, str]], size: int) -> Iterator[Sequence[tuple[str, str]]]:
+    for start in range(0, len(examples), size):
+        yield examples[start : start + size]
+
+
+class _Job:
+    # One tuning job: the steps, and what happens to the tuned model when it ends.
+
+    def __init__(
+        self,
+        state: ServerState,
+        operations: Operations,
+        record: TunedModelRecord,
+        name: str,
+        metadata: tuned_model_service_pb2.CreateTunedModelMetadata,
+    ) -> None:
+        self.state, self.operations, self.record = state, operations, record
+        self.name, self.metadata = name, metadata
+
+    async def run(self, run: TuningRun, params: TuningParams) -> None:
+        examples, model, clock = self.record.examples, self.record.model, self.state.clock
+        pause = self.state.progression.stage_seconds(self.metadata.total_steps)
+        step = 0
+        try:
+            for epoch in range(1, params.epoch_count + 1):
+                for batch in _batches(examples, params.batch_size):
+                    await self.operations.pause(self.name, pause)
+                    step += 1
+                    loss = run.step(step, epoch, batch)
+                    snapshot = tuned_model_pb2.TuningSnapshot(
+                        step=step, epoch=epoch, mean_loss=loss, compute_time=timestamp(clock)
+                    )
+                    model.tuning_task.snapshots.append(snapshot)
+                    self.metadata.snapshots.append(snapshot)
+                    self.metadata.completed_steps = step
+                    self.metadata.completed_percent = 100.0 * step / self.metadata.total_steps
+                    self.operations.update_metadata(self.name, self.metadata)
+            self.record.adapter = run.finish()
+        except Exception as exc:
+            self._end(TunedModel.FAILED)
+            self.operations.fail(
+                self.name,
+                status_pb2.Status(
+                    code=code_pb2.INTERNAL, message=f"Tuning failed ({type(exc).__name__})"
+                ),
+            )
+            return
+        self._end(TunedModel.ACTIVE)
+        self.operations.complete(self.name, public_model(model))
+
+    def cancelled(self) -> None:
+        self._end(TunedModel.FAILED)
+
+    def _end(self, final: TunedModel.State.ValueType) -> None:
+        model = self.record.model
+        now = timestamp(self.state.clock)
+        model.state = final
+        model.tuning_task.complete_time.CopyFrom(now)
+        model.update_time.CopyFrom(now)

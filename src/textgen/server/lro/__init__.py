@@ -1,0 +1,1 @@
+"""Long-running operations: the lifecycle (create, progress, finish, cancel) and waiting."""

@@ -1,0 +1,407 @@
+"""Long-running operations: one store for every service, lifecycle, cancel and waiting.
+
+Job runners (tuning, batch) create an operation, start their work with `start`, update its
+metadata as they go, pause between stages with `pause`, and finish with `complete` or
+`fail`. Servicers read operations with the caller's principal: another principal's
+operation answers NOT_FOUND, as a missing one does.
+
+The protos live in an `OperationStore` (in memory by default; a durable store can follow).
+What cannot be stored (the worker task, events that wake waiters) lives beside it here.
+Waiting is event driven: a waiter awaits the operation's `done` event, nothing polls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from google.longrunning import operations_proto_pb2 as operations_pb2
+from google.protobuf import any_pb2
+from google.protobuf.message import Message
+from google.rpc import code_pb2, status_pb2
+
+from textgen.server.clock import Clock, Progression, ProgressionMode
+from textgen.server.rpc.errors import already_exists, not_found
+
+Operation = operations_pb2.Operation
+
+OPERATION_TYPE = "google.longrunning.Operation"
+# A poll waits at most this long (real seconds) for a job to reach its next stage.
+_SETTLE_LIMIT = 10.0
+_LOG = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class StoredOperation:
+    """What the store keeps: the operation and the principal that owns it."""
+
+    operation: Operation
+    owner: str
+
+
+class OperationStore(Protocol):
+    """Where operations are kept, by name, in creation order."""
+
+    def get(self, name: str) -> StoredOperation | None:
+        """The stored operation, or None."""
+        ...
+
+    def put(self, stored: StoredOperation) -> None:
+        """Insert or replace; a replaced operation keeps its place in the order."""
+        ...
+
+    def delete(self, name: str) -> None:
+        """Forget the operation (no error when it is missing)."""
+        ...
+
+    def scan(self, prefix: str = "") -> list[StoredOperation]:
+        """Operations whose name starts with `prefix`, in creation order."""
+        ...
+
+
+class MemoryStore:
+    """An OperationStore in a dict; protos are copied in and out."""
+
+    def __init__(self) -> None:
+        self._items: dict[str, StoredOperation] = {}
+
+    def get(self, name: str) -> StoredOperation | None:
+        """The stored operation, or None."""
+        stored = self._items.get(name)
+        return None if stored is None else StoredOperation(_copy(stored.operation), stored.owner)
+
+    def put(self, stored: StoredOperation) -> None:
+        """Insert or replace."""
+        self._items[stored.operation.name] = StoredOperation(_copy(stored.operation), stored.owner)
+
+    def delete(self, name: str) -> None:
+        """Forget the operation."""
+        self._items.pop(name, None)
+
+    def scan(self, prefix: str = "") -> list[StoredOperation]:
+        """Operations whose name starts with `prefix`, in creation order."""
+        return [
+            StoredOperation(_copy(stored.operation), stored.owner)
+            for name, stored in self._items.items()
+            if name.startswith(prefix)
+        ]
+
+
+@dataclass
+class _Live:
+    # The parts of an operation that only exist while this process runs it.
+    done: asyncio.Event = field(default_factory=asyncio.Event)
+    task: asyncio.Task[None] | None = None
+    progression: Progression | None = None
+    on_cancel: Callable[[], None] | None = None
+    forgotten: bool = False  # deleted while the work goes on
+    parked: bool = False  # the job waits at a stage boundary for polls
+    polls: int = 0
+    waiters: int = 0  # WaitOperation calls waiting on `done`
+    release: asyncio.Event = field(default_factory=asyncio.Event)
+    watchers: list[asyncio.Future[None]] = field(default_factory=list)
+
+    def notify(self) -> None:
+        """Wake pollers waiting for the job to park at its next stage or to end."""
+        watchers, self.watchers = self.watchers, []
+        for future in watchers:
+            if not future.done():
+                future.set_result(None)
+
+
+class Operations:
+    """Every long-running operation of a server, and the work behind each."""
+
+    def __init__(self, clock: Clock, store: OperationStore | None = None) -> None:
+        self.clock = clock
+        self._store: OperationStore = store if store is not None else MemoryStore()
+        self._live: dict[str, _Live] = {}
+
+    # --- lifecycle, for job runners ------------------------------------------------------
+
+    def create(self, name: str, owner: str, metadata: Message) -> Operation:
+        """A new, not yet done operation; ALREADY_EXISTS when the name is taken."""
+        if self._store.get(name) is not None:
+            raise already_exists(OPERATION_TYPE, name)
+        operation = Operation(name=name, metadata=_pack(metadata), done=False)
+        self._store.put(StoredOperation(operation, owner))
+        self._live[name] = _Live()
+        return _copy(operation)
+
+    def update_metadata(self, name: str, metadata: Message) -> bool:
+        """Replace the metadata; False when the operation is gone (deleted)."""
+        stored = self._store.get(name)
+        if stored is None:
+            return False
+        stored.operation.metadata.CopyFrom(_pack(metadata))
+        self._store.put(stored)
+        return True
+
+    def complete(self, name: str, response: Message) -> bool:
+        """Mark the operation done with a response; False when it is gone or already done."""
+        return self._finish(name, response=_pack(response))
+
+    def fail(self, name: str, status: status_pb2.Status) -> bool:
+        """Mark the operation done with an error; False when it is gone or already done."""
+        return self._finish(name, error=status)
+
+    def attach(
+        self,
+        name: str,
+        task: asyncio.Task[None],
+        progression: Progression | None = None,
+        on_cancel: Callable[[], None] | None = None,
+    ) -> None:
+        """Record the task doing the operation's work, so cancel can stop it.
+
+        `on_cancel` runs once when the work is cancelled, before the operation is marked
+        done, even if the task was cancelled before it started: the place for a runner to
+        mark its resources (a tuned model FAILED, a batch CANCELED).
+        """
+        live = self._live.setdefault(name, _Live())
+        live.task = task
+        live.progression = progression
+        live.on_cancel = on_cancel
+        task.add_done_callback(lambda _: self._task_ended(name, live))
+
+    def start(
+        self,
+        name: str,
+        work: Coroutine[Any, Any, None],
+        progression: Progression,
+        on_cancel: Callable[[], None] | None = None,
+    ) -> asyncio.Task[None]:
+        """Run `work` as the operation's task (on the running loop) and attach it.
+
+        An exception the work lets escape fails the operation with INTERNAL; cancellation
+        (from `cancel` or a server shutdown) ends it with CANCELLED.
+        """
+        task = asyncio.get_running_loop().create_task(self._guard(name, work))
+        self.attach(name, task, progression, on_cancel)
+        return task
+
+    async def pause(self, name: str, seconds: float) -> None:
+        """A stage boundary of the operation's job, paced by its Progression.
+
+        IMMEDIATE: no wait. DURATION: sleep `seconds` on the clock. POLLS: wait for polls.
+        """
+        live = self._live.get(name)
+        progression = live.progression if live is not None else None
+        mode = progression.mode if progression is not None else ProgressionMode.DURATION
+        if mode is ProgressionMode.IMMEDIATE:
+            return
+        if mode is ProgressionMode.DURATION:
+            await self.clock.sleep(seconds)
+            return
+        if live is None or live.forgotten:
+            return  # nobody can poll a deleted operation; let its work run on
+        live.polls = 0
+        live.release.clear()
+        live.parked = True
+        live.notify()
+        try:
+            await live.release.wait()
+        finally:
+            live.parked = False
+
+    # --- reads and control, for servicers (owner-checked) ---------------------------------
+
+    def get(self, name: str, owner: str) -> Operation:
+        """The caller's operation; NOT_FOUND when missing or someone else's."""
+        return self._owned(name, owner).operation
+
+    def list(self, owner: str, prefix: str = "", done: bool | None = None) -> list[Operation]:
+        """The caller's operations under a collection name (`operations`,
+        `tunedModels/x/operations`; "" for all), optionally only done or not done."""
+        start = prefix.rstrip("/") + "/" if prefix else ""
+        return [
+            stored.operation
+            for stored in self._store.scan(start)
+            if stored.owner == owner and (done is None or stored.operation.done == done)
+        ]
+
+    async def poll(self, name: str, owner: str) -> Operation:
+        """get(), counted as a poll: with POLLS progression every `polls_per_stage` polls
+        release the job for one stage, and this returns once that stage is done; with
+        IMMEDIATE progression it returns once the job is done."""
+        self._owned(name, owner)
+        live = self._live.get(name)
+        if live is not None and live.task is not None and live.progression is not None:
+            if live.progression.mode is ProgressionMode.IMMEDIATE:
+                await self._settle(live, until_done=True)
+            elif live.progression.mode is ProgressionMode.POLLS:
+                await self._count_poll(live)
+        return self.get(name, owner)
+
+    async def cancel(self, name: str, owner: str) -> Operation:
+        """Stop the work, best effort. The operation stays, done, with error CANCELLED
+        (unless it finished first)."""
+        self._owned(name, owner)
+        live = self._live.get(name)
+        task = live.task if live is not None else None
+        if task is not None and not task.done():
+            task.cancel()
+            await asyncio.wait({task})
+        self._cancelled(name)
+        return self.get(name, owner)
+
+    def delete(self, name: str, owner: str) -> None:
+        """Forget the operation; its work, if any, goes on."""
+        self._owned(name, owner)
+        self._store.delete(name)
+        live = self._live.get(name)
+        if live is None:
+            return
+        if live.task is None or live.task.done():
+            del self._live[name]
+        else:
+            live.forgotten = True
+            live.release.set()  # a job parked for polls would never be polled again
+        live.done.set()  # waiters return (and then find the operation gone)
+
+    async def wait(self, name: str, owner: str, timeout: float | None) -> Operation:
+        """The operation once done, or as it is after `timeout` real seconds (None: no
+        limit). With POLLS progression a waiter counts as polling all along: each stage is
+        released as soon as the job reaches it."""
+        operation = await self.poll(name, owner)
+        live = self._live.get(name)
+        if operation.done or live is None:
+            return operation
+        live.waiters += 1
+        try:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._until_done(live), timeout)
+        finally:
+            live.waiters -= 1
+        stored = self._store.get(name)
+        return stored.operation if stored is not None else operation
+
+    def waiting(self, name: str) -> int:
+        """How many wait() calls are waiting for the operation to finish."""
+        live = self._live.get(name)
+        return live.waiters if live is not None else 0
+
+    # --- internals -------------------------------------------------------------------------
+
+    def _owned(self, name: str, owner: str) -> StoredOperation:
+        stored = self._store.get(name)
+        if stored is None or stored.owner != owner:
+            raise not_found(OPERATION_TYPE, name)
+        return stored
+
+    def _finish(
+        self,
+        name: str,
+        *,
+        response: any_pb2.Any | None = None,
+        error: status_pb2.Status | None = None,
+    ) -> bool:
+        stored = self._store.get(name)
+        if stored is None or stored.operation.done:
+            return False
+        stored.operation.done = True
+        if response is not None:
+            stored.operation.response.CopyFrom(response)
+        if error is not None:
+            stored.operation.error.CopyFrom(error)
+        self._store.put(stored)
+        live = self._live.get(name)
+        if live is not None:
+            live.done.set()
+            live.notify()
+        return True
+
+    async def _guard(self, name: str, work: Coroutine[Any, Any, None]) -> None:
+        try:
+            await work
+        except asyncio.CancelledError:
+            self._cancelled(name)
+            raise
+        except Exception as exc:
+            _LOG.exception("operation %s failed", name)
+            self._finish(
+                name,
+                error=status_pb2.Status(
+                    code=code_pb2.INTERNAL, message=f"The job failed ({type(exc).__name__})"
+                ),
+            )
+
+    def _cancelled(self, name: str) -> None:
+        stored = self._store.get(name)
+        live = self._live.get(name)
+        if stored is None or stored.operation.done:
+            return
+        if live is not None and live.on_cancel is not None:
+            on_cancel, live.on_cancel = live.on_cancel, None
+            try:
+                on_cancel()
+            except Exception:
+                _LOG.exception("cancelling operation %s", name)
+        self._finish(name, error=cancelled_status())
+
+    def _task_ended(self, name: str, live: _Live) -> None:
+        live.notify()
+        if live.forgotten and self._live.get(name) is live:
+            del self._live[name]
+
+    async def _until_done(self, live: _Live) -> None:
+        polled = live.progression is not None and live.progression.mode is ProgressionMode.POLLS
+        while polled and not live.done.is_set() and live.task is not None and not live.task.done():
+            await self._count_poll(live)
+        await live.done.wait()
+
+    async def _count_poll(self, live: _Live) -> None:
+        if not live.parked:
+            await self._settle(live)  # the job has not reached its first stage yet
+        if live.done.is_set() or not live.parked or live.progression is None:
+            return
+        live.polls += 1
+        if live.polls >= live.progression.polls_per_stage:
+            live.parked = False
+            live.release.set()
+            await self._settle(live)
+
+    @staticmethod
+    async def _settle(live: _Live, *, until_done: bool = False) -> None:
+        # Wait (bounded) until the job parks at its next stage boundary, or ends.
+        task = live.task
+        if task is None or task.done() or live.done.is_set():
+            return
+        waiter: asyncio.Future[Any]
+        if until_done:
+            waiter = asyncio.ensure_future(live.done.wait())
+        else:
+            waiter = asyncio.get_running_loop().create_future()
+            live.watchers.append(waiter)
+        try:
+            await asyncio.wait({waiter, task}, timeout=_SETTLE_LIMIT, return_when="FIRST_COMPLETED")
+        finally:
+            if not waiter.done():
+                waiter.cancel()
+
+
+def cancelled_status() -> status_pb2.Status:
+    """The error a cancelled operation carries (google.rpc.Code CANCELLED, 1)."""
+    return status_pb2.Status(code=code_pb2.CANCELLED, message="The operation was cancelled")
+
+
+def unpack(operation: Operation, message: Message, *, response: bool = False) -> bool:
+    """Unpack the operation's metadata (or response) into `message`; False on a type mismatch."""
+    holder = operation.response if response else operation.metadata
+    return bool(holder.Unpack(message))
+
+
+def _pack(message: Message) -> any_pb2.Any:
+    holder = any_pb2.Any()
+    holder.Pack(message)
+    return holder
+
+
+def _copy(operation: Operation) -> Operation:
+    copy = Operation()
+    copy.CopyFrom(operation)
+    return copy

@@ -1,0 +1,1 @@
+"""One servicer per service of the contract, plus google.longrunning.Operations."""

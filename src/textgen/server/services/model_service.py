@@ -1,0 +1,463 @@
+"""ModelService servicer: model discovery, generation, token counting and embeddings."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterable, Sequence
+
+import grpc
+from google.protobuf.message import Message
+
+from textgen.server.engine import GenerationInput
+from textgen.server.generation import embedding, screened
+from textgen.server.generation.prompts import (
+    Prompt,
+    from_messages,
+    from_text,
+    prompt_text,
+    reply_author,
+)
+from textgen.server.generation.resolution import ResolvedModel, base_model, resolve_model
+from textgen.server.generation.responses import content_filter, content_response, text_response
+from textgen.server.generation.safety import (
+    CONTENT_DEFAULT_CATEGORIES,
+    TEXT_DEFAULT_CATEGORIES,
+    SafetyPolicy,
+    Verdict,
+)
+from textgen.server.generation.sampling import sampling_params
+from textgen.server.rpc.aio_types import Context
+from textgen.server.rpc.auth import caller
+from textgen.server.rpc.errors import FieldViolation
+from textgen.server.rpc.handlers import stream, unary
+from textgen.server.rpc.pagination import DEFAULT_MODELS, paginate
+from textgen.server.state import ServerState
+from textgen.server.validation.rules import (
+    CONTENT_CATEGORIES,
+    CONTENT_SAMPLING_RULES,
+    TEXT_CATEGORIES,
+    TEXT_SAMPLING_RULES,
+    AnyRule,
+    CrossRule,
+    Rule,
+    ensure,
+    is_set,
+    model_name_violations,
+    non_empty,
+    prompt_size_violations,
+    safety_setting_violations,
+    violations,
+)
+from textgen.v1 import (
+    content_pb2,
+    generation_pb2,
+    message_pb2,
+    model_pb2,
+    model_service_pb2,
+    model_service_pb2_grpc,
+    text_pb2,
+)
+
+TEXT_RULES: list[AnyRule] = [
+    *TEXT_SAMPLING_RULES,
+    Rule("prompt", is_set, "is required", required=True),
+    Rule("prompt.text", non_empty, "must not be empty"),
+]
+MESSAGE_RULES: list[AnyRule] = [
+    *TEXT_SAMPLING_RULES,
+    Rule("prompt", is_set, "is required", required=True),
+    Rule("prompt.messages", non_empty, "at least one message is required"),
+    Rule("prompt.messages[].content", non_empty, "must not be empty"),
+]
+CONTENT_RULES: list[AnyRule] = [
+    Rule("contents", non_empty, "at least one content is required"),
+    Rule("contents[].parts", non_empty, "must hold at least one part"),
+    Rule(
+        "system_instruction.parts[]",
+        lambda part: part.WhichOneof("data") == "text",
+        "only text parts are allowed",
+    ),
+    Rule("cached_content", lambda _: False, "this server keeps no cached content"),
+]
+COUNT_TOKENS_RULES: list[AnyRule] = [
+    CrossRule(
+        "contents",
+        lambda m: not (m.contents and m.HasField("generate_content_request")),
+        "set either contents or generate_content_request, not both",
+    ),
+]
+
+
+class ModelServicer(model_service_pb2_grpc.ModelServiceServicer):
+    """Serves ModelService from a ServerState and its engine."""
+
+    def __init__(self, state: ServerState) -> None:
+        self._state = state
+
+    # --- discovery -----------------------------------------------------------------
+
+    @unary
+    async def GetModel(
+        self,
+        request: model_service_pb2.GetModelRequest,
+        context: grpc.aio.ServicerContext[model_service_pb2.GetModelRequest, model_pb2.Model],
+    ) -> model_pb2.Model:
+        caller(context, self._state.api_keys)
+        return base_model(self._state, request.name, "name")
+
+    @unary
+    async def ListModels(
+        self,
+        request: model_service_pb2.ListModelsRequest,
+        context: grpc.aio.ServicerContext[
+            model_service_pb2.ListModelsRequest, model_service_pb2.ListModelsResponse
+        ],
+    ) -> model_service_pb2.ListModelsResponse:
+        caller(context, self._state.api_keys)
+        page = paginate(
+            list(self._state.engine.models()),
+            page_size=request.page_size,
+            page_token=request.page_token,
+            default_size=DEFAULT_MODELS,
+            secret=self._state.page_secret,
+            binding={"method": "ListModels"},
+        )
+        return model_service_pb2.ListModelsResponse(
+            models=page.items, next_page_token=page.next_page_token
+        )
+
+    # --- shared steps -----------------------------------------------------------------
+
+    def _resolve(
+        self,
+        context: Context,
+        name: str,
+        rpc: str,
+        *checks: Iterable[FieldViolation],
+    ) -> ResolvedModel:
+        """Authenticate, run the syntactic checks, then look the model up for `rpc`."""
+        principal = caller(context, self._state.api_keys)
+        ensure(model_name_violations(name), *checks)
+        return resolve_model(self._state, name, principal, rpc=rpc)
+
+    def _check_prompt_size(self, model: ResolvedModel, text: str, field: str) -> int:
+        tokens = self._state.engine.count_tokens(model.base, text)
+        ensure(prompt_size_violations(tokens, model.base, field))
+        return tokens
+
+    def _prepare(
+        self, model: ResolvedModel, prompt: Prompt, policy: SafetyPolicy, field: str
+    ) -> tuple[int, Verdict]:
+        """Check the prompt's size (INVALID_ARGUMENT on `field`) and rate it."""
+        text = prompt_text(prompt)
+        tokens = self._check_prompt_size(model, text, field)
+        return tokens, policy.rate(self._state.engine, model.base, text)
+
+    async def _generate(
+        self,
+        model: ResolvedModel,
+        prompt: Prompt,
+        gen_input: GenerationInput,
+        policy: SafetyPolicy,
+        field: str,
+    ) -> screened.Screened:
+        """Shared by every unary generation method: size check, safety, engine."""
+        tokens, verdict = self._prepare(model, prompt, policy, field)
+        return await screened.generate(self._state.engine, gen_input, policy, verdict, tokens)
+
+    def _input(
+        self,
+        model: ResolvedModel,
+        prompt: Prompt,
+        source: Message | None,
+        *,
+        prefix: str = "",
+        content: bool = False,
+        tools: Sequence[content_pb2.Tool] = (),
+        tool_config: content_pb2.ToolConfig | None = None,
+    ) -> GenerationInput:
+        return GenerationInput(
+            model=model.base,
+            contents=prompt.contents,
+            params=sampling_params(model, source, prefix=prefix, content=content),
+            adapter=model.adapter,
+            system_instruction=prompt.system_instruction,
+            tools=tools,
+            tool_config=tool_config,
+        )
+
+    # --- text -------------------------------------------------------------------------
+
+    def _text_checks(
+        self, request: model_service_pb2.GenerateTextRequest
+    ) -> list[list[FieldViolation]]:
+        return [
+            violations(request, TEXT_RULES),
+            safety_setting_violations(request.safety_settings, TEXT_CATEGORIES),
+        ]
+
+    @unary
+    async def GenerateText(
+        self,
+        request: model_service_pb2.GenerateTextRequest,
+        context: grpc.aio.ServicerContext[
+            model_service_pb2.GenerateTextRequest, model_service_pb2.GenerateTextResponse
+        ],
+    ) -> model_service_pb2.GenerateTextResponse:
+        model = self._resolve(context, request.model, "GenerateText", *self._text_checks(request))
+        policy = SafetyPolicy.build(request.safety_settings, TEXT_DEFAULT_CATEGORIES)
+        prompt = from_text(request.prompt.text)
+        gen_input = self._input(model, prompt, request)
+        screened = await self._generate(model, prompt, gen_input, policy, "prompt")
+        return text_response(screened.prompt, screened.candidates)
+
+    @stream
+    async def StreamGenerateText(
+        self,
+        request: model_service_pb2.GenerateTextRequest,
+        context: grpc.aio.ServicerContext[
+            model_service_pb2.GenerateTextRequest, model_service_pb2.GenerateTextResponse
+        ],
+    ) -> AsyncIterator[model_service_pb2.GenerateTextResponse]:
+        model = self._resolve(
+            context, request.model, "StreamGenerateText", *self._text_checks(request)
+        )
+        policy = SafetyPolicy.build(request.safety_settings, TEXT_DEFAULT_CATEGORIES)
+        prompt = from_text(request.prompt.text)
+        gen_input = self._input(model, prompt, request)
+        _, verdict = self._prepare(model, prompt, policy, "prompt")
+        if verdict.blocked:
+            yield text_response(verdict, [])
+            return
+        async for batch in screened.stream(self._state.engine, gen_input, policy):
+            yield text_response(verdict, batch)
+
+    @unary
+    async def CountTextTokens(
+        self,
+        request: model_service_pb2.CountTextTokensRequest,
+        context: grpc.aio.ServicerContext[
+            model_service_pb2.CountTextTokensRequest, model_service_pb2.CountTextTokensResponse
+        ],
+    ) -> model_service_pb2.CountTextTokensResponse:
+        model = self._resolve(
+            context, request.model, "CountTextTokens", violations(request, TEXT_RULES)
+        )
+        tokens = self._state.engine.count_tokens(model.base, request.prompt.text)
+        return model_service_pb2.CountTextTokensResponse(token_count=tokens)
+
+    # --- messages -----------------------------------------------------------------------
+
+    @unary
+    async def GenerateMessage(
+        self,
+        request: model_service_pb2.GenerateMessageRequest,
+        context: grpc.aio.ServicerContext[
+            model_service_pb2.GenerateMessageRequest, model_service_pb2.GenerateMessageResponse
+        ],
+    ) -> model_service_pb2.GenerateMessageResponse:
+        model = self._resolve(
+            context, request.model, "GenerateMessage", violations(request, MESSAGE_RULES)
+        )
+        policy = SafetyPolicy.build((), TEXT_DEFAULT_CATEGORIES)
+        prompt = from_messages(request.prompt)
+        gen_input = self._input(model, prompt, request)
+        screened = await self._generate(model, prompt, gen_input, policy, "prompt")
+        response = model_service_pb2.GenerateMessageResponse(messages=request.prompt.messages)
+        if screened.prompt.blocked:
+            response.filters.append(content_filter("The prompt was blocked for safety."))
+        author = reply_author(request.prompt.messages)
+        for item in screened.candidates:
+            if item.verdict.blocked:
+                response.filters.append(
+                    content_filter(f"Candidate {item.index} was blocked for safety.")
+                )
+            else:
+                response.candidates.append(
+                    message_pb2.Message(author=author, content=item.candidate.text())
+                )
+        return response
+
+    @unary
+    async def CountMessageTokens(
+        self,
+        request: model_service_pb2.CountMessageTokensRequest,
+        context: grpc.aio.ServicerContext[
+            model_service_pb2.CountMessageTokensRequest,
+            model_service_pb2.CountMessageTokensResponse,
+        ],
+    ) -> model_service_pb2.CountMessageTokensResponse:
+        model = self._resolve(
+            context, request.model, "CountMessageTokens", violations(request, MESSAGE_RULES)
+        )
+        text = prompt_text(from_messages(request.prompt))
+        tokens = self._state.engine.count_tokens(model.base, text)
+        return model_service_pb2.CountMessageTokensResponse(token_count=tokens)
+
+    # --- content ------------------------------------------------------------------------
+
+    def _content_checks(
+        self, request: model_service_pb2.GenerateContentRequest
+    ) -> list[list[FieldViolation]]:
+        return [
+            violations(request, CONTENT_RULES),
+            violations(request.generation_config, CONTENT_SAMPLING_RULES, "generation_config"),
+            safety_setting_violations(request.safety_settings, CONTENT_CATEGORIES),
+        ]
+
+    def _content_input(
+        self, model: ResolvedModel, request: model_service_pb2.GenerateContentRequest
+    ) -> tuple[Prompt, GenerationInput]:
+        system = request.system_instruction if request.HasField("system_instruction") else None
+        prompt = Prompt(list(request.contents), system)
+        config = request.generation_config if request.HasField("generation_config") else None
+        tool_config = request.tool_config if request.HasField("tool_config") else None
+        gen_input = self._input(
+            model,
+            prompt,
+            config,
+            prefix="generation_config",
+            content=True,
+            tools=list(request.tools),
+            tool_config=tool_config,
+        )
+        return prompt, gen_input
+
+    @unary
+    async def GenerateContent(
+        self,
+        request: model_service_pb2.GenerateContentRequest,
+        context: grpc.aio.ServicerContext[
+            model_service_pb2.GenerateContentRequest, model_service_pb2.GenerateContentResponse
+        ],
+    ) -> model_service_pb2.GenerateContentResponse:
+        model = self._resolve(
+            context, request.model, "GenerateContent", *self._content_checks(request)
+        )
+        policy = SafetyPolicy.build(request.safety_settings, CONTENT_DEFAULT_CATEGORIES)
+        prompt, gen_input = self._content_input(model, request)
+        screened = await self._generate(model, prompt, gen_input, policy, "contents")
+        return content_response(
+            model, screened.prompt, screened.candidates, screened.prompt_token_count
+        )
+
+    @stream
+    async def StreamGenerateContent(
+        self,
+        request: model_service_pb2.GenerateContentRequest,
+        context: grpc.aio.ServicerContext[
+            model_service_pb2.GenerateContentRequest, model_service_pb2.GenerateContentResponse
+        ],
+    ) -> AsyncIterator[model_service_pb2.GenerateContentResponse]:
+        model = self._resolve(
+            context, request.model, "StreamGenerateContent", *self._content_checks(request)
+        )
+        policy = SafetyPolicy.build(request.safety_settings, CONTENT_DEFAULT_CATEGORIES)
+        prompt, gen_input = self._content_input(model, request)
+        tokens, verdict = self._prepare(model, prompt, policy, "contents")
+        if verdict.blocked:
+            yield content_response(model, verdict, [], tokens)
+            return
+        async for batch in screened.stream(self._state.engine, gen_input, policy):
+            yield content_response(model, verdict, batch, tokens)
+
+    @unary
+    async def CountTokens(
+        self,
+        request: model_service_pb2.CountTokensRequest,
+        context: grpc.aio.ServicerContext[
+            model_service_pb2.CountTokensRequest, model_service_pb2.CountTokensResponse
+        ],
+    ) -> model_service_pb2.CountTokensResponse:
+        inner = request.generate_content_request
+        checks = [violations(request, COUNT_TOKENS_RULES)]
+        if request.HasField("generate_content_request"):
+            checks.append(violations(inner, CONTENT_RULES, "generate_content_request"))
+        model = self._resolve(context, request.model, "CountTokens", *checks)
+        if request.HasField("generate_content_request"):
+            system = inner.system_instruction if inner.HasField("system_instruction") else None
+            prompt = Prompt(list(inner.contents), system)
+            extra = "\n".join(
+                f"{fn.name} {fn.description}"
+                for tool in inner.tools
+                for fn in tool.function_declarations
+            )
+            text = prompt_text(prompt) + ("\n" + extra if extra else "")
+        else:
+            text = prompt_text(Prompt(list(request.contents)))
+        tokens = self._state.engine.count_tokens(model.base, text)
+        return model_service_pb2.CountTokensResponse(total_tokens=tokens)
+
+    # --- embeddings ---------------------------------------------------------------------
+
+    @unary
+    async def EmbedText(
+        self,
+        request: model_service_pb2.EmbedTextRequest,
+        context: grpc.aio.ServicerContext[
+            model_service_pb2.EmbedTextRequest, model_service_pb2.EmbedTextResponse
+        ],
+    ) -> model_service_pb2.EmbedTextResponse:
+        model = self._embedding_model(context, request.model, "EmbedText", [])
+        vectors = await embedding.embed_texts(self._state, model, [request.text], "text")
+        return model_service_pb2.EmbedTextResponse(embedding=text_pb2.Embedding(value=vectors[0]))
+
+    @unary
+    async def BatchEmbedText(
+        self,
+        request: model_service_pb2.BatchEmbedTextRequest,
+        context: grpc.aio.ServicerContext[
+            model_service_pb2.BatchEmbedTextRequest, model_service_pb2.BatchEmbedTextResponse
+        ],
+    ) -> model_service_pb2.BatchEmbedTextResponse:
+        checks = embedding.batch_text_violations(request)
+        model = self._embedding_model(context, request.model, "BatchEmbedText", checks)
+        texts = list(request.texts) or [item.text for item in request.requests]
+        field = "texts" if request.texts else "requests"
+        vectors = await embedding.embed_texts(self._state, model, texts, field)
+        return model_service_pb2.BatchEmbedTextResponse(
+            embeddings=[text_pb2.Embedding(value=vector) for vector in vectors]
+        )
+
+    @unary
+    async def EmbedContent(
+        self,
+        request: model_service_pb2.EmbedContentRequest,
+        context: grpc.aio.ServicerContext[
+            model_service_pb2.EmbedContentRequest, model_service_pb2.EmbedContentResponse
+        ],
+    ) -> model_service_pb2.EmbedContentResponse:
+        checks = embedding.content_violations([request], "")
+        model = self._embedding_model(context, request.model, "EmbedContent", checks)
+        vectors = await embedding.embed_contents(self._state, model, [request], "")
+        return model_service_pb2.EmbedContentResponse(
+            embedding=generation_pb2.ContentEmbedding(values=vectors[0])
+        )
+
+    @unary
+    async def BatchEmbedContents(
+        self,
+        request: model_service_pb2.BatchEmbedContentsRequest,
+        context: grpc.aio.ServicerContext[
+            model_service_pb2.BatchEmbedContentsRequest,
+            model_service_pb2.BatchEmbedContentsResponse,
+        ],
+    ) -> model_service_pb2.BatchEmbedContentsResponse:
+        checks = embedding.batch_content_violations(request)
+        model = self._embedding_model(context, request.model, "BatchEmbedContents", checks)
+        vectors = await embedding.embed_contents(
+            self._state, model, list(request.requests), "requests"
+        )
+        return model_service_pb2.BatchEmbedContentsResponse(
+            embeddings=[generation_pb2.ContentEmbedding(values=vector) for vector in vectors]
+        )
+
+    def _embedding_model(
+        self,
+        context: Context,
+        name: str,
+        rpc: str,
+        checks: Iterable[FieldViolation],
+    ) -> model_pb2.Model:
+        principal = caller(context, self._state.api_keys)
+        ensure(model_name_violations(name, tuned=False), checks)
+        return resolve_model(self._state, name, principal, rpc=rpc, allow_tuned=False).base

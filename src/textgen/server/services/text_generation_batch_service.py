@@ -1,0 +1,151 @@
+"""TextGenerationBatchService: check a batch completion request and start its job."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import grpc
+from google.longrunning import operations_proto_pb2 as operations_pb2
+from google.protobuf import json_format, struct_pb2
+
+from textgen.server.engine import SamplingParams
+from textgen.server.generation.resolution import ResolvedModel, resolve_model
+from textgen.server.jobs.batch import BatchPlan, start_batch
+from textgen.server.lro.operations import Operations
+from textgen.server.rpc.auth import caller, find_owned
+from textgen.server.rpc.errors import FieldViolation
+from textgen.server.rpc.handlers import unary
+from textgen.server.state import DatasetRecord, ServerState
+from textgen.server.validation.rules import (
+    AnyRule,
+    CrossRule,
+    Rule,
+    at_most,
+    ensure,
+    model_name_violations,
+    validate,
+    violations,
+)
+from textgen.v1 import dataset_pb2
+from textgen.v1 import text_generation_batch_service_pb2 as batch_pb2
+from textgen.v1 import text_generation_batch_service_pb2_grpc as batch_grpc
+
+DATASET_TYPE = "textgen.dev/Dataset"
+DEFAULT_TEMPERATURE = 0.3  # the contract's default for CompletionOptions.temperature
+FALLBACK_TOP_P = 1.0
+JSON_MIME_TYPE = "application/json"
+# Any of these lets a model answer batch prompts.
+GENERATION_METHODS = ("generateContent", "generateText", "generateMessage")
+
+
+def _object_schema(request: batch_pb2.BatchCompletionRequest) -> bool:
+    if request.WhichOneof("response_format") != "json_schema":
+        return True
+    kind = request.json_schema.schema.fields.get("type")
+    return (
+        kind is not None
+        and kind.WhichOneof("kind") == "string_value"
+        and (kind.string_value.lower() == "object")
+    )
+
+
+# Checks that need nothing but the request; they all run before any lookup.
+BATCH_COMPLETION_RULES: list[AnyRule] = [
+    CrossRule("model_uri", lambda m: bool(m.model_uri), "is required", "REQUIRED_FIELD"),
+    Rule("completion_options.temperature", lambda w: 0 <= w.value <= 1, "must be between 0 and 1"),
+    Rule("completion_options.max_tokens", lambda w: w.value > 0, "must be greater than 0"),
+    Rule("completion_options.stream", lambda v: not v, "must be false: batch tasks do not stream"),
+    CrossRule(
+        "json_schema.schema", _object_schema, 'must be a JSON Schema object ("type": "object")'
+    ),
+    CrossRule(
+        "source_dataset_id", lambda m: bool(m.source_dataset_id), "is required", "REQUIRED_FIELD"
+    ),
+]
+
+
+def model_rules(model: ResolvedModel) -> list[AnyRule]:
+    """Checks that need the resolved model."""
+    limit = model.base.output_token_limit
+    return [
+        Rule(
+            "completion_options.max_tokens",
+            lambda w: at_most(limit)(w.value),
+            f"must be at most the model's output_token_limit ({limit})",
+        ),
+        CrossRule(
+            "model_uri",
+            lambda _: bool(set(GENERATION_METHODS) & set(model.base.supported_generation_methods)),
+            f"{model.base.name} does not generate text",
+            "UNSUPPORTED_METHOD",
+        ),
+    ]
+
+
+def source_dataset(state: ServerState, dataset_id: str, owner: str) -> DatasetRecord:
+    """The caller's prompt dataset `datasets/{dataset_id}`: NOT_FOUND when missing or someone
+    else's, INVALID_ARGUMENT on source_dataset_id when it does not hold prompts."""
+    record = find_owned(state.datasets, f"datasets/{dataset_id}", owner, DATASET_TYPE)
+    if record.dataset.kind != dataset_pb2.Dataset.KIND_PROMPTS:
+        ensure([FieldViolation("source_dataset_id", "must name a prompt dataset")])
+    return record
+
+
+def sampling(request: batch_pb2.BatchCompletionRequest, model: ResolvedModel) -> SamplingParams:
+    """Every row's sampling settings: the request's, else the contract's and model's."""
+    options = request.completion_options
+    schema: dict[str, Any] | None = None
+    response_format = request.WhichOneof("response_format")
+    if response_format == "json_schema":
+        schema = _struct_to_dict(request.json_schema.schema)
+    json_mode = response_format == "json_schema" or (
+        response_format == "json_object" and request.json_object
+    )
+    return SamplingParams(
+        temperature=(
+            options.temperature.value if options.HasField("temperature") else DEFAULT_TEMPERATURE
+        ),
+        top_p=model.top_p if model.top_p is not None else FALLBACK_TOP_P,
+        top_k=model.top_k,
+        candidate_count=1,
+        max_output_tokens=(
+            options.max_tokens.value
+            if options.HasField("max_tokens")
+            else model.base.output_token_limit
+        ),
+        response_mime_type=JSON_MIME_TYPE if json_mode else "text/plain",
+        response_schema=schema,
+    )
+
+
+def _struct_to_dict(struct: struct_pb2.Struct) -> dict[str, Any]:
+    found: dict[str, Any] = json_format.MessageToDict(struct)
+    return found
+
+
+class TextGenerationBatchServicer(batch_grpc.TextGenerationBatchServiceServicer):
+    """Starts batch completion tasks as `operations/{op}` operations."""
+
+    def __init__(self, state: ServerState, operations: Operations) -> None:
+        self._state = state
+        self._operations = operations
+
+    @unary
+    async def Completion(
+        self,
+        request: batch_pb2.BatchCompletionRequest,
+        context: grpc.aio.ServicerContext[
+            batch_pb2.BatchCompletionRequest, operations_pb2.Operation
+        ],
+    ) -> operations_pb2.Operation:
+        """Check the request (syntax, then lookups), then start the task."""
+        owner = caller(context, self._state.api_keys)
+        uri_syntax = (
+            model_name_violations(request.model_uri, "model_uri") if request.model_uri else []
+        )
+        ensure(violations(request, BATCH_COMPLETION_RULES), uri_syntax)
+        model = resolve_model(self._state, request.model_uri, owner, field="model_uri")
+        validate(request, model_rules(model))
+        source = source_dataset(self._state, request.source_dataset_id, owner)
+        plan = BatchPlan(owner, model, sampling(request, model), source)
+        return start_batch(self._state, self._operations, plan)

@@ -1,0 +1,252 @@
+"""TunedModelService servicer: create (starting a tuning job), get, list, update, delete."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+
+import grpc
+from google.longrunning import operations_pb2
+from google.protobuf import empty_pb2
+
+from textgen.server.clock import timestamp
+from textgen.server.generation.resolution import base_model, tuned_model
+from textgen.server.jobs.tuning import public_model, start_tuning
+from textgen.server.lro.operations import Operations
+from textgen.server.rpc.aio_types import Context
+from textgen.server.rpc.auth import caller
+from textgen.server.rpc.errors import FieldViolation, ServiceError, already_exists, invalid_argument
+from textgen.server.rpc.handlers import unary
+from textgen.server.rpc.pagination import DEFAULT_TUNED_MODELS, paginate
+from textgen.server.state import ServerState, TunedModelRecord
+from textgen.server.validation.rules import (
+    CREATE_TUNED_MODEL_RULES,
+    TUNED_MODEL_NAME,
+    TUNED_MODEL_RULES,
+    TUNING_TASK_RULES,
+    UPDATABLE_TUNED_MODEL_FIELDS,
+    ensure,
+    name_violations,
+    require_method,
+    update_mask_violations,
+    violations,
+)
+from textgen.v1 import (
+    model_pb2,
+    tuned_model_pb2,
+    tuned_model_service_pb2,
+    tuned_model_service_pb2_grpc,
+)
+
+TunedModel = tuned_model_pb2.TunedModel
+
+NAME_PREFIX = "tunedModels/"
+SUFFIX_LENGTH = 6
+RANDOM_ID_LENGTH = 12
+MAX_ID_LENGTH = 40
+OWNER_ME = "owner:me"
+READERS_EVERYONE = "readers:everyone"
+
+
+def slug(display_name: str) -> str:
+    """A display name as the start of an id: lower case, runs of other characters as one
+    `-`, starting with a letter; "" when nothing usable is left."""
+    text = re.sub(r"[^a-z0-9]+", "-", display_name.lower()).strip("-")
+    text = re.sub(r"^[^a-z]+", "", text)
+    return text[: MAX_ID_LENGTH - SUFFIX_LENGTH - 1].rstrip("-")
+
+
+def parse_filter(text: str) -> tuple[list[str], bool]:
+    """(free-text words, shared_with_everyone) from a ListTunedModels filter.
+
+    `owner:me` is the default and may be given explicitly. `readers:everyone` asks for
+    models shared with everyone; this server shares nothing (access follows the API key),
+    so it matches no model. Any other `key:value` term is INVALID_ARGUMENT on `filter`.
+    """
+    words: list[str] = []
+    everyone = False
+    for term in text.split():
+        lowered = term.lower()
+        if lowered == OWNER_ME:
+            continue
+        if lowered == READERS_EVERYONE:
+            everyone = True
+        elif ":" in term:
+            raise invalid_argument([FieldViolation("filter", f"unknown operator {term!r}")])
+        else:
+            words.append(lowered)
+    return words, everyone
+
+
+def _matches(model: TunedModel, words: list[str]) -> bool:
+    haystack = f"{model.display_name}\n{model.description}".lower()
+    return all(word in haystack for word in words)
+
+
+class TunedModelServicer(tuned_model_service_pb2_grpc.TunedModelServiceServicer):
+    """Serves TunedModelService; tuning jobs run through textgen.server.jobs.tuning."""
+
+    def __init__(self, state: ServerState, operations: Operations) -> None:
+        self._state = state
+        self._operations = operations
+
+    @unary
+    async def CreateTunedModel(
+        self,
+        request: tuned_model_service_pb2.CreateTunedModelRequest,
+        context: grpc.aio.ServicerContext[
+            tuned_model_service_pb2.CreateTunedModelRequest, operations_pb2.Operation
+        ],
+    ) -> operations_pb2.Operation:
+        principal = caller(context, self._state.api_keys)
+        source = request.tuned_model
+        ensure(
+            violations(request, CREATE_TUNED_MODEL_RULES),
+            violations(source, [*TUNED_MODEL_RULES, *TUNING_TASK_RULES], "tuned_model"),
+        )
+        base = self._source_base(source, principal)
+        name = self._new_name(request.tuned_model_id, source.display_name)
+        if name in self._state.tuned_models:
+            raise already_exists("textgen.dev/TunedModel", name)
+        record = TunedModelRecord(
+            model=self._initial_model(source, name, base),
+            owner=principal,
+            base_model=base,
+            examples=[
+                (example.text_input, example.output)
+                for example in source.tuning_task.training_data.examples.examples
+            ],
+        )
+        self._state.tuned_models[name] = record
+        return start_tuning(self._state, self._operations, record)
+
+    def _source_base(self, source: TunedModel, principal: str) -> model_pb2.Model:
+        # The base model to tune: named directly, or under the caller's source tuned model.
+        if source.WhichOneof("source_model") == "tuned_model_source":
+            ensure(
+                name_violations(
+                    source.tuned_model_source.tuned_model,
+                    "tuned_model.tuned_model_source.tuned_model",
+                    [TUNED_MODEL_NAME],
+                    "`tunedModels/{tuned_model}`",
+                )
+            )
+            parent = tuned_model(self._state, source.tuned_model_source.tuned_model, principal)
+            base = parent.base_model
+        else:
+            base = base_model(self._state, source.base_model, "tuned_model.base_model")
+        require_method(base, "CreateTunedModel", "tuned_model.base_model")
+        return base
+
+    def _new_name(self, requested_id: str, display_name: str) -> str:
+        if requested_id:
+            return NAME_PREFIX + requested_id
+        start = slug(display_name)
+        if start:
+            return f"{NAME_PREFIX}{start}-{self._state.ids.suffix(SUFFIX_LENGTH)}"
+        return NAME_PREFIX + self._state.ids.suffix(RANDOM_ID_LENGTH)
+
+    def _initial_model(self, source: TunedModel, name: str, base: model_pb2.Model) -> TunedModel:
+        # The stored model: what the caller sent, named, CREATING, with sampling defaults
+        # taken from the base model (hyperparameter defaults are filled by start_tuning).
+        model = TunedModel()
+        model.CopyFrom(source)
+        model.name = name
+        model.state = TunedModel.CREATING
+        now = timestamp(self._state.clock)
+        model.create_time.CopyFrom(now)
+        model.update_time.CopyFrom(now)
+        if model.WhichOneof("source_model") == "tuned_model_source":
+            model.tuned_model_source.base_model = base.name
+        for field in ("temperature", "top_p", "top_k"):
+            if not model.HasField(field) and base.HasField(field):
+                setattr(model, field, getattr(base, field))
+        return model
+
+    @unary
+    async def GetTunedModel(
+        self,
+        request: tuned_model_service_pb2.GetTunedModelRequest,
+        context: grpc.aio.ServicerContext[tuned_model_service_pb2.GetTunedModelRequest, TunedModel],
+    ) -> TunedModel:
+        return public_model(self._find(request.name, "name", context).model)
+
+    @unary
+    async def ListTunedModels(
+        self,
+        request: tuned_model_service_pb2.ListTunedModelsRequest,
+        context: grpc.aio.ServicerContext[
+            tuned_model_service_pb2.ListTunedModelsRequest,
+            tuned_model_service_pb2.ListTunedModelsResponse,
+        ],
+    ) -> tuned_model_service_pb2.ListTunedModelsResponse:
+        principal = caller(context, self._state.api_keys)
+        words, everyone = parse_filter(request.filter)
+        found = [
+            record.model
+            for record in self._state.tuned_models.values()
+            if not everyone and record.owner == principal and _matches(record.model, words)
+        ]
+        page = paginate(
+            found,
+            page_size=request.page_size,
+            page_token=request.page_token,
+            default_size=DEFAULT_TUNED_MODELS,
+            secret=self._state.page_secret,
+            binding={"method": "ListTunedModels", "filter": request.filter, "owner": principal},
+        )
+        return tuned_model_service_pb2.ListTunedModelsResponse(
+            tuned_models=[public_model(model) for model in page.items],
+            next_page_token=page.next_page_token,
+        )
+
+    @unary
+    async def UpdateTunedModel(
+        self,
+        request: tuned_model_service_pb2.UpdateTunedModelRequest,
+        context: grpc.aio.ServicerContext[
+            tuned_model_service_pb2.UpdateTunedModelRequest, TunedModel
+        ],
+    ) -> TunedModel:
+        principal = caller(context, self._state.api_keys)
+        paths = list(request.update_mask.paths)
+        named = [rule for rule in TUNED_MODEL_RULES if rule.field in paths]
+        ensure(
+            update_mask_violations(paths, UPDATABLE_TUNED_MODEL_FIELDS),
+            _name_violations(request.tuned_model.name, "tuned_model.name"),
+            violations(request.tuned_model, named, "tuned_model"),
+        )
+        record = tuned_model(self._state, request.tuned_model.name, principal)
+        request.update_mask.MergeMessage(
+            request.tuned_model,
+            record.model,
+            replace_message_field=True,
+            replace_repeated_field=True,
+        )
+        record.model.update_time.CopyFrom(timestamp(self._state.clock))
+        return public_model(record.model)
+
+    @unary
+    async def DeleteTunedModel(
+        self,
+        request: tuned_model_service_pb2.DeleteTunedModelRequest,
+        context: grpc.aio.ServicerContext[
+            tuned_model_service_pb2.DeleteTunedModelRequest, empty_pb2.Empty
+        ],
+    ) -> empty_pb2.Empty:
+        record = self._find(request.name, "name", context)
+        del self._state.tuned_models[request.name]
+        if record.model.state == TunedModel.CREATING and record.operation_name:
+            # Stop the job; if its operation is already gone there is nothing to stop.
+            with contextlib.suppress(ServiceError):
+                await self._operations.cancel(record.operation_name, record.owner)
+        return empty_pb2.Empty()
+
+    def _find(self, name: str, field: str, context: Context) -> TunedModelRecord:
+        principal = caller(context, self._state.api_keys)
+        ensure(_name_violations(name, field))
+        return tuned_model(self._state, name, principal)
+
+
+def _name_violations(name: str, field: str) -> list[FieldViolation]:
+    return name_violations(name, field, [TUNED_MODEL_NAME], "`tunedModels/{tuned_model}`")

@@ -1,0 +1,292 @@
+"""TextGenerationBatchService.Completion: validation, progression, results."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import grpc
+import pytest
+from google.longrunning import operations_proto_pb2 as operations_pb2
+from google.protobuf import json_format, struct_pb2
+from google.rpc import code_pb2
+from textgen.v1 import dataset_pb2, safety_pb2
+from textgen.v1 import text_generation_batch_service_pb2 as batch_pb2
+
+from tests.server.env import ALICE, BOB, TEXT_MODEL, TUNABLE, Env, unpack, violated_fields
+from textgen.server.clock import Progression
+from textgen.server.jobs.batch import ROWS_PER_BATCH
+from textgen.server.jobs.tuning import start_tuning
+from textgen.testing.fake_engine import harm
+
+Status = batch_pb2.BatchInferenceTaskStatus
+Request = batch_pb2.BatchCompletionRequest
+Metadata = batch_pb2.BatchCompletionMetadata
+
+
+def metadata_of(operation: operations_pb2.Operation) -> Metadata:
+    return unpack(operation.metadata, Metadata())
+
+
+def results_of(env: Env, operation: operations_pb2.Operation) -> list[dataset_pb2.DatasetResult]:
+    response = unpack(operation.response, batch_pb2.BatchCompletionResponse())
+    assert response.task_status == Status.COMPLETED
+    record = env.state.datasets[f"datasets/{response.result_dataset_id}"]
+    assert record.dataset.kind == dataset_pb2.Dataset.KIND_RESULTS
+    assert record.dataset.source_task_id == response.task_id
+    assert record.dataset.row_count == len(record.rows)
+    assert [row.index for row in record.rows] == list(range(len(record.rows)))
+    return [row.result for row in record.rows]
+
+
+def schema(value: Mapping[str, Any]) -> batch_pb2.JsonSchema:
+    struct = struct_pb2.Struct()
+    json_format.ParseDict(dict(value), struct)
+    return batch_pb2.JsonSchema(schema=struct)
+
+
+async def run_immediately(env: Env, request: Request) -> operations_pb2.Operation:
+    env.state.progression = Progression.immediate()
+    created = await env.complete_batch(request)
+    operation = await env.get(created.name)
+    assert operation.done
+    return operation
+
+
+async def test_status_moves_through_every_stage_per_poll(env: Env) -> None:
+    env.state.progression = Progression.after_polls()
+    dataset_id = env.prompts([f"prompt {i}" for i in range(45)])
+    created = await env.complete_batch(Request(model_uri=TEXT_MODEL, source_dataset_id=dataset_id))
+    assert created.name.startswith("operations/") and not created.done
+    first = metadata_of(created)
+    assert (first.task_status, first.completed_batches, first.total_batches) == (
+        Status.CREATED,
+        0,
+        3,
+    )
+    seen = []
+    for _ in range(5):
+        operation = await env.get(created.name)
+        metadata = metadata_of(operation)
+        seen.append((metadata.task_status, metadata.completed_batches, operation.done))
+    assert seen == [
+        (Status.PENDING, 0, False),
+        (Status.IN_PROGRESS, 0, False),
+        (Status.IN_PROGRESS, 1, False),
+        (Status.IN_PROGRESS, 2, False),
+        (Status.COMPLETED, 3, True),
+    ]
+    assert len(results_of(env, operation)) == 45
+
+
+async def test_duration_progression_follows_the_clock(env: Env) -> None:
+    env.state.progression = Progression.after_duration(4.0)  # 4 stages of 1 s: 2 batches
+    dataset_id = env.prompts([f"prompt {i}" for i in range(ROWS_PER_BATCH + 1)])
+    created = await env.complete_batch(Request(model_uri=TEXT_MODEL, source_dataset_id=dataset_id))
+    statuses = []
+    for _ in range(4):
+        await env.clock.advance(1.0)
+        metadata = metadata_of(await env.get(created.name))
+        statuses.append((metadata.task_status, metadata.completed_batches))
+    assert statuses == [
+        (Status.PENDING, 0),
+        (Status.IN_PROGRESS, 0),
+        (Status.IN_PROGRESS, 1),
+        (Status.COMPLETED, 2),
+    ]
+    assert (await env.get(created.name)).done
+
+
+async def test_immediate_progression_is_done_at_first_look(env: Env) -> None:
+    dataset_id = env.prompts(["one", "two"])
+    operation = await run_immediately(
+        env, Request(model_uri=TEXT_MODEL, source_dataset_id=dataset_id)
+    )
+    assert metadata_of(operation).task_status == Status.COMPLETED
+
+
+async def test_result_rows_in_order_with_their_own_errors(env: Env) -> None:
+    too_long = "word " * 9000  # text-bison-001 reads at most 8196 tokens
+    blocked = f"tell me {harm.marker(safety_pb2.HARM_CATEGORY_TOXICITY, 'high')}"
+    dataset_id = env.prompts(
+        ["first prompt", too_long, ["hello", "hi there", "how are you?"], blocked, "last"]
+    )
+    operation = await run_immediately(
+        env, Request(model_uri=TEXT_MODEL, source_dataset_id=dataset_id)
+    )
+    results = results_of(env, operation)
+    assert [result.WhichOneof("outcome") for result in results] == [
+        "completion",
+        "error",
+        "completion",
+        "error",
+        "completion",
+    ]
+    assert results[0].input.text == "first prompt" and results[4].input.text == "last"
+    assert results[2].input.messages.messages[-1].content == "how are you?"
+    assert results[1].error.code == code_pb2.INVALID_ARGUMENT
+    assert "input_token_limit" in results[1].error.message
+    assert results[3].error.code == code_pb2.INVALID_ARGUMENT
+    assert "HARM_CATEGORY_TOXICITY" in results[3].error.message
+    assert results[0].input_token_count == 2
+    assert all(r.completion_token_count > 0 for r in results if r.HasField("completion"))
+
+
+async def test_json_object_outputs_are_json_objects(env: Env) -> None:
+    dataset_id = env.prompts(["a person as JSON", "a city as JSON"])
+    operation = await run_immediately(
+        env, Request(model_uri=TEXT_MODEL, source_dataset_id=dataset_id, json_object=True)
+    )
+    for result in results_of(env, operation):
+        assert isinstance(json.loads(result.completion), dict)
+
+
+async def test_json_schema_outputs_conform(env: Env) -> None:
+    wanted = {
+        "type": "object",
+        "properties": {
+            "name": {"type": "string"},
+            "age": {"type": "integer"},
+            "tags": {"type": "array", "items": {"type": "string"}},
+        },
+        "required": ["name", "age", "tags"],
+    }
+    dataset_id = env.prompts(["describe someone", "describe someone else"])
+    operation = await run_immediately(
+        env,
+        Request(model_uri=TEXT_MODEL, source_dataset_id=dataset_id, json_schema=schema(wanted)),
+    )
+    for result in results_of(env, operation):
+        value = json.loads(result.completion)
+        assert isinstance(value["name"], str)
+        assert isinstance(value["age"], int)
+        assert all(isinstance(tag, str) for tag in value["tags"])
+
+
+async def test_an_active_tuned_model_can_run_a_batch(env: Env) -> None:
+    record = env.tuned_record("batcher")
+    start_tuning(env.state, env.operations, record)
+    await env.clock.advance(3.0)
+    dataset_id = env.prompts(["question 1"])
+    operation = await run_immediately(
+        env, Request(model_uri=record.model.name, source_dataset_id=dataset_id)
+    )
+    assert results_of(env, operation)[0].completion == "answer 1"
+
+
+async def expect_error(
+    env: Env, request: Request, code: grpc.StatusCode, user: str = ALICE
+) -> grpc.aio.AioRpcError:
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await env.complete_batch(request, user)
+    assert caught.value.code() == code
+    return caught.value
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"model_uri": ""}, "model_uri"),
+        ({"model_uri": "gpt://folder/model"}, "model_uri"),
+        ({"source_dataset_id": ""}, "source_dataset_id"),
+        ({"temperature": 1.5}, "completion_options.temperature"),
+        ({"temperature": -0.1}, "completion_options.temperature"),
+        ({"max_tokens": 0}, "completion_options.max_tokens"),
+        ({"stream": True}, "completion_options.stream"),
+        ({"schema": {"type": "array"}}, "json_schema.schema"),
+        ({"schema": {}}, "json_schema.schema"),
+    ],
+)
+async def test_syntax_rules(env: Env, changes: dict[str, object], field: str) -> None:
+    request = Request(model_uri=TEXT_MODEL, source_dataset_id=env.prompts(["x"]))
+    for key, value in changes.items():
+        if key in ("temperature", "max_tokens"):
+            getattr(request.completion_options, key).value = value
+        elif key == "stream":
+            request.completion_options.stream = bool(value)
+        elif key == "schema":
+            request.json_schema.CopyFrom(schema(value))  # type: ignore[arg-type]
+        else:
+            setattr(request, key, value)
+    error = await expect_error(env, request, grpc.StatusCode.INVALID_ARGUMENT)
+    assert violated_fields(error) == [field]
+
+
+async def test_syntax_is_checked_before_lookups(env: Env) -> None:
+    request = Request(model_uri="models/unknown", source_dataset_id="missing")
+    request.completion_options.stream = True
+    error = await expect_error(env, request, grpc.StatusCode.INVALID_ARGUMENT)
+    assert violated_fields(error) == ["completion_options.stream"]
+
+
+async def test_max_tokens_above_the_model_limit(env: Env) -> None:
+    request = Request(model_uri=TEXT_MODEL, source_dataset_id=env.prompts(["x"]))
+    request.completion_options.max_tokens.value = 1025  # text-bison-001 writes at most 1024
+    error = await expect_error(env, request, grpc.StatusCode.INVALID_ARGUMENT)
+    assert violated_fields(error) == ["completion_options.max_tokens"]
+
+
+async def test_unknown_model_and_dataset_are_not_found(env: Env) -> None:
+    dataset_id = env.prompts(["x"])
+    await expect_error(
+        env,
+        Request(model_uri="models/unknown-001", source_dataset_id=dataset_id),
+        grpc.StatusCode.NOT_FOUND,
+    )
+    await expect_error(
+        env,
+        Request(model_uri="tunedModels/nobody", source_dataset_id=dataset_id),
+        grpc.StatusCode.NOT_FOUND,
+    )
+    await expect_error(
+        env, Request(model_uri=TEXT_MODEL, source_dataset_id="missing"), grpc.StatusCode.NOT_FOUND
+    )
+
+
+async def test_tuned_model_must_be_active(env: Env) -> None:
+    record = env.tuned_record("busy")
+    start_tuning(env.state, env.operations, record)
+    await expect_error(
+        env,
+        Request(model_uri=record.model.name, source_dataset_id=env.prompts(["x"])),
+        grpc.StatusCode.FAILED_PRECONDITION,
+    )
+
+
+async def test_source_must_be_a_prompt_dataset(env: Env) -> None:
+    dataset_id = env.prompts(["x"])
+    env.state.datasets[f"datasets/{dataset_id}"].dataset.kind = dataset_pb2.Dataset.KIND_RESULTS
+    error = await expect_error(
+        env,
+        Request(model_uri=TEXT_MODEL, source_dataset_id=dataset_id),
+        grpc.StatusCode.INVALID_ARGUMENT,
+    )
+    assert violated_fields(error) == ["source_dataset_id"]
+
+
+async def test_another_principals_resources_are_not_found(env: Env) -> None:
+    alice_dataset = env.prompts(["x"])
+    await expect_error(
+        env,
+        Request(model_uri=TEXT_MODEL, source_dataset_id=alice_dataset),
+        grpc.StatusCode.NOT_FOUND,
+        user=BOB,
+    )
+    record = env.tuned_record("private")
+    start_tuning(env.state, env.operations, record)
+    await env.clock.advance(3.0)
+    await expect_error(
+        env,
+        Request(model_uri=record.model.name, source_dataset_id=env.prompts(["y"], owner=BOB)),
+        grpc.StatusCode.NOT_FOUND,
+        user=BOB,
+    )
+
+
+async def test_result_dataset_belongs_to_the_caller(env: Env) -> None:
+    operation = await run_immediately(
+        env, Request(model_uri=TUNABLE, source_dataset_id=env.prompts(["x"]))
+    )
+    response = unpack(operation.response, batch_pb2.BatchCompletionResponse())
+    assert env.state.datasets[f"datasets/{response.result_dataset_id}"].owner == ALICE

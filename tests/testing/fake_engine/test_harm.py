@@ -1,0 +1,81 @@
+"""The fake harm check: marker words rate prompts, echo markers make harmful candidates."""
+
+from __future__ import annotations
+
+from textgen.v1 import safety_pb2
+
+from textgen.testing.fake_engine import harm
+from textgen.testing.fake_engine.catalog import default_model
+from textgen.testing.fake_engine.engine import FakeEngine
+from textgen.testing.fake_engine.engine_inputs import generation_input
+
+GEMINI = default_model("models/gemini-1.5-flash")
+BISON = default_model("models/text-bison-001")
+Rating = safety_pb2.SafetyRating
+
+
+def probabilities(ratings: list[Rating]) -> dict[int, int]:
+    return {rating.category: rating.probability for rating in ratings}
+
+
+def test_rates_every_requested_category_in_order() -> None:
+    wanted = [safety_pb2.HARM_CATEGORY_VIOLENCE, safety_pb2.HARM_CATEGORY_TOXICITY]
+    ratings = harm.rate("unsafe:violence:high and unsafe:toxicity:low", wanted)
+    assert [rating.category for rating in ratings] == wanted
+    assert [rating.probability for rating in ratings] == [Rating.HIGH, Rating.LOW]
+    assert not any(rating.blocked for rating in ratings)
+
+
+def test_unmarked_text_is_negligible_and_the_highest_marker_wins() -> None:
+    categories = harm.CONTENT_CATEGORIES
+    assert set(probabilities(harm.rate("a kind sentence", categories)).values()) == {
+        Rating.NEGLIGIBLE
+    }
+    marked = harm.rate(
+        "UNSAFE:HATE_SPEECH:LOW unsafe:hate_speech:medium", [safety_pb2.HARM_CATEGORY_HATE_SPEECH]
+    )
+    assert marked[0].probability == Rating.MEDIUM
+
+
+def test_any_marks_every_category() -> None:
+    ratings = harm.rate("unsafe:any:medium", harm.TEXT_CATEGORIES)
+    assert {rating.probability for rating in ratings} == {Rating.MEDIUM}
+
+
+def test_marker_helper_spells_the_trigger() -> None:
+    text = harm.marker(safety_pb2.HARM_CATEGORY_DANGEROUS_CONTENT, "high")
+    assert text == "unsafe:dangerous_content:high"
+    ratings = harm.rate(text, [safety_pb2.HARM_CATEGORY_DANGEROUS_CONTENT])
+    assert ratings[0].probability == Rating.HIGH
+
+
+def test_engine_rate_uses_the_markers() -> None:
+    ratings = FakeEngine().rate(BISON, "unsafe:violence:high", [safety_pb2.HARM_CATEGORY_VIOLENCE])
+    assert ratings[0].probability == Rating.HIGH
+
+
+async def test_echo_marker_makes_the_candidate_harmful_but_not_the_prompt() -> None:
+    prompt = "Write a poem. echo:unsafe:harassment:high"
+    engine = FakeEngine()
+    assert engine.rate(GEMINI, prompt, [safety_pb2.HARM_CATEGORY_HARASSMENT])[0].probability == (
+        Rating.NEGLIGIBLE
+    )
+    output = await engine.generate(generation_input(GEMINI, prompt, candidate_count=2))
+    for candidate in output.candidates:
+        assert candidate.text().startswith("unsafe:harassment:high ")
+        assert probabilities(candidate.safety_ratings)[safety_pb2.HARM_CATEGORY_HARASSMENT] == (
+            Rating.HIGH
+        )
+        again = engine.rate(GEMINI, candidate.text(), [safety_pb2.HARM_CATEGORY_HARASSMENT])
+        assert again[0].probability == Rating.HIGH
+
+
+async def test_candidate_ratings_cover_the_model_family() -> None:
+    engine = FakeEngine()
+    content = (await engine.generate(generation_input(GEMINI, "hi"))).candidates[0]
+    text = (
+        await engine.generate(generation_input(BISON, "hi echo:unsafe:medical:low"))
+    ).candidates[0]
+    assert list(probabilities(content.safety_ratings)) == list(harm.CONTENT_CATEGORIES)
+    assert list(probabilities(text.safety_ratings)) == list(harm.TEXT_CATEGORIES)
+    assert probabilities(text.safety_ratings)[safety_pb2.HARM_CATEGORY_MEDICAL] == Rating.LOW

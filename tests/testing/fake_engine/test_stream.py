@@ -1,0 +1,65 @@
+"""FakeEngine.stream: deltas that add up to generate()'s answer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textgen.v1 import content_pb2, generation_pb2
+
+from textgen.server.engine import GenerationOutput
+from textgen.testing.fake_engine.catalog import default_model
+from textgen.testing.fake_engine.engine import FakeEngine
+from textgen.testing.fake_engine.engine_inputs import generation_input
+
+GEMINI = default_model("models/gemini-1.5-flash")
+UNSPECIFIED = generation_pb2.Candidate.FINISH_REASON_UNSPECIFIED
+
+
+async def collect(engine: FakeEngine, **params: Any) -> list[GenerationOutput]:
+    return [item async for item in engine.stream(generation_input(GEMINI, "stream it", **params))]
+
+
+async def test_deltas_concatenate_to_the_generated_text() -> None:
+    engine = FakeEngine()
+    request = generation_input(GEMINI, "stream it", candidate_count=3, max_output_tokens=30)
+    whole = await engine.generate(request)
+    items = await collect(engine, candidate_count=3, max_output_tokens=30)
+    assert len(items) > 1
+    for index, candidate in enumerate(whole.candidates):
+        streamed = "".join(item.candidates[index].text() for item in items)
+        assert streamed == candidate.text()
+
+
+async def test_only_the_final_item_carries_the_outcome() -> None:
+    engine = FakeEngine()
+    whole = await engine.generate(generation_input(GEMINI, "stream it", max_output_tokens=9))
+    *early, final = await collect(engine, max_output_tokens=9)
+    assert all(item.candidates[0].finish_reason == UNSPECIFIED for item in early)
+    assert all(item.candidates[0].token_count == 0 for item in early)
+    expected = whole.candidates[0]
+    assert final.candidates[0].finish_reason == generation_pb2.Candidate.MAX_TOKENS
+    assert final.candidates[0].token_count == expected.token_count == 9
+    assert final.candidates[0].safety_ratings == expected.safety_ratings
+    assert final.prompt_token_count == whole.prompt_token_count
+
+
+async def test_an_empty_answer_still_streams_one_final_item() -> None:
+    engine = FakeEngine()
+    items = [
+        item
+        async for item in engine.stream(
+            generation_input(GEMINI, "x", system="respond: STOP here", stop_sequences=("STOP",))
+        )
+    ]
+    assert len(items) == 1
+    assert items[0].candidates[0].text() == ""
+    assert items[0].candidates[0].finish_reason == generation_pb2.Candidate.STOP
+
+
+async def test_a_function_call_streams_as_one_part() -> None:
+    tool = content_pb2.Tool(
+        function_declarations=[content_pb2.FunctionDeclaration(name="ping", description="Ping.")]
+    )
+    request = generation_input(GEMINI, "please ping", tools=[tool])
+    items = [item async for item in FakeEngine().stream(request)]
+    assert [item.candidates[0].parts[0].function_call.name for item in items] == ["ping"]

@@ -1,0 +1,43 @@
+"""The fake tokenizer: words and punctuation marks, shared by counting and generation."""
+
+from __future__ import annotations
+
+import pytest
+
+from textgen.testing.fake_engine import tokenizer
+from textgen.testing.fake_engine.catalog import default_model
+from textgen.testing.fake_engine.engine import FakeEngine
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("", 0),
+        ("   \n\t", 0),
+        ("Hello, world!", 4),
+        ("don't", 3),
+        ("unsafe:violence:high", 5),
+        ("naïve café 42", 3),
+    ],
+)
+def test_counts_words_and_punctuation(text: str, expected: int) -> None:
+    assert tokenizer.count_tokens(text) == expected
+    assert len(tokenizer.tokens(text)) == expected
+
+
+def test_engine_counts_with_the_tokenizer() -> None:
+    model = default_model("models/text-bison-001")
+    assert FakeEngine().count_tokens(model, "Hello, world!") == 4
+
+
+def test_truncate_keeps_whole_tokens_and_reports_the_cut() -> None:
+    assert tokenizer.truncate("One, two three.", 3) == ("One, two", True)
+    assert tokenizer.truncate("One, two three.", 5) == ("One, two three.", False)
+    assert tokenizer.truncate("One two", 0) == ("", True)
+
+
+def test_chunks_rejoin_to_the_text() -> None:
+    text = "  Alpha, beta gamma. Delta epsilon!  "
+    pieces = tokenizer.chunks(text, 2)
+    assert "".join(pieces) == text
+    assert [tokenizer.count_tokens(piece) for piece in pieces] == [2, 2, 2, 2]
