@@ -15,7 +15,10 @@ from google.longrunning import operations_pb2, operations_pb2_grpc
 from textgen._extras import missing_extra
 from textgen.server.address import AddressUnavailableError, check_address, format_address
 from textgen.server.lro.operations import Operations
-from textgen.server.rpc.malformed import MalformedRequestInterceptor
+from textgen.server.rpc.auth import Authentication
+from textgen.server.rpc.error_mapping import ErrorMapping
+from textgen.server.rpc.malformed import MalformedRequests
+from textgen.server.rpc.policy import Policy, PolicyInterceptor
 from textgen.server.services.dataset_service import DatasetServicer
 from textgen.server.services.model_service import ModelServicer
 from textgen.server.services.operations_service import OperationsServicer
@@ -68,14 +71,21 @@ async def serve(
     host: str = "127.0.0.1",
     port: int = 0,
     interceptors: Sequence[grpc.aio.ServerInterceptor] = (),
+    policies: Sequence[Policy] = (),
     health: bool = True,
     reflection: bool = True,
 ) -> Running:
-    """Start a server for `state` on host:port (0 picks a free port) and return it."""
+    """Start a server for `state` on host:port (0 picks a free port) and return it.
+
+    Every call goes through the shared policies, in this order: error mapping, authentication,
+    the undecodable-request check, then `policies` (the FakeServer adds its journal and
+    faults there), then the servicer. `interceptors` run after all of them.
+    """
     operations = operations if operations is not None else Operations(state.clock)
-    # Outermost, so no other interceptor ever sees a request that did not decode.
-    chain = [MalformedRequestInterceptor(), *interceptors]
-    server = grpc.aio.server(interceptors=chain, options=SERVER_OPTIONS)
+    shared = PolicyInterceptor(
+        [ErrorMapping(), Authentication(state.api_keys), MalformedRequests(), *policies]
+    )
+    server = grpc.aio.server(interceptors=[shared, *interceptors], options=SERVER_OPTIONS)
     model_service_pb2_grpc.add_ModelServiceServicer_to_server(ModelServicer(state), server)
     tuned_model_service_pb2_grpc.add_TunedModelServiceServicer_to_server(
         TunedModelServicer(state, operations), server

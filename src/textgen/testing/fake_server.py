@@ -180,7 +180,7 @@ class FakeServer:
             operations=self.operations,
             host=self._host,
             port=self._port,
-            interceptors=(self.journal, self.faults),
+            policies=(self.journal, self.faults),
             health=_SERVER_EXTRA,
             reflection=_SERVER_EXTRA,
         )

@@ -23,17 +23,18 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
-from typing import TypeAlias
+from typing import Any, TypeAlias
 
 import grpc
 from google.protobuf.message import Message
 from google.rpc import status_pb2
 
-from textgen.server.rpc.aio_types import Context, Continuation, Handler
+from textgen.server.rpc.aio_types import Context, Handler
 from textgen.server.rpc.errors import ServiceError, abort, make_error
-from textgen.testing.methods import full_name, rewrap
+from textgen.server.rpc.policy import Single, Streaming, with_behaviour
+from textgen.testing.methods import full_name
 
 
 @dataclass(frozen=True)
@@ -136,8 +137,8 @@ class Script:
             return self._steps.popleft() if self._steps else None
 
 
-class Faults(grpc.aio.ServerInterceptor):
-    """The scripts of one server, by full method name, played by its interceptor."""
+class Faults:
+    """The scripts of one server, by full method name, played by a server policy."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -157,23 +158,36 @@ class Faults(grpc.aio.ServerInterceptor):
         with self._lock:
             self._scripts.clear()
 
-    async def intercept_service(
-        self,
-        continuation: Continuation,
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> Handler | None:
-        """Play the method's next step, if any, before the servicer."""
-        handler = await continuation(handler_call_details)
-        with self._lock:
-            script = self._scripts.get(handler_call_details.method)
-        if script is None or script.remaining == 0:
-            return handler
+    def wrap(self, method: str, handler: Handler) -> Handler:
+        """`handler`, playing the method's next scripted step first (a server policy)."""
+        scripts, lock = self._scripts, self._lock
 
         async def before(context: Context) -> object | None:
-            step = script.take()
+            with lock:
+                script = scripts.get(method)
+            step = None if script is None else script.take()
             return None if step is None else await _play(step, context)
 
-        return rewrap(handler, before=before)
+        def single(behaviour: Single) -> Single:
+            async def scripted(request: Any, context: Context) -> Any:  # noqa: ANN401
+                canned = await before(context)
+                return canned if canned is not None else await behaviour(request, context)
+
+            return scripted
+
+        def streaming(behaviour: Streaming) -> Streaming:
+            async def scripted(request: Any, context: Context) -> AsyncIterator[Any]:  # noqa: ANN401
+                canned = await before(context)
+                if canned is not None:
+                    for item in canned if isinstance(canned, list | tuple) else (canned,):
+                        yield item
+                    return
+                async for response in behaviour(request, context):
+                    yield response
+
+            return scripted
+
+        return with_behaviour(handler, single=single, streaming=streaming)
 
 
 async def _play(step: Step, context: Context) -> object | None:

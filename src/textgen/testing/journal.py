@@ -11,20 +11,22 @@ metadata and the time left before the client's deadline (None without one)::
 
 Method names may be short ("GenerateText"), "ModelService/GenerateText" or full
 ("/textgen.v1.ModelService/GenerateText"); see `textgen.testing.methods.full_name`.
-The journal is thread-safe: the server records from its loop while a test reads.
+The journal is thread-safe: the server records from its loop while a test reads. It is a
+policy of the server (`textgen.server.rpc.policy`): a call is recorded when it reaches the
+servicer, after authentication, with its request already parsed; the messages of a client
+stream are added as the servicer reads them.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import grpc
-
-from textgen.server.rpc.aio_types import Context, Continuation, Handler
-from textgen.testing.methods import full_name, rewrap
+from textgen.server.rpc.aio_types import Context, Handler
+from textgen.server.rpc.policy import Single, Streaming, with_behaviour
+from textgen.testing.methods import full_name
 
 Metadata = tuple[tuple[str, str | bytes], ...]
 
@@ -58,34 +60,46 @@ class Call:
         return values[-1] if values else None
 
 
-class Journal(grpc.aio.ServerInterceptor):
+class Journal:
     """Records every call; query it with calls/last and assert with assert_called."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._calls: list[Call] = []
 
-    async def intercept_service(
-        self,
-        continuation: Continuation,
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> Handler | None:
-        """Record the call, then each request message as it is parsed."""
-        metadata = tuple((key, value) for key, value in handler_call_details.invocation_metadata)
-        call = Call(method=handler_call_details.method, metadata=metadata)
-        with self._lock:
-            self._calls.append(call)
+    def wrap(self, method: str, handler: Handler) -> Handler:
+        """`handler`, recording each call and its request messages (a server policy)."""
+        streamed = handler.request_streaming
 
-        def on_request(message: object) -> None:
+        def begin(request: Any, context: Context) -> Any:  # noqa: ANN401
+            metadata = tuple((key, value) for key, value in context.invocation_metadata() or ())
+            call = Call(method, metadata, time_remaining=context.time_remaining())
+            if not streamed:
+                call.requests.append(request)
             with self._lock:
-                call.requests.append(message)
+                self._calls.append(call)
+            return self._recording(call, request) if streamed else request
 
-        async def before(context: Context) -> None:
-            call.time_remaining = context.time_remaining()
+        def single(behaviour: Single) -> Single:
+            async def recorded(request: Any, context: Context) -> Any:  # noqa: ANN401
+                return await behaviour(begin(request, context), context)
 
-        return rewrap(
-            await continuation(handler_call_details), before=before, on_request=on_request
-        )
+            return recorded
+
+        def streaming(behaviour: Streaming) -> Streaming:
+            async def recorded(request: Any, context: Context) -> AsyncIterator[Any]:  # noqa: ANN401
+                async for response in behaviour(begin(request, context), context):
+                    yield response
+
+            return recorded
+
+        return with_behaviour(handler, single=single, streaming=streaming)
+
+    async def _recording(self, call: Call, requests: AsyncIterator[Any]) -> AsyncIterator[Any]:
+        async for request in requests:
+            with self._lock:
+                call.requests.append(request)
+            yield request
 
     def calls(self, method: str | None = None) -> list[Call]:
         """Every recorded call, oldest first; only those of `method` when given."""

@@ -1,8 +1,13 @@
-"""API key -> principal, and lookups that hide other principals' resources.
+"""API key -> principal, the authentication policy, and lookups that hide other principals'
+resources.
 
 The key travels in call metadata as `x-api-key: <key>` or `authorization: Bearer <key>`.
 With no keys configured (`state.api_keys` empty) every caller is DEFAULT_PRINCIPAL and
 keys are ignored. With keys configured, a missing or unknown key is UNAUTHENTICATED.
+
+`Authentication` runs before anything else looks at a call (validation included, and the
+check for undecodable bytes), and leaves the caller's principal in a context variable that
+servicers read with `current_principal()`.
 
 Resources (tuned models, datasets, operations) record their owner's principal; `find_owned`
 answers NOT_FOUND for another principal's resource, exactly as for a missing one, so
@@ -11,11 +16,13 @@ callers cannot probe for names they do not own.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
+from contextvars import ContextVar
 from typing import Any, Protocol, TypeVar
 
-from textgen.server.rpc.aio_types import Context
+from textgen.server.rpc.aio_types import Context, Handler
 from textgen.server.rpc.errors import not_found, unauthenticated
+from textgen.server.rpc.policy import Single, Streaming, with_behaviour
 from textgen.server.state import DEFAULT_PRINCIPAL
 
 API_KEY_HEADER = "x-api-key"
@@ -63,9 +70,53 @@ def principal_for_key(api_keys: Mapping[str, str], key: str | None) -> str:
     return principal
 
 
-def caller(context: Context, api_keys: Mapping[str, str]) -> str:
-    """The principal making this call (see principal_for_key)."""
-    return principal_for_key(api_keys, api_key(context.invocation_metadata()))
+# Each call runs in its own task, so the value set for one call is not seen by another.
+_PRINCIPAL: ContextVar[str] = ContextVar("textgen_principal")
+
+
+def current_principal() -> str:
+    """The principal of the call being served (set by the Authentication policy)."""
+    try:
+        return _PRINCIPAL.get()
+    except LookupError:
+        raise RuntimeError("no call is being served: the Authentication policy sets this") from None
+
+
+# Methods anyone may call: probes and tooling do not carry API keys.
+PUBLIC_METHOD_PREFIXES = ("/grpc.health.v1.Health/", "/grpc.reflection.")
+
+
+class Authentication:
+    """The policy: authenticate each call first, and record its principal for the servicers."""
+
+    def __init__(self, api_keys: Mapping[str, str]) -> None:
+        # Read at each call, so keys changed on a running server apply at once.
+        self._api_keys = api_keys
+
+    def wrap(self, method: str, handler: Handler) -> Handler:
+        """`handler` behind the key check (health and reflection stay public)."""
+        if method.startswith(PUBLIC_METHOD_PREFIXES):
+            return handler
+        api_keys = self._api_keys
+
+        def single(behaviour: Single) -> Single:
+            async def authenticated(request: Any, context: Context) -> Any:  # noqa: ANN401
+                metadata = context.invocation_metadata()
+                _PRINCIPAL.set(principal_for_key(api_keys, api_key(metadata)))
+                return await behaviour(request, context)
+
+            return authenticated
+
+        def streaming(behaviour: Streaming) -> Streaming:
+            async def authenticated(request: Any, context: Context) -> AsyncIterator[Any]:  # noqa: ANN401
+                metadata = context.invocation_metadata()
+                _PRINCIPAL.set(principal_for_key(api_keys, api_key(metadata)))
+                async for response in behaviour(request, context):
+                    yield response
+
+            return authenticated
+
+        return with_behaviour(handler, single=single, streaming=streaming)
 
 
 def find_owned(store: Mapping[str, R], name: str, principal: str, resource_type: str) -> R:

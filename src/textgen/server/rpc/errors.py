@@ -2,7 +2,7 @@
 
 Every rejection goes through `abort`, which sends `rpc_status.to_status(...)` so the code,
 message and details always agree. Builders return a `ServiceError` that a servicer raises;
-the shared handler in `textgen.server.rpc.handlers` turns it into the aborted call.
+the error policy (`textgen.server.rpc.error_mapping`) turns it into the aborted call.
 """
 
 from __future__ import annotations

@@ -1,29 +1,21 @@
-"""Answer request bytes that do not decode with INVALID_ARGUMENT and details, not UNKNOWN.
+"""The undecodable-request policy: bytes that do not decode get INVALID_ARGUMENT, not UNKNOWN.
 
 grpc decodes a request before any servicer code runs, and a decoding failure otherwise
-surfaces as a bare UNKNOWN. This interceptor wraps each method's deserializer so a bad payload
-becomes a marker, and the call is then aborted through the same rich-error path as every
-other rejection.
+surfaces as a bare UNKNOWN. This policy swaps each method's deserializer for one that turns
+a bad payload into a marker, and its behaviour rejects the marker with MALFORMED_REQUEST
+details. Placed after Authentication, a caller without a valid key learns nothing about
+what it sent.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import cast
+from typing import Any
 
-import grpc
-
-from textgen.server.rpc.aio_types import (
-    Context,
-    Continuation,
-    Handler,
-    StreamStreamBehaviour,
-    StreamUnaryBehaviour,
-    UnaryStreamBehaviour,
-    UnaryUnaryBehaviour,
-)
-from textgen.server.rpc.errors import abort, malformed_request
+from textgen.server.rpc.aio_types import Context, Handler
+from textgen.server.rpc.errors import malformed_request
+from textgen.server.rpc.policy import Deserializer, Single, Streaming, with_behaviour
 
 
 @dataclass(frozen=True)
@@ -33,70 +25,56 @@ class _Undecodable:
     reason: str
 
 
-class MalformedRequestInterceptor(grpc.aio.ServerInterceptor):
-    """Turns decoding failures of requests into INVALID_ARGUMENT with ErrorInfo."""
+class MalformedRequests:
+    """The policy."""
 
-    async def intercept_service(
-        self,
-        continuation: Continuation,
-        details: grpc.HandlerCallDetails,
-    ) -> Handler | None:
-        """Wrap the method's deserializer and behaviour; other handlers pass unchanged."""
-        handler = await continuation(details)
-        if handler is None or handler.request_deserializer is None:
-            return handler
-        method = details.method
+    def wrap(self, method: str, handler: Handler) -> Handler:
+        """`handler` with a forgiving deserializer and a check of what it produced."""
         decode = handler.request_deserializer
+        if decode is None:
+            return handler
 
-        def safe_decode(data: bytes) -> object:
-            try:
-                return decode(data)
-            except Exception as exc:  # protobuf raises DecodeError; anything else is as bad
-                return _Undecodable(str(exc) or type(exc).__name__)
-
-        async def check(request: object, context: Context) -> None:
+        def check(request: object) -> None:
             if isinstance(request, _Undecodable):
-                await abort(context, malformed_request(method, request.reason))
+                raise malformed_request(method, request.reason)
 
-        async def checked(
-            requests: AsyncIterator[object], context: Context
-        ) -> AsyncIterator[object]:
+        async def checked(requests: AsyncIterator[Any]) -> AsyncIterator[Any]:
             async for request in requests:
-                await check(request, context)
+                check(request)
                 yield request
 
-        serialize = handler.response_serializer
-        # On a grpc.aio server the behaviours are async (see textgen.server.rpc.aio_types).
-        if handler.unary_unary is not None:
-            inner_uu = cast("UnaryUnaryBehaviour", handler.unary_unary)
+        streamed = handler.request_streaming
 
-            async def unary_unary(request: object, context: Context) -> object:
-                await check(request, context)
-                return await inner_uu(request, context)
+        def single(behaviour: Single) -> Single:
+            async def checking(request: Any, context: Context) -> Any:  # noqa: ANN401
+                if streamed:
+                    return await behaviour(checked(request), context)
+                check(request)
+                return await behaviour(request, context)
 
-            return grpc.unary_unary_rpc_method_handler(unary_unary, safe_decode, serialize)
-        if handler.unary_stream is not None:
-            inner_us = cast("UnaryStreamBehaviour", handler.unary_stream)
+            return checking
 
-            async def unary_stream(request: object, context: Context) -> AsyncIterator[object]:
-                await check(request, context)
-                async for response in inner_us(request, context):
+        def streaming(behaviour: Streaming) -> Streaming:
+            async def checking(request: Any, context: Context) -> AsyncIterator[Any]:  # noqa: ANN401
+                if streamed:
+                    request = checked(request)
+                else:
+                    check(request)
+                async for response in behaviour(request, context):
                     yield response
 
-            return grpc.unary_stream_rpc_method_handler(unary_stream, safe_decode, serialize)
-        if handler.stream_unary is not None:
-            inner_su = cast("StreamUnaryBehaviour", handler.stream_unary)
+            return checking
 
-            async def stream_unary(requests: AsyncIterator[object], context: Context) -> object:
-                return await inner_su(checked(requests, context), context)
+        return with_behaviour(
+            handler, single=single, streaming=streaming, request_deserializer=_forgiving(decode)
+        )
 
-            return grpc.stream_unary_rpc_method_handler(stream_unary, safe_decode, serialize)
-        inner_ss = cast("StreamStreamBehaviour", handler.stream_stream)
 
-        async def stream_stream(
-            requests: AsyncIterator[object], context: Context
-        ) -> AsyncIterator[object]:
-            async for response in inner_ss(checked(requests, context), context):
-                yield response
+def _forgiving(decode: Deserializer) -> Deserializer:
+    def safe_decode(data: bytes) -> object:
+        try:
+            return decode(data)
+        except Exception as exc:  # protobuf raises DecodeError; anything else is as bad
+            return _Undecodable(str(exc) or type(exc).__name__)
 
-        return grpc.stream_stream_rpc_method_handler(stream_stream, safe_decode, serialize)
+    return safe_decode

@@ -10,9 +10,8 @@ from google.protobuf import empty_pb2
 
 from textgen.server.clock import timestamp
 from textgen.server.rpc.aio_types import Context
-from textgen.server.rpc.auth import caller, find_owned
+from textgen.server.rpc.auth import current_principal, find_owned
 from textgen.server.rpc.errors import FieldViolation, already_exists, invalid_argument
-from textgen.server.rpc.handlers import stream, unary
 from textgen.server.rpc.pagination import DEFAULT_DATASET_ROWS, DEFAULT_DATASETS, paginate
 from textgen.server.state import DatasetRecord, ServerState
 from textgen.server.validation.rules import (
@@ -57,7 +56,6 @@ class DatasetServicer(dataset_service_pb2_grpc.DatasetServiceServicer):
     def __init__(self, state: ServerState) -> None:
         self._state = state
 
-    @unary
     async def CreateDataset(
         self,
         request: dataset_service_pb2.CreateDatasetRequest,
@@ -65,14 +63,13 @@ class DatasetServicer(dataset_service_pb2_grpc.DatasetServiceServicer):
             dataset_service_pb2.CreateDatasetRequest, dataset_pb2.Dataset
         ],
     ) -> dataset_pb2.Dataset:
-        principal = caller(context, self._state.api_keys)
+        principal = current_principal()
         ensure(
             violations(request, CREATE_RULES), violations(request.dataset, DATASET_RULES, "dataset")
         )
         name = self._claim_name(request.dataset_id)
         return self._store(name, principal, request.dataset, request.rows)
 
-    @unary
     async def UploadDataset(
         self,
         request_iterator: AsyncIterator[dataset_service_pb2.UploadDatasetRequest],
@@ -80,7 +77,7 @@ class DatasetServicer(dataset_service_pb2_grpc.DatasetServiceServicer):
             dataset_service_pb2.UploadDatasetRequest, dataset_pb2.Dataset
         ],
     ) -> dataset_pb2.Dataset:
-        principal = caller(context, self._state.api_keys)
+        principal = current_principal()
         header, rows = await self._receive_upload(request_iterator)
         name = self._claim_name(header.dataset_id)
         return self._store(name, principal, header.dataset, rows)
@@ -147,11 +144,10 @@ class DatasetServicer(dataset_service_pb2_grpc.DatasetServiceServicer):
         return dataset
 
     def _find(self, name: str, field: str, context: Context) -> DatasetRecord:
-        principal = caller(context, self._state.api_keys)
+        principal = current_principal()
         ensure(_name_violations(name, field))
         return find_owned(self._state.datasets, name, principal, DATASET_TYPE)
 
-    @unary
     async def GetDataset(
         self,
         request: dataset_service_pb2.GetDatasetRequest,
@@ -161,7 +157,6 @@ class DatasetServicer(dataset_service_pb2_grpc.DatasetServiceServicer):
     ) -> dataset_pb2.Dataset:
         return self._find(request.name, "name", context).dataset
 
-    @unary
     async def ListDatasets(
         self,
         request: dataset_service_pb2.ListDatasetsRequest,
@@ -169,7 +164,7 @@ class DatasetServicer(dataset_service_pb2_grpc.DatasetServiceServicer):
             dataset_service_pb2.ListDatasetsRequest, dataset_service_pb2.ListDatasetsResponse
         ],
     ) -> dataset_service_pb2.ListDatasetsResponse:
-        principal = caller(context, self._state.api_keys)
+        principal = current_principal()
         owned = [r.dataset for r in self._state.datasets.values() if r.owner == principal]
         page = paginate(
             owned,
@@ -183,7 +178,6 @@ class DatasetServicer(dataset_service_pb2_grpc.DatasetServiceServicer):
             datasets=page.items, next_page_token=page.next_page_token
         )
 
-    @unary
     async def DeleteDataset(
         self,
         request: dataset_service_pb2.DeleteDatasetRequest,
@@ -195,7 +189,6 @@ class DatasetServicer(dataset_service_pb2_grpc.DatasetServiceServicer):
         del self._state.datasets[request.name]
         return empty_pb2.Empty()
 
-    @unary
     async def ListDatasetRows(
         self,
         request: dataset_service_pb2.ListDatasetRowsRequest,
@@ -220,7 +213,6 @@ class DatasetServicer(dataset_service_pb2_grpc.DatasetServiceServicer):
             rows=page.items, next_page_token=page.next_page_token
         )
 
-    @stream
     async def StreamDatasetRows(
         self,
         request: dataset_service_pb2.StreamDatasetRowsRequest,

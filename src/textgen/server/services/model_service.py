@@ -26,9 +26,8 @@ from textgen.server.generation.safety import (
 )
 from textgen.server.generation.sampling import sampling_params
 from textgen.server.rpc.aio_types import Context
-from textgen.server.rpc.auth import caller
+from textgen.server.rpc.auth import current_principal
 from textgen.server.rpc.errors import FieldViolation
-from textgen.server.rpc.handlers import stream, unary
 from textgen.server.rpc.pagination import DEFAULT_MODELS, paginate
 from textgen.server.state import ServerState
 from textgen.server.validation.rules import (
@@ -95,16 +94,13 @@ class ModelServicer(model_service_pb2_grpc.ModelServiceServicer):
 
     # --- discovery -----------------------------------------------------------------
 
-    @unary
     async def GetModel(
         self,
         request: model_service_pb2.GetModelRequest,
         context: grpc.aio.ServicerContext[model_service_pb2.GetModelRequest, model_pb2.Model],
     ) -> model_pb2.Model:
-        caller(context, self._state.api_keys)
         return base_model(self._state, request.name, "name")
 
-    @unary
     async def ListModels(
         self,
         request: model_service_pb2.ListModelsRequest,
@@ -112,7 +108,6 @@ class ModelServicer(model_service_pb2_grpc.ModelServiceServicer):
             model_service_pb2.ListModelsRequest, model_service_pb2.ListModelsResponse
         ],
     ) -> model_service_pb2.ListModelsResponse:
-        caller(context, self._state.api_keys)
         page = paginate(
             list(self._state.engine.models()),
             page_size=request.page_size,
@@ -135,7 +130,7 @@ class ModelServicer(model_service_pb2_grpc.ModelServiceServicer):
         *checks: Iterable[FieldViolation],
     ) -> ResolvedModel:
         """Authenticate, run the syntactic checks, then look the model up for `rpc`."""
-        principal = caller(context, self._state.api_keys)
+        principal = current_principal()
         ensure(model_name_violations(name), *checks)
         return resolve_model(self._state, name, principal, rpc=rpc)
 
@@ -195,7 +190,6 @@ class ModelServicer(model_service_pb2_grpc.ModelServiceServicer):
             safety_setting_violations(request.safety_settings, TEXT_CATEGORIES),
         ]
 
-    @unary
     async def GenerateText(
         self,
         request: model_service_pb2.GenerateTextRequest,
@@ -210,7 +204,6 @@ class ModelServicer(model_service_pb2_grpc.ModelServiceServicer):
         screened = await self._generate(model, prompt, gen_input, policy, "prompt")
         return text_response(screened.prompt, screened.candidates)
 
-    @stream
     async def StreamGenerateText(
         self,
         request: model_service_pb2.GenerateTextRequest,
@@ -231,7 +224,6 @@ class ModelServicer(model_service_pb2_grpc.ModelServiceServicer):
         async for batch in screened.stream(self._state.engine, gen_input, policy):
             yield text_response(verdict, batch)
 
-    @unary
     async def CountTextTokens(
         self,
         request: model_service_pb2.CountTextTokensRequest,
@@ -247,7 +239,6 @@ class ModelServicer(model_service_pb2_grpc.ModelServiceServicer):
 
     # --- messages -----------------------------------------------------------------------
 
-    @unary
     async def GenerateMessage(
         self,
         request: model_service_pb2.GenerateMessageRequest,
@@ -277,7 +268,6 @@ class ModelServicer(model_service_pb2_grpc.ModelServiceServicer):
                 )
         return response
 
-    @unary
     async def CountMessageTokens(
         self,
         request: model_service_pb2.CountMessageTokensRequest,
@@ -322,7 +312,6 @@ class ModelServicer(model_service_pb2_grpc.ModelServiceServicer):
         )
         return prompt, gen_input
 
-    @unary
     async def GenerateContent(
         self,
         request: model_service_pb2.GenerateContentRequest,
@@ -340,7 +329,6 @@ class ModelServicer(model_service_pb2_grpc.ModelServiceServicer):
             model, screened.prompt, screened.candidates, screened.prompt_token_count
         )
 
-    @stream
     async def StreamGenerateContent(
         self,
         request: model_service_pb2.GenerateContentRequest,
@@ -360,7 +348,6 @@ class ModelServicer(model_service_pb2_grpc.ModelServiceServicer):
         async for batch in screened.stream(self._state.engine, gen_input, policy):
             yield content_response(model, verdict, batch, tokens)
 
-    @unary
     async def CountTokens(
         self,
         request: model_service_pb2.CountTokensRequest,
@@ -389,7 +376,6 @@ class ModelServicer(model_service_pb2_grpc.ModelServiceServicer):
 
     # --- embeddings ---------------------------------------------------------------------
 
-    @unary
     async def EmbedText(
         self,
         request: model_service_pb2.EmbedTextRequest,
@@ -401,7 +387,6 @@ class ModelServicer(model_service_pb2_grpc.ModelServiceServicer):
         vectors = await embedding.embed_texts(self._state, model, [request.text], "text")
         return model_service_pb2.EmbedTextResponse(embedding=text_pb2.Embedding(value=vectors[0]))
 
-    @unary
     async def BatchEmbedText(
         self,
         request: model_service_pb2.BatchEmbedTextRequest,
@@ -418,7 +403,6 @@ class ModelServicer(model_service_pb2_grpc.ModelServiceServicer):
             embeddings=[text_pb2.Embedding(value=vector) for vector in vectors]
         )
 
-    @unary
     async def EmbedContent(
         self,
         request: model_service_pb2.EmbedContentRequest,
@@ -433,7 +417,6 @@ class ModelServicer(model_service_pb2_grpc.ModelServiceServicer):
             embedding=generation_pb2.ContentEmbedding(values=vectors[0])
         )
 
-    @unary
     async def BatchEmbedContents(
         self,
         request: model_service_pb2.BatchEmbedContentsRequest,
@@ -458,6 +441,6 @@ class ModelServicer(model_service_pb2_grpc.ModelServiceServicer):
         rpc: str,
         checks: Iterable[FieldViolation],
     ) -> model_pb2.Model:
-        principal = caller(context, self._state.api_keys)
+        principal = current_principal()
         ensure(model_name_violations(name, tuned=False), checks)
         return resolve_model(self._state, name, principal, rpc=rpc, allow_tuned=False).base

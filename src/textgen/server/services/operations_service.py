@@ -10,10 +10,8 @@ from google.longrunning import operations_proto_pb2 as operations_pb2
 from google.protobuf import empty_pb2
 
 from textgen.server.lro.operations import Operations
-from textgen.server.rpc.aio_types import Context
-from textgen.server.rpc.auth import caller
+from textgen.server.rpc.auth import current_principal
 from textgen.server.rpc.errors import FieldViolation, invalid_argument
-from textgen.server.rpc.handlers import unary
 from textgen.server.rpc.pagination import DEFAULT_OPERATIONS, paginate
 from textgen.server.state import ServerState
 
@@ -57,10 +55,6 @@ class OperationsServicer(operations_pb2_grpc.OperationsServicer):
         self._state = state
         self._operations = operations
 
-    def _caller(self, context: Context) -> str:
-        return caller(context, self._state.api_keys)
-
-    @unary
     async def GetOperation(
         self,
         request: operations_pb2.GetOperationRequest,
@@ -69,9 +63,8 @@ class OperationsServicer(operations_pb2_grpc.OperationsServicer):
         ],
     ) -> operations_pb2.Operation:
         """The operation as it is now (a poll: it may advance a poll-paced job)."""
-        return await self._operations.poll(request.name, self._caller(context))
+        return await self._operations.poll(request.name, current_principal())
 
-    @unary
     async def ListOperations(
         self,
         request: operations_pb2.ListOperationsRequest,
@@ -80,7 +73,7 @@ class OperationsServicer(operations_pb2_grpc.OperationsServicer):
         ],
     ) -> operations_pb2.ListOperationsResponse:
         """The caller's operations under request.name, filtered by `done`, a page at a time."""
-        owner = self._caller(context)
+        owner = current_principal()
         done = parse_done_filter(request.filter)
         found = self._operations.list(owner, request.name, done)
         page = paginate(
@@ -100,27 +93,24 @@ class OperationsServicer(operations_pb2_grpc.OperationsServicer):
             operations=page.items, next_page_token=page.next_page_token
         )
 
-    @unary
     async def CancelOperation(
         self,
         request: operations_pb2.CancelOperationRequest,
         context: grpc.aio.ServicerContext[operations_pb2.CancelOperationRequest, empty_pb2.Empty],
     ) -> empty_pb2.Empty:
         """Stop the work; the operation stays, done, with error CANCELLED."""
-        await self._operations.cancel(request.name, self._caller(context))
+        await self._operations.cancel(request.name, current_principal())
         return empty_pb2.Empty()
 
-    @unary
     async def DeleteOperation(
         self,
         request: operations_pb2.DeleteOperationRequest,
         context: grpc.aio.ServicerContext[operations_pb2.DeleteOperationRequest, empty_pb2.Empty],
     ) -> empty_pb2.Empty:
         """Forget the operation without stopping its work."""
-        self._operations.delete(request.name, self._caller(context))
+        self._operations.delete(request.name, current_principal())
         return empty_pb2.Empty()
 
-    @unary
     async def WaitOperation(
         self,
         request: operations_pb2.WaitOperationRequest,
@@ -129,6 +119,6 @@ class OperationsServicer(operations_pb2_grpc.OperationsServicer):
         ],
     ) -> operations_pb2.Operation:
         """The operation once done, or as it is when the timeout or the deadline comes."""
-        owner = self._caller(context)
+        owner = current_principal()
         timeout = wait_seconds(request, context.time_remaining())
         return await self._operations.wait(request.name, owner, timeout)

@@ -12,9 +12,8 @@ from textgen.server.engine import SamplingParams
 from textgen.server.generation.resolution import ResolvedModel, resolve_model
 from textgen.server.jobs.batch import BatchPlan, start_batch
 from textgen.server.lro.operations import Operations
-from textgen.server.rpc.auth import caller, find_owned
+from textgen.server.rpc.auth import current_principal, find_owned
 from textgen.server.rpc.errors import FieldViolation
-from textgen.server.rpc.handlers import unary
 from textgen.server.state import DatasetRecord, ServerState
 from textgen.server.validation.rules import (
     AnyRule,
@@ -130,7 +129,6 @@ class TextGenerationBatchServicer(batch_grpc.TextGenerationBatchServiceServicer)
         self._state = state
         self._operations = operations
 
-    @unary
     async def Completion(
         self,
         request: batch_pb2.BatchCompletionRequest,
@@ -139,7 +137,7 @@ class TextGenerationBatchServicer(batch_grpc.TextGenerationBatchServiceServicer)
         ],
     ) -> operations_pb2.Operation:
         """Check the request (syntax, then lookups), then start the task."""
-        owner = caller(context, self._state.api_keys)
+        owner = current_principal()
         uri_syntax = (
             model_name_violations(request.model_uri, "model_uri") if request.model_uri else []
         )

@@ -14,9 +14,8 @@ from textgen.server.generation.resolution import base_model, tuned_model
 from textgen.server.jobs.tuning import public_model, start_tuning
 from textgen.server.lro.operations import Operations
 from textgen.server.rpc.aio_types import Context
-from textgen.server.rpc.auth import caller
+from textgen.server.rpc.auth import current_principal
 from textgen.server.rpc.errors import FieldViolation, ServiceError, already_exists, invalid_argument
-from textgen.server.rpc.handlers import unary
 from textgen.server.rpc.pagination import DEFAULT_TUNED_MODELS, paginate
 from textgen.server.state import ServerState, TunedModelRecord
 from textgen.server.validation.rules import (
@@ -90,7 +89,6 @@ class TunedModelServicer(tuned_model_service_pb2_grpc.TunedModelServiceServicer)
         self._state = state
         self._operations = operations
 
-    @unary
     async def CreateTunedModel(
         self,
         request: tuned_model_service_pb2.CreateTunedModelRequest,
@@ -98,7 +96,7 @@ class TunedModelServicer(tuned_model_service_pb2_grpc.TunedModelServiceServicer)
             tuned_model_service_pb2.CreateTunedModelRequest, operations_pb2.Operation
         ],
     ) -> operations_pb2.Operation:
-        principal = caller(context, self._state.api_keys)
+        principal = current_principal()
         source = request.tuned_model
         ensure(
             violations(request, CREATE_TUNED_MODEL_RULES),
@@ -163,7 +161,6 @@ class TunedModelServicer(tuned_model_service_pb2_grpc.TunedModelServiceServicer)
                 setattr(model, field, getattr(base, field))
         return model
 
-    @unary
     async def GetTunedModel(
         self,
         request: tuned_model_service_pb2.GetTunedModelRequest,
@@ -171,7 +168,6 @@ class TunedModelServicer(tuned_model_service_pb2_grpc.TunedModelServiceServicer)
     ) -> TunedModel:
         return public_model(self._find(request.name, "name", context).model)
 
-    @unary
     async def ListTunedModels(
         self,
         request: tuned_model_service_pb2.ListTunedModelsRequest,
@@ -180,7 +176,7 @@ class TunedModelServicer(tuned_model_service_pb2_grpc.TunedModelServiceServicer)
             tuned_model_service_pb2.ListTunedModelsResponse,
         ],
     ) -> tuned_model_service_pb2.ListTunedModelsResponse:
-        principal = caller(context, self._state.api_keys)
+        principal = current_principal()
         words, everyone = parse_filter(request.filter)
         found = [
             record.model
@@ -200,7 +196,6 @@ class TunedModelServicer(tuned_model_service_pb2_grpc.TunedModelServiceServicer)
             next_page_token=page.next_page_token,
         )
 
-    @unary
     async def UpdateTunedModel(
         self,
         request: tuned_model_service_pb2.UpdateTunedModelRequest,
@@ -208,7 +203,7 @@ class TunedModelServicer(tuned_model_service_pb2_grpc.TunedModelServiceServicer)
             tuned_model_service_pb2.UpdateTunedModelRequest, TunedModel
         ],
     ) -> TunedModel:
-        principal = caller(context, self._state.api_keys)
+        principal = current_principal()
         paths = list(request.update_mask.paths)
         named = [rule for rule in TUNED_MODEL_RULES if rule.field in paths]
         ensure(
@@ -226,7 +221,6 @@ class TunedModelServicer(tuned_model_service_pb2_grpc.TunedModelServiceServicer)
         record.model.update_time.CopyFrom(timestamp(self._state.clock))
         return public_model(record.model)
 
-    @unary
     async def DeleteTunedModel(
         self,
         request: tuned_model_service_pb2.DeleteTunedModelRequest,
@@ -243,7 +237,7 @@ class TunedModelServicer(tuned_model_service_pb2_grpc.TunedModelServiceServicer)
         return empty_pb2.Empty()
 
     def _find(self, name: str, field: str, context: Context) -> TunedModelRecord:
-        principal = caller(context, self._state.api_keys)
+        principal = current_principal()
         ensure(_name_violations(name, field))
         return tuned_model(self._state, name, principal)
 
