@@ -24,7 +24,7 @@ $(STAMP): pyproject.toml setup.py requirements/constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	set -o pipefail; $(PY) -m pip install --disable-pip-version-check --progress-bar off \
 	  -c requirements/constraints.txt -e '.[dev,server,cli]' \
-	  | { grep -E '^(Collecting|Installing|Successfully)' || true; }
+	  2> >(grep -v '^WARNING: Location' >&2) | { grep -E '^(Collecting|Installing|Successfully)' || true; }
 	touch $@
 
 # `npm ci` installs exactly what package-lock.json records and never writes to it, so the
