@@ -96,6 +96,7 @@ class Smoke:
         """The same wheel with the server and cli extras."""
         self.pip("install", f"{self.wheel}[server,cli]")
         self.serve_answers()
+        self.pytest_runs("unrelated_suite", expect_passed=1)
         self.pytest_runs("plugin_suite", "test_sync.py", "test_strict.py", expect_passed=3)
 
     # --- checks ----------------------------------------------------------------------------------
