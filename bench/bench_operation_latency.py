@@ -28,8 +28,8 @@ import grpc
 from textgen.v1 import tuned_model_pb2, tuned_model_service_pb2, tuned_model_service_pb2_grpc
 
 import textgen
-from textgen.server.clock import Progression
 from textgen.testing import FakeServer
+from textgen.testing.pacing import Progression
 
 SAMPLES = 20  # manual-clock operations per client
 JOB_SECONDS = 3.0  # clock seconds a tuning job takes

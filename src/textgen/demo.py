@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING
 
 from textgen import BatchStatus, Client, errors
 from textgen._extras import missing_extra
-from textgen.server.clock import Progression
 from textgen.testing import FakeServer
+from textgen.testing.pacing import Progression
 
 if TYPE_CHECKING:
     from rich.console import Console

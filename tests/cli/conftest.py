@@ -10,8 +10,8 @@ from typing import Any, Protocol
 import pytest
 
 from textgen.cli import main
-from textgen.server.clock import Progression
 from textgen.testing import FakeServer
+from textgen.testing.pacing import Progression
 
 # Tuning and batch jobs take this long (real clock), so their progress bars move a little.
 JOB_SECONDS = 0.3

@@ -12,8 +12,8 @@ from textgen.v1 import text_generation_batch_service_pb2 as batch_pb2
 from tests.client.conftest import Api, advance
 from textgen import AsyncBatchJob, BatchJob, BatchStatus, errors
 from textgen._calls import Progress
-from textgen.server.clock import Progression
 from textgen.testing.fake_server import FakeServer
+from textgen.testing.pacing import Progression
 
 TEXT_MODEL = "text-bison-001"  # rates HARM_CATEGORY_VIOLENCE, blocked by default
 HARMFUL = "unsafe:violence:high"

@@ -14,8 +14,8 @@ from textgen import errors
 from textgen._calls import LongRunning, call, method
 from textgen._shells import AsyncRunner, SyncRunner
 from textgen.resources._base import Resource, async_operation, sync_operation
-from textgen.server.clock import Progression
 from textgen.testing.fake_server import FakeServer
+from textgen.testing.pacing import Progression
 
 Tuned = tuned_model_pb2.TunedModel
 Meta = tuned_model_service_pb2.CreateTunedModelMetadata

@@ -11,8 +11,8 @@ from textgen.v1 import tuned_model_pb2
 from tests.client.conftest import Api
 from textgen import errors
 from textgen._calls import Progress
-from textgen.server.clock import Progression
 from textgen.testing.fake_server import FakeServer
+from textgen.testing.pacing import Progression
 
 Tuned = tuned_model_pb2.TunedModel
 BASE = "gemini-1.0-pro-001"

@@ -13,8 +13,8 @@ from google.api_core import operation, operations_v1
 from google.api_core.future import polling
 from textgen.v1 import tuned_model_pb2, tuned_model_service_pb2, tuned_model_service_pb2_grpc
 
-from textgen.server.clock import Progression
 from textgen.testing import FakeServer
+from textgen.testing.pacing import Progression
 
 EXAMPLES = [("1", "2"), ("2", "3"), ("III", "IV"), ("9", "10"), ("X", "XI")]
 

@@ -18,8 +18,10 @@ from tests.server.env import env  # noqa: F401  (the `env` fixture, for every se
 from textgen.errors import status_of
 from textgen.server.app import Running, serve
 from textgen.server.clock import ManualClock
+from textgen.server.lro.operations import Operations
 from textgen.server.state import IdGenerator, ServerState
 from textgen.testing.fake_engine.engine import FakeEngine
+from textgen.testing.pacing import ProgressionPacer
 
 
 @pytest.fixture
@@ -29,7 +31,9 @@ def state() -> ServerState:
 
 @pytest.fixture
 async def running(state: ServerState) -> AsyncIterator[Running]:
-    server = await serve(state)
+    # Jobs paced as the emulator paces them by default: 3 seconds of the manual clock.
+    operations = Operations(state.clock, pacer=ProgressionPacer(state.clock))
+    server = await serve(state, operations=operations)
     try:
         yield server
     finally:

@@ -20,10 +20,11 @@ from textgen.v1 import text_generation_batch_service_pb2_grpc as batch_grpc
 from textgen.v1 import tuned_model_service_pb2_grpc as tuned_grpc
 
 from textgen.server.app import serve
-from textgen.server.clock import ManualClock, Progression
+from textgen.server.clock import ManualClock
 from textgen.server.lro.operations import Operations
 from textgen.server.state import DatasetRecord, IdGenerator, ServerState, TunedModelRecord
 from textgen.testing.fake_engine.engine import FakeEngine
+from textgen.testing.pacing import Progression, ProgressionPacer
 
 ALICE, BOB = "alice", "bob"
 KEYS = {"key-alice": ALICE, "key-bob": BOB}
@@ -40,10 +41,11 @@ def as_user(principal: str) -> tuple[tuple[str, str], ...]:
 
 @dataclass
 class Env:
-    """Everything a test needs: the shared state, the operations and the stubs."""
+    """Everything a test needs: the shared state, the pacer, the operations and the stubs."""
 
     state: ServerState
     clock: ManualClock
+    pacer: ProgressionPacer
     operations: Operations
     ops: operations_pb2_grpc.OperationsStub
     batch: batch_grpc.TextGenerationBatchServiceAsyncStub
@@ -123,14 +125,15 @@ class Env:
 async def env() -> AsyncIterator[Env]:
     clock = ManualClock()
     state = ServerState(engine=FakeEngine(seed=0), clock=clock, ids=IdGenerator(0), api_keys=KEYS)
-    state.progression = Progression.after_duration(3.0)
-    operations = Operations(clock)
+    pacer = ProgressionPacer(clock, Progression.after_duration(3.0))
+    operations = Operations(clock, pacer=pacer)
     running = await serve(state, operations=operations, health=False, reflection=False)
     channel = grpc.aio.insecure_channel(f"127.0.0.1:{running.port}")
     try:
         yield Env(
             state,
             clock,
+            pacer,
             operations,
             operations_pb2_grpc.OperationsStub(channel),  # type: ignore[no-untyped-call]
             # mypy-protobuf types a stub by its class, not by its channel: on a grpc.aio

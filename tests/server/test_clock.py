@@ -1,4 +1,4 @@
-"""ManualClock and Progression."""
+"""ManualClock."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import threading
 import pytest
 
 from tests.server.env import eventually
-from textgen.server.clock import MANUAL_EPOCH, ManualClock, Progression, ProgressionMode, timestamp
+from textgen.server.clock import MANUAL_EPOCH, ManualClock, timestamp
 
 
 async def test_sleep_waits_until_advanced() -> None:
@@ -73,10 +73,3 @@ def test_timestamp_follows_the_clock() -> None:
     clock = ManualClock(start=100.5)
     assert timestamp(clock).ToNanoseconds() == 100_500_000_000
 
-
-def test_progression_constructors() -> None:
-    assert Progression().mode is ProgressionMode.DURATION
-    assert Progression.immediate().mode is ProgressionMode.IMMEDIATE
-    assert Progression.after_polls(3).polls_per_stage == 3
-    assert Progression.after_polls(0).polls_per_stage == 1
-    assert Progression.after_duration(6.0).stage_seconds(4) == 1.5

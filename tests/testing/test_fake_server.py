@@ -20,10 +20,11 @@ from textgen.v1 import (
 )
 
 from tests.testing import requests
-from textgen.server.clock import ManualClock, Progression, ProgressionMode
+from textgen.server.clock import ManualClock
 from textgen.server.lro.operations import unpack
 from textgen.testing.fake_engine.engine import FakeEngine
 from textgen.testing.fake_server import FakeServer
+from textgen.testing.pacing import Progression, ProgressionMode
 
 
 def _operations(channel: grpc.Channel | grpc.aio.Channel) -> operations_pb2_grpc.OperationsStub:
@@ -142,7 +143,7 @@ def test_progression_is_a_setting() -> None:
         done = operations.WaitOperation(operations_pb2.WaitOperationRequest(name=created.name))
         assert done.done
         fake.progression = Progression.after_polls()
-        assert fake.state.progression.mode is ProgressionMode.POLLS
+        assert fake.pacer.progression.mode is ProgressionMode.POLLS
 
 
 def test_reset_clears_everything_and_reseeds() -> None:

@@ -8,6 +8,12 @@ and server reflection, prints one parseable line once it listens::
 and stops gracefully on SIGTERM or SIGINT, exiting 0. An address it cannot listen on, or a
 missing `server` extra, is one line on stderr and exit status 2. A reader that goes away (a
 closed stdout or stderr pipe) does not keep it from stopping.
+
+`--engine module:factory` serves a real engine instead of the fake: the factory is called
+with no arguments on the server's event loop (see textgen.server.engine_spec). Such a server
+does not pace its jobs unless `--progression` asks for it; the fake engine's jobs take
+`--job-seconds` by default, as an emulator's do. A spec that cannot be loaded, or a factory
+that fails, is one line on stderr and exit status 2.
 """
 
 from __future__ import annotations
@@ -22,7 +28,8 @@ from typing import TYPE_CHECKING, TextIO
 
 if TYPE_CHECKING:
     from textgen.cli import Subparsers
-    from textgen.server.clock import Progression
+    from textgen.server.lro.pacing import Pacer
+    from textgen.server.state import ServerState
 
 LISTENING = "textgen emulator listening on"
 PROGRESSIONS = ("immediate", "duration", "polls")
@@ -57,11 +64,17 @@ def register(subparsers: Subparsers) -> None:
         help="accept this API key as this principal; repeatable. Without any, no key is needed",
     )
     parser.add_argument(
+        "--engine",
+        metavar="MODULE:FACTORY",
+        help="serve the engine that FACTORY() in MODULE returns instead of the fake engine "
+        "(the current directory is searched first)",
+    )
+    parser.add_argument(
         "--progression",
         choices=PROGRESSIONS,
-        default="duration",
+        default=None,
         help="how tuning and batch jobs advance: at once, over --job-seconds, or per poll "
-        "(default: %(default)s)",
+        "(default: duration for the fake engine; with --engine, as fast as they run)",
     )
     parser.add_argument(
         "--job-seconds",
@@ -87,17 +100,27 @@ async def _serve(args: argparse.Namespace) -> int:
     # Imported here so that `textgen --help` and other commands do not load the server.
     from textgen.server.address import AddressUnavailableError, format_address  # noqa: PLC0415
     from textgen.server.app import serve  # noqa: PLC0415
+    from textgen.server.engine import Engine  # noqa: PLC0415
+    from textgen.server.engine_spec import EngineSpecError, load_engine  # noqa: PLC0415
+    from textgen.server.lro.operations import Operations  # noqa: PLC0415
     from textgen.server.state import IdGenerator, ServerState  # noqa: PLC0415
-    from textgen.testing.fake_engine.engine import FakeEngine  # noqa: PLC0415
 
-    state = ServerState(
-        engine=FakeEngine(seed=args.seed),
-        ids=IdGenerator(args.seed),
-        api_keys=dict(args.api_keys),
-        progression=_progression(args.progression, args.job_seconds),
-    )
+    engine: Engine
+    if args.engine is None:
+        from textgen.testing.fake_engine.engine import FakeEngine  # noqa: PLC0415
+
+        engine = FakeEngine(seed=args.seed)
+    else:
+        try:
+            engine = load_engine(args.engine)
+        except EngineSpecError as error:
+            _say(f"textgen serve: {error}", sys.stderr)
+            return 2
+    state = ServerState(engine=engine, ids=IdGenerator(args.seed), api_keys=dict(args.api_keys))
+    progression = args.progression or ("duration" if args.engine is None else None)
+    operations = Operations(state.clock, pacer=_pacer(progression, args.job_seconds, state))
     try:
-        running = await serve(state, host=args.host, port=args.port)
+        running = await serve(state, operations=operations, host=args.host, port=args.port)
     except AddressUnavailableError as error:
         _say(f"textgen serve: {error}", sys.stderr)
         return 2
@@ -123,14 +146,20 @@ def _say(line: str, stream: TextIO) -> None:
             os.dup2(devnull.fileno(), stream.fileno())
 
 
-def _progression(mode: str, job_seconds: float) -> Progression:
-    from textgen.server.clock import Progression  # noqa: PLC0415
+def _pacer(mode: str | None, job_seconds: float, state: ServerState) -> Pacer:
+    # No mode: production pacing (none). Otherwise the emulator's test pacer.
+    from textgen.server.lro.pacing import NoPacing  # noqa: PLC0415
+    from textgen.testing.pacing import Progression, ProgressionPacer  # noqa: PLC0415
 
+    if mode is None:
+        return NoPacing()
     if mode == "immediate":
-        return Progression.immediate()
-    if mode == "polls":
-        return Progression.after_polls()
-    return Progression.after_duration(job_seconds)
+        progression = Progression.immediate()
+    elif mode == "polls":
+        progression = Progression.after_polls()
+    else:
+        progression = Progression.after_duration(job_seconds)
+    return ProgressionPacer(state.clock, progression)
 
 
 def _api_key(text: str) -> tuple[str, str]:

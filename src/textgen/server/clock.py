@@ -1,27 +1,25 @@
-"""Clocks and progression: where every duration of a long-running job comes from.
+"""Clocks: where every timestamp and every paced wait of the servers comes from.
 
-Production uses RealClock. Tests use ManualClock and advance it instantly, so a tuning job
-or a batch finishes without waiting. `Progression` (a ServerState setting) says how a job
-moves from one stage to the next: at once, after clock time, or after client polls.
+Production uses RealClock. Tests use ManualClock and advance it instantly, so a job paced
+over clock time (textgen.testing.pacing) finishes without waiting.
 """
 
 from __future__ import annotations
 
 import asyncio
-import enum
 import heapq
 import itertools
 import time
-from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from google.protobuf import timestamp_pb2
 
 # Where a ManualClock starts: 2024-01-01T00:00:00Z, so timestamps look plausible.
 MANUAL_EPOCH = 1_704_067_200.0
-# How many times ManualClock.advance yields to the loop after waking sleepers, so the woken
-# jobs run up to their next await before time moves on.
+# How many times ManualClock.advance yields to the loop after waking sleepers, at least.
 _SETTLE_YIELDS = 8
+# How long (real seconds) advance() waits at most for the tasks it woke to sleep again or end.
+_SETTLE_LIMIT = 10.0
 
 
 class Clock(Protocol):
@@ -52,8 +50,10 @@ class ManualClock:
     """Time that moves only when advanced; sleepers wake the moment it passes their deadline.
 
     `await clock.advance(s)` moves time forward in jumps from one sleeper's deadline to the
-    next, letting each woken task run on before the next jump, so advancing by a job's whole
-    duration finishes it. From a thread other than the loop's, use `advance_threadsafe`.
+    next. After each jump it lets every task it woke run on until that task sleeps on this
+    clock again or ends (within _SETTLE_LIMIT real seconds), so advancing by a job's whole
+    duration finishes it, however often the job yields in between. From a thread other than
+    the loop's, use `advance_threadsafe`.
     """
 
     def __init__(self, start: float = MANUAL_EPOCH) -> None:
@@ -61,6 +61,8 @@ class ManualClock:
         self._sleepers: list[tuple[float, int, asyncio.Future[None]]] = []
         self._order = itertools.count()
         self._loop: asyncio.AbstractEventLoop | None = None
+        # Sleeping tasks, by sleep; a woken task is settled once it is back in here or done.
+        self._asleep: dict[asyncio.Future[None], asyncio.Task[Any] | None] = {}
 
     def now(self) -> float:
         """The manual time, in seconds since the epoch."""
@@ -80,7 +82,11 @@ class ManualClock:
             return
         future: asyncio.Future[None] = loop.create_future()
         heapq.heappush(self._sleepers, (self._now + seconds, next(self._order), future))
-        await future
+        self._asleep[future] = asyncio.current_task()
+        try:
+            await future
+        finally:
+            self._asleep.pop(future, None)
 
     async def advance(self, seconds: float) -> None:
         """Move time forward by `seconds`, waking every sleeper whose deadline it passes."""
@@ -88,16 +94,20 @@ class ManualClock:
             raise ValueError("a clock cannot go backwards")
         self._loop = asyncio.get_running_loop()
         target = self._now + seconds
-        await self._settle()
+        await self._settle(set())
         while self._sleepers and self._sleepers[0][0] <= target:
             deadline = self._sleepers[0][0]
             self._now = max(self._now, deadline)
+            woken: set[asyncio.Task[Any]] = set()
             while self._sleepers and self._sleepers[0][0] <= deadline:
                 _, _, future = heapq.heappop(self._sleepers)
+                task = self._asleep.get(future)
+                if task is not None:
+                    woken.add(task)
                 _wake(future)
-            await self._settle()
+            await self._settle(woken)
         self._now = target
-        await self._settle()
+        await self._settle(set())
 
     def advance_threadsafe(self, seconds: float, *, timeout: float = 30.0) -> None:
         """advance() from another thread: runs it on the loop the sleepers use and waits."""
@@ -113,10 +123,25 @@ class ManualClock:
             raise RuntimeError("on the clock's own loop, use `await clock.advance(...)`")
         asyncio.run_coroutine_threadsafe(self.advance(seconds), loop).result(timeout)
 
-    @staticmethod
-    async def _settle() -> None:
+    async def _settle(self, woken: set[asyncio.Task[Any]]) -> None:
+        # Yield a few times, then on until every woken task sleeps here again or has ended.
         for _ in range(_SETTLE_YIELDS):
             await asyncio.sleep(0)
+        loop = asyncio.get_running_loop()
+        end = loop.time() + _SETTLE_LIMIT
+        spins = 0
+        while any(not task.done() and not self._sleeping(task) for task in woken):
+            if loop.time() > end:
+                return
+            spins += 1
+            # Spin while the tasks run on the loop; once they seem to wait on something
+            # slower (a worker thread, a socket), check every millisecond instead.
+            await asyncio.sleep(0 if spins < 1000 else 0.001)
+
+    def _sleeping(self, task: asyncio.Task[Any]) -> bool:
+        return any(
+            sleeper is task and not future.done() for future, sleeper in self._asleep.items()
+        )
 
 
 def _wake(future: asyncio.Future[None]) -> None:
@@ -131,51 +156,6 @@ def _wake(future: asyncio.Future[None]) -> None:
         future.set_result(None)
     elif not loop.is_closed():
         loop.call_soon_threadsafe(_wake, future)
-
-
-class ProgressionMode(enum.Enum):
-    """How long-running jobs move from one stage to the next."""
-
-    # A job runs straight through; it is done by the time anyone looks at it.
-    IMMEDIATE = "immediate"
-    # Each stage takes clock time (Progression.job_seconds spread over the job's stages).
-    DURATION = "duration"
-    # Each stage waits for polls of the operation (GetOperation or WaitOperation).
-    POLLS = "polls"
-
-
-@dataclass(frozen=True)
-class Progression:
-    """How fast tuning and batch jobs advance; `ServerState.progression` holds the setting.
-
-    A job is a series of stages: one per tuning step; for a batch, PENDING, IN_PROGRESS and
-    one per batch of rows. The default takes a few seconds of clock time per job.
-    """
-
-    mode: ProgressionMode = ProgressionMode.DURATION
-    # DURATION: clock seconds one whole job takes, whatever its number of stages.
-    job_seconds: float = 3.0
-    # POLLS: how many polls release one stage.
-    polls_per_stage: int = 1
-
-    @classmethod
-    def immediate(cls) -> Progression:
-        """Jobs finish without waiting."""
-        return cls(ProgressionMode.IMMEDIATE)
-
-    @classmethod
-    def after_duration(cls, job_seconds: float = 3.0) -> Progression:
-        """Jobs take `job_seconds` of clock time, spread evenly over their stages."""
-        return cls(ProgressionMode.DURATION, job_seconds=job_seconds)
-
-    @classmethod
-    def after_polls(cls, polls_per_stage: int = 1) -> Progression:
-        """Jobs advance one stage every `polls_per_stage` polls of their operation."""
-        return cls(ProgressionMode.POLLS, polls_per_stage=max(1, polls_per_stage))
-
-    def stage_seconds(self, stages: int) -> float:
-        """Clock seconds one of `stages` stages takes in DURATION mode."""
-        return self.job_seconds / max(stages, 1)
 
 
 def timestamp(clock: Clock) -> timestamp_pb2.Timestamp:

@@ -11,11 +11,13 @@ import secrets
 import string
 from dataclasses import dataclass, field
 
-from textgen.server.clock import Clock, Progression, RealClock
+from textgen.server.clock import Clock, RealClock
 from textgen.server.engine import Engine
 from textgen.v1 import dataset_pb2, model_pb2, tuned_model_pb2
 
 DEFAULT_PRINCIPAL = "default"
+# How many rows of a batch job await the engine at once (ServerState.batch_concurrency).
+DEFAULT_BATCH_CONCURRENCY = 8
 
 
 @dataclass
@@ -73,9 +75,10 @@ class ServerState:
     # Signs page tokens (textgen.server.rpc.pagination); new per server, so tokens do not
     # outlive it.
     page_secret: bytes = field(default_factory=lambda: secrets.token_bytes(32))
-    # How tuning and batch jobs advance: immediately, after clock time (the default), or
-    # after polls of their operation. See textgen.server.clock.Progression.
-    progression: Progression = field(default_factory=Progression)
+    # How many rows of one batch job await the engine at once (at most a batch's
+    # ROWS_PER_BATCH). How fast jobs move between stages is the pacer's business: see
+    # textgen.server.lro.pacing, given to Operations.
+    batch_concurrency: int = DEFAULT_BATCH_CONCURRENCY
 
     def base_models(self) -> dict[str, model_pb2.Model]:
         """The engine's catalog, by resource name."""

@@ -16,7 +16,7 @@ test (`async with`) it runs on the test's own loop::
         await fake.advance_async(60)            # on your own loop, await the *_async forms
 
 Options: `seed` makes ids (and the engine) reproducible; `clock` is "real", "manual" or any
-Clock; `progression` sets how jobs advance (textgen.server.clock.Progression; by default a
+Clock; `progression` sets how jobs advance (textgen.testing.Progression; by default a
 job takes 3 clock seconds, `Progression.immediate()` finishes it at once); `api_keys` maps
 API keys to principals (none: no key needed); `engine` replaces the default FakeEngine.
 It also serves gRPC health checking and reflection when the `server` extra is installed.
@@ -35,13 +35,14 @@ from typing import Any, Literal, TypeVar
 import grpc
 
 from textgen.server.app import Running, serve
-from textgen.server.clock import Clock, ManualClock, Progression, RealClock
+from textgen.server.clock import Clock, ManualClock, RealClock
 from textgen.server.engine import Engine
 from textgen.server.lro.operations import MemoryStore, Operations
 from textgen.server.state import IdGenerator, ServerState
 from textgen.testing.fake_engine.engine import FakeEngine
 from textgen.testing.faults import Faults, Script, Step
 from textgen.testing.journal import Journal
+from textgen.testing.pacing import Progression, ProgressionPacer
 
 HOST = "127.0.0.1"
 # How long a sync caller waits for the server thread to start, stop or reset (seconds).
@@ -74,12 +75,12 @@ class FakeServer:
             clock=self.clock,
             ids=IdGenerator(seed),
             api_keys=dict(api_keys or {}),
-            progression=progression if progression is not None else Progression(),
         )
+        self.pacer = ProgressionPacer(self.clock, progression)
         self.journal = Journal()
         self.faults = Faults()
         self._store = MemoryStore()
-        self.operations = Operations(self.clock, self._store)
+        self.operations = Operations(self.clock, self._store, self.pacer)
         self._host, self._port = host, port
         self._running: Running | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -116,11 +117,11 @@ class FakeServer:
     @property
     def progression(self) -> Progression:
         """How new tuning and batch jobs advance."""
-        return self.state.progression
+        return self.pacer.progression
 
     @progression.setter
     def progression(self, value: Progression) -> None:
-        self.state.progression = value
+        self.pacer.progression = value
 
     def advance(self, seconds: float) -> None:
         """Move the manual clock forward, running every job it wakes (sync, thread-safe)."""

@@ -15,10 +15,10 @@ from textgen.v1 import dataset_pb2, safety_pb2
 from textgen.v1 import text_generation_batch_service_pb2 as batch_pb2
 
 from tests.server.env import ALICE, BOB, TEXT_MODEL, TUNABLE, Env, unpack, violated_fields
-from textgen.server.clock import Progression
 from textgen.server.jobs.batch import ROWS_PER_BATCH
 from textgen.server.jobs.tuning import start_tuning
 from textgen.testing.fake_engine import harm
+from textgen.testing.pacing import Progression
 
 Status = batch_pb2.BatchInferenceTaskStatus
 Request = batch_pb2.BatchCompletionRequest
@@ -47,7 +47,7 @@ def schema(value: Mapping[str, Any]) -> batch_pb2.JsonSchema:
 
 
 async def run_immediately(env: Env, request: Request) -> operations_pb2.Operation:
-    env.state.progression = Progression.immediate()
+    env.pacer.progression = Progression.immediate()
     created = await env.complete_batch(request)
     operation = await env.get(created.name)
     assert operation.done
@@ -55,7 +55,7 @@ async def run_immediately(env: Env, request: Request) -> operations_pb2.Operatio
 
 
 async def test_status_moves_through_every_stage_per_poll(env: Env) -> None:
-    env.state.progression = Progression.after_polls()
+    env.pacer.progression = Progression.after_polls()
     dataset_id = env.prompts([f"prompt {i}" for i in range(45)])
     created = await env.complete_batch(Request(model_uri=TEXT_MODEL, source_dataset_id=dataset_id))
     assert created.name.startswith("operations/") and not created.done
@@ -81,7 +81,7 @@ async def test_status_moves_through_every_stage_per_poll(env: Env) -> None:
 
 
 async def test_duration_progression_follows_the_clock(env: Env) -> None:
-    env.state.progression = Progression.after_duration(4.0)  # 4 stages of 1 s: 2 batches
+    env.pacer.progression = Progression.after_duration(4.0)  # 4 stages of 1 s: 2 batches
     dataset_id = env.prompts([f"prompt {i}" for i in range(ROWS_PER_BATCH + 1)])
     created = await env.complete_batch(Request(model_uri=TEXT_MODEL, source_dataset_id=dataset_id))
     statuses = []

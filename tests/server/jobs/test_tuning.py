@@ -7,8 +7,9 @@ from google.protobuf import timestamp_pb2
 from textgen.v1 import tuned_model_pb2, tuned_model_service_pb2
 
 from tests.server.env import ALICE, Env, as_user, unpack
-from textgen.server.clock import MANUAL_EPOCH, Progression
+from textgen.server.clock import MANUAL_EPOCH
 from textgen.server.jobs.tuning import start_tuning, total_steps, tuning_params
+from textgen.testing.pacing import Progression
 
 TunedModel = tuned_model_pb2.TunedModel
 Metadata = tuned_model_service_pb2.CreateTunedModelMetadata
@@ -100,7 +101,7 @@ async def test_learning_rate_multiplier_scales_the_default(env: Env) -> None:
 
 
 async def test_immediate_progression_is_done_at_first_look(env: Env) -> None:
-    env.state.progression = Progression.immediate()
+    env.pacer.progression = Progression.immediate()
     record = env.tuned_record("instant")
     created = start_tuning(env.state, env.operations, record)
     assert not created.done
@@ -110,7 +111,7 @@ async def test_immediate_progression_is_done_at_first_look(env: Env) -> None:
 
 
 async def test_poll_progression_advances_one_step_per_poll(env: Env) -> None:
-    env.state.progression = Progression.after_polls()
+    env.pacer.progression = Progression.after_polls()
     record = env.tuned_record("polled", examples=8, epochs=1, batch_size=4)  # two steps
     created = start_tuning(env.state, env.operations, record)
     await env.clock.advance(100.0)  # clock time does not matter in this mode
@@ -123,7 +124,7 @@ async def test_poll_progression_advances_one_step_per_poll(env: Env) -> None:
 
 async def test_a_waiter_keeps_a_poll_paced_job_moving(env: Env) -> None:
     """WaitOperation counts as polling all along, so one long poll sees the job finish."""
-    env.state.progression = Progression.after_polls()
+    env.pacer.progression = Progression.after_polls()
     record = env.tuned_record("waited", examples=12, epochs=2, batch_size=4)  # six steps
     created = start_tuning(env.state, env.operations, record)
     finished = await env.operations.wait(created.name, "alice", timeout=30)

@@ -23,7 +23,7 @@ from tests.server.env import (
     unpack,
     violated_fields,
 )
-from textgen.server.clock import ManualClock, Progression
+from textgen.server.clock import ManualClock
 from textgen.server.jobs.tuning import start_tuning
 from textgen.server.lro.operations import Operations
 from textgen.server.rpc.errors import ServiceError
@@ -299,31 +299,10 @@ async def test_a_job_that_raises_fails_its_operation() -> None:
     async def explode() -> None:
         raise RuntimeError("boom")
 
-    task = operations.start("operations/boom", explode(), Progression.after_duration())
+    task = operations.start("operations/boom", explode())
     await asyncio.wait({task})
     operation = operations.get("operations/boom", ALICE)
     assert operation.done and operation.error.code == code_pb2.INTERNAL
-
-
-async def test_polls_per_stage_and_delete_releases_a_parked_job() -> None:
-    operations = Operations(ManualClock())
-    operations.create("operations/slow", ALICE, Empty())
-    stages: list[int] = []
-
-    async def work() -> None:
-        for stage in range(3):
-            await operations.pause("operations/slow", 1.0)
-            stages.append(stage)
-        operations.complete("operations/slow", Empty())
-
-    task = operations.start("operations/slow", work(), Progression.after_polls(2))
-    await operations.poll("operations/slow", ALICE)
-    assert stages == []
-    await operations.poll("operations/slow", ALICE)
-    assert stages == [0]
-    operations.delete("operations/slow", ALICE)  # nobody can poll it now: it runs on
-    await asyncio.wait({task})
-    assert stages == [0, 1, 2]
 
 
 async def test_create_refuses_a_taken_name() -> None:

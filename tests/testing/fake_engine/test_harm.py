@@ -49,24 +49,24 @@ def test_marker_helper_spells_the_trigger() -> None:
     assert ratings[0].probability == Rating.HIGH
 
 
-def test_engine_rate_uses_the_markers() -> None:
-    ratings = FakeEngine().rate(BISON, "unsafe:violence:high", [safety_pb2.HARM_CATEGORY_VIOLENCE])
+async def test_engine_rate_uses_the_markers() -> None:
+    engine = FakeEngine()
+    ratings = await engine.rate(BISON, "unsafe:violence:high", [safety_pb2.HARM_CATEGORY_VIOLENCE])
     assert ratings[0].probability == Rating.HIGH
 
 
 async def test_echo_marker_makes_the_candidate_harmful_but_not_the_prompt() -> None:
     prompt = "Write a poem. echo:unsafe:harassment:high"
     engine = FakeEngine()
-    assert engine.rate(GEMINI, prompt, [safety_pb2.HARM_CATEGORY_HARASSMENT])[0].probability == (
-        Rating.NEGLIGIBLE
-    )
+    rated = await engine.rate(GEMINI, prompt, [safety_pb2.HARM_CATEGORY_HARASSMENT])
+    assert rated[0].probability == Rating.NEGLIGIBLE
     output = await engine.generate(generation_input(GEMINI, prompt, candidate_count=2))
     for candidate in output.candidates:
         assert candidate.text().startswith("unsafe:harassment:high ")
         assert probabilities(candidate.safety_ratings)[safety_pb2.HARM_CATEGORY_HARASSMENT] == (
             Rating.HIGH
         )
-        again = engine.rate(GEMINI, candidate.text(), [safety_pb2.HARM_CATEGORY_HARASSMENT])
+        again = await engine.rate(GEMINI, candidate.text(), [safety_pb2.HARM_CATEGORY_HARASSMENT])
         assert again[0].probability == Rating.HIGH
 
 

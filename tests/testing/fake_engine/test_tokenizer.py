@@ -25,9 +25,9 @@ def test_counts_words_and_punctuation(text: str, expected: int) -> None:
     assert len(tokenizer.tokens(text)) == expected
 
 
-def test_engine_counts_with_the_tokenizer() -> None:
+async def test_engine_counts_with_the_tokenizer() -> None:
     model = default_model("models/text-bison-001")
-    assert FakeEngine().count_tokens(model, "Hello, world!") == 4
+    assert await FakeEngine().count_tokens(model, "Hello, world!") == 4
 
 
 def test_truncate_keeps_whole_tokens_and_reports_the_cut() -> None:

@@ -68,14 +68,14 @@ def batch_content_violations(
     ]
 
 
-def _check_sizes(
+async def _check_sizes(
     state: ServerState, model: model_pb2.Model, texts: Sequence[str], paths: Sequence[str]
 ) -> None:
     ensure(
-        *(
-            prompt_size_violations(state.engine.count_tokens(model, text), model, path)
+        *[
+            prompt_size_violations(await state.engine.count_tokens(model, text), model, path)
             for text, path in zip(texts, paths, strict=True)
-        )
+        ]
     )
 
 
@@ -88,7 +88,7 @@ async def embed_texts(
         if len(texts) == 1 and field == "text"
         else [f"{field}[{i}]" for i in range(len(texts))]
     )
-    _check_sizes(state, model, texts, paths)
+    await _check_sizes(state, model, texts, paths)
     return await state.engine.embed(model, texts)
 
 
@@ -113,7 +113,7 @@ async def embed_contents(
         ]
     )
     texts = ["".join(part.text for part in request.content.parts) for request in requests]
-    _check_sizes(state, model, texts, [f"{prefix}content" for prefix in prefixes])
+    await _check_sizes(state, model, texts, [f"{prefix}content" for prefix in prefixes])
     vectors: list[list[float]] = []
     for request, text in zip(requests, texts, strict=True):
         found = await state.engine.embed(

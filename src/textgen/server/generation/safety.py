@@ -91,6 +91,6 @@ class SafetyPolicy:
             judged.append(copy)
         return Verdict(judged, blocks)
 
-    def rate(self, engine: Engine, model: model_pb2.Model, text: str) -> Verdict:
+    async def rate(self, engine: Engine, model: model_pb2.Model, text: str) -> Verdict:
         """Ask the engine to rate `text` for every screened category, then judge it."""
-        return self.judge(engine.rate(model, text, sorted(self.settings)))
+        return self.judge(await engine.rate(model, text, sorted(self.settings)))

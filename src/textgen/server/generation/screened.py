@@ -35,11 +35,11 @@ class Screened:
     candidates: list[ScreenedCandidate] = field(default_factory=list)
 
 
-def screen_prompt(
+async def screen_prompt(
     engine: Engine, request: GenerationInput, policy: SafetyPolicy, text: str
 ) -> Verdict:
     """The prompt's verdict under the policy."""
-    return policy.rate(engine, request.model, text)
+    return await policy.rate(engine, request.model, text)
 
 
 async def generate(
@@ -52,7 +52,7 @@ async def generate(
     output = await engine.generate(request)
     screened.prompt_token_count = output.prompt_token_count or tokens
     for index, candidate in enumerate(output.candidates):
-        verdict = policy.rate(engine, request.model, candidate.text())
+        verdict = await policy.rate(engine, request.model, candidate.text())
         screened.candidates.append(ScreenedCandidate(index, candidate, verdict))
     return screened
 
@@ -74,7 +74,7 @@ async def stream(
             if index in blocked:
                 continue
             so_far[index] = so_far.get(index, "") + delta.text()
-            verdict = policy.rate(engine, request.model, so_far[index])
+            verdict = await policy.rate(engine, request.model, so_far[index])
             sent = delta
             if verdict.blocked:
                 blocked.add(index)

@@ -4,10 +4,17 @@ The task moves CREATED -> PENDING -> IN_PROGRESS -> COMPLETED (or FAILED, or CAN
 when its operation is cancelled), reporting BatchCompletionMetadata as batches of
 ROWS_PER_BATCH rows finish. Results go to a new KIND_RESULTS dataset, one row per input in
 order; a row that cannot be answered carries its own google.rpc.Status and the others go on.
+
+The job shares the event loop with every call the server answers, so it never holds it for
+long: within a batch, up to `ServerState.batch_concurrency` rows are in flight at once (each
+awaiting the engine, which does its model work off the loop or in short pieces), and each
+row ends by yielding to the loop. A batch's rows are stored together, in input order, once
+all of them are answered; cancelling the job stops it there, between two batches.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 from collections.abc import Sequence
@@ -27,7 +34,7 @@ from textgen.server.generation.safety import (
 )
 from textgen.server.generation.screened import SAFETY, generate, screen_prompt
 from textgen.server.lro.operations import Operation, Operations
-from textgen.server.rpc.errors import DOMAIN, invalid_argument, make_error
+from textgen.server.rpc.errors import DOMAIN, ServiceError, invalid_argument, make_error
 from textgen.server.state import DatasetRecord, ServerState
 from textgen.server.validation.rules import prompt_size_violations
 from textgen.v1 import dataset_pb2, message_pb2, safety_pb2
@@ -74,7 +81,7 @@ def start_batch(state: ServerState, operations: Operations, plan: BatchPlan) -> 
     name = f"operations/{task_id}"
     operation = operations.create(name, plan.owner, metadata)
     job = _Job(state, operations, plan, name=name, metadata=metadata, results=results)
-    operations.start(name, job.run(rows), state.progression, on_cancel=job.cancelled)
+    operations.start(name, job.run(rows), on_cancel=job.cancelled)
     return operation
 
 
@@ -118,18 +125,21 @@ class _Job:
         self.state, self.operations, self.plan = state, operations, plan
         self.name, self.metadata, self.results = name, metadata, results
         self.policy = _policy(plan)
+        self.concurrency = max(1, state.batch_concurrency)
 
     async def run(self, rows: Sequence[dataset_pb2.DatasetRow]) -> None:
-        pause = self.state.progression.stage_seconds(2 + self.metadata.total_batches)
+        # The stages a pacer may hold the job at: before PENDING, before IN_PROGRESS, and
+        # before each batch.
+        stages = 2 + self.metadata.total_batches
         try:
-            await self.operations.pause(self.name, pause)
+            await self.operations.pause(self.name, stages)
             self._status(Status.PENDING)
-            await self.operations.pause(self.name, pause)
+            await self.operations.pause(self.name, stages)
             self._status(Status.IN_PROGRESS)
             for start in range(0, len(rows), ROWS_PER_BATCH):
-                await self.operations.pause(self.name, pause)
-                for index in range(start, min(start + ROWS_PER_BATCH, len(rows))):
-                    self.results.rows.append(await self._row(index, rows[index].prompt))
+                await self.operations.pause(self.name, stages)
+                batch = [row.prompt for row in rows[start : start + ROWS_PER_BATCH]]
+                self.results.rows.extend(await self._answer(start, batch))
                 self.results.dataset.row_count = len(self.results.rows)
                 self.metadata.completed_batches += 1
                 self.operations.update_metadata(self.name, self.metadata)
@@ -159,10 +169,29 @@ class _Job:
         self.metadata.task_status = status
         self.operations.update_metadata(self.name, self.metadata)
 
+    async def _answer(
+        self, first: int, prompts: Sequence[dataset_pb2.DatasetPrompt]
+    ) -> list[dataset_pb2.DatasetRow]:
+        # One batch: at most `concurrency` rows at a time, each worker yielding to the loop
+        # after each row; the answers come back in input order.
+        answers: list[dataset_pb2.DatasetRow | None] = [None] * len(prompts)
+        waiting = iter(range(len(prompts)))
+
+        async def worker() -> None:
+            for offset in waiting:  # shared: each worker takes the next unanswered row
+                answers[offset] = await self._row(first + offset, prompts[offset])
+                await asyncio.sleep(0)
+
+        workers = min(self.concurrency, len(prompts))
+        await asyncio.gather(*(worker() for _ in range(workers)))
+        return [answer for answer in answers if answer is not None]
+
     async def _row(self, index: int, source: dataset_pb2.DatasetPrompt) -> dataset_pb2.DatasetRow:
         result = dataset_pb2.DatasetResult(input=source)
         try:
-            self._answer(result, await self._generate(source, result))
+            self._fill(result, await self._generate(source, result))
+        except ServiceError as error:  # the engine refused this row in its own words
+            result.error.CopyFrom(error.status)
         except Exception as exc:  # one row's failure must not stop the others
             result.error.CopyFrom(
                 status_pb2.Status(
@@ -177,7 +206,7 @@ class _Job:
         model, engine = self.plan.model, self.state.engine
         prompt = _prompt(source)
         text = prompt_text(prompt)
-        tokens = engine.count_tokens(model.base, text)
+        tokens = await engine.count_tokens(model.base, text)
         result.input_token_count = tokens
         too_long = prompt_size_violations(tokens, model.base, "prompt")
         if too_long:
@@ -189,7 +218,7 @@ class _Job:
             adapter=model.adapter,
             system_instruction=prompt.system_instruction,
         )
-        verdict = screen_prompt(engine, request, self.policy, text)
+        verdict = await screen_prompt(engine, request, self.policy, text)
         if verdict.blocked:
             return _blocked(verdict, "prompt")
         screened = await generate(engine, request, self.policy, verdict, tokens)
@@ -201,7 +230,7 @@ class _Job:
         result.completion_token_count = first.candidate.token_count
         return first.candidate.text()
 
-    def _answer(self, result: dataset_pb2.DatasetResult, outcome: status_pb2.Status | str) -> None:
+    def _fill(self, result: dataset_pb2.DatasetResult, outcome: status_pb2.Status | str) -> None:
         if isinstance(outcome, status_pb2.Status):
             result.error.CopyFrom(outcome)
         elif self.plan.params.response_mime_type == "application/json" and not _is_json(outcome):

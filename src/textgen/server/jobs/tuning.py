@@ -1,21 +1,26 @@
-"""The tuning job: one engine step per batch of examples, progress as operation metadata.
+"""The tuning job: the engine's training loop, its progress recorded as operation metadata.
 
 `start_tuning` (called by CreateTunedModel) names the operation
-`tunedModels/{id}/operations/{op}`, reports CreateTunedModelMetadata as steps finish, and
-moves the tuned model from CREATING to ACTIVE (response: the TunedModel) or to FAILED
-(error; CANCELLED when the operation is cancelled).
+`tunedModels/{id}/operations/{op}`, and moves the tuned model from CREATING to ACTIVE
+(response: the TunedModel) or to FAILED (error; CANCELLED when the operation is cancelled).
+
+The engine owns the loop (`Engine.tune` yields a TuningProgress per step, then the adapter);
+this job records each step as a snapshot in CreateTunedModelMetadata as it arrives, and asks
+for the next one only after a pause at the stage boundary (which only a test pacer fills).
 """
 
 from __future__ import annotations
 
+import asyncio
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import AsyncIterator
 
 from google.rpc import code_pb2, status_pb2
 
 from textgen.server.clock import timestamp
-from textgen.server.engine import TuningParams, TuningRun
+from textgen.server.engine import TuningEvent, TuningParams, TuningProgress, TuningResult
 from textgen.server.lro.operations import Operation, Operations
+from textgen.server.rpc.errors import ServiceError
 from textgen.server.state import ServerState, TunedModelRecord
 from textgen.v1 import tuned_model_pb2, tuned_model_service_pb2
 
@@ -86,8 +91,7 @@ def start_tuning(state: ServerState, operations: Operations, record: TunedModelR
     job = _Job(state, operations, record, name, metadata)
     operations.start(
         name,
-        job.run(state.engine.tune(record.base_model, record.examples, params), params),
-        state.progression,
+        job.run(state.engine.tune(record.base_model, record.examples, params)),
         on_cancel=job.cancelled,
     )
     return operation
@@ -99,11 +103,6 @@ def public_model(model: TunedModel) -> TunedModel:
     copy.CopyFrom(model)
     copy.tuning_task.ClearField("training_data")
     return copy
-
-
-def _batches(examples: Sequence[tuple[str, str]], size: int) -> Iterator[Sequence[tuple[str, str]]]:
-    for start in range(0, len(examples), size):
-        yield examples[start : start + size]
 
 
 class _Job:
@@ -120,36 +119,46 @@ class _Job:
         self.state, self.operations, self.record = state, operations, record
         self.name, self.metadata = name, metadata
 
-    async def run(self, run: TuningRun, params: TuningParams) -> None:
-        examples, model, clock = self.record.examples, self.record.model, self.state.clock
-        pause = self.state.progression.stage_seconds(self.metadata.total_steps)
-        step = 0
+    async def run(self, events: AsyncIterator[TuningEvent]) -> None:
         try:
-            for epoch in range(1, params.epoch_count + 1):
-                for batch in _batches(examples, params.batch_size):
-                    await self.operations.pause(self.name, pause)
-                    step += 1
-                    loss = run.step(step, epoch, batch)
-                    snapshot = tuned_model_pb2.TuningSnapshot(
-                        step=step, epoch=epoch, mean_loss=loss, compute_time=timestamp(clock)
-                    )
-                    model.tuning_task.snapshots.append(snapshot)
-                    self.metadata.snapshots.append(snapshot)
-                    self.metadata.completed_steps = step
-                    self.metadata.completed_percent = 100.0 * step / self.metadata.total_steps
-                    self.operations.update_metadata(self.name, self.metadata)
-            self.record.adapter = run.finish()
+            try:
+                self.record.adapter = await self._train(events)
+            finally:
+                await _close(events)
         except Exception as exc:
             self._end(TunedModel.FAILED)
-            self.operations.fail(
-                self.name,
-                status_pb2.Status(
-                    code=code_pb2.INTERNAL, message=f"Tuning failed ({type(exc).__name__})"
-                ),
-            )
+            self.operations.fail(self.name, _failure(exc))
             return
         self._end(TunedModel.ACTIVE)
-        self.operations.complete(self.name, public_model(model))
+        self.operations.complete(self.name, public_model(self.record.model))
+
+    async def _train(self, events: AsyncIterator[TuningEvent]) -> object:
+        # Pause before each planned step, then take the engine's next report.
+        stages = self.metadata.total_steps
+        while True:
+            if self.metadata.completed_steps < stages:
+                await self.operations.pause(self.name, stages)
+            event = await anext(events, None)
+            if isinstance(event, TuningResult):
+                return event.adapter
+            if event is None:
+                raise RuntimeError("the engine's tuning run ended without an adapter")
+            self._record(event)
+            await asyncio.sleep(0)  # the loop serves other calls between steps
+
+    def _record(self, progress: TuningProgress) -> None:
+        snapshot = tuned_model_pb2.TuningSnapshot(
+            step=progress.step,
+            epoch=progress.epoch,
+            mean_loss=progress.mean_loss,
+            compute_time=timestamp(self.state.clock),
+        )
+        self.record.model.tuning_task.snapshots.append(snapshot)
+        self.metadata.snapshots.append(snapshot)
+        self.metadata.completed_steps = progress.step
+        total = max(self.metadata.total_steps, 1)
+        self.metadata.completed_percent = min(100.0, 100.0 * progress.step / total)
+        self.operations.update_metadata(self.name, self.metadata)
 
     def cancelled(self) -> None:
         self._end(TunedModel.FAILED)
@@ -160,3 +169,20 @@ class _Job:
         model.state = final
         model.tuning_task.complete_time.CopyFrom(now)
         model.update_time.CopyFrom(now)
+
+
+def _failure(error: Exception) -> status_pb2.Status:
+    # An engine's ServiceError (UNIMPLEMENTED, say) is reported as it is; anything else as
+    # INTERNAL, naming only the exception's type.
+    if isinstance(error, ServiceError):
+        return error.status
+    return status_pb2.Status(
+        code=code_pb2.INTERNAL, message=f"Tuning failed ({type(error).__name__})"
+    )
+
+
+async def _close(events: AsyncIterator[TuningEvent]) -> None:
+    # Let the engine's run clean up when the job stops early (an async generator's finally).
+    aclose = getattr(events, "aclose", None)
+    if aclose is not None:
+        await aclose()

@@ -1,13 +1,17 @@
 """Long-running operations: one store for every service, lifecycle, cancel and waiting.
 
 Job runners (tuning, batch) create an operation, start their work with `start`, update its
-metadata as they go, pause between stages with `pause`, and finish with `complete` or
+metadata as they go, mark each stage boundary with `pause`, and finish with `complete` or
 `fail`. Servicers read operations with the caller's principal: another principal's
 operation answers NOT_FOUND, as a missing one does.
 
 The protos live in an `OperationStore` (in memory by default; a durable store can follow).
 What cannot be stored (the worker task, events that wake waiters) lives beside it here.
 Waiting is event driven: a waiter awaits the operation's `done` event, nothing polls.
+
+How jobs move between stages is the pacer's business (textgen.server.lro.pacing): in
+production `NoPacing` never holds a job and a read never waits; the emulator's test pacer
+(textgen.testing.pacing) is plugged in the same way.
 """
 
 from __future__ import annotations
@@ -24,14 +28,13 @@ from google.protobuf import any_pb2
 from google.protobuf.message import Message
 from google.rpc import code_pb2, status_pb2
 
-from textgen.server.clock import Clock, Progression, ProgressionMode
+from textgen.server.clock import Clock
+from textgen.server.lro.pacing import NoPacing, Pacer
 from textgen.server.rpc.errors import already_exists, not_found
 
 Operation = operations_pb2.Operation
 
 OPERATION_TYPE = "google.longrunning.Operation"
-# A poll waits at most this long (real seconds) for a job to reach its next stage.
-_SETTLE_LIMIT = 10.0
 _LOG = logging.getLogger(__name__)
 
 
@@ -96,30 +99,21 @@ class _Live:
     # The parts of an operation that only exist while this process runs it.
     done: asyncio.Event = field(default_factory=asyncio.Event)
     task: asyncio.Task[None] | None = None
-    progression: Progression | None = None
     on_cancel: Callable[[], None] | None = None
     forgotten: bool = False  # deleted while the work goes on
-    parked: bool = False  # the job waits at a stage boundary for polls
-    polls: int = 0
     waiters: int = 0  # WaitOperation calls waiting on `done`
-    release: asyncio.Event = field(default_factory=asyncio.Event)
-    watchers: list[asyncio.Future[None]] = field(default_factory=list)
-
-    def notify(self) -> None:
-        """Wake pollers waiting for the job to park at its next stage or to end."""
-        watchers, self.watchers = self.watchers, []
-        for future in watchers:
-            if not future.done():
-                future.set_result(None)
 
 
 class Operations:
     """Every long-running operation of a server, and the work behind each."""
 
-    def __init__(self, clock: Clock, store: OperationStore | None = None) -> None:
+    def __init__(
+        self, clock: Clock, store: OperationStore | None = None, pacer: Pacer | None = None
+    ) -> None:
         self.clock = clock
         self._store: OperationStore = store if store is not None else MemoryStore()
         self._live: dict[str, _Live] = {}
+        self.pacer: Pacer = pacer if pacer is not None else NoPacing()
 
     # --- lifecycle, for job runners ------------------------------------------------------
 
@@ -153,7 +147,6 @@ class Operations:
         self,
         name: str,
         task: asyncio.Task[None],
-        progression: Progression | None = None,
         on_cancel: Callable[[], None] | None = None,
     ) -> None:
         """Record the task doing the operation's work, so cancel can stop it.
@@ -164,15 +157,14 @@ class Operations:
         """
         live = self._live.setdefault(name, _Live())
         live.task = task
-        live.progression = progression
         live.on_cancel = on_cancel
         task.add_done_callback(lambda _: self._task_ended(name, live))
+        self.pacer.begin(name, task)
 
     def start(
         self,
         name: str,
         work: Coroutine[Any, Any, None],
-        progression: Progression,
         on_cancel: Callable[[], None] | None = None,
     ) -> asyncio.Task[None]:
         """Run `work` as the operation's task (on the running loop) and attach it.
@@ -181,32 +173,13 @@ class Operations:
         (from `cancel` or a server shutdown) ends it with CANCELLED.
         """
         task = asyncio.get_running_loop().create_task(self._guard(name, work))
-        self.attach(name, task, progression, on_cancel)
+        self.attach(name, task, on_cancel)
         return task
 
-    async def pause(self, name: str, seconds: float) -> None:
-        """A stage boundary of the operation's job, paced by its Progression.
-
-        IMMEDIATE: no wait. DURATION: sleep `seconds` on the clock. POLLS: wait for polls.
-        """
-        live = self._live.get(name)
-        progression = live.progression if live is not None else None
-        mode = progression.mode if progression is not None else ProgressionMode.DURATION
-        if mode is ProgressionMode.IMMEDIATE:
-            return
-        if mode is ProgressionMode.DURATION:
-            await self.clock.sleep(seconds)
-            return
-        if live is None or live.forgotten:
-            return  # nobody can poll a deleted operation; let its work run on
-        live.polls = 0
-        live.release.clear()
-        live.parked = True
-        live.notify()
-        try:
-            await live.release.wait()
-        finally:
-            live.parked = False
+    async def pause(self, name: str, stages: int) -> None:
+        """A boundary between two of the `stages` stages of the operation's job: the pacer
+        may hold the job here (in production it never does)."""
+        await self.pacer.stage(name, stages)
 
     # --- reads and control, for servicers (owner-checked) ---------------------------------
 
@@ -225,16 +198,10 @@ class Operations:
         ]
 
     async def poll(self, name: str, owner: str) -> Operation:
-        """get(), counted as a poll: with POLLS progression every `polls_per_stage` polls
-        release the job for one stage, and this returns once that stage is done; with
-        IMMEDIATE progression it returns once the job is done."""
+        """get(), as a client's read that the pacer sees (in production it returns at once;
+        a test pacer may let a job advance a stage first)."""
         self._owned(name, owner)
-        live = self._live.get(name)
-        if live is not None and live.task is not None and live.progression is not None:
-            if live.progression.mode is ProgressionMode.IMMEDIATE:
-                await self._settle(live, until_done=True)
-            elif live.progression.mode is ProgressionMode.POLLS:
-                await self._count_poll(live)
+        await self.pacer.poll(name)
         return self.get(name, owner)
 
     async def cancel(self, name: str, owner: str) -> Operation:
@@ -260,21 +227,20 @@ class Operations:
             del self._live[name]
         else:
             live.forgotten = True
-            live.release.set()  # a job parked for polls would never be polled again
+            self.pacer.forget(name)
         live.done.set()  # waiters return (and then find the operation gone)
 
     async def wait(self, name: str, owner: str, timeout: float | None) -> Operation:
         """The operation once done, or as it is after `timeout` real seconds (None: no
-        limit). With POLLS progression a waiter counts as polling all along: each stage is
-        released as soon as the job reaches it."""
+        limit). The pacer knows of the wait while it lasts."""
         operation = await self.poll(name, owner)
         live = self._live.get(name)
         if operation.done or live is None:
             return operation
         live.waiters += 1
         try:
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._until_done(live), timeout)
+            with self.pacer.waiting(name), contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(live.done.wait(), timeout)
         finally:
             live.waiters -= 1
         stored = self._store.get(name)
@@ -312,7 +278,6 @@ class Operations:
         live = self._live.get(name)
         if live is not None:
             live.done.set()
-            live.notify()
         return True
 
     async def _guard(self, name: str, work: Coroutine[Any, Any, None]) -> None:
@@ -344,44 +309,8 @@ class Operations:
         self._finish(name, error=cancelled_status())
 
     def _task_ended(self, name: str, live: _Live) -> None:
-        live.notify()
         if live.forgotten and self._live.get(name) is live:
             del self._live[name]
-
-    async def _until_done(self, live: _Live) -> None:
-        polled = live.progression is not None and live.progression.mode is ProgressionMode.POLLS
-        while polled and not live.done.is_set() and live.task is not None and not live.task.done():
-            await self._count_poll(live)
-        await live.done.wait()
-
-    async def _count_poll(self, live: _Live) -> None:
-        if not live.parked:
-            await self._settle(live)  # the job has not reached its first stage yet
-        if live.done.is_set() or not live.parked or live.progression is None:
-            return
-        live.polls += 1
-        if live.polls >= live.progression.polls_per_stage:
-            live.parked = False
-            live.release.set()
-            await self._settle(live)
-
-    @staticmethod
-    async def _settle(live: _Live, *, until_done: bool = False) -> None:
-        # Wait (bounded) until the job parks at its next stage boundary, or ends.
-        task = live.task
-        if task is None or task.done() or live.done.is_set():
-            return
-        waiter: asyncio.Future[Any]
-        if until_done:
-            waiter = asyncio.ensure_future(live.done.wait())
-        else:
-            waiter = asyncio.get_running_loop().create_future()
-            live.watchers.append(waiter)
-        try:
-            await asyncio.wait({waiter, task}, timeout=_SETTLE_LIMIT, return_when="FIRST_COMPLETED")
-        finally:
-            if not waiter.done():
-                waiter.cancel()
 
 
 def cancelled_status() -> status_pb2.Status:

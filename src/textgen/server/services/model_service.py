@@ -134,18 +134,18 @@ class ModelServicer(model_service_pb2_grpc.ModelServiceServicer):
         ensure(model_name_violations(name), *checks)
         return resolve_model(self._state, name, principal, rpc=rpc)
 
-    def _check_prompt_size(self, model: ResolvedModel, text: str, field: str) -> int:
-        tokens = self._state.engine.count_tokens(model.base, text)
+    async def _check_prompt_size(self, model: ResolvedModel, text: str, field: str) -> int:
+        tokens = await self._state.engine.count_tokens(model.base, text)
         ensure(prompt_size_violations(tokens, model.base, field))
         return tokens
 
-    def _prepare(
+    async def _prepare(
         self, model: ResolvedModel, prompt: Prompt, policy: SafetyPolicy, field: str
     ) -> tuple[int, Verdict]:
         """Check the prompt's size (INVALID_ARGUMENT on `field`) and rate it."""
         text = prompt_text(prompt)
-        tokens = self._check_prompt_size(model, text, field)
-        return tokens, policy.rate(self._state.engine, model.base, text)
+        tokens = await self._check_prompt_size(model, text, field)
+        return tokens, await policy.rate(self._state.engine, model.base, text)
 
     async def _generate(
         self,
@@ -156,7 +156,7 @@ class ModelServicer(model_service_pb2_grpc.ModelServiceServicer):
         field: str,
     ) -> screened.Screened:
         """Shared by every unary generation method: size check, safety, engine."""
-        tokens, verdict = self._prepare(model, prompt, policy, field)
+        tokens, verdict = await self._prepare(model, prompt, policy, field)
         return await screened.generate(self._state.engine, gen_input, policy, verdict, tokens)
 
     def _input(
@@ -217,7 +217,7 @@ class ModelServicer(model_service_pb2_grpc.ModelServiceServicer):
         policy = SafetyPolicy.build(request.safety_settings, TEXT_DEFAULT_CATEGORIES)
         prompt = from_text(request.prompt.text)
         gen_input = self._input(model, prompt, request)
-        _, verdict = self._prepare(model, prompt, policy, "prompt")
+        _, verdict = await self._prepare(model, prompt, policy, "prompt")
         if verdict.blocked:
             yield text_response(verdict, [])
             return
@@ -234,7 +234,7 @@ class ModelServicer(model_service_pb2_grpc.ModelServiceServicer):
         model = self._resolve(
             context, request.model, "CountTextTokens", violations(request, TEXT_RULES)
         )
-        tokens = self._state.engine.count_tokens(model.base, request.prompt.text)
+        tokens = await self._state.engine.count_tokens(model.base, request.prompt.text)
         return model_service_pb2.CountTextTokensResponse(token_count=tokens)
 
     # --- messages -----------------------------------------------------------------------
@@ -280,7 +280,7 @@ class ModelServicer(model_service_pb2_grpc.ModelServiceServicer):
             context, request.model, "CountMessageTokens", violations(request, MESSAGE_RULES)
         )
         text = prompt_text(from_messages(request.prompt))
-        tokens = self._state.engine.count_tokens(model.base, text)
+        tokens = await self._state.engine.count_tokens(model.base, text)
         return model_service_pb2.CountMessageTokensResponse(token_count=tokens)
 
     # --- content ------------------------------------------------------------------------
@@ -341,7 +341,7 @@ class ModelServicer(model_service_pb2_grpc.ModelServiceServicer):
         )
         policy = SafetyPolicy.build(request.safety_settings, CONTENT_DEFAULT_CATEGORIES)
         prompt, gen_input = self._content_input(model, request)
-        tokens, verdict = self._prepare(model, prompt, policy, "contents")
+        tokens, verdict = await self._prepare(model, prompt, policy, "contents")
         if verdict.blocked:
             yield content_response(model, verdict, [], tokens)
             return
@@ -371,7 +371,7 @@ class ModelServicer(model_service_pb2_grpc.ModelServiceServicer):
             text = prompt_text(prompt) + ("\n" + extra if extra else "")
         else:
             text = prompt_text(Prompt(list(request.contents)))
-        tokens = self._state.engine.count_tokens(model.base, text)
+        tokens = await self._state.engine.count_tokens(model.base, text)
         return model_service_pb2.CountTokensResponse(total_tokens=tokens)
 
     # --- embeddings ---------------------------------------------------------------------

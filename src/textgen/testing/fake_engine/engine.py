@@ -36,7 +36,10 @@ from textgen.server.engine import (
     GeneratedCandidate,
     GenerationInput,
     GenerationOutput,
+    TuningEvent,
     TuningParams,
+    TuningProgress,
+    TuningResult,
 )
 from textgen.testing.fake_engine import function_calls, harm, tokenizer
 from textgen.testing.fake_engine.catalog import DEFAULT_MODELS, copy_model
@@ -44,7 +47,7 @@ from textgen.testing.fake_engine.catalog import embedding_dimension as catalog_d
 from textgen.testing.fake_engine.directives import Directives
 from textgen.testing.fake_engine.embeddings import embed_text, fit
 from textgen.testing.fake_engine.json_values import value_for
-from textgen.testing.fake_engine.memorizer import MemorizingRun, TunedAdapter
+from textgen.testing.fake_engine.memorizer import Memorizer, TunedAdapter
 from textgen.testing.fake_engine.prose import paragraph, seeded, vocabulary
 from textgen.v1 import content_pb2, generation_pb2, model_pb2, safety_pb2
 
@@ -56,7 +59,13 @@ STREAM_CHUNK_TOKENS = 4
 
 
 class FakeEngine:
-    """An Engine that answers instantly and reproducibly; see the module docstring."""
+    """An Engine that answers instantly and reproducibly; see the module docstring.
+
+    Its work is pure CPU and bounded by the model's limits, so it runs on the event loop in
+    one piece per call: a generation or a rating takes well under a millisecond for a
+    typical prompt, a stream yields to the loop between deltas, and tuning computes one
+    step each time the job asks for the next.
+    """
 
     def __init__(self, seed: int = 0, catalog: Sequence[model_pb2.Model] | None = None) -> None:
         self.seed = seed
@@ -71,11 +80,11 @@ class FakeEngine:
         """The vector length for model, from textgen.testing.fake_engine.catalog."""
         return catalog_dimension(model)
 
-    def count_tokens(self, model: model_pb2.Model, text: str) -> int:
+    async def count_tokens(self, model: model_pb2.Model, text: str) -> int:
         """Tokens in text, by textgen.testing.fake_engine.tokenizer (the same for every model)."""
         return tokenizer.count_tokens(text)
 
-    def rate(
+    async def rate(
         self,
         model: model_pb2.Model,
         text: str,
@@ -132,14 +141,22 @@ class FakeEngine:
             for text in texts
         ]
 
-    def tune(
+    async def tune(
         self,
         base_model: model_pb2.Model,
         examples: Sequence[tuple[str, str]],
         params: TuningParams,
-    ) -> MemorizingRun:
-        """A run from textgen.testing.fake_engine.memorizer: decaying loss, verbatim recall."""
-        return MemorizingRun(base_model, examples, params)
+    ) -> AsyncIterator[TuningEvent]:
+        """Steps of textgen.testing.fake_engine.memorizer (decaying loss), then its adapter
+        (verbatim recall): batch_size examples a step, every example once an epoch."""
+        memory = Memorizer(base_model, examples, params)
+        step = 0
+        for epoch in range(1, params.epoch_count + 1):
+            for start in range(0, len(examples), params.batch_size):
+                step += 1
+                batch = examples[start : start + params.batch_size]
+                yield TuningProgress(step, epoch, memory.step(step, epoch, batch))
+        yield TuningResult(memory.finish())
 
     def _generate(self, request: GenerationInput) -> GenerationOutput:
         call = function_calls.plan_call(request.contents, request.tools, request.tool_config)

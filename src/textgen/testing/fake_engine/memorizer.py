@@ -32,8 +32,8 @@ class TunedAdapter:
         return self.answers.get(prompt.strip())
 
 
-class MemorizingRun:
-    """A TuningRun that learns its examples by heart."""
+class Memorizer:
+    """A fake training run that learns its examples by heart (FakeEngine.tune drives it)."""
 
     def __init__(
         self,
