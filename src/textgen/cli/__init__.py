@@ -1,4 +1,4 @@
-"""The `textgen` command line: one module per command, listed in COMMANDS.
+"""The `textgen` command line: one module per command, named in COMMANDS.
 
 A command module exposes `register(subparsers)`, which adds its parser and sets the function
 that runs it, `run(args) -> int`, as the parser's `run` default::
@@ -8,29 +8,22 @@ that runs it, `run(args) -> int`, as the parser's `run` default::
         parser.add_argument("--port", type=int, default=50051)
         parser.set_defaults(run=run)
 
-To add a command, write such a module and append it to COMMANDS. Keep heavy imports inside
-`run`, so that `textgen --help` and the other commands start fast.
+To add a command, write such a module and add it to COMMANDS. Keep heavy imports inside
+`run`, so that `textgen --help` and the other commands start fast. A command module is
+imported only when its parser is needed: `textgen serve ...` loads the serve module alone,
+not the client commands.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from collections.abc import Callable, Sequence
-from typing import Protocol, TypeAlias
+from typing import Protocol, TypeAlias, cast
 
 from textgen import __version__
 from textgen._extras import missing_extra
-from textgen.cli import (
-    batch,
-    count_tokens,
-    embed,
-    generate,
-    operations,
-    serve,
-    stream,
-    tune,
-)
 from textgen.cli._session import add_global_options
 
 Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
@@ -45,28 +38,31 @@ class Command(Protocol):
         ...
 
 
-COMMANDS: tuple[Command, ...] = (
-    generate,
-    stream,
-    count_tokens,
-    embed,
-    tune,
-    batch,
-    operations,
-    serve,
-)
+# Each command's name -> its module in textgen.cli, in the order `textgen --help` lists them.
+COMMANDS: dict[str, str] = {
+    "generate": "generate",
+    "stream": "stream",
+    "count-tokens": "count_tokens",
+    "embed": "embed",
+    "tune": "tune",
+    "batch": "batch",
+    "operations": "operations",
+    "serve": "serve",
+}
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The top-level parser with every command of COMMANDS."""
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The top-level parser with every command of COMMANDS, or with the command `only`."""
     parser = argparse.ArgumentParser(
         prog="textgen", description="Tools for the textgen.v1 text-generation API."
     )
     parser.add_argument("--version", action="version", version=f"textgen {__version__}")
     add_global_options(parser)
     subparsers = parser.add_subparsers(title="commands", metavar="COMMAND", dest="command")
-    for command in COMMANDS:
-        command.register(subparsers)
+    for name, module in COMMANDS.items():
+        if only is None or name == only:
+            command = cast("Command", importlib.import_module(f"{__name__}.{module}"))
+            command.register(subparsers)
     return parser
 
 
@@ -76,8 +72,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     Bad arguments make argparse print the usage and raise SystemExit(2), as --help and
     --version raise SystemExit(0).
     """
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    given = sys.argv[1:] if argv is None else list(argv)
+    # A command named first parses the same with its own parser alone, which spares loading
+    # (and building parsers for) every other command.
+    parser = build_parser(given[0] if given and given[0] in COMMANDS else None)
+    args = parser.parse_args(given)
     run: Runner | None = getattr(args, "run", None)
     if run is None:
         parser.print_help()

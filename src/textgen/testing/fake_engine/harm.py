@@ -26,14 +26,22 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import TypeAlias
 
+from textgen.server.generation.safety import CONTENT_DEFAULT_CATEGORIES, TEXT_DEFAULT_CATEGORIES
 from textgen.v1 import safety_pb2
 
 HarmCategory: TypeAlias = safety_pb2.HarmCategory.ValueType
 Probability: TypeAlias = safety_pb2.SafetyRating.HarmProbability.ValueType
+Levels: TypeAlias = dict[str, Probability]
+
+# The fake engine rates text answers for the text family and content answers for the content
+# family: the categories the servicer screens by default (defined once, in the safety module).
+TEXT_CATEGORIES = TEXT_DEFAULT_CATEGORIES
+CONTENT_CATEGORIES = CONTENT_DEFAULT_CATEGORIES
 
 _PREFIX = "HARM_CATEGORY_"
+_NEGLIGIBLE = safety_pb2.SafetyRating.NEGLIGIBLE
 _LEVELS: dict[str, Probability] = {
-    "negligible": safety_pb2.SafetyRating.NEGLIGIBLE,
+    "negligible": _NEGLIGIBLE,
     "low": safety_pb2.SafetyRating.LOW,
     "medium": safety_pb2.SafetyRating.MEDIUM,
     "high": safety_pb2.SafetyRating.HIGH,
@@ -43,39 +51,60 @@ _MARKER_BODY = r"unsafe:([a-z_]+):(" + "|".join(_LEVELS) + r")\b"
 _MARKER = re.compile(r"(?<![\w:])" + _MARKER_BODY, re.IGNORECASE)
 _ECHO = re.compile(r"(?<![\w:])echo:(" + _MARKER_BODY + ")", re.IGNORECASE)
 
-# The categories the text and message methods screen for, and those content generation uses.
-TEXT_CATEGORIES: tuple[HarmCategory, ...] = (
-    safety_pb2.HARM_CATEGORY_DEROGATORY,
-    safety_pb2.HARM_CATEGORY_TOXICITY,
-    safety_pb2.HARM_CATEGORY_VIOLENCE,
-    safety_pb2.HARM_CATEGORY_SEXUAL,
-    safety_pb2.HARM_CATEGORY_MEDICAL,
-    safety_pb2.HARM_CATEGORY_DANGEROUS,
-)
-CONTENT_CATEGORIES: tuple[HarmCategory, ...] = (
-    safety_pb2.HARM_CATEGORY_HARASSMENT,
-    safety_pb2.HARM_CATEGORY_HATE_SPEECH,
-    safety_pb2.HARM_CATEGORY_SEXUALLY_EXPLICIT,
-    safety_pb2.HARM_CATEGORY_DANGEROUS_CONTENT,
+# Each category's marker name: "violence", "hate_speech"...
+_SHORT_NAMES: dict[HarmCategory, str] = {
+    category: name.removeprefix(_PREFIX).lower()
+    for name, category in safety_pb2.HarmCategory.items()
+}
+_ANY = "any"
+# The longest marker that can change a rating: a longer one names no known category.
+_LONGEST_MARKER = (
+    len("unsafe::") + max(map(len, [*_SHORT_NAMES.values(), _ANY])) + max(map(len, _LEVELS))
 )
 
 
 def marker(category: HarmCategory, level: str) -> str:
     """The marker that rates text at level for category, e.g. ``unsafe:violence:high``."""
-    return f"unsafe:{_short_name(category)}:{level}"
+    return f"unsafe:{_SHORT_NAMES[category]}:{level}"
 
 
 def rate(text: str, categories: Iterable[HarmCategory]) -> list[safety_pb2.SafetyRating]:
     """One rating per category, in the order given, from the markers in text."""
-    levels = _levels(text)
-    everything = levels.get("any", safety_pb2.SafetyRating.NEGLIGIBLE)
-    return [
-        safety_pb2.SafetyRating(
-            category=category,
-            probability=max(everything, levels.get(_short_name(category), everything)),
-        )
-        for category in categories
-    ]
+    return _ratings(_levels(text), categories)
+
+
+class RunningRating:
+    """The ratings of a text that arrives in pieces, looking at each piece once.
+
+    `add(piece, categories)` answers exactly what `rate` would for all the pieces so far,
+    joined. Markers that can no longer change (a character follows them) are kept as levels;
+    only a short tail of the text is scanned again with the next piece, so a marker split
+    across pieces is still found, and one that ends the text so far counts only while
+    nothing that extends its last word has arrived.
+    """
+
+    def __init__(self) -> None:
+        self._settled: Levels = {}
+        # The end of the text so far: enough to hold the start of any marker not yet
+        # settled, plus one character before it for the check that a marker starts a word.
+        self._tail = ""
+        self._tail_is_start = True  # the tail is the whole text, so it has no context char
+
+    def add(self, piece: str, categories: Iterable[HarmCategory]) -> list[safety_pb2.SafetyRating]:
+        """The ratings of the text so far, `piece` appended."""
+        text = self._tail + piece
+        current = dict(self._settled)
+        for match in _MARKER.finditer(text, 0 if self._tail_is_start else 1):
+            name, level = match.group(1).lower(), _LEVELS[match.group(2).lower()]
+            current[name] = max(level, current.get(name, level))
+            if match.end() < len(text):
+                self._settled[name] = max(level, self._settled.get(name, level))
+        keep = _LONGEST_MARKER + 1
+        if len(text) > keep:
+            self._tail, self._tail_is_start = text[-keep:], False
+        else:
+            self._tail = text
+        return _ratings(current, categories)
 
 
 def named_categories(text: str) -> list[HarmCategory]:
@@ -83,8 +112,8 @@ def named_categories(text: str) -> list[HarmCategory]:
     names = set(_levels(text))
     return [
         category
-        for category in safety_pb2.HarmCategory.values()
-        if category != safety_pb2.HARM_CATEGORY_UNSPECIFIED and _short_name(category) in names
+        for category, name in _SHORT_NAMES.items()
+        if category != safety_pb2.HARM_CATEGORY_UNSPECIFIED and name in names
     ]
 
 
@@ -93,13 +122,25 @@ def echoed_markers(text: str) -> Sequence[str]:
     return [match.group(1).lower() for match in _ECHO.finditer(text)]
 
 
-def _levels(text: str) -> dict[str, Probability]:
-    levels: dict[str, Probability] = {}
+def _levels(text: str) -> Levels:
+    levels: Levels = {}
     for match in _MARKER.finditer(text):
         name, level = match.group(1).lower(), _LEVELS[match.group(2).lower()]
         levels[name] = max(level, levels.get(name, level))
     return levels
 
 
-def _short_name(category: HarmCategory) -> str:
-    return safety_pb2.HarmCategory.Name(category).removeprefix(_PREFIX).lower()
+def _ratings(levels: Levels, categories: Iterable[HarmCategory]) -> list[safety_pb2.SafetyRating]:
+    everything = levels.get(_ANY, _NEGLIGIBLE)
+    if not levels:
+        return [
+            safety_pb2.SafetyRating(category=category, probability=_NEGLIGIBLE)
+            for category in categories
+        ]
+    return [
+        safety_pb2.SafetyRating(
+            category=category,
+            probability=max(everything, levels.get(_SHORT_NAMES[category], everything)),
+        )
+        for category in categories
+    ]

@@ -25,7 +25,7 @@ def tokens(text: str) -> list[str]:
 
 def count_tokens(text: str) -> int:
     """How many tokens text holds."""
-    return sum(1 for _ in TOKEN_PATTERN.finditer(text))
+    return len(TOKEN_PATTERN.findall(text))
 
 
 def truncate(text: str, limit: int) -> tuple[str, bool]:
@@ -51,5 +51,7 @@ def chunks(text: str, size: int) -> list[str]:
 
 
 def _end_of_previous(text: str, start: int) -> int:
-    """Where the whitespace before position start begins."""
-    return len(text[:start].rstrip())
+    """Where the whitespace before position start begins (looking back only that far)."""
+    while start > 0 and text[start - 1].isspace():
+        start -= 1
+    return start
