@@ -1,0 +1,122 @@
+"""The dataset store: datasets by name, and their rows, appended in blocks and read by range.
+
+A dataset's rows are never handed out as one list: they are appended in blocks (an upload's
+chunks, a batch's results) and read back by index range. Row `i` is the `i`-th row appended;
+the store numbers the rows and keeps `Dataset.row_count` equal to how many there are, so an
+`update` cannot change that count.
+
+Rows travel in their protobuf encoding (`RowBlock`): an upload chunk becomes a block with one
+encode call, without touching its rows one by one, and a durable store can keep the bytes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from textgen.server.storage.table import Table, Versioned
+from textgen.v1 import dataset_pb2, dataset_service_pb2
+
+Kind = dataset_pb2.Dataset.Kind
+
+
+@dataclass(frozen=True)
+class RowBlock:
+    """Rows to append, encoded once.
+
+    For a KIND_PROMPTS dataset, `data` is the encoding of an UploadDatasetChunk (field 1:
+    repeated DatasetPrompt). For KIND_RESULTS, it is the encoding of a
+    StreamDatasetRowsResponse (field 1: repeated DatasetRow) whose rows hold results; their
+    `index` is ignored, since the store numbers rows. `count` is the number of rows.
+    """
+
+    kind: Kind.ValueType
+    data: bytes
+    count: int
+
+    @classmethod
+    def of_chunk(cls, chunk: dataset_service_pb2.UploadDatasetChunk) -> RowBlock:
+        """An upload chunk's rows as they are (one encode for the whole chunk)."""
+        return cls(dataset_pb2.Dataset.KIND_PROMPTS, chunk.SerializeToString(), len(chunk.rows))
+
+    @classmethod
+    def of_prompts(cls, prompts: Iterable[dataset_pb2.DatasetPrompt]) -> RowBlock:
+        """Prompt rows."""
+        return cls.of_chunk(dataset_service_pb2.UploadDatasetChunk(rows=prompts))
+
+    @classmethod
+    def of_results(cls, results: Iterable[dataset_pb2.DatasetResult]) -> RowBlock:
+        """Result rows."""
+        container = dataset_service_pb2.StreamDatasetRowsResponse()
+        for result in results:
+            container.rows.add().result.CopyFrom(result)
+        return cls(
+            dataset_pb2.Dataset.KIND_RESULTS, container.SerializeToString(), len(container.rows)
+        )
+
+    def decode(
+        self, first_index: int, start: int = 0, stop: int | None = None
+    ) -> list[dataset_pb2.DatasetRow]:
+        """The block's rows `start` to `stop` (positions in the block; None: to its end) as
+        new DatasetRow messages, numbered as if the block's first row were `first_index`."""
+        if self.kind == dataset_pb2.Dataset.KIND_RESULTS:
+            container = dataset_service_pb2.StreamDatasetRowsResponse.FromString(self.data)
+            rows = list(container.rows[start:stop])
+            for index, row in enumerate(rows, first_index + start):
+                row.index = index
+            return rows
+        prompts = dataset_service_pb2.UploadDatasetChunk.FromString(self.data).rows[start:stop]
+        return [
+            dataset_pb2.DatasetRow(index=index, prompt=prompt)
+            for index, prompt in enumerate(prompts, first_index + start)
+        ]
+
+
+@dataclass(frozen=True)
+class DatasetRecord:
+    """A dataset (without its rows) and its owner."""
+
+    dataset: dataset_pb2.Dataset
+    owner: str
+
+    @property
+    def name(self) -> str:
+        """The dataset's name, `datasets/{id}`."""
+        return self.dataset.name
+
+
+class DatasetStore(Table[DatasetRecord], Protocol):
+    """Datasets by name and their rows (see textgen.server.storage.table for what is
+    atomic). Deleting a dataset deletes its rows."""
+
+    async def create(self, record: DatasetRecord, rows: Sequence[RowBlock] = ()) -> bool:
+        """Insert the dataset with its first rows, unless its name is taken (atomic: the
+        dataset is never seen without these rows); True when inserted."""
+        ...
+
+    async def append_rows(self, name: str, rows: RowBlock) -> int | None:
+        """Append a block of rows, numbered on from the rows already there (atomic: a reader
+        sees all of them or none); the new row count, or None when the dataset is missing.
+        The block's kind must be the dataset's."""
+        ...
+
+    async def read_rows(
+        self, name: str, start: int = 0, stop: int | None = None
+    ) -> list[dataset_pb2.DatasetRow]:
+        """Rows `start` to `stop` (exclusive; None: to the end) with their index set; fewer
+        (or none) past the end or when the dataset is missing."""
+        ...
+
+    async def list(
+        self,
+        *,
+        owner: str | None = None,
+        prefix: str = "",
+        start: int = 0,
+        limit: int | None = None,
+    ) -> list[Versioned[DatasetRecord]]:
+        """Datasets in creation order that match every filter given: owned by `owner`
+        (None: anyone's), named with `prefix`; then the `limit` matches (None: all) from
+        match number `start` on."""
+        ...

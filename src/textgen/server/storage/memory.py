@@ -1,0 +1,303 @@
+"""The in-memory stores, the default: dicts in creation order, on one event loop.
+
+Every method finishes without awaiting anything, so on its event loop each one is atomic as
+the interfaces require. They are not for use from several threads at once.
+
+What is kept is a private copy: operations as their encoded bytes (a finished operation
+costs little more than its proto's size), tuned models and datasets as copies of their
+protos, rows as encoded blocks of at most MAX_BLOCK_ROWS rows. Reads build new objects.
+"""
+
+from __future__ import annotations
+
+import bisect
+import dataclasses
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from google.protobuf.message import Message
+
+from textgen.server.storage.datasets import DatasetRecord, RowBlock
+from textgen.server.storage.operations import Operation, StoredOperation
+from textgen.server.storage.table import FIRST_VERSION, Record, Versioned
+from textgen.server.storage.tuned_models import TunedModelRecord
+from textgen.v1 import dataset_pb2, dataset_service_pb2
+
+# A block of more rows than this is kept as several, so a read decodes little it does not use.
+MAX_BLOCK_ROWS = 1000
+
+R = TypeVar("R", bound=Record)
+F = TypeVar("F")  # the form a record is kept in
+M = TypeVar("M", bound=Message)
+
+
+@dataclass(slots=True)
+class _Entry(Generic[F]):
+    kept: F
+    owner: str
+    version: int
+
+
+class _MemoryTable(Generic[R, F]):
+    # The shared part: records by name in creation order, kept in the form `freeze` makes.
+
+    def __init__(self, freeze: Callable[[R], F], thaw: Callable[[F], R]) -> None:
+        self._freeze, self._thaw = freeze, thaw
+        self._entries: dict[str, _Entry[F]] = {}
+
+    async def create(self, record: R) -> bool:
+        """Insert unless the name is taken; True when inserted."""
+        if record.name in self._entries:
+            return False
+        self._entries[record.name] = _Entry(self._freeze(record), record.owner, FIRST_VERSION)
+        return True
+
+    async def get(self, name: str) -> Versioned[R] | None:
+        """A copy and its version, or None."""
+        entry = self._entries.get(name)
+        return None if entry is None else Versioned(self._thaw(entry.kept), entry.version)
+
+    async def update(self, record: R, expected_version: int) -> int | None:
+        """Replace if the version matches; the new version or None."""
+        entry = self._entries.get(record.name)
+        if entry is None or entry.version != expected_version:
+            return None
+        entry.kept, entry.owner = self._freeze(record), record.owner
+        entry.version += 1
+        return entry.version
+
+    async def delete(self, name: str) -> bool:
+        """Remove; True when there was a record."""
+        return self._entries.pop(name, None) is not None
+
+    async def clear(self) -> None:
+        """Remove every record."""
+        self._entries.clear()
+
+    def _select(
+        self,
+        owner: str | None,
+        prefix: str,
+        start: int,
+        limit: int | None,
+        match: Callable[[F], bool] | None = None,
+    ) -> list[Versioned[R]]:
+        # The matches from number `start` on, at most `limit`; thaws only what it returns.
+        if start < 0 or (limit is not None and limit < 0):
+            raise ValueError("start and limit must not be negative")
+        found: list[Versioned[R]] = []
+        if limit == 0:
+            return found
+        skipped = 0
+        for name, entry in self._entries.items():
+            if owner is not None and entry.owner != owner:
+                continue
+            if not name.startswith(prefix) or (match is not None and not match(entry.kept)):
+                continue
+            if skipped < start:
+                skipped += 1
+                continue
+            found.append(Versioned(self._thaw(entry.kept), entry.version))
+            if limit is not None and len(found) >= limit:
+                break
+        return found
+
+
+def _copy(message: M) -> M:
+    copy = type(message)()
+    copy.CopyFrom(message)
+    return copy
+
+
+# --- operations ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _KeptOperation:
+    data: bytes  # the encoded Operation
+    owner: str
+    done: bool
+
+
+def _freeze_operation(stored: StoredOperation) -> _KeptOperation:
+    return _KeptOperation(stored.operation.SerializeToString(), stored.owner, stored.operation.done)
+
+
+def _thaw_operation(kept: _KeptOperation) -> StoredOperation:
+    return StoredOperation(Operation.FromString(kept.data), kept.owner)
+
+
+class MemoryOperationStore(_MemoryTable[StoredOperation, _KeptOperation]):
+    """An OperationStore in memory; operations are kept encoded."""
+
+    def __init__(self) -> None:
+        super().__init__(_freeze_operation, _thaw_operation)
+
+    async def list(
+        self,
+        *,
+        owner: str | None = None,
+        prefix: str = "",
+        done: bool | None = None,
+        start: int = 0,
+        limit: int | None = None,
+    ) -> list[Versioned[StoredOperation]]:
+        """Matching operations in creation order, from match `start`, at most `limit`."""
+        match = None if done is None else (lambda kept: kept.done == done)
+        return self._select(owner, prefix, start, limit, match)
+
+
+# --- tuned models ------------------------------------------------------------------------------
+
+
+def _copy_tuned(record: TunedModelRecord) -> TunedModelRecord:
+    return dataclasses.replace(
+        record, model=_copy(record.model), base_model=_copy(record.base_model)
+    )
+
+
+class MemoryTunedModelStore(_MemoryTable[TunedModelRecord, TunedModelRecord]):
+    """A TunedModelStore in memory; protos are copied in and out, the adapter is shared."""
+
+    def __init__(self) -> None:
+        super().__init__(_copy_tuned, _copy_tuned)
+
+    async def list(
+        self,
+        *,
+        owner: str | None = None,
+        prefix: str = "",
+        words: Sequence[str] = (),
+        start: int = 0,
+        limit: int | None = None,
+    ) -> list[Versioned[TunedModelRecord]]:
+        """Matching tuned models in creation order, from match `start`, at most `limit`."""
+        wanted = [word.lower() for word in words]
+
+        def match(record: TunedModelRecord) -> bool:
+            text = f"{record.model.display_name}\n{record.model.description}".lower()
+            return all(word in text for word in wanted)
+
+        return self._select(owner, prefix, start, limit, match if wanted else None)
+
+
+# --- datasets ----------------------------------------------------------------------------------
+
+
+class _Rows:
+    # A dataset's rows: encoded blocks and the index of each block's first row.
+
+    __slots__ = ("blocks", "count", "kind", "starts")
+
+    def __init__(self, kind: dataset_pb2.Dataset.Kind.ValueType) -> None:
+        self.kind = kind
+        self.blocks: list[RowBlock] = []
+        self.starts: list[int] = []
+        self.count = 0
+
+    def check(self, block: RowBlock) -> None:
+        if block.kind != self.kind:
+            raise ValueError("a block of rows must be of the dataset's kind")
+
+    def append(self, block: RowBlock) -> None:
+        for piece in _split(block):
+            self.blocks.append(piece)
+            self.starts.append(self.count)
+            self.count += piece.count
+
+    def read(self, start: int, stop: int) -> list[dataset_pb2.DatasetRow]:
+        rows: list[dataset_pb2.DatasetRow] = []
+        number = max(bisect.bisect_right(self.starts, start) - 1, 0)
+        while number < len(self.blocks) and self.starts[number] < stop:
+            first, block = self.starts[number], self.blocks[number]
+            rows.extend(block.decode(first, max(start - first, 0), stop - first))
+            number += 1
+        return rows
+
+
+def _split(block: RowBlock) -> list[RowBlock]:
+    # A block as pieces of at most MAX_BLOCK_ROWS rows.
+    if block.count <= MAX_BLOCK_ROWS:
+        return [block] if block.count else []
+    if block.kind == dataset_pb2.Dataset.KIND_RESULTS:
+        results = dataset_service_pb2.StreamDatasetRowsResponse.FromString(block.data).rows
+        return [
+            RowBlock.of_results(row.result for row in results[at : at + MAX_BLOCK_ROWS])
+            for at in range(0, len(results), MAX_BLOCK_ROWS)
+        ]
+    prompts = dataset_service_pb2.UploadDatasetChunk.FromString(block.data).rows
+    return [
+        RowBlock.of_prompts(prompts[at : at + MAX_BLOCK_ROWS])
+        for at in range(0, len(prompts), MAX_BLOCK_ROWS)
+    ]
+
+
+class MemoryDatasetStore(_MemoryTable[DatasetRecord, DatasetRecord]):
+    """A DatasetStore in memory; rows are kept as encoded blocks."""
+
+    def __init__(self) -> None:
+        super().__init__(self._freeze, self._thaw)
+        self._rows: dict[str, _Rows] = {}
+
+    def _freeze(self, record: DatasetRecord) -> DatasetRecord:
+        return DatasetRecord(_copy(record.dataset), record.owner)
+
+    def _thaw(self, kept: DatasetRecord) -> DatasetRecord:
+        dataset = _copy(kept.dataset)
+        rows = self._rows.get(kept.name)
+        dataset.row_count = rows.count if rows is not None else 0
+        return DatasetRecord(dataset, kept.owner)
+
+    async def create(self, record: DatasetRecord, rows: Sequence[RowBlock] = ()) -> bool:
+        """Insert the dataset with its first rows unless the name is taken."""
+        kept = _Rows(record.dataset.kind)
+        for block in rows:
+            kept.check(block)
+        if not await super().create(record):
+            return False
+        for block in rows:
+            kept.append(block)
+        self._rows[record.name] = kept
+        return True
+
+    async def delete(self, name: str) -> bool:
+        """Remove the dataset and its rows."""
+        self._rows.pop(name, None)
+        return await super().delete(name)
+
+    async def clear(self) -> None:
+        """Remove every dataset."""
+        self._rows.clear()
+        await super().clear()
+
+    async def append_rows(self, name: str, rows: RowBlock) -> int | None:
+        """Append a block; the new row count, or None when the dataset is missing."""
+        kept = self._rows.get(name)
+        if kept is None:
+            return None
+        kept.check(rows)
+        kept.append(rows)
+        return kept.count
+
+    async def read_rows(
+        self, name: str, start: int = 0, stop: int | None = None
+    ) -> list[dataset_pb2.DatasetRow]:
+        """Rows `start` to `stop` (exclusive), numbered."""
+        if start < 0:
+            raise ValueError("start must not be negative")
+        kept = self._rows.get(name)
+        if kept is None:
+            return []
+        return kept.read(start, kept.count if stop is None else min(stop, kept.count))
+
+    async def list(
+        self,
+        *,
+        owner: str | None = None,
+        prefix: str = "",
+        start: int = 0,
+        limit: int | None = None,
+    ) -> list[Versioned[DatasetRecord]]:
+        """Matching datasets in creation order, from match `start`, at most `limit`."""
+        return self._select(owner, prefix, start, limit)

@@ -1,0 +1,47 @@
+"""The operation store: every google.longrunning Operation of a server, with its owner.
+
+Only the proto and its owner are stored; what exists only while this process runs the work
+(the task, the events that wake waiters) lives in textgen.server.lro.operations.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from google.longrunning import operations_proto_pb2 as operations_pb2
+
+from textgen.server.storage.table import Table, Versioned
+
+Operation = operations_pb2.Operation
+
+
+@dataclass(frozen=True)
+class StoredOperation:
+    """What the store keeps: the operation and the principal that owns it."""
+
+    operation: Operation
+    owner: str
+
+    @property
+    def name(self) -> str:
+        """The operation's name, such as `operations/abc`."""
+        return self.operation.name
+
+
+class OperationStore(Table[StoredOperation], Protocol):
+    """Operations by name (see textgen.server.storage.table for what is atomic)."""
+
+    async def list(
+        self,
+        *,
+        owner: str | None = None,
+        prefix: str = "",
+        done: bool | None = None,
+        start: int = 0,
+        limit: int | None = None,
+    ) -> list[Versioned[StoredOperation]]:
+        """Operations in creation order that match every filter given: owned by `owner`
+        (None: anyone's), named with `prefix`, with `done` equal to the one given; then the
+        `limit` matches (None: all) from match number `start` on."""
+        ...

@@ -1,0 +1,51 @@
+"""The tuned model store: tuned models with what generation and tuning need besides the proto."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from textgen.server.storage.table import Table, Versioned
+from textgen.v1 import model_pb2, tuned_model_pb2
+
+
+@dataclass(frozen=True)
+class TunedModelRecord:
+    """A tuned model, its owner, the base model it runs on and its training examples.
+
+    The stored `model` leaves out the training data (it is in `examples`). `adapter` is what
+    the engine's tuning produced (GenerationInput.adapter); stores keep it as given, so it is
+    shared, never copied, and must not be changed once set.
+    """
+
+    model: tuned_model_pb2.TunedModel
+    owner: str
+    base_model: model_pb2.Model
+    examples: tuple[tuple[str, str], ...]
+    adapter: object | None = None
+    operation_name: str = ""
+
+    @property
+    def name(self) -> str:
+        """The tuned model's name, `tunedModels/{id}`."""
+        return self.model.name
+
+
+class TunedModelStore(Table[TunedModelRecord], Protocol):
+    """Tuned models by name (see textgen.server.storage.table for what is atomic)."""
+
+    async def list(
+        self,
+        *,
+        owner: str | None = None,
+        prefix: str = "",
+        words: Sequence[str] = (),
+        start: int = 0,
+        limit: int | None = None,
+    ) -> list[Versioned[TunedModelRecord]]:
+        """Tuned models in creation order that match every filter given: owned by `owner`
+        (None: anyone's), named with `prefix`, and with each of `words` found, ignoring
+        case, in the display name or the description; then the `limit` matches (None: all)
+        from match number `start` on."""
+        ...

@@ -1,0 +1,123 @@
+"""The store implementations every contract test runs against, and one adapter per record kind.
+
+A new implementation (SQLite, PostgreSQL) joins the contract by adding a factory to
+IMPLEMENTATIONS: an async context manager that yields empty Stores and cleans up after.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from google.longrunning import operations_proto_pb2 as operations_pb2
+from textgen.v1 import dataset_pb2, model_pb2, tuned_model_pb2
+
+from textgen.server.storage import (
+    DatasetRecord,
+    StoredOperation,
+    Stores,
+    TunedModelRecord,
+)
+
+
+@contextlib.asynccontextmanager
+async def memory() -> AsyncIterator[Stores]:
+    yield Stores()
+
+
+IMPLEMENTATIONS: dict[str, Callable[[], contextlib.AbstractAsyncContextManager[Stores]]] = {
+    "memory": memory,
+}
+
+
+@pytest.fixture(params=sorted(IMPLEMENTATIONS))
+async def stores(request: pytest.FixtureRequest) -> AsyncIterator[Stores]:
+    async with IMPLEMENTATIONS[request.param]() as made:
+        yield made
+
+
+@dataclass(frozen=True)
+class Kind:
+    """How the shared table tests make, read and change one kind of record."""
+
+    table: Callable[[Stores], Any]
+    make: Callable[[str, str], Any]  # (name, owner) -> record
+    label: Callable[[Any], str]  # a field the tests change and compare
+    relabel: Callable[[Any, str], Any]  # a copy of the record with another label
+    prefix: str  # the collection its names are in
+
+
+def _operation(name: str, owner: str) -> StoredOperation:
+    operation = operations_pb2.Operation(name=name)
+    operation.error.message = "first"
+    return StoredOperation(operation, owner)
+
+
+def _relabel_operation(stored: StoredOperation, label: str) -> StoredOperation:
+    operation = operations_pb2.Operation()
+    operation.CopyFrom(stored.operation)
+    operation.error.message = label
+    return StoredOperation(operation, stored.owner)
+
+
+def _tuned(name: str, owner: str) -> TunedModelRecord:
+    return TunedModelRecord(
+        model=tuned_model_pb2.TunedModel(name=name, display_name="first"),
+        owner=owner,
+        base_model=model_pb2.Model(name="models/base"),
+        examples=(("in", "out"),),
+    )
+
+
+def _relabel_tuned(record: TunedModelRecord, label: str) -> TunedModelRecord:
+    model = tuned_model_pb2.TunedModel()
+    model.CopyFrom(record.model)
+    model.display_name = label
+    return TunedModelRecord(model, record.owner, record.base_model, record.examples)
+
+
+def _dataset(name: str, owner: str) -> DatasetRecord:
+    return DatasetRecord(
+        dataset_pb2.Dataset(name=name, display_name="first", kind=dataset_pb2.Dataset.KIND_PROMPTS),
+        owner,
+    )
+
+
+def _relabel_dataset(record: DatasetRecord, label: str) -> DatasetRecord:
+    dataset = dataset_pb2.Dataset()
+    dataset.CopyFrom(record.dataset)
+    dataset.display_name = label
+    return DatasetRecord(dataset, record.owner)
+
+
+KINDS = {
+    "operations": Kind(
+        table=lambda stores: stores.operations,
+        make=_operation,
+        label=lambda stored: stored.operation.error.message,
+        relabel=_relabel_operation,
+        prefix="operations/",
+    ),
+    "tuned_models": Kind(
+        table=lambda stores: stores.tuned_models,
+        make=_tuned,
+        label=lambda record: record.model.display_name,
+        relabel=_relabel_tuned,
+        prefix="tunedModels/",
+    ),
+    "datasets": Kind(
+        table=lambda stores: stores.datasets,
+        make=_dataset,
+        label=lambda record: record.dataset.display_name,
+        relabel=_relabel_dataset,
+        prefix="datasets/",
+    ),
+}
+
+
+@pytest.fixture(params=sorted(KINDS))
+def kind(request: pytest.FixtureRequest) -> Kind:
+    return KINDS[request.param]
