@@ -15,6 +15,7 @@ from google.protobuf import any_pb2
 from google.protobuf import message as pb_message
 from google.rpc import error_details_pb2, status_pb2
 from textgen.v1 import dataset_pb2, message_pb2, tuned_model_pb2
+from textgen.v1 import model_service_pb2_grpc as model_grpc
 from textgen.v1 import text_generation_batch_service_pb2 as batch_pb2
 from textgen.v1 import text_generation_batch_service_pb2_grpc as batch_grpc
 from textgen.v1 import tuned_model_service_pb2_grpc as tuned_grpc
@@ -50,6 +51,7 @@ class Env:
     ops: operations_pb2_grpc.OperationsStub
     batch: batch_grpc.TextGenerationBatchServiceAsyncStub
     tuned: tuned_grpc.TunedModelServiceAsyncStub
+    models: model_grpc.ModelServiceAsyncStub
 
     async def get(self, name: str, user: str = ALICE) -> operations_pb2.Operation:
         request = operations_pb2.GetOperationRequest(name=name)
@@ -145,6 +147,7 @@ async def env() -> AsyncIterator[Env]:
             cast(
                 "tuned_grpc.TunedModelServiceAsyncStub", tuned_grpc.TunedModelServiceStub(channel)
             ),
+            cast("model_grpc.ModelServiceAsyncStub", model_grpc.ModelServiceStub(channel)),
         )
     finally:
         await channel.close()

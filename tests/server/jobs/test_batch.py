@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Mapping
 from typing import Any
@@ -11,13 +12,24 @@ import pytest
 from google.longrunning import operations_proto_pb2 as operations_pb2
 from google.protobuf import json_format, struct_pb2
 from google.rpc import code_pb2
-from textgen.v1 import dataset_pb2, safety_pb2
+from textgen.v1 import dataset_pb2, model_service_pb2, safety_pb2
 from textgen.v1 import text_generation_batch_service_pb2 as batch_pb2
 
-from tests.server.env import ALICE, BOB, TEXT_MODEL, TUNABLE, Env, unpack, violated_fields
+from tests.server.env import (
+    ALICE,
+    BOB,
+    TEXT_MODEL,
+    TUNABLE,
+    Env,
+    as_user,
+    unpack,
+    violated_fields,
+)
+from textgen.server.engine import GenerationInput, GenerationOutput
 from textgen.server.jobs.batch import ROWS_PER_BATCH
 from textgen.server.jobs.tuning import start_tuning
 from textgen.testing.fake_engine import harm
+from textgen.testing.fake_engine.engine import FakeEngine
 from textgen.testing.pacing import Progression
 
 Status = batch_pb2.BatchInferenceTaskStatus
@@ -104,6 +116,57 @@ async def test_immediate_progression_is_done_at_first_look(env: Env) -> None:
         env, Request(model_uri=TEXT_MODEL, source_dataset_id=dataset_id)
     )
     assert metadata_of(operation).task_status == Status.COMPLETED
+
+
+async def test_get_model_is_answered_while_a_large_immediate_batch_runs(env: Env) -> None:
+    """The job gives the loop back between rows: other calls do not wait for it to end."""
+    env.pacer.progression = Progression.immediate()
+    batches = 100
+    dataset_id = env.prompts([f"prompt {i}" for i in range(batches * ROWS_PER_BATCH)])
+    created = await env.complete_batch(Request(model_uri=TEXT_MODEL, source_dataset_id=dataset_id))
+    assert not env.operations.get(created.name, ALICE).done  # it did not run in one go
+    model = await env.models.GetModel(
+        model_service_pb2.GetModelRequest(name=TEXT_MODEL), metadata=as_user(ALICE)
+    )
+    assert model.name == TEXT_MODEL
+    during = env.operations.get(created.name, ALICE)
+    assert not during.done, "GetModel waited for the whole batch"
+    assert metadata_of(during).completed_batches < batches
+    cancelled = await env.operations.cancel(created.name, ALICE)
+    assert cancelled.error.code == code_pb2.CANCELLED
+
+
+class OutOfOrderEngine(FakeEngine):
+    """Later rows finish first (each answer waits fewer loop turns than the one before), and
+    the most rows in flight at once is recorded."""
+
+    def __init__(self) -> None:
+        super().__init__(seed=0)
+        self.in_flight = self.most_in_flight = 0
+
+    async def generate(self, request: GenerationInput) -> GenerationOutput:
+        self.in_flight += 1
+        self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        try:
+            for _ in range(100 - int(request.prompt_text().split()[-1])):
+                await asyncio.sleep(0)
+            return await super().generate(request)
+        finally:
+            self.in_flight -= 1
+
+
+async def test_rows_run_concurrently_up_to_the_setting_and_keep_input_order(env: Env) -> None:
+    engine = OutOfOrderEngine()
+    env.state.engine = engine
+    env.state.batch_concurrency = 3
+    texts = [f"prompt {i}" for i in range(2 * ROWS_PER_BATCH + 5)]
+    operation = await run_immediately(
+        env, Request(model_uri=TEXT_MODEL, source_dataset_id=env.prompts(texts))
+    )
+    results = results_of(env, operation)
+    assert [result.input.text for result in results] == texts
+    assert all(result.HasField("completion") for result in results)
+    assert engine.most_in_flight == 3
 
 
 async def test_result_rows_in_order_with_their_own_errors(env: Env) -> None:
