@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from textgen.client import AsyncClient, Client
     from textgen.operation import AsyncOperation, Operation
     from textgen.resources.batch_job import AsyncBatchJob, BatchJob, BatchStatus
+    from textgen.retry import RetryPolicy
     from textgen.rows import PromptRow, ResultRow
     from textgen.types import AutomaticFunctionCallingConfig, GenerateContentConfig
 
@@ -35,6 +36,7 @@ _EXPORTS = {
     "Operation": "textgen.operation",
     "PromptRow": "textgen.rows",
     "ResultRow": "textgen.rows",
+    "RetryPolicy": "textgen.retry",
 }
 
 __all__ = [
@@ -49,6 +51,7 @@ __all__ = [
     "Operation",
     "PromptRow",
     "ResultRow",
+    "RetryPolicy",
     "__version__",
     "errors",
 ]

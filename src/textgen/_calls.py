@@ -2,7 +2,8 @@
 
 Nothing here does I/O. A resource method builds one of these plans from its arguments:
 
-* `Call` -- one unary RPC and a parse function (retried by the `retrying` program);
+* `Call` -- one unary RPC and a parse function (retried by the `retrying` program, under the
+  client's `textgen.retry.RetryPolicy`);
 * `Upload` -- one client-streaming RPC fed lazily from an iterable (never retried);
 * a program, a generator that yields effects (`Call`, `Upload`, `Gather`, `Sleep`, `Invoke`,
   `Attempt`) and receives their results, for logic that spans calls (function calling,
@@ -16,7 +17,6 @@ Nothing here does I/O. A resource method builds one of these plans from its argu
 
 from __future__ import annotations
 
-import random
 import time
 from collections.abc import Callable, Generator, Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -26,6 +26,7 @@ from google.longrunning import operations_pb2
 from google.protobuf.message import Message
 
 from textgen import errors
+from textgen.retry import RetryPolicy
 
 Req = TypeVar("Req", bound=Message)
 Resp = TypeVar("Resp", bound=Message)
@@ -65,7 +66,7 @@ def method(
     streaming: bool = False,
     client_streaming: bool = False,
 ) -> Method[Req, Resp]:
-    """Declare an RPC once; idempotent ones get gRPC's UNAVAILABLE retry policy on the channel.
+    """Declare an RPC once; idempotent ones are retried under the client's RetryPolicy.
 
     `streaming` marks a server stream, `client_streaming` a stream of requests.
     """
@@ -78,9 +79,10 @@ def method(
     return declared
 
 
-def idempotent_methods() -> list[Method[Any, Any]]:
-    """Every declared method that may be retried, for the channel's service config."""
-    return [m for m in _REGISTRY.values() if m.idempotent]
+def grpc_retried_methods() -> list[Method[Any, Any]]:
+    """The methods whose retries gRPC runs, for the channel's service config: the idempotent
+    server streams. Unary methods are retried by `retrying` alone (see `textgen.retry`)."""
+    return [m for m in _REGISTRY.values() if m.idempotent and m.streaming]
 
 
 def _identity(value: T) -> T:
@@ -222,19 +224,16 @@ class CallOptions:
     """Per-client call settings, replaced by `with_options`."""
 
     timeout: float
-    max_retries: int
+    retry: RetryPolicy
     metadata: tuple[tuple[str, str], ...] = ()
 
-    def replace(self, *, timeout: float | None, max_retries: int | None) -> CallOptions:
+    def replace(self, *, timeout: float | None, retry: RetryPolicy | None) -> CallOptions:
         """A copy with the given values changed."""
         return replace(
             self,
             timeout=self.timeout if timeout is None else timeout,
-            max_retries=self.max_retries if max_retries is None else max_retries,
+            retry=self.retry if retry is None else retry,
         )
-
-
-RETRY_JITTER = 0.2
 
 
 def budget(c: Call[Any], options: CallOptions) -> float:
@@ -246,44 +245,46 @@ def retrying(
     c: Call[R],
     options: CallOptions,
     *,
-    failure: errors.ResourceExhausted | None = None,
+    failure: errors.APIError | None = None,
     deadline: float | None = None,
 ) -> Program[R]:
-    """Attempts of one Call inside one total deadline.
+    """Attempts of one Call inside one total deadline and one request budget.
 
-    gRPC itself retries UNAVAILABLE for idempotent methods (see `textgen._transport`); this
-    loop adds what the service config cannot express: RESOURCE_EXHAUSTED answered with a
-    RetryInfo is retried after the delay the server asked for, plus jitter, when the method
-    is idempotent, attempts remain and the delay fits in the deadline.
+    This loop is the only retry layer of unary methods (gRPC has no retryPolicy for them;
+    see `textgen.retry`), so each Attempt is exactly one request and the budget
+    `options.retry.max_attempts` counts them all. A failure is resent when the method is
+    idempotent, requests remain, the policy gives a delay for it (backoff for a retryable
+    status, the server's RetryInfo delay for RESOURCE_EXHAUSTED) and that delay ends before
+    the deadline. Otherwise the last failure is raised as it came.
 
     The shells make a Call's first attempt themselves (the common case needs no program);
-    when it is exhausted they continue here with its `failure` and the `deadline` it used.
+    when it fails they continue here with its `failure` and the `deadline` it used.
     """
+    policy = options.retry
     total = budget(c, options)
     if deadline is None:
         deadline = time.monotonic() + total
-    retries = 0
+    sent = 0 if failure is None else 1
     while True:
         if failure is None:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise errors.DeadlineExceeded(
-                    f"no time left of the {total:g}s deadline after {retries + 1} attempt(s)",
+                    f"no time left of the {total:g}s deadline after {sent} attempt(s)",
                     method=c.method.path,
                 )
+            sent += 1
             try:
                 result: R = yield Attempt(c, remaining)
-            except errors.ResourceExhausted as exc:
+            except errors.APIError as exc:
                 failure = exc
             else:
                 return result
-        delay = failure.retry_delay
-        if not c.method.idempotent or delay is None or retries >= options.max_retries:
+        if not c.method.idempotent or sent >= policy.max_attempts:
             raise failure
-        delay *= 1 + random.uniform(0, RETRY_JITTER)
-        if time.monotonic() + delay >= deadline:
+        delay = policy.delay(failure.code, failure.retry_delay, retry=sent)
+        if delay is None or time.monotonic() + delay >= deadline:
             raise failure
-        retries += 1
         failure = None
         yield Sleep(delay)
 

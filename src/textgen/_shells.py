@@ -34,6 +34,7 @@ from textgen._calls import (
     budget,
     retrying,
 )
+from textgen.retry import RetryPolicy
 
 R = TypeVar("R")
 T = TypeVar("T")
@@ -51,15 +52,15 @@ class _Runner(Generic[C, IC]):
         self.target = pool.endpoint.target  # the address the channel connects to
 
     def _channel(self) -> C:
-        return self.pool.get(self.options.max_retries)
+        return self.pool.get(self.options.retry)
 
 
 class SyncRunner(_Runner[grpc.Channel, _transport.SyncInterceptor]):
     """Runs plans with blocking gRPC calls; Gather fans out on a thread pool."""
 
-    def with_options(self, *, timeout: float | None, max_retries: int | None) -> SyncRunner:
+    def with_options(self, *, timeout: float | None, retry: RetryPolicy | None) -> SyncRunner:
         """A runner on the same pool with other call options."""
-        return SyncRunner(self.pool, self.options.replace(timeout=timeout, max_retries=max_retries))
+        return SyncRunner(self.pool, self.options.replace(timeout=timeout, retry=retry))
 
     def run(self, plan: Plan[R]) -> R:
         """Drive a plan to its result."""
@@ -77,12 +78,15 @@ class SyncRunner(_Runner[grpc.Channel, _transport.SyncInterceptor]):
         return step.value
 
     def _call(self, c: Call[R]) -> R:
-        # The first attempt directly; the retry program only once it is exhausted.
+        # The first attempt directly; the retry program decides what follows a failure.
         deadline = time.monotonic() + budget(c, self.options)
         try:
-            return c.parse(self._unary(c, deadline - time.monotonic()))
-        except errors.ResourceExhausted as failure:
-            return self.run(retrying(c, self.options, failure=failure, deadline=deadline))
+            response = self._unary(c, deadline - time.monotonic())
+        except errors.APIError as error:
+            failure = error
+        else:
+            return c.parse(response)
+        return self.run(retrying(c, self.options, failure=failure, deadline=deadline))
 
     def _unary(self, c: Call[Any], timeout: float) -> object:
         return _transport.unary(
@@ -141,11 +145,9 @@ class SyncRunner(_Runner[grpc.Channel, _transport.SyncInterceptor]):
 class AsyncRunner(_Runner[grpc.aio.Channel, _transport.AsyncInterceptor]):
     """Runs plans with grpc.aio; Gather fans out with asyncio.gather."""
 
-    def with_options(self, *, timeout: float | None, max_retries: int | None) -> AsyncRunner:
+    def with_options(self, *, timeout: float | None, retry: RetryPolicy | None) -> AsyncRunner:
         """A runner on the same pool with other call options."""
-        return AsyncRunner(
-            self.pool, self.options.replace(timeout=timeout, max_retries=max_retries)
-        )
+        return AsyncRunner(self.pool, self.options.replace(timeout=timeout, retry=retry))
 
     async def run(self, plan: Plan[R]) -> R:
         """Drive a plan to its result."""
@@ -163,12 +165,15 @@ class AsyncRunner(_Runner[grpc.aio.Channel, _transport.AsyncInterceptor]):
         return step.value
 
     async def _call(self, c: Call[R]) -> R:
-        # The first attempt directly; the retry program only once it is exhausted.
+        # The first attempt directly; the retry program decides what follows a failure.
         deadline = time.monotonic() + budget(c, self.options)
         try:
-            return c.parse(await self._unary(c, deadline - time.monotonic()))
-        except errors.ResourceExhausted as failure:
-            return await self.run(retrying(c, self.options, failure=failure, deadline=deadline))
+            response = await self._unary(c, deadline - time.monotonic())
+        except errors.APIError as error:
+            failure = error
+        else:
+            return c.parse(response)
+        return await self.run(retrying(c, self.options, failure=failure, deadline=deadline))
 
     async def _unary(self, c: Call[Any], timeout: float) -> object:
         return await _transport.aio_unary(

@@ -1,8 +1,7 @@
 """The channel: where to connect, TLS or not, the retry service config, typed RPC invocation.
 
-This module is the only place that touches channels and multicallables. Retries of
-UNAVAILABLE for idempotent methods are gRPC's own (the service config below);
-`textgen._calls.retrying` adds only what gRPC cannot do.
+This module is the only place that touches channels and multicallables. The service config
+comes from the client's `textgen.retry.RetryPolicy`, which says which layer retries what.
 """
 
 from __future__ import annotations
@@ -24,6 +23,7 @@ from google.protobuf.message import Message
 
 from textgen import __version__, errors
 from textgen._calls import Method
+from textgen.retry import RetryPolicy
 
 ENDPOINT_ENV = "TEXTGEN_ENDPOINT"
 EMULATOR_ENV = "TEXTGEN_EMULATOR_HOST"
@@ -37,15 +37,6 @@ CHANNEL_OPTIONS: tuple[tuple[str, Any], ...] = (
     ("grpc.max_receive_message_length", 64 * 1024 * 1024),
     ("grpc.max_send_message_length", 64 * 1024 * 1024),
 )
-
-# Backoff of gRPC's own retries (UNAVAILABLE on idempotent methods). gRPC adds the jitter.
-RETRY_POLICY: dict[str, Any] = {
-    "initialBackoff": "0.1s",
-    "maxBackoff": "5s",
-    "backoffMultiplier": 2,
-    "retryableStatusCodes": ["UNAVAILABLE"],
-}
-GRPC_MAX_ATTEMPTS = 5  # gRPC silently caps maxAttempts here
 
 Credentials: TypeAlias = "grpc.ChannelCredentials | Literal['insecure'] | None"
 SyncInterceptor: TypeAlias = (
@@ -65,21 +56,16 @@ T = TypeVar("T")
 Channel: TypeAlias = "grpc.Channel | grpc.aio.Channel"
 
 
-def service_config(max_retries: int, methods: Sequence[Method[Any, Any]]) -> str:
-    """The `grpc.service_config` JSON: retry UNAVAILABLE `max_retries` times on `methods`."""
-    if max_retries <= 0 or not methods:
-        return json.dumps({"methodConfig": []})
-    names = [{"service": m.service, "method": m.name} for m in methods]
-    attempts = min(max_retries + 1, GRPC_MAX_ATTEMPTS)
-    policy = {"maxAttempts": attempts, **RETRY_POLICY}
-    return json.dumps({"methodConfig": [{"name": names, "retryPolicy": policy}]})
+def service_config(retry: RetryPolicy, methods: Sequence[Method[Any, Any]]) -> str:
+    """The `grpc.service_config` JSON: `retry` rendered for the methods gRPC retries."""
+    return json.dumps(retry.service_config([(m.service, m.name) for m in methods]))
 
 
 def channel_options(
-    max_retries: int, methods: Sequence[Method[Any, Any]], extra: ChannelOptions = ()
+    retry: RetryPolicy, methods: Sequence[Method[Any, Any]], extra: ChannelOptions = ()
 ) -> list[tuple[str, Any]]:
     """CHANNEL_OPTIONS, the retry service config, then the caller's own options."""
-    config = ("grpc.service_config", service_config(max_retries, methods))
+    config = ("grpc.service_config", service_config(retry, methods))
     return [*CHANNEL_OPTIONS, config, *extra]
 
 
@@ -187,10 +173,12 @@ class Opener(Protocol[C_co, IC_contra]):
 
 
 class ChannelPool(Generic[C, IC]):
-    """The client's channels, opened lazily, one per retry budget, shared by `with_options`.
+    """The client's channels, opened lazily, shared by `with_options`.
 
-    gRPC fixes the retry policy when a channel opens, so a `with_options(max_retries=n)` that
-    changes the budget gets a sibling channel; every other option reuses the same one.
+    gRPC fixes the service config when a channel opens, so a `with_options(retry=...)` whose
+    policy renders a different config gets a sibling channel; policies that render the same
+    config (say max_retries 4 and 10, both 5 attempts for gRPC) and every other option share
+    one. `methods` lists the methods whose retries gRPC runs (see `textgen.retry`).
     """
 
     def __init__(
@@ -207,29 +195,36 @@ class ChannelPool(Generic[C, IC]):
         self._options = tuple(options)
         self._interceptors = tuple(interceptors)
         self._methods = methods
-        self._channels: dict[int, C] = {}
+        self._by_config: dict[str, C] = {}  # one channel per service config JSON
+        self._channels: dict[RetryPolicy, C] = {}  # each policy seen, for a fast lookup
         self._lock = threading.Lock()
         self.closed = False
 
-    def get(self, max_retries: int) -> C:
-        """The channel for this retry budget, opened on first use."""
-        key = min(max(max_retries, 0), GRPC_MAX_ATTEMPTS - 1)
-        opened = self._channels.get(key)  # the hot path: no lock once the channel exists
+    def get(self, retry: RetryPolicy) -> C:
+        """The channel for this retry policy, opened on first use."""
+        opened = self._channels.get(retry)  # the hot path: no lock once the channel exists
         if opened is not None and not self.closed:
             return opened
         with self._lock:
             if self.closed:
                 raise RuntimeError("the client is closed")
-            if key not in self._channels:
-                options = channel_options(key, self._methods(), self._options)
-                self._channels[key] = self._opener(self.endpoint, options, self._interceptors)
-            return self._channels[key]
+            if retry not in self._channels:
+                methods = self._methods()
+                config = service_config(retry, methods)
+                if config not in self._by_config:
+                    options = channel_options(retry, methods, self._options)
+                    self._by_config[config] = self._opener(
+                        self.endpoint, options, self._interceptors
+                    )
+                self._channels[retry] = self._by_config[config]
+            return self._channels[retry]
 
     def take_all(self) -> list[C]:
         """Mark the pool closed and hand over its channels for closing."""
         with self._lock:
             self.closed = True
-            channels = list(self._channels.values())
+            channels = list(self._by_config.values())
+            self._by_config.clear()
             self._channels.clear()
             return channels
 

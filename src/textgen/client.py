@@ -27,6 +27,7 @@ from textgen.resources import (
     Operations,
     TunedModels,
 )
+from textgen.retry import RetryPolicy
 
 __all__ = ["AsyncClient", "Client"]
 
@@ -35,19 +36,28 @@ Ch = TypeVar("Ch")  # the runner's channel
 IC = TypeVar("IC")  # an interceptor of that channel
 C = TypeVar("C", bound="_BaseClient[Any, Any, Any]")
 DEFAULT_TIMEOUT = 60.0
-DEFAULT_MAX_RETRIES = 2
+
+
+def _retry_policy(
+    retry: RetryPolicy | None, max_retries: int | None, current: RetryPolicy
+) -> RetryPolicy:
+    """`retry`, else `current`, with the `max_retries` shorthand applied to it."""
+    if retry is not None and not isinstance(retry, RetryPolicy):
+        raise TypeError(f"retry must be a textgen.RetryPolicy, not {type(retry).__name__}")
+    return (current if retry is None else retry).with_max_retries(max_retries)
 
 
 def _call_options(
-    api_key: str | None, metadata: Sequence[tuple[str, str]], timeout: float, max_retries: int
+    api_key: str | None,
+    metadata: Sequence[tuple[str, str]],
+    timeout: float,
+    retry: RetryPolicy,
 ) -> _calls.CallOptions:
     if timeout <= 0:
         raise ValueError(f"timeout must be positive, not {timeout}")
-    if max_retries < 0:
-        raise ValueError(f"max_retries must be 0 or more, not {max_retries}")
     key = api_key if api_key is not None else os.environ.get(_transport.API_KEY_ENV)
     sent = tuple(metadata) + (((_transport.API_KEY_HEADER, key),) if key else ())
-    return _calls.CallOptions(timeout=timeout, max_retries=max_retries, metadata=sent)
+    return _calls.CallOptions(timeout=timeout, retry=retry, metadata=sent)
 
 
 class _BaseClient(Generic[S, Ch, IC]):
@@ -62,21 +72,22 @@ class _BaseClient(Generic[S, Ch, IC]):
         api_key: str | None = None,
         credentials: _transport.Credentials = None,
         timeout: float = DEFAULT_TIMEOUT,
-        max_retries: int = DEFAULT_MAX_RETRIES,
+        retry: RetryPolicy | None = None,
+        max_retries: int | None = None,
         metadata: Sequence[tuple[str, str]] = (),
         interceptors: Sequence[IC] = (),
         options: _transport.ChannelOptions = (),
     ) -> None:
+        policy = _retry_policy(retry, max_retries, RetryPolicy())
+        call_options = _call_options(api_key, metadata, timeout, policy)
         pool = _transport.ChannelPool(
             _transport.resolve_endpoint(target, credentials),
             self._opener(),
             options=options,
             interceptors=interceptors,
-            methods=_calls.idempotent_methods,
+            methods=_calls.grpc_retried_methods,
         )
-        self._attach(
-            self._make_runner(pool, _call_options(api_key, metadata, timeout, max_retries))
-        )
+        self._attach(self._make_runner(pool, call_options))
 
     def _opener(self) -> Opener[Ch, IC]:
         raise NotImplementedError
@@ -98,19 +109,33 @@ class _BaseClient(Generic[S, Ch, IC]):
         return self._runner.options.timeout
 
     @property
-    def max_retries(self) -> int:
-        """How many times a failed idempotent call may be resent."""
-        return self._runner.options.max_retries
+    def retry(self) -> RetryPolicy:
+        """The retry policy of every idempotent call: its budget and backoff."""
+        return self._runner.options.retry
 
-    def with_options(self: C, *, timeout: float | None = None, max_retries: int | None = None) -> C:
+    @property
+    def max_retries(self) -> int:
+        """How many times a failed idempotent call may be resent (`retry.max_retries`)."""
+        return self._runner.options.retry.max_retries
+
+    def with_options(
+        self: C,
+        *,
+        timeout: float | None = None,
+        retry: RetryPolicy | None = None,
+        max_retries: int | None = None,
+    ) -> C:
         """A client sharing this one's channel, with other call options.
 
-        `client.with_options(timeout=5).models.get("x")`. Close the original client only.
+        `client.with_options(timeout=5).models.get("x")`. `retry` replaces the policy;
+        `max_retries` changes the budget of the given (or current) policy. Close the original
+        client only.
         """
         if timeout is not None and timeout <= 0:
             raise ValueError(f"timeout must be positive, not {timeout}")
+        policy = _retry_policy(retry, max_retries, self.retry)
         copy = object.__new__(type(self))
-        copy._attach(self._runner.with_options(timeout=timeout, max_retries=max_retries))
+        copy._attach(self._runner.with_options(timeout=timeout, retry=policy))
         return copy
 
     def __repr__(self) -> str:
@@ -124,8 +149,10 @@ class Client(_BaseClient[SyncRunner, grpc.Channel, _transport.SyncInterceptor]):
     api_key: sent as `x-api-key` on every call (default $TEXTGEN_API_KEY).
     credentials: grpc.ChannelCredentials for TLS; by default TLS with the system roots, or
       plaintext for loopback targets and the emulator; "insecure" forces plaintext there.
-    timeout: seconds per call, retries included. max_retries: resends of idempotent calls
-      after UNAVAILABLE (by gRPC) and after RESOURCE_EXHAUSTED with RetryInfo.
+    timeout: seconds per call, retries included.
+    retry: a textgen.RetryPolicy, the one budget and backoff of idempotent calls (default
+      RetryPolicy(): 2 resends after UNAVAILABLE, or after RESOURCE_EXHAUSTED with RetryInfo).
+      max_retries: shorthand that sets the budget of `retry` (or of the default policy).
     """
 
     models: Models

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -33,6 +34,15 @@ def abort(context: Any, code: grpc.StatusCode, message: str, *details: Message) 
     context.abort_with_status(rpc_status.to_status(status(code, message, *details)))
 
 
+def _play(step: Any, request: Any, context: Any) -> Any:
+    # One scripted step: fail with a Status, call a handler, or answer with a message.
+    if isinstance(step, status_pb2.Status):
+        context.abort_with_status(rpc_status.to_status(step))
+    if callable(step):
+        return step(request, context)
+    return step
+
+
 @dataclass
 class Received:
     method: str
@@ -61,11 +71,18 @@ class StubServer:
         def handler(request: Any, context: Any) -> Any:
             with self.lock:
                 step = queue.pop(0) if len(queue) > 1 else queue[0]
-            if isinstance(step, status_pb2.Status):
-                context.abort_with_status(rpc_status.to_status(step))
-            if callable(step):
-                return step(request, context)
-            return step
+            return _play(step, request, context)
+
+        self.on(method, handler)
+
+    def cycle(self, method: Method[Any, Any], *steps: Any) -> None:
+        """Like `script`, but after the last step the steps start over from the first."""
+        turn = itertools.count()
+
+        def handler(request: Any, context: Any) -> Any:
+            with self.lock:
+                step = steps[next(turn) % len(steps)]
+            return _play(step, request, context)
 
         self.on(method, handler)
 
