@@ -115,6 +115,26 @@ class GenerationOutput:
     prompt_token_count: int = 0
 
 
+@dataclass
+class RatingStream:
+    """One streamed candidate's text, which the servicer rates a piece at a time.
+
+    The servicer makes one per streamed candidate and passes it to `rate()` with each new
+    piece of that candidate's text, in order, then appends the piece to `earlier`. The
+    ratings asked for are those of all the text so far. An engine that can rate
+    incrementally keeps what it needs in `memo` and reads only the new piece (the fake
+    engine keeps its marker levels and a short tail); any other rates `so_far(piece)`,
+    which costs the whole text again at every piece.
+    """
+
+    earlier: list[str] = field(default_factory=list)
+    memo: object = None
+
+    def so_far(self, piece: str) -> str:
+        """The whole text so far: the earlier pieces, then `piece`."""
+        return "".join([*self.earlier, piece])
+
+
 @dataclass(frozen=True)
 class TuningParams:
     """Tuning hyperparameters with every default resolved by the servicer."""
@@ -159,9 +179,18 @@ class Engine(Protocol):
         ...
 
     async def rate(
-        self, model: model_pb2.Model, text: str, categories: Sequence[HarmCategory]
+        self,
+        model: model_pb2.Model,
+        text: str,
+        categories: Sequence[HarmCategory],
+        *,
+        stream: RatingStream | None = None,
     ) -> list[safety_pb2.SafetyRating]:
-        """One rating per category for the text; `blocked` is left for the servicer to set."""
+        """One rating per category for the text; `blocked` is left for the servicer to set.
+
+        With `stream`, `text` is the newest piece of a streamed candidate and the ratings are
+        those of `stream.so_far(text)` (see RatingStream).
+        """
         ...
 
     async def generate(self, request: GenerationInput) -> GenerationOutput:
@@ -240,7 +269,12 @@ class BaseEngine:
         raise NotImplementedError(f"{type(self).__name__} must define count_tokens()")
 
     async def rate(
-        self, model: model_pb2.Model, text: str, categories: Sequence[HarmCategory]
+        self,
+        model: model_pb2.Model,
+        text: str,
+        categories: Sequence[HarmCategory],
+        *,
+        stream: RatingStream | None = None,
     ) -> list[safety_pb2.SafetyRating]:
         """NEGLIGIBLE for every category: an engine without a safety model never blocks."""
         return negligible(categories)
@@ -315,10 +349,16 @@ class BlockingEngine(BaseEngine):
         return await self.run_blocking(self.count_tokens_sync, model, text)
 
     async def rate(
-        self, model: model_pb2.Model, text: str, categories: Sequence[HarmCategory]
+        self,
+        model: model_pb2.Model,
+        text: str,
+        categories: Sequence[HarmCategory],
+        *,
+        stream: RatingStream | None = None,
     ) -> list[safety_pb2.SafetyRating]:
-        """rate_sync() in a worker thread."""
-        return await self.run_blocking(self.rate_sync, model, text, categories)
+        """rate_sync() in a worker thread, on the whole text so far."""
+        whole = text if stream is None else stream.so_far(text)
+        return await self.run_blocking(self.rate_sync, model, whole, categories)
 
     async def generate(self, request: GenerationInput) -> GenerationOutput:
         """generate_sync() in a worker thread."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from textgen.v1 import safety_pb2
 
+from textgen.server.engine import RatingStream
 from textgen.testing.fake_engine import harm
 from textgen.testing.fake_engine.catalog import default_model
 from textgen.testing.fake_engine.engine import FakeEngine
@@ -79,3 +80,39 @@ async def test_candidate_ratings_cover_the_model_family() -> None:
     assert list(probabilities(content.safety_ratings)) == list(harm.CONTENT_CATEGORIES)
     assert list(probabilities(text.safety_ratings)) == list(harm.TEXT_CATEGORIES)
     assert probabilities(text.safety_ratings)[safety_pb2.HARM_CATEGORY_MEDICAL] == Rating.LOW
+
+
+def test_running_rating_equals_rate_on_every_prefix() -> None:
+    categories = list(safety_pb2.HarmCategory.values())
+    pieces = [
+        "intro unsafe:viol",  # a marker split across pieces
+        "ence:high",
+        "",
+        " and unsafe:toxicity:low",  # counts while it ends the text ...
+        "er",  # ... and no longer once its last word grows
+        " x" * 40,  # a tail longer than any marker
+        "wordunsafe:",  # a marker inside a word never counts
+        "any:high",
+        " unsafe:any:medium",
+    ]
+    running = harm.RunningRating()
+    so_far = ""
+    seen = []
+    for piece in pieces:
+        so_far += piece
+        ratings = running.add(piece, categories)
+        assert ratings == harm.rate(so_far, categories)
+        seen.append(probabilities(ratings)[safety_pb2.HARM_CATEGORY_TOXICITY])
+    assert seen[3:5] == [Rating.LOW, Rating.NEGLIGIBLE]
+    assert seen[-1] == Rating.MEDIUM
+
+
+async def test_engine_rates_a_stream_piece_by_piece() -> None:
+    engine = FakeEngine()
+    stream = RatingStream()
+    wanted = [safety_pb2.HARM_CATEGORY_HARASSMENT]
+    first = await engine.rate(GEMINI, "say unsafe:harass", wanted, stream=stream)
+    stream.earlier.append("say unsafe:harass")
+    second = await engine.rate(GEMINI, "ment:high now", wanted, stream=stream)
+    assert first[0].probability == Rating.NEGLIGIBLE
+    assert second[0].probability == Rating.HIGH

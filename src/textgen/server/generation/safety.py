@@ -1,24 +1,25 @@
 """Safety thresholds: rate text with the engine, compare with the caller's settings.
 
-Text and message methods screen categories 1-6, content methods 7-10 (11 only when the
-caller sets it). A category without a setting uses DEFAULT_THRESHOLD. A rating blocks when
-its probability reaches the threshold; BLOCK_NONE and OFF never block.
+The harm categories of each method family are defined here, once. Text and message methods
+screen TEXT_DEFAULT_CATEGORIES (1-6); content methods screen CONTENT_DEFAULT_CATEGORIES
+(7-10), and civic integrity (11) only when the caller sets it. A category without a setting
+uses DEFAULT_THRESHOLD. A rating blocks when its probability reaches the threshold;
+BLOCK_NONE and OFF never block.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TypeAlias
 
-from textgen.server.engine import Engine
+from textgen.server.engine import Engine, HarmCategory, RatingStream
 from textgen.v1 import model_pb2, safety_pb2
 
 Setting = safety_pb2.SafetySetting
 Rating = safety_pb2.SafetyRating
+Category = HarmCategory
 
 DEFAULT_THRESHOLD = Setting.BLOCK_MEDIUM_AND_ABOVE
-Category: TypeAlias = safety_pb2.HarmCategory.ValueType
 
 TEXT_DEFAULT_CATEGORIES: tuple[Category, ...] = (
     safety_pb2.HARM_CATEGORY_DEROGATORY,
@@ -33,6 +34,11 @@ CONTENT_DEFAULT_CATEGORIES: tuple[Category, ...] = (
     safety_pb2.HARM_CATEGORY_HATE_SPEECH,
     safety_pb2.HARM_CATEGORY_SEXUALLY_EXPLICIT,
     safety_pb2.HARM_CATEGORY_DANGEROUS_CONTENT,
+)
+# The categories a request's safety_settings may name, per family.
+TEXT_SETTABLE_CATEGORIES = frozenset(TEXT_DEFAULT_CATEGORIES)
+CONTENT_SETTABLE_CATEGORIES = frozenset(
+    (*CONTENT_DEFAULT_CATEGORIES, safety_pb2.HARM_CATEGORY_CIVIC_INTEGRITY)
 )
 
 # Threshold -> the lowest probability it blocks (None: never blocks).
@@ -60,13 +66,30 @@ class Verdict:
 
 @dataclass(frozen=True)
 class SafetyPolicy:
-    """The effective setting for every screened category of one request."""
+    """The effective setting for every screened category of one request.
+
+    Policies are shared and never changed: `build` hands out one policy per family for the
+    requests that set nothing, and each policy works out once which probability blocks.
+    """
 
     settings: dict[Category, Setting]
+    # The categories to rate, in enum order, and the lowest probability that blocks each.
+    categories: list[Category] = field(init=False)
+    lowest: dict[Category, int | None] = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "categories", sorted(self.settings))
+        lowest = {
+            category: _LOWEST_BLOCKED.get(setting.threshold)
+            for category, setting in self.settings.items()
+        }
+        object.__setattr__(self, "lowest", lowest)
 
     @classmethod
     def build(cls, requested: Sequence[Setting], defaults: Sequence[Category]) -> SafetyPolicy:
         """Defaults for `defaults`, overridden or extended by the request's settings."""
+        if not requested:
+            return _default_policy(tuple(defaults))
         settings = {
             category: Setting(category=category, threshold=DEFAULT_THRESHOLD)
             for category in defaults
@@ -77,20 +100,49 @@ class SafetyPolicy:
         return cls(settings)
 
     def judge(self, ratings: Sequence[Rating]) -> Verdict:
-        """Copies of the ratings with `blocked` set, and the blocking pairs."""
+        """The ratings with `blocked` set, and the blocking pairs."""
         judged: list[Rating] = []
         blocks: list[safety_pb2.SafetyFeedback] = []
         for rating in ratings:
-            copy = Rating()
-            copy.CopyFrom(rating)
-            setting = self.settings.get(rating.category)
-            lowest = _LOWEST_BLOCKED.get(setting.threshold) if setting is not None else None
-            copy.blocked = lowest is not None and rating.probability >= lowest
-            if copy.blocked and setting is not None:
-                blocks.append(safety_pb2.SafetyFeedback(rating=copy, setting=setting))
-            judged.append(copy)
+            lowest = self.lowest.get(rating.category)
+            blocked = lowest is not None and rating.probability >= lowest
+            # A rating that already says so passes on as it is; the engine's own objects
+            # are never changed.
+            judged_rating = rating
+            if rating.blocked != blocked:
+                judged_rating = Rating()
+                judged_rating.CopyFrom(rating)
+                judged_rating.blocked = blocked
+            if blocked:
+                setting = self.settings[rating.category]
+                blocks.append(safety_pb2.SafetyFeedback(rating=judged_rating, setting=setting))
+            judged.append(judged_rating)
         return Verdict(judged, blocks)
 
-    async def rate(self, engine: Engine, model: model_pb2.Model, text: str) -> Verdict:
-        """Ask the engine to rate `text` for every screened category, then judge it."""
-        return self.judge(await engine.rate(model, text, sorted(self.settings)))
+    async def rate(
+        self,
+        engine: Engine,
+        model: model_pb2.Model,
+        text: str,
+        *,
+        stream: RatingStream | None = None,
+    ) -> Verdict:
+        """Ask the engine to rate `text` for every screened category, then judge it. With
+        `stream`, `text` is the newest piece of a streamed candidate (see RatingStream)."""
+        if stream is None:
+            return self.judge(await engine.rate(model, text, self.categories))
+        return self.judge(await engine.rate(model, text, self.categories, stream=stream))
+
+
+_DEFAULT_POLICIES: dict[tuple[Category, ...], SafetyPolicy] = {}
+
+
+def _default_policy(defaults: tuple[Category, ...]) -> SafetyPolicy:
+    policy = _DEFAULT_POLICIES.get(defaults)
+    if policy is None:
+        settings = {
+            category: Setting(category=category, threshold=DEFAULT_THRESHOLD)
+            for category in defaults
+        }
+        policy = _DEFAULT_POLICIES[defaults] = SafetyPolicy(settings)
+    return policy

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
-from textgen.server.engine import Engine, GeneratedCandidate, GenerationInput
+from textgen.server.engine import Engine, GeneratedCandidate, GenerationInput, RatingStream
 from textgen.server.generation.safety import SafetyPolicy, Verdict
 from textgen.v1 import generation_pb2
 
@@ -62,19 +62,25 @@ async def stream(
 ) -> AsyncIterator[list[ScreenedCandidate]]:
     """The engine's deltas, judged on each candidate's text so far.
 
-    A candidate is sent until its accumulated text is blocked. The delta that blocks it is
-    yielded once, with no parts, finish_reason SAFETY and the blocking verdict; later
-    deltas of that candidate are dropped.
+    Each delta is rated as the next piece of its candidate's RatingStream, so the engine
+    can rate the new text alone (the cost stays linear in the length of the answer) while
+    the verdict is still that of the whole text so far. A candidate is sent until that text
+    is blocked. The delta that blocks it is yielded once, with no parts, finish_reason
+    SAFETY and the blocking verdict; later deltas of that candidate are dropped.
     """
-    so_far: dict[int, str] = {}
+    texts: dict[int, RatingStream] = {}
     blocked: set[int] = set()
     async for output in engine.stream(request):
         batch: list[ScreenedCandidate] = []
         for index, delta in enumerate(output.candidates):
             if index in blocked:
                 continue
-            so_far[index] = so_far.get(index, "") + delta.text()
-            verdict = await policy.rate(engine, request.model, so_far[index])
+            text = texts.get(index)
+            if text is None:
+                text = texts[index] = RatingStream()
+            piece = delta.text()
+            verdict = await policy.rate(engine, request.model, piece, stream=text)
+            text.earlier.append(piece)
             sent = delta
             if verdict.blocked:
                 blocked.add(index)

@@ -36,6 +36,7 @@ from textgen.server.engine import (
     GeneratedCandidate,
     GenerationInput,
     GenerationOutput,
+    RatingStream,
     TuningEvent,
     TuningParams,
     TuningProgress,
@@ -89,9 +90,16 @@ class FakeEngine:
         model: model_pb2.Model,
         text: str,
         categories: Sequence[harm.HarmCategory],
+        *,
+        stream: RatingStream | None = None,
     ) -> list[safety_pb2.SafetyRating]:
-        """Ratings from the markers textgen.testing.fake_engine.harm documents."""
-        return harm.rate(text, categories)
+        """Ratings from the markers textgen.testing.fake_engine.harm documents; a stream's
+        pieces are scanned once each (harm.RunningRating)."""
+        if stream is None:
+            return harm.rate(text, categories)
+        if not isinstance(stream.memo, harm.RunningRating):
+            stream.memo = harm.RunningRating()
+        return stream.memo.add(text, categories)
 
     async def generate(self, request: GenerationInput) -> GenerationOutput:
         """params.candidate_count candidates, by the rules in the module docstring."""
