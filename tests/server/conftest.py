@@ -32,7 +32,8 @@ def state() -> ServerState:
 @pytest.fixture
 async def running(state: ServerState) -> AsyncIterator[Running]:
     # Jobs paced as the emulator paces them by default: 3 seconds of the manual clock.
-    operations = Operations(state.clock, pacer=ProgressionPacer(state.clock))
+    pacer = ProgressionPacer(state.clock)
+    operations = Operations(state.clock, state.stores.operations, pacer=pacer)
     server = await serve(state, operations=operations)
     try:
         yield server

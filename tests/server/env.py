@@ -23,7 +23,8 @@ from textgen.v1 import tuned_model_service_pb2_grpc as tuned_grpc
 from textgen.server.app import serve
 from textgen.server.clock import ManualClock
 from textgen.server.lro.operations import Operations
-from textgen.server.state import DatasetRecord, IdGenerator, ServerState, TunedModelRecord
+from textgen.server.state import IdGenerator, ServerState
+from textgen.server.storage import DatasetRecord, RowBlock, TunedModelRecord
 from textgen.testing.fake_engine.engine import FakeEngine
 from textgen.testing.pacing import Progression, ProgressionPacer
 
@@ -68,11 +69,12 @@ class Env:
         )
         return result
 
-    def prompts(self, texts: Sequence[str | list[str]], owner: str = ALICE) -> str:
+    async def prompts(self, texts: Sequence[str | list[str]], owner: str = ALICE) -> str:
         """A prompt dataset holding `texts` (a list is a conversation); returns its id."""
-        dataset_id = f"prompts-{len(self.state.datasets)}"
+        store = self.state.stores.datasets
+        dataset_id = f"prompts-{len(await store.list())}"
         rows = []
-        for index, item in enumerate(texts):
+        for item in texts:
             if isinstance(item, str):
                 prompt = dataset_pb2.DatasetPrompt(text=item)
             else:
@@ -80,14 +82,24 @@ class Env:
                 prompt = dataset_pb2.DatasetPrompt(
                     messages=dataset_pb2.MessageList(messages=messages)
                 )
-            rows.append(dataset_pb2.DatasetRow(index=index, prompt=prompt))
+            rows.append(prompt)
         dataset = dataset_pb2.Dataset(
-            name=f"datasets/{dataset_id}",
-            kind=dataset_pb2.Dataset.KIND_PROMPTS,
-            row_count=len(rows),
+            name=f"datasets/{dataset_id}", kind=dataset_pb2.Dataset.KIND_PROMPTS
         )
-        self.state.datasets[dataset.name] = DatasetRecord(dataset, owner, rows)
+        assert await store.create(DatasetRecord(dataset, owner), [RowBlock.of_prompts(rows)])
         return dataset_id
+
+    async def dataset(self, name: str) -> DatasetRecord:
+        """The stored dataset `name` (`datasets/...`)."""
+        found = await self.state.stores.datasets.get(name)
+        assert found is not None, f"no dataset {name}"
+        return found.record
+
+    async def tuned_model(self, name: str) -> TunedModelRecord:
+        """The stored tuned model `name` (`tunedModels/...`)."""
+        found = await self.state.stores.tuned_models.get(name)
+        assert found is not None, f"no tuned model {name}"
+        return found.record
 
     def tuned_record(
         self,
@@ -98,29 +110,20 @@ class Env:
         batch_size: int = 4,
         owner: str = ALICE,
     ) -> TunedModelRecord:
-        """A tuned model as CreateTunedModel stores it, before tuning starts."""
+        """A tuned model as CreateTunedModel makes it, for start_tuning to store."""
         pairs = [(f"question {i}", f"answer {i}") for i in range(examples)]
         model = tuned_model_pb2.TunedModel(
             name=f"tunedModels/{model_id}",
             base_model=TUNABLE,
             state=tuned_model_pb2.TunedModel.CREATING,
             tuning_task=tuned_model_pb2.TuningTask(
-                training_data=tuned_model_pb2.TuningDataset(
-                    examples=tuned_model_pb2.TuningExamples(
-                        examples=[
-                            tuned_model_pb2.TuningExample(text_input=i, output=o) for i, o in pairs
-                        ]
-                    )
-                ),
                 hyperparameters=tuned_model_pb2.Hyperparameters(
                     epoch_count=epochs, batch_size=batch_size
                 ),
             ),
         )
         base = self.state.base_models()[TUNABLE]
-        record = TunedModelRecord(model=model, owner=owner, base_model=base, examples=pairs)
-        self.state.tuned_models[model.name] = record
-        return record
+        return TunedModelRecord(model=model, owner=owner, base_model=base, examples=tuple(pairs))
 
 
 @pytest.fixture
@@ -128,7 +131,7 @@ async def env() -> AsyncIterator[Env]:
     clock = ManualClock()
     state = ServerState(engine=FakeEngine(seed=0), clock=clock, ids=IdGenerator(0), api_keys=KEYS)
     pacer = ProgressionPacer(clock, Progression.after_duration(3.0))
-    operations = Operations(clock, pacer=pacer)
+    operations = Operations(clock, state.stores.operations, pacer=pacer)
     running = await serve(state, operations=operations, health=False, reflection=False)
     channel = grpc.aio.insecure_channel(f"127.0.0.1:{running.port}")
     try:

@@ -118,7 +118,8 @@ async def _serve(args: argparse.Namespace) -> int:
             return 2
     state = ServerState(engine=engine, ids=IdGenerator(args.seed), api_keys=dict(args.api_keys))
     progression = args.progression or ("duration" if args.engine is None else None)
-    operations = Operations(state.clock, pacer=_pacer(progression, args.job_seconds, state))
+    pacer = _pacer(progression, args.job_seconds, state)
+    operations = Operations(state.clock, state.stores.operations, pacer=pacer)
     try:
         running = await serve(state, operations=operations, host=args.host, port=args.port)
     except AddressUnavailableError as error:

@@ -81,7 +81,8 @@ async def serve(
     the undecodable-request check, then `policies` (the FakeServer adds its journal and
     faults there), then the servicer. `interceptors` run after all of them.
     """
-    operations = operations if operations is not None else Operations(state.clock)
+    if operations is None:
+        operations = Operations(state.clock, state.stores.operations)
     shared = PolicyInterceptor(
         [ErrorMapping(), Authentication(state.api_keys), MalformedRequests(), *policies]
     )

@@ -1,7 +1,8 @@
-"""What the servers remember: the model catalog, tuned models and datasets, by owner.
+"""What the servers share: the engine and its catalog, the stores, ids, keys and settings.
 
-One ServerState is shared by every servicer of a server. Operations live in their own store
-(textgen.server.lro.operations) and are referenced from here by name only.
+One ServerState is shared by every servicer of a server. Tuned models, datasets and
+operations are kept in `stores` (textgen.server.storage); the Operations lifecycle
+(textgen.server.lro.operations) works on `stores.operations`.
 """
 
 from __future__ import annotations
@@ -13,33 +14,12 @@ from dataclasses import dataclass, field
 
 from textgen.server.clock import Clock, RealClock
 from textgen.server.engine import Engine
-from textgen.v1 import dataset_pb2, model_pb2, tuned_model_pb2
+from textgen.server.storage import Stores
+from textgen.v1 import model_pb2
 
 DEFAULT_PRINCIPAL = "default"
 # How many rows of a batch job await the engine at once (ServerState.batch_concurrency).
 DEFAULT_BATCH_CONCURRENCY = 8
-
-
-@dataclass
-class TunedModelRecord:
-    """A tuned model with what the engine and the servicers need besides the proto."""
-
-    model: tuned_model_pb2.TunedModel
-    owner: str
-    base_model: model_pb2.Model
-    examples: list[tuple[str, str]]
-    # Set by the tuning job when it finishes: what GenerationInput.adapter carries.
-    adapter: object | None = None
-    operation_name: str = ""
-
-
-@dataclass
-class DatasetRecord:
-    """A stored dataset and its rows (DatasetPrompt rows or DatasetResult rows, by kind)."""
-
-    dataset: dataset_pb2.Dataset
-    owner: str
-    rows: list[dataset_pb2.DatasetRow] = field(default_factory=list)
 
 
 class IdGenerator:
@@ -70,8 +50,8 @@ class ServerState:
     ids: IdGenerator = field(default_factory=IdGenerator)
     # API key -> principal. Empty means every caller is DEFAULT_PRINCIPAL.
     api_keys: dict[str, str] = field(default_factory=dict)
-    tuned_models: dict[str, TunedModelRecord] = field(default_factory=dict)
-    datasets: dict[str, DatasetRecord] = field(default_factory=dict)
+    # Tuned models, datasets with their rows, and operations (in memory unless given).
+    stores: Stores = field(default_factory=Stores)
     # Signs page tokens (textgen.server.rpc.pagination); new per server, so tokens do not
     # outlive it.
     page_secret: bytes = field(default_factory=lambda: secrets.token_bytes(32))
@@ -84,8 +64,7 @@ class ServerState:
         """The engine's catalog, by resource name."""
         return {model.name: model for model in self.engine.models()}
 
-    def reset(self, seed: int | None = None) -> None:
-        """Forget every tuned model and dataset, and reseed ids."""
-        self.tuned_models.clear()
-        self.datasets.clear()
+    async def reset(self, seed: int | None = None) -> None:
+        """Empty every store and reseed ids (stop running jobs first: see FakeServer)."""
+        await self.stores.clear()
         self.ids.reseed(seed)

@@ -37,7 +37,7 @@ import grpc
 from textgen.server.app import Running, serve
 from textgen.server.clock import Clock, ManualClock, RealClock
 from textgen.server.engine import Engine
-from textgen.server.lro.operations import MemoryStore, Operations
+from textgen.server.lro.operations import Operations
 from textgen.server.state import IdGenerator, ServerState
 from textgen.testing.fake_engine.engine import FakeEngine
 from textgen.testing.faults import Faults, Script, Step
@@ -79,8 +79,7 @@ class FakeServer:
         self.pacer = ProgressionPacer(self.clock, progression)
         self.journal = Journal()
         self.faults = Faults()
-        self._store = MemoryStore()
-        self.operations = Operations(self.clock, self._store, self.pacer)
+        self.operations = Operations(self.clock, self.state.stores.operations, self.pacer)
         self._host, self._port = host, port
         self._running: Running | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -142,7 +141,7 @@ class FakeServer:
         self.journal.clear()
         self.faults.clear()
         await self._drop_operations()
-        self.state.reset(self.seed if seed is None else seed)
+        await self.state.reset(self.seed if seed is None else seed)
 
     # --- lifecycle -----------------------------------------------------------------------------
 
@@ -247,11 +246,11 @@ class FakeServer:
 
     async def _drop_operations(self) -> None:
         # Cancel unfinished jobs, then forget every operation.
-        for stored in self._store.scan():
-            name, owner = stored.operation.name, stored.owner
-            if not stored.operation.done:
+        for stored in await self.state.stores.operations.list():
+            name, owner = stored.record.name, stored.record.owner
+            if not stored.record.operation.done:
                 await self.operations.cancel(name, owner)
-            self.operations.delete(name, owner)
+            await self.operations.delete(name, owner)
 
 
 async def _cancel_other_tasks() -> None:

@@ -41,15 +41,18 @@ def metadata_of(operation: operations_pb2.Operation) -> Metadata:
     return unpack(operation.metadata, Metadata())
 
 
-def results_of(env: Env, operation: operations_pb2.Operation) -> list[dataset_pb2.DatasetResult]:
+async def results_of(
+    env: Env, operation: operations_pb2.Operation
+) -> list[dataset_pb2.DatasetResult]:
     response = unpack(operation.response, batch_pb2.BatchCompletionResponse())
     assert response.task_status == Status.COMPLETED
-    record = env.state.datasets[f"datasets/{response.result_dataset_id}"]
+    record = await env.dataset(f"datasets/{response.result_dataset_id}")
+    rows = await env.state.stores.datasets.read_rows(record.name)
     assert record.dataset.kind == dataset_pb2.Dataset.KIND_RESULTS
     assert record.dataset.source_task_id == response.task_id
-    assert record.dataset.row_count == len(record.rows)
-    assert [row.index for row in record.rows] == list(range(len(record.rows)))
-    return [row.result for row in record.rows]
+    assert record.dataset.row_count == len(rows)
+    assert [row.index for row in rows] == list(range(len(rows)))
+    return [row.result for row in rows]
 
 
 def schema(value: Mapping[str, Any]) -> batch_pb2.JsonSchema:
@@ -68,7 +71,7 @@ async def run_immediately(env: Env, request: Request) -> operations_pb2.Operatio
 
 async def test_status_moves_through_every_stage_per_poll(env: Env) -> None:
     env.pacer.progression = Progression.after_polls()
-    dataset_id = env.prompts([f"prompt {i}" for i in range(45)])
+    dataset_id = await env.prompts([f"prompt {i}" for i in range(45)])
     created = await env.complete_batch(Request(model_uri=TEXT_MODEL, source_dataset_id=dataset_id))
     assert created.name.startswith("operations/") and not created.done
     first = metadata_of(created)
@@ -89,12 +92,12 @@ async def test_status_moves_through_every_stage_per_poll(env: Env) -> None:
         (Status.IN_PROGRESS, 2, False),
         (Status.COMPLETED, 3, True),
     ]
-    assert len(results_of(env, operation)) == 45
+    assert len(await results_of(env, operation)) == 45
 
 
 async def test_duration_progression_follows_the_clock(env: Env) -> None:
     env.pacer.progression = Progression.after_duration(4.0)  # 4 stages of 1 s: 2 batches
-    dataset_id = env.prompts([f"prompt {i}" for i in range(ROWS_PER_BATCH + 1)])
+    dataset_id = await env.prompts([f"prompt {i}" for i in range(ROWS_PER_BATCH + 1)])
     created = await env.complete_batch(Request(model_uri=TEXT_MODEL, source_dataset_id=dataset_id))
     statuses = []
     for _ in range(4):
@@ -111,7 +114,7 @@ async def test_duration_progression_follows_the_clock(env: Env) -> None:
 
 
 async def test_immediate_progression_is_done_at_first_look(env: Env) -> None:
-    dataset_id = env.prompts(["one", "two"])
+    dataset_id = await env.prompts(["one", "two"])
     operation = await run_immediately(
         env, Request(model_uri=TEXT_MODEL, source_dataset_id=dataset_id)
     )
@@ -122,14 +125,14 @@ async def test_get_model_is_answered_while_a_large_immediate_batch_runs(env: Env
     """The job gives the loop back between rows: other calls do not wait for it to end."""
     env.pacer.progression = Progression.immediate()
     batches = 100
-    dataset_id = env.prompts([f"prompt {i}" for i in range(batches * ROWS_PER_BATCH)])
+    dataset_id = await env.prompts([f"prompt {i}" for i in range(batches * ROWS_PER_BATCH)])
     created = await env.complete_batch(Request(model_uri=TEXT_MODEL, source_dataset_id=dataset_id))
-    assert not env.operations.get(created.name, ALICE).done  # it did not run in one go
+    assert not (await env.operations.get(created.name, ALICE)).done  # it did not run in one go
     model = await env.models.GetModel(
         model_service_pb2.GetModelRequest(name=TEXT_MODEL), metadata=as_user(ALICE)
     )
     assert model.name == TEXT_MODEL
-    during = env.operations.get(created.name, ALICE)
+    during = await env.operations.get(created.name, ALICE)
     assert not during.done, "GetModel waited for the whole batch"
     assert metadata_of(during).completed_batches < batches
     cancelled = await env.operations.cancel(created.name, ALICE)
@@ -161,9 +164,9 @@ async def test_rows_run_concurrently_up_to_the_setting_and_keep_input_order(env:
     env.state.batch_concurrency = 3
     texts = [f"prompt {i}" for i in range(2 * ROWS_PER_BATCH + 5)]
     operation = await run_immediately(
-        env, Request(model_uri=TEXT_MODEL, source_dataset_id=env.prompts(texts))
+        env, Request(model_uri=TEXT_MODEL, source_dataset_id=await env.prompts(texts))
     )
-    results = results_of(env, operation)
+    results = await results_of(env, operation)
     assert [result.input.text for result in results] == texts
     assert all(result.HasField("completion") for result in results)
     assert engine.most_in_flight == 3
@@ -172,13 +175,13 @@ async def test_rows_run_concurrently_up_to_the_setting_and_keep_input_order(env:
 async def test_result_rows_in_order_with_their_own_errors(env: Env) -> None:
     too_long = "word " * 9000  # text-bison-001 reads at most 8196 tokens
     blocked = f"tell me {harm.marker(safety_pb2.HARM_CATEGORY_TOXICITY, 'high')}"
-    dataset_id = env.prompts(
+    dataset_id = await env.prompts(
         ["first prompt", too_long, ["hello", "hi there", "how are you?"], blocked, "last"]
     )
     operation = await run_immediately(
         env, Request(model_uri=TEXT_MODEL, source_dataset_id=dataset_id)
     )
-    results = results_of(env, operation)
+    results = await results_of(env, operation)
     assert [result.WhichOneof("outcome") for result in results] == [
         "completion",
         "error",
@@ -197,11 +200,11 @@ async def test_result_rows_in_order_with_their_own_errors(env: Env) -> None:
 
 
 async def test_json_object_outputs_are_json_objects(env: Env) -> None:
-    dataset_id = env.prompts(["a person as JSON", "a city as JSON"])
+    dataset_id = await env.prompts(["a person as JSON", "a city as JSON"])
     operation = await run_immediately(
         env, Request(model_uri=TEXT_MODEL, source_dataset_id=dataset_id, json_object=True)
     )
-    for result in results_of(env, operation):
+    for result in await results_of(env, operation):
         assert isinstance(json.loads(result.completion), dict)
 
 
@@ -215,12 +218,12 @@ async def test_json_schema_outputs_conform(env: Env) -> None:
         },
         "required": ["name", "age", "tags"],
     }
-    dataset_id = env.prompts(["describe someone", "describe someone else"])
+    dataset_id = await env.prompts(["describe someone", "describe someone else"])
     operation = await run_immediately(
         env,
         Request(model_uri=TEXT_MODEL, source_dataset_id=dataset_id, json_schema=schema(wanted)),
     )
-    for result in results_of(env, operation):
+    for result in await results_of(env, operation):
         value = json.loads(result.completion)
         assert isinstance(value["name"], str)
         assert isinstance(value["age"], int)
@@ -229,13 +232,13 @@ async def test_json_schema_outputs_conform(env: Env) -> None:
 
 async def test_an_active_tuned_model_can_run_a_batch(env: Env) -> None:
     record = env.tuned_record("batcher")
-    start_tuning(env.state, env.operations, record)
+    await start_tuning(env.state, env.operations, record)
     await env.clock.advance(3.0)
-    dataset_id = env.prompts(["question 1"])
+    dataset_id = await env.prompts(["question 1"])
     operation = await run_immediately(
         env, Request(model_uri=record.model.name, source_dataset_id=dataset_id)
     )
-    assert results_of(env, operation)[0].completion == "answer 1"
+    assert (await results_of(env, operation))[0].completion == "answer 1"
 
 
 async def expect_error(
@@ -262,7 +265,7 @@ async def expect_error(
     ],
 )
 async def test_syntax_rules(env: Env, changes: dict[str, object], field: str) -> None:
-    request = Request(model_uri=TEXT_MODEL, source_dataset_id=env.prompts(["x"]))
+    request = Request(model_uri=TEXT_MODEL, source_dataset_id=await env.prompts(["x"]))
     for key, value in changes.items():
         if key in ("temperature", "max_tokens"):
             getattr(request.completion_options, key).value = value
@@ -284,14 +287,14 @@ async def test_syntax_is_checked_before_lookups(env: Env) -> None:
 
 
 async def test_max_tokens_above_the_model_limit(env: Env) -> None:
-    request = Request(model_uri=TEXT_MODEL, source_dataset_id=env.prompts(["x"]))
+    request = Request(model_uri=TEXT_MODEL, source_dataset_id=await env.prompts(["x"]))
     request.completion_options.max_tokens.value = 1025  # text-bison-001 writes at most 1024
     error = await expect_error(env, request, grpc.StatusCode.INVALID_ARGUMENT)
     assert violated_fields(error) == ["completion_options.max_tokens"]
 
 
 async def test_unknown_model_and_dataset_are_not_found(env: Env) -> None:
-    dataset_id = env.prompts(["x"])
+    dataset_id = await env.prompts(["x"])
     await expect_error(
         env,
         Request(model_uri="models/unknown-001", source_dataset_id=dataset_id),
@@ -309,17 +312,20 @@ async def test_unknown_model_and_dataset_are_not_found(env: Env) -> None:
 
 async def test_tuned_model_must_be_active(env: Env) -> None:
     record = env.tuned_record("busy")
-    start_tuning(env.state, env.operations, record)
+    await start_tuning(env.state, env.operations, record)
     await expect_error(
         env,
-        Request(model_uri=record.model.name, source_dataset_id=env.prompts(["x"])),
+        Request(model_uri=record.model.name, source_dataset_id=await env.prompts(["x"])),
         grpc.StatusCode.FAILED_PRECONDITION,
     )
 
 
 async def test_source_must_be_a_prompt_dataset(env: Env) -> None:
-    dataset_id = env.prompts(["x"])
-    env.state.datasets[f"datasets/{dataset_id}"].dataset.kind = dataset_pb2.Dataset.KIND_RESULTS
+    dataset_id = await env.prompts(["x"])
+    stored = await env.state.stores.datasets.get(f"datasets/{dataset_id}")
+    assert stored is not None
+    stored.record.dataset.kind = dataset_pb2.Dataset.KIND_RESULTS
+    assert await env.state.stores.datasets.update(stored.record, stored.version)
     error = await expect_error(
         env,
         Request(model_uri=TEXT_MODEL, source_dataset_id=dataset_id),
@@ -329,7 +335,7 @@ async def test_source_must_be_a_prompt_dataset(env: Env) -> None:
 
 
 async def test_another_principals_resources_are_not_found(env: Env) -> None:
-    alice_dataset = env.prompts(["x"])
+    alice_dataset = await env.prompts(["x"])
     await expect_error(
         env,
         Request(model_uri=TEXT_MODEL, source_dataset_id=alice_dataset),
@@ -337,11 +343,11 @@ async def test_another_principals_resources_are_not_found(env: Env) -> None:
         user=BOB,
     )
     record = env.tuned_record("private")
-    start_tuning(env.state, env.operations, record)
+    await start_tuning(env.state, env.operations, record)
     await env.clock.advance(3.0)
     await expect_error(
         env,
-        Request(model_uri=record.model.name, source_dataset_id=env.prompts(["y"], owner=BOB)),
+        Request(model_uri=record.model.name, source_dataset_id=await env.prompts(["y"], owner=BOB)),
         grpc.StatusCode.NOT_FOUND,
         user=BOB,
     )
@@ -349,7 +355,7 @@ async def test_another_principals_resources_are_not_found(env: Env) -> None:
 
 async def test_result_dataset_belongs_to_the_caller(env: Env) -> None:
     operation = await run_immediately(
-        env, Request(model_uri=TUNABLE, source_dataset_id=env.prompts(["x"]))
+        env, Request(model_uri=TUNABLE, source_dataset_id=await env.prompts(["x"]))
     )
     response = unpack(operation.response, batch_pb2.BatchCompletionResponse())
-    assert env.state.datasets[f"datasets/{response.result_dataset_id}"].owner == ALICE
+    assert (await env.dataset(f"datasets/{response.result_dataset_id}")).owner == ALICE

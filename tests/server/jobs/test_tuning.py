@@ -25,11 +25,11 @@ def metadata_of(operation: operations_pb2.Operation) -> Metadata:
 
 async def test_metadata_advances_step_by_step(env: Env) -> None:
     record = env.tuned_record("steps", examples=10, epochs=2, batch_size=4)
-    created = start_tuning(env.state, env.operations, record)
+    created = await start_tuning(env.state, env.operations, record)
     first = metadata_of(created)
     assert first.total_steps == 6  # ceil(10 / 4) * 2
     assert first.completed_steps == 0 and not first.snapshots
-    assert record.model.state == TunedModel.CREATING
+    assert (await env.tuned_model(record.name)).model.state == TunedModel.CREATING
 
     await env.clock.advance(0.5)  # 3 s over 6 steps: one step
     after_one = metadata_of(await env.get(created.name))
@@ -41,7 +41,7 @@ async def test_metadata_advances_step_by_step(env: Env) -> None:
     after_four = metadata_of(await env.get(created.name))
     assert after_four.completed_steps == 4
     assert [(s.step, s.epoch) for s in after_four.snapshots] == [(1, 1), (2, 1), (3, 1), (4, 2)]
-    assert record.model.state == TunedModel.CREATING
+    assert (await env.tuned_model(record.name)).model.state == TunedModel.CREATING
     assert not (await env.get(created.name)).done
 
     await env.clock.advance(1.0)
@@ -51,13 +51,14 @@ async def test_metadata_advances_step_by_step(env: Env) -> None:
     assert final.completed_steps == 6 and final.completed_percent == 100.0
     losses = [snapshot.mean_loss for snapshot in final.snapshots]
     assert losses == sorted(losses, reverse=True) and len(set(losses)) == len(losses)
-    assert record.model.state == TunedModel.ACTIVE
-    assert record.adapter is not None
+    stored = await env.tuned_model(record.name)
+    assert stored.model.state == TunedModel.ACTIVE
+    assert stored.adapter is not None
 
 
 async def test_response_is_the_tuned_model_without_training_data(env: Env) -> None:
     record = env.tuned_record("answer")
-    created = start_tuning(env.state, env.operations, record)
+    created = await start_tuning(env.state, env.operations, record)
     await env.clock.advance(3.0)
     operation = await env.get(created.name)
     model = unpack(operation.response, TunedModel())
@@ -69,12 +70,13 @@ async def test_response_is_the_tuned_model_without_training_data(env: Env) -> No
 
 async def test_timestamps(env: Env) -> None:
     record = env.tuned_record("times", examples=8, epochs=1, batch_size=4)  # two steps
-    start_tuning(env.state, env.operations, record)
-    model = record.model
+    await start_tuning(env.state, env.operations, record)
+    model = (await env.tuned_model(record.name)).model
     assert seconds(model.create_time) == MANUAL_EPOCH
     assert seconds(model.tuning_task.start_time) == MANUAL_EPOCH
     assert not model.tuning_task.HasField("complete_time")
     await env.clock.advance(3.0)
+    model = (await env.tuned_model(record.name)).model
     computed = [seconds(s.compute_time) for s in model.tuning_task.snapshots]
     assert computed == [MANUAL_EPOCH + 1.5, MANUAL_EPOCH + 3.0]
     assert seconds(model.tuning_task.complete_time) == MANUAL_EPOCH + 3.0
@@ -88,9 +90,9 @@ async def test_defaults_when_hyperparameters_are_missing(env: Env) -> None:
     params = tuning_params(record)
     assert (params.epoch_count, params.batch_size, params.learning_rate) == (5, 4, 0.001)
     assert total_steps(7, params) == 10
-    created = start_tuning(env.state, env.operations, record)
+    created = await start_tuning(env.state, env.operations, record)
     assert metadata_of(created).total_steps == 10
-    hyper = record.model.tuning_task.hyperparameters
+    hyper = (await env.tuned_model(record.name)).model.tuning_task.hyperparameters
     assert (hyper.epoch_count, hyper.batch_size) == (5, 4)
 
 
@@ -103,33 +105,33 @@ async def test_learning_rate_multiplier_scales_the_default(env: Env) -> None:
 async def test_immediate_progression_is_done_at_first_look(env: Env) -> None:
     env.pacer.progression = Progression.immediate()
     record = env.tuned_record("instant")
-    created = start_tuning(env.state, env.operations, record)
+    created = await start_tuning(env.state, env.operations, record)
     assert not created.done
     operation = await env.get(created.name)
     assert operation.done
-    assert record.model.state == TunedModel.ACTIVE
+    assert (await env.tuned_model(record.name)).model.state == TunedModel.ACTIVE
 
 
 async def test_poll_progression_advances_one_step_per_poll(env: Env) -> None:
     env.pacer.progression = Progression.after_polls()
     record = env.tuned_record("polled", examples=8, epochs=1, batch_size=4)  # two steps
-    created = start_tuning(env.state, env.operations, record)
+    created = await start_tuning(env.state, env.operations, record)
     await env.clock.advance(100.0)  # clock time does not matter in this mode
     assert metadata_of(await env.operations.poll(created.name, "alice")).completed_steps == 1
-    assert metadata_of(env.operations.get(created.name, "alice")).completed_steps == 1
+    assert metadata_of(await env.operations.get(created.name, "alice")).completed_steps == 1
     second = await env.get(created.name)
     assert second.done and metadata_of(second).completed_steps == 2
-    assert record.model.state == TunedModel.ACTIVE
+    assert (await env.tuned_model(record.name)).model.state == TunedModel.ACTIVE
 
 
 async def test_a_waiter_keeps_a_poll_paced_job_moving(env: Env) -> None:
     """WaitOperation counts as polling all along, so one long poll sees the job finish."""
     env.pacer.progression = Progression.after_polls()
     record = env.tuned_record("waited", examples=12, epochs=2, batch_size=4)  # six steps
-    created = start_tuning(env.state, env.operations, record)
+    created = await start_tuning(env.state, env.operations, record)
     finished = await env.operations.wait(created.name, "alice", timeout=30)
     assert finished.done and metadata_of(finished).completed_steps == 6
-    assert record.model.state == TunedModel.ACTIVE
+    assert (await env.tuned_model(record.name)).model.state == TunedModel.ACTIVE
 
 
 async def test_create_tuned_model_end_to_end(env: Env) -> None:

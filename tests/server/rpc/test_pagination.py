@@ -11,7 +11,8 @@ from textgen.v1 import dataset_pb2, dataset_service_pb2, model_service_pb2
 from tests.server.conftest import violated_fields
 from textgen.server.rpc.errors import ServiceError
 from textgen.server.rpc.pagination import decode_token, encode_token, paginate
-from textgen.server.state import DatasetRecord, ServerState
+from textgen.server.state import ServerState
+from textgen.server.storage import DatasetRecord, RowBlock
 
 SECRET = b"s" * 32
 
@@ -71,8 +72,9 @@ async def test_tampered_token_over_grpc(models: Any) -> None:
 
 async def test_row_token_bound_to_dataset(datasets: Any, state: ServerState) -> None:
     for name in ("datasets/a", "datasets/b"):
-        rows = [dataset_pb2.DatasetRow(index=i) for i in range(250)]
-        state.datasets[name] = DatasetRecord(dataset_pb2.Dataset(name=name), "default", rows)
+        rows = RowBlock.of_prompts(dataset_pb2.DatasetPrompt(text=str(i)) for i in range(250))
+        dataset = dataset_pb2.Dataset(name=name, kind=dataset_pb2.Dataset.KIND_PROMPTS)
+        await state.stores.datasets.create(DatasetRecord(dataset, "default"), [rows])
     first = await datasets.ListDatasetRows(
         dataset_service_pb2.ListDatasetRowsRequest(dataset="datasets/a")
     )

@@ -17,7 +17,8 @@ from textgen.v1 import (
 )
 
 from tests.server.conftest import resource_info, violated_fields
-from textgen.server.state import ServerState, TunedModelRecord
+from textgen.server.state import ServerState
+from textgen.server.storage import TunedModelRecord
 
 TEXT = "models/text-bison-001"
 GEMINI = "models/gemini-1.5-flash"
@@ -37,11 +38,11 @@ def content_request(text: str, model: str = GEMINI) -> model_service_pb2.Generat
     )
 
 
-def add_tuned(state: ServerState, state_value: int, **fields: Any) -> str:
+async def add_tuned(state: ServerState, state_value: int, **fields: Any) -> str:
     base = state.base_models()[TUNABLE]
     name = "tunedModels/my-model"
     model = tuned_model_pb2.TunedModel(name=name, base_model=TUNABLE, state=state_value, **fields)  # type: ignore[arg-type]
-    state.tuned_models[name] = TunedModelRecord(model, "default", base, [("a", "b")])
+    await state.stores.tuned_models.create(TunedModelRecord(model, "default", base, (("a", "b"),)))
     return name
 
 
@@ -180,14 +181,14 @@ async def test_embeddings(models: Any) -> None:
 
 
 async def test_tuned_model_creating_is_failed_precondition(models: Any, state: ServerState) -> None:
-    name = add_tuned(state, tuned_model_pb2.TunedModel.CREATING)
+    name = await add_tuned(state, tuned_model_pb2.TunedModel.CREATING)
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         await models.GenerateContent(content_request("hi", model=name))
     assert caught.value.code() == grpc.StatusCode.FAILED_PRECONDITION
 
 
 async def test_tuned_model_resolves_to_base(models: Any, state: ServerState) -> None:
-    name = add_tuned(state, tuned_model_pb2.TunedModel.ACTIVE, temperature=0.1)
+    name = await add_tuned(state, tuned_model_pb2.TunedModel.ACTIVE, temperature=0.1)
     response = await models.GenerateContent(content_request("hi", model=name))
     assert response.model_version == TUNABLE
     assert response.candidates[0].content.parts

@@ -37,7 +37,7 @@ Status = batch_pb2.BatchInferenceTaskStatus
 
 
 async def start_batch(env: Env, rows: int = 3, user: str = ALICE) -> operations_pb2.Operation:
-    dataset_id = env.prompts([f"prompt {i}" for i in range(rows)], owner=user)
+    dataset_id = await env.prompts([f"prompt {i}" for i in range(rows)], owner=user)
     request = batch_pb2.BatchCompletionRequest(model_uri=TEXT_MODEL, source_dataset_id=dataset_id)
     return await env.complete_batch(request, user)
 
@@ -86,8 +86,8 @@ def bob() -> dict[str, object]:
 
 
 async def test_list_by_prefix_done_filter_and_pages(env: Env) -> None:
-    first = start_tuning(env.state, env.operations, env.tuned_record("first"))
-    second = start_tuning(env.state, env.operations, env.tuned_record("second"))
+    first = await start_tuning(env.state, env.operations, env.tuned_record("first"))
+    second = await start_tuning(env.state, env.operations, env.tuned_record("second"))
     batches = [await start_batch(env) for _ in range(3)]
     await start_batch(env, user=BOB)
     await env.operations.cancel(batches[0].name, ALICE)  # done
@@ -161,34 +161,36 @@ async def test_cancel_batch_marks_it_canceled(env: Env) -> None:
 
 async def test_cancel_tuning_fails_the_model(env: Env) -> None:
     record = env.tuned_record("cancelled")
-    created = start_tuning(env.state, env.operations, record)
+    created = await start_tuning(env.state, env.operations, record)
     await env.clock.advance(1.0)
     request = operations_pb2.CancelOperationRequest(name=created.name)
     await env.ops.CancelOperation(request, metadata=as_user(ALICE))
     operation = await env.get(created.name)
     assert operation.done and operation.error.code == 1
-    assert record.model.state == tuned_model_pb2.TunedModel.FAILED
-    assert record.model.tuning_task.HasField("complete_time")
+    stored = await env.tuned_model(record.name)
+    assert stored.model.state == tuned_model_pb2.TunedModel.FAILED
+    assert stored.model.tuning_task.HasField("complete_time")
     await env.clock.advance(60.0)
-    assert record.model.state == tuned_model_pb2.TunedModel.FAILED
-    assert record.adapter is None
+    stored = await env.tuned_model(record.name)
+    assert stored.model.state == tuned_model_pb2.TunedModel.FAILED
+    assert stored.adapter is None
 
 
 async def test_cancel_a_done_operation_changes_nothing(env: Env) -> None:
     record = env.tuned_record("finished")
-    created = start_tuning(env.state, env.operations, record)
+    created = await start_tuning(env.state, env.operations, record)
     await env.clock.advance(3.0)
     await env.ops.CancelOperation(
         operations_pb2.CancelOperationRequest(name=created.name), metadata=as_user(ALICE)
     )
     operation = await env.get(created.name)
     assert operation.HasField("response") and not operation.HasField("error")
-    assert record.model.state == tuned_model_pb2.TunedModel.ACTIVE
+    assert (await env.tuned_model(record.name)).model.state == tuned_model_pb2.TunedModel.ACTIVE
 
 
 async def test_delete_forgets_without_cancelling(env: Env) -> None:
     record = env.tuned_record("kept")
-    created = start_tuning(env.state, env.operations, record)
+    created = await start_tuning(env.state, env.operations, record)
     await env.clock.advance(1.0)
     await env.ops.DeleteOperation(
         operations_pb2.DeleteOperationRequest(name=created.name), metadata=as_user(ALICE)
@@ -197,12 +199,13 @@ async def test_delete_forgets_without_cancelling(env: Env) -> None:
         await env.get(created.name)
     assert caught.value.code() == grpc.StatusCode.NOT_FOUND
     await env.clock.advance(2.0)
-    assert record.model.state == tuned_model_pb2.TunedModel.ACTIVE
-    assert record.adapter is not None
+    stored = await env.tuned_model(record.name)
+    assert stored.model.state == tuned_model_pb2.TunedModel.ACTIVE
+    assert stored.adapter is not None
 
 
 async def test_wait_returns_when_the_operation_finishes(env: Env) -> None:
-    created = start_tuning(env.state, env.operations, env.tuned_record("waited"))
+    created = await start_tuning(env.state, env.operations, env.tuned_record("waited"))
     waiter = asyncio.ensure_future(
         env.ops.WaitOperation(wait_request(created.name, 30.0), metadata=as_user(ALICE))
     )
@@ -216,14 +219,14 @@ async def test_wait_returns_when_the_operation_finishes(env: Env) -> None:
 
 
 async def test_wait_on_a_done_operation_returns_at_once(env: Env) -> None:
-    created = start_tuning(env.state, env.operations, env.tuned_record("quick"))
+    created = await start_tuning(env.state, env.operations, env.tuned_record("quick"))
     await env.clock.advance(3.0)
     operation = await env.ops.WaitOperation(wait_request(created.name), metadata=as_user(ALICE))
     assert operation.done
 
 
 async def test_wait_timeout_returns_the_operation_not_done(env: Env) -> None:
-    created = start_tuning(env.state, env.operations, env.tuned_record("slow"))
+    created = await start_tuning(env.state, env.operations, env.tuned_record("slow"))
     operation = await env.ops.WaitOperation(
         wait_request(created.name, 0.05), metadata=as_user(ALICE)
     )
@@ -232,7 +235,7 @@ async def test_wait_timeout_returns_the_operation_not_done(env: Env) -> None:
 
 
 async def test_wait_honours_the_call_deadline(env: Env) -> None:
-    created = start_tuning(env.state, env.operations, env.tuned_record("deadline"))
+    created = await start_tuning(env.state, env.operations, env.tuned_record("deadline"))
     operation = await env.ops.WaitOperation(
         wait_request(created.name), metadata=as_user(ALICE), timeout=1.0
     )
@@ -242,7 +245,7 @@ async def test_wait_honours_the_call_deadline(env: Env) -> None:
 
 async def test_a_thousand_waiters_do_not_starve_other_calls(env: Env) -> None:
     record = env.tuned_record("crowd")
-    created = start_tuning(env.state, env.operations, record)
+    created = await start_tuning(env.state, env.operations, record)
     waiters = [
         asyncio.ensure_future(
             env.ops.WaitOperation(wait_request(created.name, 60.0), metadata=as_user(ALICE))
@@ -263,7 +266,7 @@ async def test_a_thousand_waiters_do_not_starve_other_calls(env: Env) -> None:
 
 
 async def test_operation_metadata_names_the_tuned_model(env: Env) -> None:
-    created = start_tuning(env.state, env.operations, env.tuned_record("named"))
+    created = await start_tuning(env.state, env.operations, env.tuned_record("named"))
     assert created.name.startswith("tunedModels/named/operations/")
     metadata = unpack(created.metadata, tuned_model_service_pb2.CreateTunedModelMetadata())
     assert metadata.tuned_model == "tunedModels/named"
@@ -294,20 +297,20 @@ def test_done_filter_parsing() -> None:
 
 async def test_a_job_that_raises_fails_its_operation() -> None:
     operations = Operations(ManualClock())
-    operations.create("operations/boom", ALICE, Empty())
+    await operations.create("operations/boom", ALICE, Empty())
 
     async def explode() -> None:
         raise RuntimeError("boom")
 
     task = operations.start("operations/boom", explode())
     await asyncio.wait({task})
-    operation = operations.get("operations/boom", ALICE)
+    operation = await operations.get("operations/boom", ALICE)
     assert operation.done and operation.error.code == code_pb2.INTERNAL
 
 
 async def test_create_refuses_a_taken_name() -> None:
     operations = Operations(ManualClock())
-    operations.create("operations/same", ALICE, Empty())
+    await operations.create("operations/same", ALICE, Empty())
     with pytest.raises(ServiceError) as caught:
-        operations.create("operations/same", ALICE, Empty())
+        await operations.create("operations/same", ALICE, Empty())
     assert caught.value.code == grpc.StatusCode.ALREADY_EXISTS

@@ -90,12 +90,13 @@ async def test_create_fills_defaults_and_hides_training_data(
     assert got.tuning_task.hyperparameters.epoch_count == 5
     assert got.tuning_task.hyperparameters.batch_size == 4
     assert not got.tuning_task.HasField("training_data")
-    assert state.tuned_models["tunedModels/my-model"].examples[0] == ("in 0", "out 0")
+    stored = await state.stores.tuned_models.get("tunedModels/my-model")
+    assert stored is not None and stored.record.examples[0] == ("in 0", "out 0")
 
 
 async def test_name_from_display_name(tuned: Any, state: ServerState) -> None:
     await create(tuned, new_model(display_name="Sentence Translator!"))
-    [name] = state.tuned_models
+    [name] = [found.record.name for found in await state.stores.tuned_models.list()]
     assert name.startswith("tunedModels/sentence-translator-")
 
 

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 from textgen.server.rpc.auth import find_owned
 from textgen.server.rpc.errors import failed_precondition, not_found
-from textgen.server.state import ServerState, TunedModelRecord
+from textgen.server.state import ServerState
+from textgen.server.storage import TunedModelRecord
 from textgen.server.validation.rules import ensure, model_name_violations, require_method
 from textgen.v1 import model_pb2, tuned_model_pb2
 
@@ -61,12 +62,13 @@ def base_model(state: ServerState, name: str, field: str = "model") -> model_pb2
     return model
 
 
-def tuned_model(state: ServerState, name: str, principal: str) -> TunedModelRecord:
-    """The caller's tuned model by name; NOT_FOUND when missing or someone else's."""
-    return find_owned(state.tuned_models, name, principal, TUNED_MODEL_TYPE)
+async def tuned_model(state: ServerState, name: str, principal: str) -> TunedModelRecord:
+    """The caller's tuned model by name (a copy); NOT_FOUND when missing or someone else's."""
+    found = await find_owned(state.stores.tuned_models, name, principal, TUNED_MODEL_TYPE)
+    return found.record
 
 
-def resolve_model(
+async def resolve_model(
     state: ServerState,
     name: str,
     principal: str,
@@ -79,7 +81,7 @@ def resolve_model(
     and (when `rpc` is given) that the model supports that RPC."""
     ensure(model_name_violations(name, field, tuned=allow_tuned))
     if name.startswith(TUNED_PREFIX):
-        record = tuned_model(state, name, principal)
+        record = await tuned_model(state, name, principal)
         if record.model.state != tuned_model_pb2.TunedModel.ACTIVE:
             state_name = tuned_model_pb2.TunedModel.State.Name(record.model.state)
             raise failed_precondition(

@@ -34,15 +34,27 @@ from textgen.server.generation.safety import (
 )
 from textgen.server.generation.screened import SAFETY, generate, screen_prompt
 from textgen.server.lro.operations import Operation, Operations
-from textgen.server.rpc.errors import DOMAIN, ServiceError, invalid_argument, make_error
-from textgen.server.state import DatasetRecord, ServerState
+from textgen.server.rpc.errors import (
+    DOMAIN,
+    ServiceError,
+    already_exists,
+    invalid_argument,
+    make_error,
+)
+from textgen.server.state import ServerState
+from textgen.server.storage import DatasetRecord, RowBlock
 from textgen.server.validation.rules import prompt_size_violations
 from textgen.v1 import dataset_pb2, message_pb2, safety_pb2
 from textgen.v1 import text_generation_batch_service_pb2 as batch_pb2
 
 ROWS_PER_BATCH = 20
 TASK_ID_LENGTH = 12
+DATASET_TYPE = "textgen.dev/Dataset"
 Status = batch_pb2.BatchInferenceTaskStatus
+
+
+class SourceGoneError(LookupError):
+    """A dataset the job reads or writes was deleted while it ran (the job fails)."""
 
 
 @dataclass(frozen=True)
@@ -55,7 +67,7 @@ class BatchPlan:
     source: DatasetRecord
 
 
-def start_batch(state: ServerState, operations: Operations, plan: BatchPlan) -> Operation:
+async def start_batch(state: ServerState, operations: Operations, plan: BatchPlan) -> Operation:
     """Create the result dataset and the `operations/{op}` operation, and start the job."""
     task_id = state.ids.suffix(TASK_ID_LENGTH)
     source_id = plan.source.dataset.name.rsplit("/", 1)[-1]
@@ -71,15 +83,16 @@ def start_batch(state: ServerState, operations: Operations, plan: BatchPlan) -> 
         ),
         owner=plan.owner,
     )
-    state.datasets[results.dataset.name] = results
-    rows = list(plan.source.rows)
+    if not await state.stores.datasets.create(results):
+        raise already_exists(DATASET_TYPE, results.name)
+    rows = plan.source.dataset.row_count
     metadata = batch_pb2.BatchCompletionMetadata(
         task_id=task_id,
         task_status=Status.CREATED,
-        total_batches=math.ceil(len(rows) / ROWS_PER_BATCH),
+        total_batches=math.ceil(rows / ROWS_PER_BATCH),
     )
     name = f"operations/{task_id}"
-    operation = operations.create(name, plan.owner, metadata)
+    operation = await operations.create(name, plan.owner, metadata)
     job = _Job(state, operations, plan, name=name, metadata=metadata, results=results)
     operations.start(name, job.run(rows), on_cancel=job.cancelled)
     return operation
@@ -124,36 +137,43 @@ class _Job:
     ) -> None:
         self.state, self.operations, self.plan = state, operations, plan
         self.name, self.metadata, self.results = name, metadata, results
+        self.source = plan.source.name
         self.policy = _policy(plan)
         self.concurrency = max(1, state.batch_concurrency)
 
-    async def run(self, rows: Sequence[dataset_pb2.DatasetRow]) -> None:
+    async def run(self, rows: int) -> None:
         # The stages a pacer may hold the job at: before PENDING, before IN_PROGRESS, and
         # before each batch.
         stages = 2 + self.metadata.total_batches
         try:
             await self.operations.pause(self.name, stages)
-            self._status(Status.PENDING)
+            await self._status(Status.PENDING)
             await self.operations.pause(self.name, stages)
-            self._status(Status.IN_PROGRESS)
-            for start in range(0, len(rows), ROWS_PER_BATCH):
+            await self._status(Status.IN_PROGRESS)
+            datasets = self.state.stores.datasets
+            for start in range(0, rows, ROWS_PER_BATCH):
                 await self.operations.pause(self.name, stages)
-                batch = [row.prompt for row in rows[start : start + ROWS_PER_BATCH]]
-                self.results.rows.extend(await self._answer(start, batch))
-                self.results.dataset.row_count = len(self.results.rows)
+                stop = min(start + ROWS_PER_BATCH, rows)
+                batch = [row.prompt for row in await datasets.read_rows(self.source, start, stop)]
+                if len(batch) != stop - start:
+                    raise SourceGoneError(f"{self.source} was deleted while the batch ran")
+                answered = await self._answer(start, batch)
+                block = RowBlock.of_results(row.result for row in answered)
+                if await datasets.append_rows(self.results.name, block) is None:
+                    raise SourceGoneError(f"{self.results.name} was deleted while the batch ran")
                 self.metadata.completed_batches += 1
-                self.operations.update_metadata(self.name, self.metadata)
+                await self.operations.update_metadata(self.name, self.metadata)
         except Exception as exc:
-            self._status(Status.FAILED)
-            self.operations.fail(
+            await self._status(Status.FAILED)
+            await self.operations.fail(
                 self.name,
                 status_pb2.Status(
                     code=code_pb2.INTERNAL, message=f"The batch failed ({type(exc).__name__})"
                 ),
             )
             return
-        self._status(Status.COMPLETED)
-        self.operations.complete(
+        await self._status(Status.COMPLETED)
+        await self.operations.complete(
             self.name,
             batch_pb2.BatchCompletionResponse(
                 task_id=self.metadata.task_id,
@@ -162,12 +182,12 @@ class _Job:
             ),
         )
 
-    def cancelled(self) -> None:
-        self._status(Status.CANCELED)
+    async def cancelled(self) -> None:
+        await self._status(Status.CANCELED)
 
-    def _status(self, status: batch_pb2.BatchInferenceTaskStatus.ValueType) -> None:
+    async def _status(self, status: batch_pb2.BatchInferenceTaskStatus.ValueType) -> None:
         self.metadata.task_status = status
-        self.operations.update_metadata(self.name, self.metadata)
+        await self.operations.update_metadata(self.name, self.metadata)
 
     async def _answer(
         self, first: int, prompts: Sequence[dataset_pb2.DatasetPrompt]

@@ -12,16 +12,18 @@ for the next one only after a pause at the stage boundary (which only a test pac
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import math
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from google.rpc import code_pb2, status_pb2
 
 from textgen.server.clock import timestamp
 from textgen.server.engine import TuningEvent, TuningParams, TuningProgress, TuningResult
 from textgen.server.lro.operations import Operation, Operations
-from textgen.server.rpc.errors import ServiceError
-from textgen.server.state import ServerState, TunedModelRecord
+from textgen.server.rpc.errors import ServiceError, already_exists
+from textgen.server.state import ServerState
+from textgen.server.storage import TunedModelRecord, modify
 from textgen.v1 import tuned_model_pb2, tuned_model_service_pb2
 
 TunedModel = tuned_model_pb2.TunedModel
@@ -33,6 +35,7 @@ SMALL_DATASET_EXAMPLES = 500
 SMALL_BATCH, LARGE_BATCH = 4, 16
 SMALL_RATE, LARGE_RATE = 0.001, 0.0002
 OPERATION_ID_LENGTH = 12
+TUNED_MODEL_TYPE = "textgen.dev/TunedModel"
 
 
 def tuning_params(record: TunedModelRecord) -> TuningParams:
@@ -61,11 +64,14 @@ def total_steps(examples: int, params: TuningParams) -> int:
     return math.ceil(examples / params.batch_size) * params.epoch_count
 
 
-def start_tuning(state: ServerState, operations: Operations, record: TunedModelRecord) -> Operation:
-    """Start tuning `record` on the running loop; returns its new operation.
+async def start_tuning(
+    state: ServerState, operations: Operations, record: TunedModelRecord
+) -> Operation:
+    """Store the new tuned model `record` and start tuning it on the running loop; returns
+    its new operation. ALREADY_EXISTS when the tuned model's name is taken.
 
     Fills in the resolved hyperparameters, the start time and (if missing) create_time,
-    and sets record.operation_name.
+    and the operation's name, before the record is stored.
     """
     model = record.model
     params = tuning_params(record)
@@ -86,8 +92,10 @@ def start_tuning(state: ServerState, operations: Operations, record: TunedModelR
     metadata = tuned_model_service_pb2.CreateTunedModelMetadata(
         tuned_model=model.name, total_steps=steps
     )
-    operation = operations.create(name, record.owner, metadata)
-    record.operation_name = name
+    record = dataclasses.replace(record, operation_name=name)
+    if not await state.stores.tuned_models.create(record):
+        raise already_exists(TUNED_MODEL_TYPE, model.name)
+    operation = await operations.create(name, record.owner, metadata)
     job = _Job(state, operations, record, name, metadata)
     operations.start(
         name,
@@ -122,15 +130,15 @@ class _Job:
     async def run(self, events: AsyncIterator[TuningEvent]) -> None:
         try:
             try:
-                self.record.adapter = await self._train(events)
+                adapter = await self._train(events)
             finally:
                 await _close(events)
         except Exception as exc:
-            self._end(TunedModel.FAILED)
-            self.operations.fail(self.name, _failure(exc))
+            await self._end(TunedModel.FAILED)
+            await self.operations.fail(self.name, _failure(exc))
             return
-        self._end(TunedModel.ACTIVE)
-        self.operations.complete(self.name, public_model(self.record.model))
+        model = await self._end(TunedModel.ACTIVE, adapter)
+        await self.operations.complete(self.name, public_model(model))
 
     async def _train(self, events: AsyncIterator[TuningEvent]) -> object:
         # Pause before each planned step, then take the engine's next report.
@@ -143,32 +151,53 @@ class _Job:
                 return event.adapter
             if event is None:
                 raise RuntimeError("the engine's tuning run ended without an adapter")
-            self._record(event)
+            await self._record(event)
             await asyncio.sleep(0)  # the loop serves other calls between steps
 
-    def _record(self, progress: TuningProgress) -> None:
+    async def _record(self, progress: TuningProgress) -> None:
         snapshot = tuned_model_pb2.TuningSnapshot(
             step=progress.step,
             epoch=progress.epoch,
             mean_loss=progress.mean_loss,
             compute_time=timestamp(self.state.clock),
         )
-        self.record.model.tuning_task.snapshots.append(snapshot)
+        await self._change(lambda model: model.tuning_task.snapshots.append(snapshot))
         self.metadata.snapshots.append(snapshot)
         self.metadata.completed_steps = progress.step
         total = max(self.metadata.total_steps, 1)
         self.metadata.completed_percent = min(100.0, 100.0 * progress.step / total)
-        self.operations.update_metadata(self.name, self.metadata)
+        await self.operations.update_metadata(self.name, self.metadata)
 
-    def cancelled(self) -> None:
-        self._end(TunedModel.FAILED)
+    async def cancelled(self) -> None:
+        await self._end(TunedModel.FAILED)
 
-    def _end(self, final: TunedModel.State.ValueType) -> None:
-        model = self.record.model
+    async def _end(
+        self, final: TunedModel.State.ValueType, adapter: object | None = None
+    ) -> TunedModel:
+        # The tuned model in its final state, as stored (or as it was, if deleted meanwhile).
         now = timestamp(self.state.clock)
-        model.state = final
-        model.tuning_task.complete_time.CopyFrom(now)
-        model.update_time.CopyFrom(now)
+
+        def end(model: TunedModel) -> None:
+            model.state = final
+            model.tuning_task.complete_time.CopyFrom(now)
+            model.update_time.CopyFrom(now)
+
+        return await self._change(end, adapter)
+
+    async def _change(
+        self, edit: Callable[[TunedModel], object], adapter: object | None = None
+    ) -> TunedModel:
+        # Apply `edit` to the stored tuned model (compare-and-set), setting `adapter` if
+        # given; the model as stored afterwards.
+        def change(record: TunedModelRecord) -> TunedModelRecord:
+            edit(record.model)
+            return record if adapter is None else dataclasses.replace(record, adapter=adapter)
+
+        written = await modify(self.state.stores.tuned_models, self.record.name, change)
+        if written is None:  # deleted while tuning: keep our own copy up to date
+            edit(self.record.model)
+            return self.record.model
+        return written.record.model
 
 
 def _failure(error: Exception) -> status_pb2.Status:

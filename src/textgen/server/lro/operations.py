@@ -5,9 +5,11 @@ metadata as they go, mark each stage boundary with `pause`, and finish with `com
 `fail`. Servicers read operations with the caller's principal: another principal's
 operation answers NOT_FOUND, as a missing one does.
 
-The protos live in an `OperationStore` (in memory by default; a durable store can follow).
-What cannot be stored (the worker task, events that wake waiters) lives beside it here.
-Waiting is event driven: a waiter awaits the operation's `done` event, nothing polls.
+The protos live in an `OperationStore` (textgen.server.storage; in memory by default), and
+every change to one is a compare-and-set there. What cannot be stored (the worker task, the
+event that wakes waiters) lives beside it here, only while the operation runs: once it is
+done, only its stored proto is left. Waiting is event driven: a waiter awaits the running
+operation's `done` event, nothing polls; a wait that starts after the end reads the store.
 
 How jobs move between stages is the pacer's business (textgen.server.lro.pacing): in
 production `NoPacing` never holds a job and a read never waits; the emulator's test pacer
@@ -19,9 +21,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from google.longrunning import operations_proto_pb2 as operations_pb2
 from google.protobuf import any_pb2
@@ -31,75 +33,29 @@ from google.rpc import code_pb2, status_pb2
 from textgen.server.clock import Clock
 from textgen.server.lro.pacing import NoPacing, Pacer
 from textgen.server.rpc.errors import already_exists, not_found
+from textgen.server.storage import (
+    MemoryOperationStore,
+    OperationStore,
+    StoredOperation,
+    Versioned,
+    modify,
+)
 
 Operation = operations_pb2.Operation
+# What a runner does when its work is cancelled (see Operations.attach).
+OnCancel = Callable[[], Awaitable[None]]
 
 OPERATION_TYPE = "google.longrunning.Operation"
 _LOG = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class StoredOperation:
-    """What the store keeps: the operation and the principal that owns it."""
-
-    operation: Operation
-    owner: str
-
-
-class OperationStore(Protocol):
-    """Where operations are kept, by name, in creation order."""
-
-    def get(self, name: str) -> StoredOperation | None:
-        """The stored operation, or None."""
-        ...
-
-    def put(self, stored: StoredOperation) -> None:
-        """Insert or replace; a replaced operation keeps its place in the order."""
-        ...
-
-    def delete(self, name: str) -> None:
-        """Forget the operation (no error when it is missing)."""
-        ...
-
-    def scan(self, prefix: str = "") -> list[StoredOperation]:
-        """Operations whose name starts with `prefix`, in creation order."""
-        ...
-
-
-class MemoryStore:
-    """An OperationStore in a dict; protos are copied in and out."""
-
-    def __init__(self) -> None:
-        self._items: dict[str, StoredOperation] = {}
-
-    def get(self, name: str) -> StoredOperation | None:
-        """The stored operation, or None."""
-        stored = self._items.get(name)
-        return None if stored is None else StoredOperation(_copy(stored.operation), stored.owner)
-
-    def put(self, stored: StoredOperation) -> None:
-        """Insert or replace."""
-        self._items[stored.operation.name] = StoredOperation(_copy(stored.operation), stored.owner)
-
-    def delete(self, name: str) -> None:
-        """Forget the operation."""
-        self._items.pop(name, None)
-
-    def scan(self, prefix: str = "") -> list[StoredOperation]:
-        """Operations whose name starts with `prefix`, in creation order."""
-        return [
-            StoredOperation(_copy(stored.operation), stored.owner)
-            for name, stored in self._items.items()
-            if name.startswith(prefix)
-        ]
-
-
-@dataclass
+@dataclass(eq=False)
 class _Live:
-    # The parts of an operation that only exist while this process runs it.
+    # The parts of an operation that only exist while this process runs it, dropped (with
+    # the task and, through it, the job) when the operation is done.
     done: asyncio.Event = field(default_factory=asyncio.Event)
     task: asyncio.Task[None] | None = None
-    on_cancel: Callable[[], None] | None = None
+    on_cancel: OnCancel | None = None
     forgotten: bool = False  # deleted while the work goes on
     waiters: int = 0  # WaitOperation calls waiting on `done`
 
@@ -111,51 +67,54 @@ class Operations:
         self, clock: Clock, store: OperationStore | None = None, pacer: Pacer | None = None
     ) -> None:
         self.clock = clock
-        self._store: OperationStore = store if store is not None else MemoryStore()
+        self._store: OperationStore = store if store is not None else MemoryOperationStore()
         self._live: dict[str, _Live] = {}
         self.pacer: Pacer = pacer if pacer is not None else NoPacing()
 
     # --- lifecycle, for job runners ------------------------------------------------------
 
-    def create(self, name: str, owner: str, metadata: Message) -> Operation:
+    async def create(self, name: str, owner: str, metadata: Message) -> Operation:
         """A new, not yet done operation; ALREADY_EXISTS when the name is taken."""
-        if self._store.get(name) is not None:
-            raise already_exists(OPERATION_TYPE, name)
         operation = Operation(name=name, metadata=_pack(metadata), done=False)
-        self._store.put(StoredOperation(operation, owner))
+        if not await self._store.create(StoredOperation(operation, owner)):
+            raise already_exists(OPERATION_TYPE, name)
         self._live[name] = _Live()
-        return _copy(operation)
+        return operation
 
-    def update_metadata(self, name: str, metadata: Message) -> bool:
+    async def update_metadata(self, name: str, metadata: Message) -> bool:
         """Replace the metadata; False when the operation is gone (deleted)."""
-        stored = self._store.get(name)
-        if stored is None:
-            return False
-        stored.operation.metadata.CopyFrom(_pack(metadata))
-        self._store.put(stored)
-        return True
+        packed = _pack(metadata)
 
-    def complete(self, name: str, response: Message) -> bool:
+        def change(stored: StoredOperation) -> StoredOperation:
+            stored.operation.metadata.CopyFrom(packed)
+            return stored
+
+        return await modify(self._store, name, change) is not None
+
+    async def complete(self, name: str, response: Message) -> bool:
         """Mark the operation done with a response; False when it is gone or already done."""
-        return self._finish(name, response=_pack(response))
+        return await self._finish(name, response=_pack(response))
 
-    def fail(self, name: str, status: status_pb2.Status) -> bool:
+    async def fail(self, name: str, status: status_pb2.Status) -> bool:
         """Mark the operation done with an error; False when it is gone or already done."""
-        return self._finish(name, error=status)
+        return await self._finish(name, error=status)
 
     def attach(
         self,
         name: str,
         task: asyncio.Task[None],
-        on_cancel: Callable[[], None] | None = None,
+        on_cancel: OnCancel | None = None,
     ) -> None:
         """Record the task doing the operation's work, so cancel can stop it.
 
-        `on_cancel` runs once when the work is cancelled, before the operation is marked
-        done, even if the task was cancelled before it started: the place for a runner to
-        mark its resources (a tuned model FAILED, a batch CANCELED).
+        `on_cancel` is awaited once when the work is cancelled, before the operation is
+        marked done, even if the task was cancelled before it started: the place for a
+        runner to mark its resources (a tuned model FAILED, a batch CANCELED). An operation
+        that is already done has nothing left to attach to.
         """
-        live = self._live.setdefault(name, _Live())
+        live = self._live.get(name)
+        if live is None:
+            return
         live.task = task
         live.on_cancel = on_cancel
         task.add_done_callback(lambda _: self._task_ended(name, live))
@@ -165,7 +124,7 @@ class Operations:
         self,
         name: str,
         work: Coroutine[Any, Any, None],
-        on_cancel: Callable[[], None] | None = None,
+        on_cancel: OnCancel | None = None,
     ) -> asyncio.Task[None]:
         """Run `work` as the operation's task (on the running loop) and attach it.
 
@@ -183,43 +142,51 @@ class Operations:
 
     # --- reads and control, for servicers (owner-checked) ---------------------------------
 
-    def get(self, name: str, owner: str) -> Operation:
+    async def get(self, name: str, owner: str) -> Operation:
         """The caller's operation; NOT_FOUND when missing or someone else's."""
-        return self._owned(name, owner).operation
+        return (await self._owned(name, owner)).operation
 
-    def list(self, owner: str, prefix: str = "", done: bool | None = None) -> list[Operation]:
+    async def list(
+        self,
+        owner: str,
+        prefix: str = "",
+        done: bool | None = None,
+        *,
+        start: int = 0,
+        limit: int | None = None,
+    ) -> list[Operation]:
         """The caller's operations under a collection name (`operations`,
-        `tunedModels/x/operations`; "" for all), optionally only done or not done."""
-        start = prefix.rstrip("/") + "/" if prefix else ""
-        return [
-            stored.operation
-            for stored in self._store.scan(start)
-            if stored.owner == owner and (done is None or stored.operation.done == done)
-        ]
+        `tunedModels/x/operations`; "" for all), optionally only done or not done, in
+        creation order: `limit` of them (None: all) from match number `start` on."""
+        collection = prefix.rstrip("/") + "/" if prefix else ""
+        found = await self._store.list(
+            owner=owner, prefix=collection, done=done, start=start, limit=limit
+        )
+        return [versioned.record.operation for versioned in found]
 
     async def poll(self, name: str, owner: str) -> Operation:
         """get(), as a client's read that the pacer sees (in production it returns at once;
         a test pacer may let a job advance a stage first)."""
-        self._owned(name, owner)
+        await self._owned(name, owner)
         await self.pacer.poll(name)
-        return self.get(name, owner)
+        return await self.get(name, owner)
 
     async def cancel(self, name: str, owner: str) -> Operation:
         """Stop the work, best effort. The operation stays, done, with error CANCELLED
         (unless it finished first)."""
-        self._owned(name, owner)
+        await self._owned(name, owner)
         live = self._live.get(name)
         task = live.task if live is not None else None
         if task is not None and not task.done():
             task.cancel()
             await asyncio.wait({task})
-        self._cancelled(name)
-        return self.get(name, owner)
+        await self._cancelled(name)
+        return await self.get(name, owner)
 
-    def delete(self, name: str, owner: str) -> None:
+    async def delete(self, name: str, owner: str) -> None:
         """Forget the operation; its work, if any, goes on."""
-        self._owned(name, owner)
-        self._store.delete(name)
+        await self._owned(name, owner)
+        await self._store.delete(name)
         live = self._live.get(name)
         if live is None:
             return
@@ -243,8 +210,8 @@ class Operations:
                 await asyncio.wait_for(live.done.wait(), timeout)
         finally:
             live.waiters -= 1
-        stored = self._store.get(name)
-        return stored.operation if stored is not None else operation
+        stored = await self._store.get(name)
+        return stored.record.operation if stored is not None else operation
 
     def waiting(self, name: str) -> int:
         """How many wait() calls are waiting for the operation to finish."""
@@ -253,29 +220,38 @@ class Operations:
 
     # --- internals -------------------------------------------------------------------------
 
-    def _owned(self, name: str, owner: str) -> StoredOperation:
-        stored = self._store.get(name)
-        if stored is None or stored.owner != owner:
+    async def _owned(self, name: str, owner: str) -> StoredOperation:
+        stored = await self._store.get(name)
+        if stored is None or stored.record.owner != owner:
             raise not_found(OPERATION_TYPE, name)
-        return stored
+        return stored.record
 
-    def _finish(
+    async def _finish(
         self,
         name: str,
         *,
         response: any_pb2.Any | None = None,
         error: status_pb2.Status | None = None,
     ) -> bool:
-        stored = self._store.get(name)
-        if stored is None or stored.operation.done:
+        finished = False
+
+        def change(stored: StoredOperation) -> StoredOperation | None:
+            nonlocal finished
+            finished = not stored.operation.done
+            if not finished:
+                return None
+            stored.operation.done = True
+            if response is not None:
+                stored.operation.response.CopyFrom(response)
+            if error is not None:
+                stored.operation.error.CopyFrom(error)
+            return stored
+
+        written: Versioned[StoredOperation] | None = await modify(self._store, name, change)
+        if written is None or not finished:
             return False
-        stored.operation.done = True
-        if response is not None:
-            stored.operation.response.CopyFrom(response)
-        if error is not None:
-            stored.operation.error.CopyFrom(error)
-        self._store.put(stored)
-        live = self._live.get(name)
+        # Done: only the stored proto stays. Waiters hold the event they wait on.
+        live = self._live.pop(name, None)
         if live is not None:
             live.done.set()
         return True
@@ -283,30 +259,33 @@ class Operations:
     async def _guard(self, name: str, work: Coroutine[Any, Any, None]) -> None:
         try:
             await work
+            # A job that returns without finishing its operation would leave it running
+            # for ever (and its live state kept); end it as a failure instead.
+            await self._finish(name, error=_ended_early())
         except asyncio.CancelledError:
-            self._cancelled(name)
+            await self._cancelled(name)
             raise
         except Exception as exc:
             _LOG.exception("operation %s failed", name)
-            self._finish(
+            await self._finish(
                 name,
                 error=status_pb2.Status(
                     code=code_pb2.INTERNAL, message=f"The job failed ({type(exc).__name__})"
                 ),
             )
 
-    def _cancelled(self, name: str) -> None:
-        stored = self._store.get(name)
+    async def _cancelled(self, name: str) -> None:
+        stored = await self._store.get(name)
         live = self._live.get(name)
-        if stored is None or stored.operation.done:
+        if stored is None or stored.record.operation.done:
             return
         if live is not None and live.on_cancel is not None:
             on_cancel, live.on_cancel = live.on_cancel, None
             try:
-                on_cancel()
+                await on_cancel()
             except Exception:
                 _LOG.exception("cancelling operation %s", name)
-        self._finish(name, error=cancelled_status())
+        await self._finish(name, error=cancelled_status())
 
     def _task_ended(self, name: str, live: _Live) -> None:
         if live.forgotten and self._live.get(name) is live:
@@ -316,6 +295,12 @@ class Operations:
 def cancelled_status() -> status_pb2.Status:
     """The error a cancelled operation carries (google.rpc.Code CANCELLED, 1)."""
     return status_pb2.Status(code=code_pb2.CANCELLED, message="The operation was cancelled")
+
+
+def _ended_early() -> status_pb2.Status:
+    return status_pb2.Status(
+        code=code_pb2.INTERNAL, message="The job ended without finishing its operation"
+    )
 
 
 def unpack(operation: Operation, message: Message, *, response: bool = False) -> bool:
@@ -328,9 +313,3 @@ def _pack(message: Message) -> any_pb2.Any:
     holder = any_pb2.Any()
     holder.Pack(message)
     return holder
-
-
-def _copy(operation: Operation) -> Operation:
-    copy = Operation()
-    copy.CopyFrom(operation)
-    return copy

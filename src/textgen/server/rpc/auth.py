@@ -10,34 +10,28 @@ check for undecodable bytes), and leaves the caller's principal in a context var
 servicers read with `current_principal()`.
 
 Resources (tuned models, datasets, operations) record their owner's principal; `find_owned`
-answers NOT_FOUND for another principal's resource, exactly as for a missing one, so
-callers cannot probe for names they do not own.
+looks one up in its store and answers NOT_FOUND for another principal's resource, exactly as
+for a missing one, so callers cannot probe for names they do not own.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable, Mapping
 from contextvars import ContextVar
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 from textgen.server.rpc.aio_types import Context, Handler
 from textgen.server.rpc.errors import not_found, unauthenticated
 from textgen.server.rpc.policy import Single, Streaming, with_behaviour
 from textgen.server.state import DEFAULT_PRINCIPAL
+from textgen.server.storage.table import Record, Table, Versioned
 
 API_KEY_HEADER = "x-api-key"
 AUTHORIZATION_HEADER = "authorization"
 _BEARER = "bearer "
 
 
-class Owned(Protocol):
-    """Anything stored with its owner's principal."""
-
-    @property
-    def owner(self) -> str: ...
-
-
-R = TypeVar("R", bound=Owned)
+R = TypeVar("R", bound=Record)
 
 
 def api_key(metadata: Iterable[Any] | None) -> str | None:
@@ -119,9 +113,12 @@ class Authentication:
         return with_behaviour(handler, single=single, streaming=streaming)
 
 
-def find_owned(store: Mapping[str, R], name: str, principal: str, resource_type: str) -> R:
-    """The named resource if `principal` owns it; NOT_FOUND (with ResourceInfo) otherwise."""
-    record = store.get(name)
-    if record is None or record.owner != principal:
+async def find_owned(
+    table: Table[R], name: str, principal: str, resource_type: str
+) -> Versioned[R]:
+    """The named resource (and its version) from its store if `principal` owns it;
+    NOT_FOUND (with ResourceInfo) otherwise."""
+    found = await table.get(name)
+    if found is None or found.record.owner != principal:
         raise not_found(resource_type, name)
-    return record
+    return found

@@ -17,7 +17,7 @@ import binascii
 import hashlib
 import hmac
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -118,3 +118,26 @@ def paginate(
     end = start + size
     next_token = encode_token(end, secret=secret, binding=binding) if end < len(items) else ""
     return Page(list(items[start:end]), next_token)
+
+
+async def fetch_page(
+    fetch: Callable[[int, int], Awaitable[Sequence[T]]],
+    *,
+    page_size: int,
+    page_token: str,
+    default_size: int,
+    secret: bytes,
+    binding: Mapping[str, object],
+) -> Page[T]:
+    """paginate() for items that a store lists a window at a time.
+
+    `fetch(start, limit)` returns at most `limit` items from position `start` of a stable
+    order (fewer at the end). One more item than the page holds is asked for, to learn
+    whether a next page exists.
+    """
+    size = effective_page_size(page_size, default_size)
+    start = decode_token(page_token, secret=secret, binding=binding)
+    items = list(await fetch(start, size + 1))
+    end = start + size
+    next_token = encode_token(end, secret=secret, binding=binding) if len(items) > size else ""
+    return Page(items[:size], next_token)

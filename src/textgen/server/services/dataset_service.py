@@ -12,8 +12,10 @@ from textgen.server.clock import timestamp
 from textgen.server.rpc.aio_types import Context
 from textgen.server.rpc.auth import current_principal, find_owned
 from textgen.server.rpc.errors import FieldViolation, already_exists, invalid_argument
-from textgen.server.rpc.pagination import DEFAULT_DATASET_ROWS, DEFAULT_DATASETS, paginate
-from textgen.server.state import DatasetRecord, ServerState
+from textgen.server.rpc.pagination import DEFAULT_DATASET_ROWS, DEFAULT_DATASETS, fetch_page
+from textgen.server.state import ServerState
+from textgen.server.storage import DatasetRecord, RowBlock
+from textgen.server.validation.prompt_rows import check_prompt_chunk
 from textgen.server.validation.rules import (
     DATASET_ID_RULE,
     DATASET_MAX_ROWS,
@@ -31,6 +33,8 @@ from textgen.v1 import dataset_pb2, dataset_service_pb2, dataset_service_pb2_grp
 DATASET_TYPE = "textgen.dev/Dataset"
 NAME_PREFIX = "datasets/"
 RANDOM_ID_LENGTH = 12
+# How many random names to try before giving up (a clash is already unlikely).
+RANDOM_NAME_ATTEMPTS = 5
 STREAM_CHUNK_ROWS = 100
 
 # `dataset` only carries optional fields, so an absent one is read as empty.
@@ -51,10 +55,11 @@ def _name_violations(name: str, field: str) -> list[FieldViolation]:
 
 
 class DatasetServicer(dataset_service_pb2_grpc.DatasetServiceServicer):
-    """Serves DatasetService from ServerState.datasets."""
+    """Serves DatasetService from the dataset store (ServerState.stores.datasets)."""
 
     def __init__(self, state: ServerState) -> None:
         self._state = state
+        self._store = state.stores.datasets
 
     async def CreateDataset(
         self,
@@ -67,8 +72,8 @@ class DatasetServicer(dataset_service_pb2_grpc.DatasetServiceServicer):
         ensure(
             violations(request, CREATE_RULES), violations(request.dataset, DATASET_RULES, "dataset")
         )
-        name = self._claim_name(request.dataset_id)
-        return self._store(name, principal, request.dataset, request.rows)
+        rows = RowBlock.of_prompts(request.rows)
+        return await self._create(request.dataset_id, principal, request.dataset, [rows])
 
     async def UploadDataset(
         self,
@@ -78,16 +83,16 @@ class DatasetServicer(dataset_service_pb2_grpc.DatasetServiceServicer):
         ],
     ) -> dataset_pb2.Dataset:
         principal = current_principal()
-        header, rows = await self._receive_upload(request_iterator)
-        name = self._claim_name(header.dataset_id)
-        return self._store(name, principal, header.dataset, rows)
+        header, blocks = await self._receive_upload(request_iterator)
+        return await self._create(header.dataset_id, principal, header.dataset, blocks)
 
     async def _receive_upload(
         self, request_iterator: AsyncIterator[dataset_service_pb2.UploadDatasetRequest]
-    ) -> tuple[dataset_service_pb2.UploadDatasetHeader, list[dataset_pb2.DatasetPrompt]]:
-        # The header and every row of an upload stream, validated as they arrive.
+    ) -> tuple[dataset_service_pb2.UploadDatasetHeader, list[RowBlock]]:
+        # The header and every chunk of an upload stream, checked as they arrive; each
+        # chunk's rows become one block, encoded once and checked whole.
         header: dataset_service_pb2.UploadDatasetHeader | None = None
-        rows: list[dataset_pb2.DatasetPrompt] = []
+        blocks: list[RowBlock] = []
         async for message in request_iterator:
             kind = message.WhichOneof("payload")
             if header is None:
@@ -100,53 +105,55 @@ class DatasetServicer(dataset_service_pb2_grpc.DatasetServiceServicer):
                     violations(header, HEADER_RULES, "header"),
                     violations(header.dataset, DATASET_RULES, "header.dataset"),
                 )
-                self._claim_name(header.dataset_id)  # fail early on a taken id
+                await self._check_free(header.dataset_id)  # fail early on a taken id
             elif kind != "chunk":
                 raise invalid_argument(
                     [FieldViolation("chunk", "every message after the header must be a chunk")]
                 )
             else:
-                ensure(violations(message.chunk, ROW_RULES, "chunk"))
-                rows.extend(message.chunk.rows)
+                chunk = message.chunk
+                encoded = check_prompt_chunk(chunk, "chunk")
+                blocks.append(RowBlock(dataset_pb2.Dataset.KIND_PROMPTS, encoded, len(chunk.rows)))
         if header is None:
             raise invalid_argument([FieldViolation("header", "the stream sent no header")])
-        if not rows:
+        if not any(block.count for block in blocks):
             raise invalid_argument([FieldViolation("chunk.rows", "at least one row is required")])
-        return header, rows
+        return header, blocks
 
-    def _claim_name(self, dataset_id: str) -> str:
-        # The new dataset's name; ALREADY_EXISTS when the requested id is taken.
-        if not dataset_id:
-            return NAME_PREFIX + self._state.ids.suffix(RANDOM_ID_LENGTH)
+    async def _check_free(self, dataset_id: str) -> None:
+        # ALREADY_EXISTS when the requested id is taken (creating checks again, atomically).
         name = NAME_PREFIX + dataset_id
-        if name in self._state.datasets:
+        if dataset_id and await self._store.get(name) is not None:
             raise already_exists(DATASET_TYPE, name)
-        return name
 
-    def _store(
+    async def _create(
         self,
-        name: str,
+        dataset_id: str,
         principal: str,
         source: dataset_pb2.Dataset,
-        prompts: Sequence[dataset_pb2.DatasetPrompt],
+        rows: Sequence[RowBlock],
     ) -> dataset_pb2.Dataset:
+        # Store the dataset with its rows under the requested id (ALREADY_EXISTS when it is
+        # taken) or a random one.
         dataset = dataset_pb2.Dataset(
-            name=name,
             display_name=source.display_name,
             description=source.description,
             labels=source.labels,
             kind=dataset_pb2.Dataset.KIND_PROMPTS,
-            row_count=len(prompts),
             create_time=timestamp(self._state.clock),
         )
-        rows = [dataset_pb2.DatasetRow(index=i, prompt=row) for i, row in enumerate(prompts)]
-        self._state.datasets[name] = DatasetRecord(dataset, principal, rows)
-        return dataset
+        attempts = 1 if dataset_id else RANDOM_NAME_ATTEMPTS
+        for _ in range(attempts):
+            dataset.name = NAME_PREFIX + (dataset_id or self._state.ids.suffix(RANDOM_ID_LENGTH))
+            if await self._store.create(DatasetRecord(dataset, principal), rows):
+                dataset.row_count = sum(block.count for block in rows)
+                return dataset
+        raise already_exists(DATASET_TYPE, dataset.name)
 
-    def _find(self, name: str, field: str, context: Context) -> DatasetRecord:
+    async def _find(self, name: str, field: str, context: Context) -> DatasetRecord:
         principal = current_principal()
         ensure(_name_violations(name, field))
-        return find_owned(self._state.datasets, name, principal, DATASET_TYPE)
+        return (await find_owned(self._store, name, principal, DATASET_TYPE)).record
 
     async def GetDataset(
         self,
@@ -155,7 +162,7 @@ class DatasetServicer(dataset_service_pb2_grpc.DatasetServiceServicer):
             dataset_service_pb2.GetDatasetRequest, dataset_pb2.Dataset
         ],
     ) -> dataset_pb2.Dataset:
-        return self._find(request.name, "name", context).dataset
+        return (await self._find(request.name, "name", context)).dataset
 
     async def ListDatasets(
         self,
@@ -165,9 +172,13 @@ class DatasetServicer(dataset_service_pb2_grpc.DatasetServiceServicer):
         ],
     ) -> dataset_service_pb2.ListDatasetsResponse:
         principal = current_principal()
-        owned = [r.dataset for r in self._state.datasets.values() if r.owner == principal]
-        page = paginate(
-            owned,
+
+        async def fetch(start: int, limit: int) -> list[dataset_pb2.Dataset]:
+            found = await self._store.list(owner=principal, start=start, limit=limit)
+            return [versioned.record.dataset for versioned in found]
+
+        page = await fetch_page(
+            fetch,
             page_size=request.page_size,
             page_token=request.page_token,
             default_size=DEFAULT_DATASETS,
@@ -185,8 +196,8 @@ class DatasetServicer(dataset_service_pb2_grpc.DatasetServiceServicer):
             dataset_service_pb2.DeleteDatasetRequest, empty_pb2.Empty
         ],
     ) -> empty_pb2.Empty:
-        self._find(request.name, "name", context)
-        del self._state.datasets[request.name]
+        await self._find(request.name, "name", context)
+        await self._store.delete(request.name)
         return empty_pb2.Empty()
 
     async def ListDatasetRows(
@@ -196,9 +207,13 @@ class DatasetServicer(dataset_service_pb2_grpc.DatasetServiceServicer):
             dataset_service_pb2.ListDatasetRowsRequest, dataset_service_pb2.ListDatasetRowsResponse
         ],
     ) -> dataset_service_pb2.ListDatasetRowsResponse:
-        record = self._find(request.dataset, "dataset", context)
-        page = paginate(
-            record.rows,
+        record = await self._find(request.dataset, "dataset", context)
+
+        async def fetch(start: int, limit: int) -> list[dataset_pb2.DatasetRow]:
+            return await self._store.read_rows(record.name, start, start + limit)
+
+        page = await fetch_page(
+            fetch,
             page_size=request.page_size,
             page_token=request.page_token,
             default_size=DEFAULT_DATASET_ROWS,
@@ -223,8 +238,9 @@ class DatasetServicer(dataset_service_pb2_grpc.DatasetServiceServicer):
     ) -> AsyncIterator[dataset_service_pb2.StreamDatasetRowsResponse]:
         if request.start_index < 0:
             raise invalid_argument([FieldViolation("start_index", "must not be negative")])
-        record = self._find(request.dataset, "dataset", context)
-        rows = record.rows
-        for start in range(request.start_index, len(rows), STREAM_CHUNK_ROWS):
-            chunk = rows[start : start + STREAM_CHUNK_ROWS]
-            yield dataset_service_pb2.StreamDatasetRowsResponse(rows=chunk)
+        record = await self._find(request.dataset, "dataset", context)
+        for start in range(request.start_index, record.dataset.row_count, STREAM_CHUNK_ROWS):
+            rows = await self._store.read_rows(record.name, start, start + STREAM_CHUNK_ROWS)
+            if not rows:  # deleted meanwhile
+                return
+            yield dataset_service_pb2.StreamDatasetRowsResponse(rows=rows)

@@ -122,7 +122,7 @@ class ModelServicer(model_service_pb2_grpc.ModelServiceServicer):
 
     # --- shared steps -----------------------------------------------------------------
 
-    def _resolve(
+    async def _resolve(
         self,
         context: Context,
         name: str,
@@ -132,7 +132,7 @@ class ModelServicer(model_service_pb2_grpc.ModelServiceServicer):
         """Authenticate, run the syntactic checks, then look the model up for `rpc`."""
         principal = current_principal()
         ensure(model_name_violations(name), *checks)
-        return resolve_model(self._state, name, principal, rpc=rpc)
+        return await resolve_model(self._state, name, principal, rpc=rpc)
 
     async def _check_prompt_size(self, model: ResolvedModel, text: str, field: str) -> int:
         tokens = await self._state.engine.count_tokens(model.base, text)
@@ -197,7 +197,9 @@ class ModelServicer(model_service_pb2_grpc.ModelServiceServicer):
             model_service_pb2.GenerateTextRequest, model_service_pb2.GenerateTextResponse
         ],
     ) -> model_service_pb2.GenerateTextResponse:
-        model = self._resolve(context, request.model, "GenerateText", *self._text_checks(request))
+        model = await self._resolve(
+            context, request.model, "GenerateText", *self._text_checks(request)
+        )
         policy = SafetyPolicy.build(request.safety_settings, TEXT_DEFAULT_CATEGORIES)
         prompt = from_text(request.prompt.text)
         gen_input = self._input(model, prompt, request)
@@ -211,7 +213,7 @@ class ModelServicer(model_service_pb2_grpc.ModelServiceServicer):
             model_service_pb2.GenerateTextRequest, model_service_pb2.GenerateTextResponse
         ],
     ) -> AsyncIterator[model_service_pb2.GenerateTextResponse]:
-        model = self._resolve(
+        model = await self._resolve(
             context, request.model, "StreamGenerateText", *self._text_checks(request)
         )
         policy = SafetyPolicy.build(request.safety_settings, TEXT_DEFAULT_CATEGORIES)
@@ -231,7 +233,7 @@ class ModelServicer(model_service_pb2_grpc.ModelServiceServicer):
             model_service_pb2.CountTextTokensRequest, model_service_pb2.CountTextTokensResponse
         ],
     ) -> model_service_pb2.CountTextTokensResponse:
-        model = self._resolve(
+        model = await self._resolve(
             context, request.model, "CountTextTokens", violations(request, TEXT_RULES)
         )
         tokens = await self._state.engine.count_tokens(model.base, request.prompt.text)
@@ -246,7 +248,7 @@ class ModelServicer(model_service_pb2_grpc.ModelServiceServicer):
             model_service_pb2.GenerateMessageRequest, model_service_pb2.GenerateMessageResponse
         ],
     ) -> model_service_pb2.GenerateMessageResponse:
-        model = self._resolve(
+        model = await self._resolve(
             context, request.model, "GenerateMessage", violations(request, MESSAGE_RULES)
         )
         policy = SafetyPolicy.build((), TEXT_DEFAULT_CATEGORIES)
@@ -276,7 +278,7 @@ class ModelServicer(model_service_pb2_grpc.ModelServiceServicer):
             model_service_pb2.CountMessageTokensResponse,
         ],
     ) -> model_service_pb2.CountMessageTokensResponse:
-        model = self._resolve(
+        model = await self._resolve(
             context, request.model, "CountMessageTokens", violations(request, MESSAGE_RULES)
         )
         text = prompt_text(from_messages(request.prompt))
@@ -319,7 +321,7 @@ class ModelServicer(model_service_pb2_grpc.ModelServiceServicer):
             model_service_pb2.GenerateContentRequest, model_service_pb2.GenerateContentResponse
         ],
     ) -> model_service_pb2.GenerateContentResponse:
-        model = self._resolve(
+        model = await self._resolve(
             context, request.model, "GenerateContent", *self._content_checks(request)
         )
         policy = SafetyPolicy.build(request.safety_settings, CONTENT_DEFAULT_CATEGORIES)
@@ -336,7 +338,7 @@ class ModelServicer(model_service_pb2_grpc.ModelServiceServicer):
             model_service_pb2.GenerateContentRequest, model_service_pb2.GenerateContentResponse
         ],
     ) -> AsyncIterator[model_service_pb2.GenerateContentResponse]:
-        model = self._resolve(
+        model = await self._resolve(
             context, request.model, "StreamGenerateContent", *self._content_checks(request)
         )
         policy = SafetyPolicy.build(request.safety_settings, CONTENT_DEFAULT_CATEGORIES)
@@ -359,7 +361,7 @@ class ModelServicer(model_service_pb2_grpc.ModelServiceServicer):
         checks = [violations(request, COUNT_TOKENS_RULES)]
         if request.HasField("generate_content_request"):
             checks.append(violations(inner, CONTENT_RULES, "generate_content_request"))
-        model = self._resolve(context, request.model, "CountTokens", *checks)
+        model = await self._resolve(context, request.model, "CountTokens", *checks)
         if request.HasField("generate_content_request"):
             system = inner.system_instruction if inner.HasField("system_instruction") else None
             prompt = Prompt(list(inner.contents), system)
@@ -383,7 +385,7 @@ class ModelServicer(model_service_pb2_grpc.ModelServiceServicer):
             model_service_pb2.EmbedTextRequest, model_service_pb2.EmbedTextResponse
         ],
     ) -> model_service_pb2.EmbedTextResponse:
-        model = self._embedding_model(context, request.model, "EmbedText", [])
+        model = await self._embedding_model(context, request.model, "EmbedText", [])
         vectors = await embedding.embed_texts(self._state, model, [request.text], "text")
         return model_service_pb2.EmbedTextResponse(embedding=text_pb2.Embedding(value=vectors[0]))
 
@@ -395,7 +397,7 @@ class ModelServicer(model_service_pb2_grpc.ModelServiceServicer):
         ],
     ) -> model_service_pb2.BatchEmbedTextResponse:
         checks = embedding.batch_text_violations(request)
-        model = self._embedding_model(context, request.model, "BatchEmbedText", checks)
+        model = await self._embedding_model(context, request.model, "BatchEmbedText", checks)
         texts = list(request.texts) or [item.text for item in request.requests]
         field = "texts" if request.texts else "requests"
         vectors = await embedding.embed_texts(self._state, model, texts, field)
@@ -411,7 +413,7 @@ class ModelServicer(model_service_pb2_grpc.ModelServiceServicer):
         ],
     ) -> model_service_pb2.EmbedContentResponse:
         checks = embedding.content_violations([request], "")
-        model = self._embedding_model(context, request.model, "EmbedContent", checks)
+        model = await self._embedding_model(context, request.model, "EmbedContent", checks)
         vectors = await embedding.embed_contents(self._state, model, [request], "")
         return model_service_pb2.EmbedContentResponse(
             embedding=generation_pb2.ContentEmbedding(values=vectors[0])
@@ -426,7 +428,7 @@ class ModelServicer(model_service_pb2_grpc.ModelServiceServicer):
         ],
     ) -> model_service_pb2.BatchEmbedContentsResponse:
         checks = embedding.batch_content_violations(request)
-        model = self._embedding_model(context, request.model, "BatchEmbedContents", checks)
+        model = await self._embedding_model(context, request.model, "BatchEmbedContents", checks)
         vectors = await embedding.embed_contents(
             self._state, model, list(request.requests), "requests"
         )
@@ -434,7 +436,7 @@ class ModelServicer(model_service_pb2_grpc.ModelServiceServicer):
             embeddings=[generation_pb2.ContentEmbedding(values=vector) for vector in vectors]
         )
 
-    def _embedding_model(
+    async def _embedding_model(
         self,
         context: Context,
         name: str,
@@ -443,4 +445,5 @@ class ModelServicer(model_service_pb2_grpc.ModelServiceServicer):
     ) -> model_pb2.Model:
         principal = current_principal()
         ensure(model_name_violations(name, tuned=False), checks)
-        return resolve_model(self._state, name, principal, rpc=rpc, allow_tuned=False).base
+        resolved = await resolve_model(self._state, name, principal, rpc=rpc, allow_tuned=False)
+        return resolved.base

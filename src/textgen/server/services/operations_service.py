@@ -12,7 +12,7 @@ from google.protobuf import empty_pb2
 from textgen.server.lro.operations import Operations
 from textgen.server.rpc.auth import current_principal
 from textgen.server.rpc.errors import FieldViolation, invalid_argument
-from textgen.server.rpc.pagination import DEFAULT_OPERATIONS, paginate
+from textgen.server.rpc.pagination import DEFAULT_OPERATIONS, fetch_page
 from textgen.server.state import ServerState
 
 # The only filter: `done=true` or `done=false` (spaces around `=` allowed, any case).
@@ -75,9 +75,12 @@ class OperationsServicer(operations_pb2_grpc.OperationsServicer):
         """The caller's operations under request.name, filtered by `done`, a page at a time."""
         owner = current_principal()
         done = parse_done_filter(request.filter)
-        found = self._operations.list(owner, request.name, done)
-        page = paginate(
-            found,
+
+        async def fetch(start: int, limit: int) -> list[operations_pb2.Operation]:
+            return await self._operations.list(owner, request.name, done, start=start, limit=limit)
+
+        page = await fetch_page(
+            fetch,
             page_size=request.page_size,
             page_token=request.page_token,
             default_size=DEFAULT_OPERATIONS,
@@ -108,7 +111,7 @@ class OperationsServicer(operations_pb2_grpc.OperationsServicer):
         context: grpc.aio.ServicerContext[operations_pb2.DeleteOperationRequest, empty_pb2.Empty],
     ) -> empty_pb2.Empty:
         """Forget the operation without stopping its work."""
-        self._operations.delete(request.name, current_principal())
+        await self._operations.delete(request.name, current_principal())
         return empty_pb2.Empty()
 
     async def WaitOperation(

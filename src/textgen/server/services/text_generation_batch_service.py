@@ -14,7 +14,8 @@ from textgen.server.jobs.batch import BatchPlan, start_batch
 from textgen.server.lro.operations import Operations
 from textgen.server.rpc.auth import current_principal, find_owned
 from textgen.server.rpc.errors import FieldViolation
-from textgen.server.state import DatasetRecord, ServerState
+from textgen.server.state import ServerState
+from textgen.server.storage import DatasetRecord
 from textgen.server.validation.rules import (
     AnyRule,
     CrossRule,
@@ -81,10 +82,11 @@ def model_rules(model: ResolvedModel) -> list[AnyRule]:
     ]
 
 
-def source_dataset(state: ServerState, dataset_id: str, owner: str) -> DatasetRecord:
+async def source_dataset(state: ServerState, dataset_id: str, owner: str) -> DatasetRecord:
     """The caller's prompt dataset `datasets/{dataset_id}`: NOT_FOUND when missing or someone
     else's, INVALID_ARGUMENT on source_dataset_id when it does not hold prompts."""
-    record = find_owned(state.datasets, f"datasets/{dataset_id}", owner, DATASET_TYPE)
+    name = f"datasets/{dataset_id}"
+    record = (await find_owned(state.stores.datasets, name, owner, DATASET_TYPE)).record
     if record.dataset.kind != dataset_pb2.Dataset.KIND_PROMPTS:
         ensure([FieldViolation("source_dataset_id", "must name a prompt dataset")])
     return record
@@ -142,8 +144,8 @@ class TextGenerationBatchServicer(batch_grpc.TextGenerationBatchServiceServicer)
             model_name_violations(request.model_uri, "model_uri") if request.model_uri else []
         )
         ensure(violations(request, BATCH_COMPLETION_RULES), uri_syntax)
-        model = resolve_model(self._state, request.model_uri, owner, field="model_uri")
+        model = await resolve_model(self._state, request.model_uri, owner, field="model_uri")
         validate(request, model_rules(model))
-        source = source_dataset(self._state, request.source_dataset_id, owner)
+        source = await source_dataset(self._state, request.source_dataset_id, owner)
         plan = BatchPlan(owner, model, sampling(request, model), source)
-        return start_batch(self._state, self._operations, plan)
+        return await start_batch(self._state, self._operations, plan)

@@ -10,14 +10,15 @@ from google.longrunning import operations_pb2
 from google.protobuf import empty_pb2
 
 from textgen.server.clock import timestamp
-from textgen.server.generation.resolution import base_model, tuned_model
+from textgen.server.generation.resolution import TUNED_MODEL_TYPE, base_model, tuned_model
 from textgen.server.jobs.tuning import public_model, start_tuning
 from textgen.server.lro.operations import Operations
 from textgen.server.rpc.aio_types import Context
 from textgen.server.rpc.auth import current_principal
-from textgen.server.rpc.errors import FieldViolation, ServiceError, already_exists, invalid_argument
-from textgen.server.rpc.pagination import DEFAULT_TUNED_MODELS, paginate
-from textgen.server.state import ServerState, TunedModelRecord
+from textgen.server.rpc.errors import FieldViolation, ServiceError, invalid_argument, not_found
+from textgen.server.rpc.pagination import DEFAULT_TUNED_MODELS, fetch_page
+from textgen.server.state import ServerState
+from textgen.server.storage import TunedModelRecord, modify
 from textgen.server.validation.rules import (
     CREATE_TUNED_MODEL_RULES,
     TUNED_MODEL_NAME,
@@ -77,11 +78,6 @@ def parse_filter(text: str) -> tuple[list[str], bool]:
     return words, everyone
 
 
-def _matches(model: TunedModel, words: list[str]) -> bool:
-    haystack = f"{model.display_name}\n{model.description}".lower()
-    return all(word in haystack for word in words)
-
-
 class TunedModelServicer(tuned_model_service_pb2_grpc.TunedModelServiceServicer):
     """Serves TunedModelService; tuning jobs run through textgen.server.jobs.tuning."""
 
@@ -102,23 +98,21 @@ class TunedModelServicer(tuned_model_service_pb2_grpc.TunedModelServiceServicer)
             violations(request, CREATE_TUNED_MODEL_RULES),
             violations(source, [*TUNED_MODEL_RULES, *TUNING_TASK_RULES], "tuned_model"),
         )
-        base = self._source_base(source, principal)
+        base = await self._source_base(source, principal)
         name = self._new_name(request.tuned_model_id, source.display_name)
-        if name in self._state.tuned_models:
-            raise already_exists("textgen.dev/TunedModel", name)
         record = TunedModelRecord(
             model=self._initial_model(source, name, base),
             owner=principal,
             base_model=base,
-            examples=[
+            examples=tuple(
                 (example.text_input, example.output)
                 for example in source.tuning_task.training_data.examples.examples
-            ],
+            ),
         )
-        self._state.tuned_models[name] = record
-        return start_tuning(self._state, self._operations, record)
+        # Stored by start_tuning, which answers ALREADY_EXISTS when the name is taken.
+        return await start_tuning(self._state, self._operations, record)
 
-    def _source_base(self, source: TunedModel, principal: str) -> model_pb2.Model:
+    async def _source_base(self, source: TunedModel, principal: str) -> model_pb2.Model:
         # The base model to tune: named directly, or under the caller's source tuned model.
         if source.WhichOneof("source_model") == "tuned_model_source":
             ensure(
@@ -129,7 +123,9 @@ class TunedModelServicer(tuned_model_service_pb2_grpc.TunedModelServiceServicer)
                     "`tunedModels/{tuned_model}`",
                 )
             )
-            parent = tuned_model(self._state, source.tuned_model_source.tuned_model, principal)
+            parent = await tuned_model(
+                self._state, source.tuned_model_source.tuned_model, principal
+            )
             base = parent.base_model
         else:
             base = base_model(self._state, source.base_model, "tuned_model.base_model")
@@ -147,8 +143,10 @@ class TunedModelServicer(tuned_model_service_pb2_grpc.TunedModelServiceServicer)
     def _initial_model(self, source: TunedModel, name: str, base: model_pb2.Model) -> TunedModel:
         # The stored model: what the caller sent, named, CREATING, with sampling defaults
         # taken from the base model (hyperparameter defaults are filled by start_tuning).
+        # The training data is kept as the record's examples, not in the proto.
         model = TunedModel()
         model.CopyFrom(source)
+        model.tuning_task.ClearField("training_data")
         model.name = name
         model.state = TunedModel.CREATING
         now = timestamp(self._state.clock)
@@ -166,7 +164,7 @@ class TunedModelServicer(tuned_model_service_pb2_grpc.TunedModelServiceServicer)
         request: tuned_model_service_pb2.GetTunedModelRequest,
         context: grpc.aio.ServicerContext[tuned_model_service_pb2.GetTunedModelRequest, TunedModel],
     ) -> TunedModel:
-        return public_model(self._find(request.name, "name", context).model)
+        return public_model((await self._find(request.name, "name", context)).model)
 
     async def ListTunedModels(
         self,
@@ -178,13 +176,16 @@ class TunedModelServicer(tuned_model_service_pb2_grpc.TunedModelServiceServicer)
     ) -> tuned_model_service_pb2.ListTunedModelsResponse:
         principal = current_principal()
         words, everyone = parse_filter(request.filter)
-        found = [
-            record.model
-            for record in self._state.tuned_models.values()
-            if not everyone and record.owner == principal and _matches(record.model, words)
-        ]
-        page = paginate(
-            found,
+        store = self._state.stores.tuned_models
+
+        async def fetch(start: int, limit: int) -> list[TunedModel]:
+            if everyone:
+                return []
+            found = await store.list(owner=principal, words=words, start=start, limit=limit)
+            return [versioned.record.model for versioned in found]
+
+        page = await fetch_page(
+            fetch,
             page_size=request.page_size,
             page_token=request.page_token,
             default_size=DEFAULT_TUNED_MODELS,
@@ -211,15 +212,25 @@ class TunedModelServicer(tuned_model_service_pb2_grpc.TunedModelServiceServicer)
             _name_violations(request.tuned_model.name, "tuned_model.name"),
             violations(request.tuned_model, named, "tuned_model"),
         )
-        record = tuned_model(self._state, request.tuned_model.name, principal)
-        request.update_mask.MergeMessage(
-            request.tuned_model,
-            record.model,
-            replace_message_field=True,
-            replace_repeated_field=True,
-        )
-        record.model.update_time.CopyFrom(timestamp(self._state.clock))
-        return public_model(record.model)
+        name = request.tuned_model.name
+        now = timestamp(self._state.clock)
+
+        def change(record: TunedModelRecord) -> TunedModelRecord | None:
+            if record.owner != principal:
+                return None
+            request.update_mask.MergeMessage(
+                request.tuned_model,
+                record.model,
+                replace_message_field=True,
+                replace_repeated_field=True,
+            )
+            record.model.update_time.CopyFrom(now)
+            return record
+
+        written = await modify(self._state.stores.tuned_models, name, change)
+        if written is None or written.record.owner != principal:
+            raise not_found(TUNED_MODEL_TYPE, name)
+        return public_model(written.record.model)
 
     async def DeleteTunedModel(
         self,
@@ -228,18 +239,18 @@ class TunedModelServicer(tuned_model_service_pb2_grpc.TunedModelServiceServicer)
             tuned_model_service_pb2.DeleteTunedModelRequest, empty_pb2.Empty
         ],
     ) -> empty_pb2.Empty:
-        record = self._find(request.name, "name", context)
-        del self._state.tuned_models[request.name]
+        record = await self._find(request.name, "name", context)
+        await self._state.stores.tuned_models.delete(request.name)
         if record.model.state == TunedModel.CREATING and record.operation_name:
             # Stop the job; if its operation is already gone there is nothing to stop.
             with contextlib.suppress(ServiceError):
                 await self._operations.cancel(record.operation_name, record.owner)
         return empty_pb2.Empty()
 
-    def _find(self, name: str, field: str, context: Context) -> TunedModelRecord:
+    async def _find(self, name: str, field: str, context: Context) -> TunedModelRecord:
         principal = current_principal()
         ensure(_name_violations(name, field))
-        return tuned_model(self._state, name, principal)
+        return await tuned_model(self._state, name, principal)
 
 
 def _name_violations(name: str, field: str) -> list[FieldViolation]:
