@@ -62,8 +62,8 @@ def _record_completions(fake: FakeServer) -> dict[str, float]:
     done_at: dict[str, float] = {}
     complete = fake.operations.complete
 
-    def recording(name: str, response: Any) -> bool:  # noqa: ANN401
-        finished = complete(name, response)
+    async def recording(name: str, response: Any) -> bool:  # noqa: ANN401
+        finished = await complete(name, response)
         done_at[name] = time.perf_counter()
         return finished
 
