@@ -14,11 +14,14 @@ max_temperature, supported methods, prompt size) are built from it after the loo
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import re
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence, Sized
 from dataclasses import dataclass
 from typing import Any
 
+from google.protobuf.descriptor import Descriptor
 from google.protobuf.message import Message
 
 from textgen._protobuf import is_repeated
@@ -120,10 +123,15 @@ class Rule:
     message: str
     required: bool = False
     reason: str = "INVALID_FIELD"
+    # The path split into its segments once, for the walks of every call.
+    segments: tuple[str, ...] = dataclasses.field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "segments", tuple(self.field.split(".")))
 
     def violations(self, message: Message, prefix: str = "") -> Iterator[FieldViolation]:
         """A violation for each value at the path that fails the check."""
-        for path, present, value in _walk(message, self.field.split("."), prefix):
+        for path, present, value in _walk(message, self.segments, prefix):
             if not present:
                 if self.required:
                     yield FieldViolation(path, self.message, "REQUIRED_FIELD")
@@ -153,19 +161,19 @@ def _join(prefix: str, path: str) -> str:
     return f"{prefix}.{path}" if prefix and path else prefix or path
 
 
-def _walk(message: Message, segments: list[str], prefix: str) -> Iterator[tuple[str, bool, Any]]:
+def _walk(
+    message: Message, segments: tuple[str, ...], prefix: str
+) -> Iterator[tuple[str, bool, Any]]:
     # Yields (path, present, value) for every value the segments reach. A rule whose first
     # segment the message does not have is skipped, so one rule set can serve requests that
     # share most fields (GenerateText and GenerateMessage, say).
-    head, rest = segments[0], segments[1:]
-    each = head.endswith("[]")
-    name = head[:-2] if each else head
-    fields = message.DESCRIPTOR.fields_by_name
-    if name not in fields:
+    step = _step(message.DESCRIPTOR, segments[0])
+    if step is None:
         return
+    name, each, optional = step
+    rest = segments[1:]
     path = _join(prefix, name)
-    descriptor = fields[name]
-    if not is_repeated(descriptor) and descriptor.has_presence and not message.HasField(name):
+    if optional and not message.HasField(name):
         yield path, False, None
         return
     value = getattr(message, name)
@@ -179,6 +187,19 @@ def _walk(message: Message, segments: list[str], prefix: str) -> Iterator[tuple[
         yield from _walk(value, rest, path)
     else:
         yield path, True, value
+
+
+@functools.cache
+def _step(descriptor: Descriptor, segment: str) -> tuple[str, bool, bool] | None:
+    """For one path segment on one message type (worked out once): the field's name, whether
+    the segment applies to each element (`[]`), and whether the field can be unset; None
+    when the message has no such field."""
+    each = segment.endswith("[]")
+    name = segment[:-2] if each else segment
+    field = descriptor.fields_by_name.get(name)
+    if field is None:
+        return None
+    return name, each, not is_repeated(field) and field.has_presence
 
 
 def violations(
