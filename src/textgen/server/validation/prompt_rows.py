@@ -60,13 +60,13 @@ _MergedChunk = _merged_rows_type()
 
 def _every_row_passes(encoded: bytes, count: int) -> bool:
     merged = _MergedChunk.FromString(encoded).rows  # type: ignore[attr-defined]
-    texts, conversations = merged.text, merged.messages
-    if len(texts) + len(conversations) != count:
+    if len(merged.text) + len(merged.messages) != count:
         return False
-    if not conversations:
+    if not merged.messages:
         return True
     # Every encoding starts with the tag when the smallest and the largest first bytes do.
-    return bool(min(conversations)[:1] == _MESSAGE_TAG and max(conversations)[:1] == _MESSAGE_TAG)
+    conversations = list(merged.messages)
+    return bool(min(conversations)[:1] == _MESSAGE_TAG == max(conversations)[:1])
 
 
 def check_prompt_chunk(chunk: dataset_service_pb2.UploadDatasetChunk, prefix: str) -> bytes:
