@@ -9,24 +9,62 @@ output_token_limit and candidate_count to 1.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
+from google.protobuf.descriptor import Descriptor
 from google.protobuf.message import Message
 
 from textgen.server.engine import SamplingParams
 from textgen.server.generation.resolution import ResolvedModel
-from textgen.server.validation.rules import model_limit_rules, validate
-from textgen.v1 import content_pb2
+from textgen.server.validation.rules import AnyRule, model_limit_rules, validate
+from textgen.v1 import content_pb2, model_pb2
 
 FALLBACK_TEMPERATURE = 1.0
 FALLBACK_TOP_P = 1.0
 JSON_MIME_TYPE = "application/json"
 
 
-def _optional(message: Message | None, name: str) -> Any:  # noqa: ANN401 (proto scalar)
-    if message is None or name not in message.DESCRIPTOR.fields_by_name:
+# Each field sampling_params reads, when the source message has it.
+_SAMPLING_FIELDS = (
+    "temperature",
+    "top_p",
+    "top_k",
+    "candidate_count",
+    "max_output_tokens",
+    "seed",
+    "stop_sequences",
+    "response_mime_type",
+    "response_schema",
+)
+
+
+@functools.cache
+def _present_fields(descriptor: Descriptor) -> frozenset[str]:
+    """Which of _SAMPLING_FIELDS a message type has (worked out once per type)."""
+    return frozenset(name for name in _SAMPLING_FIELDS if name in descriptor.fields_by_name)
+
+
+def _optional(message: Message | None, fields: frozenset[str], name: str) -> Any:  # noqa: ANN401 (proto scalar)
+    if message is None or name not in fields:
         return None
     return getattr(message, name) if message.HasField(name) else None
+
+
+# The model-limit rules of each model, built once; keyed by what they depend on.
+_LIMIT_RULES: dict[tuple[str, int, float | None, bool], list[AnyRule]] = {}
+_LIMIT_RULES_KEPT = 256
+
+
+def _limit_rules(model: model_pb2.Model, *, content: bool) -> list[AnyRule]:
+    max_temperature = model.max_temperature if model.HasField("max_temperature") else None
+    key = (model.name, model.output_token_limit, max_temperature, content)
+    rules = _LIMIT_RULES.get(key)
+    if rules is None:
+        if len(_LIMIT_RULES) >= _LIMIT_RULES_KEPT:
+            _LIMIT_RULES.clear()
+        rules = _LIMIT_RULES[key] = model_limit_rules(model, content=content)
+    return rules
 
 
 def sampling_params(
@@ -37,14 +75,15 @@ def sampling_params(
     `source` is the request (text/message) or its GenerationConfig (content, with
     prefix="generation_config"); None means every default.
     """
+    fields: frozenset[str] = frozenset()
     if source is not None:
-        validate(source, model_limit_rules(resolved.base, content=content), prefix)
-    temperature = _optional(source, "temperature")
-    top_p = _optional(source, "top_p")
-    top_k = _optional(source, "top_k")
-    candidate_count = _optional(source, "candidate_count")
-    max_output_tokens = _optional(source, "max_output_tokens")
-    fields = source.DESCRIPTOR.fields_by_name if source is not None else {}
+        validate(source, _limit_rules(resolved.base, content=content), prefix)
+        fields = _present_fields(source.DESCRIPTOR)
+    temperature = _optional(source, fields, "temperature")
+    top_p = _optional(source, fields, "top_p")
+    top_k = _optional(source, fields, "top_k")
+    candidate_count = _optional(source, fields, "candidate_count")
+    max_output_tokens = _optional(source, fields, "max_output_tokens")
     stops = tuple(getattr(source, "stop_sequences", ())) if "stop_sequences" in fields else ()
     mime = getattr(source, "response_mime_type", "") if "response_mime_type" in fields else ""
     schema = None
@@ -59,7 +98,7 @@ def sampling_params(
             max_output_tokens if max_output_tokens is not None else resolved.base.output_token_limit
         ),
         stop_sequences=stops,
-        seed=_optional(source, "seed"),
+        seed=_optional(source, fields, "seed"),
         response_mime_type=mime or "text/plain",
         response_schema=schema,
     )

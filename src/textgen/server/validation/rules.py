@@ -129,14 +129,33 @@ class Rule:
     def __post_init__(self) -> None:
         object.__setattr__(self, "segments", tuple(self.field.split(".")))
 
-    def violations(self, message: Message, prefix: str = "") -> Iterator[FieldViolation]:
+    def violations(self, message: Message, prefix: str = "") -> list[FieldViolation]:
         """A violation for each value at the path that fails the check."""
+        step = _step(message.DESCRIPTOR, self.segments[0])
+        if step is None:
+            return []
+        name, each, optional = step
+        if each or len(self.segments) > 1:
+            return self._walked(message, prefix)
+        # A field of the message itself (most rules): checked without a walk.
+        if optional and not message.HasField(name):
+            return [self._absent(_join(prefix, name))] if self.required else []
+        if self.check(getattr(message, name)):
+            return []
+        return [FieldViolation(_join(prefix, name), self.message, self.reason)]
+
+    def _walked(self, message: Message, prefix: str) -> list[FieldViolation]:
+        found: list[FieldViolation] = []
         for path, present, value in _walk(message, self.segments, prefix):
             if not present:
                 if self.required:
-                    yield FieldViolation(path, self.message, "REQUIRED_FIELD")
+                    found.append(self._absent(path))
             elif not self.check(value):
-                yield FieldViolation(path, self.message, self.reason)
+                found.append(FieldViolation(path, self.message, self.reason))
+        return found
+
+    def _absent(self, path: str) -> FieldViolation:
+        return FieldViolation(path, self.message, "REQUIRED_FIELD")
 
 
 @dataclass(frozen=True)
@@ -148,10 +167,11 @@ class CrossRule:
     message: str
     reason: str = "INVALID_FIELD"
 
-    def violations(self, message: Message, prefix: str = "") -> Iterator[FieldViolation]:
+    def violations(self, message: Message, prefix: str = "") -> list[FieldViolation]:
         """One violation when the check fails."""
-        if not self.check(message):
-            yield FieldViolation(_join(prefix, self.field), self.message, self.reason)
+        if self.check(message):
+            return []
+        return [FieldViolation(_join(prefix, self.field), self.message, self.reason)]
 
 
 AnyRule = Rule | CrossRule
