@@ -132,6 +132,9 @@ class Operations:
         (from `cancel` or a server shutdown) ends it with CANCELLED.
         """
         task = asyncio.get_running_loop().create_task(self._guard(name, work))
+        # A task cancelled before its first step never enters `work`: close it then, so it
+        # is not reported as never awaited (closing a finished coroutine does nothing).
+        task.add_done_callback(lambda _: work.close())
         self.attach(name, task, on_cancel)
         return task
 

@@ -1,0 +1,131 @@
+"""The Operations lifecycle over its store: a finished operation keeps only its proto, and
+reads, waits and cancels stay right before and after the end."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import weakref
+
+from google.protobuf.empty_pb2 import Empty
+from google.rpc import code_pb2, status_pb2
+
+from textgen.server.clock import ManualClock
+from textgen.server.lro.operations import Operations
+from textgen.server.storage import MemoryOperationStore
+
+ALICE = "alice"
+
+
+class Job:
+    """A job that finishes its operation when told to."""
+
+    def __init__(self, operations: Operations, name: str) -> None:
+        self.operations, self.name = operations, name
+        self.go = asyncio.Event()
+        self.cancelled = False
+
+    async def run(self) -> None:
+        await self.go.wait()
+        await self.operations.complete(self.name, Empty())
+
+    async def on_cancel(self) -> None:
+        self.cancelled = True
+
+
+async def started(operations: Operations, name: str) -> tuple[Job, asyncio.Task[None]]:
+    await operations.create(name, ALICE, Empty())
+    job = Job(operations, name)
+    return job, operations.start(name, job.run(), on_cancel=job.on_cancel)
+
+
+async def test_a_finished_operation_keeps_only_its_proto() -> None:
+    store = MemoryOperationStore()
+    operations = Operations(ManualClock(), store)
+    job, task = await started(operations, "operations/a")
+    job_ref, task_ref = weakref.ref(job), weakref.ref(task)
+    waiter = asyncio.ensure_future(operations.wait("operations/a", ALICE, timeout=None))
+    await asyncio.sleep(0)
+    assert operations.waiting("operations/a") == 1
+    job.go.set()
+    finished = await waiter
+    assert finished.done
+    await asyncio.wait({task})
+    del job, task
+    gc.collect()
+    assert job_ref() is None and task_ref() is None  # the job and its task are gone
+    assert operations.waiting("operations/a") == 0
+    [kept] = await store.list()
+    assert kept.record.operation.done
+
+
+async def test_reads_and_waits_after_the_end() -> None:
+    operations = Operations(ManualClock())
+    job, task = await started(operations, "operations/a")
+    job.go.set()
+    await asyncio.wait({task})
+    assert (await operations.get("operations/a", ALICE)).done
+    assert (await operations.poll("operations/a", ALICE)).done
+    # A wait that starts after the end returns at once, with the finished operation.
+    waited = await asyncio.wait_for(operations.wait("operations/a", ALICE, timeout=None), 5)
+    assert waited.done and waited.HasField("response")
+    # Cancelling a finished operation changes nothing.
+    again = await operations.cancel("operations/a", ALICE)
+    assert again.HasField("response") and not again.HasField("error")
+    assert not job.cancelled
+
+
+async def test_a_wait_times_out_on_a_running_operation() -> None:
+    operations = Operations(ManualClock())
+    job, task = await started(operations, "operations/a")
+    waited = await operations.wait("operations/a", ALICE, timeout=0.01)
+    assert not waited.done
+    job.go.set()
+    await asyncio.wait({task})
+
+
+async def test_cancel_before_the_job_starts_still_tells_the_runner() -> None:
+    operations = Operations(ManualClock())
+    job, _ = await started(operations, "operations/a")
+    cancelled = await operations.cancel("operations/a", ALICE)  # the task never ran
+    assert cancelled.done and cancelled.error.code == code_pb2.CANCELLED
+    assert job.cancelled
+    assert operations.waiting("operations/a") == 0
+
+
+async def test_a_job_that_ends_without_finishing_fails_its_operation() -> None:
+    operations = Operations(ManualClock())
+    await operations.create("operations/a", ALICE, Empty())
+
+    async def forgetful() -> None:
+        await asyncio.sleep(0)
+
+    await asyncio.wait({operations.start("operations/a", forgetful())})
+    operation = await operations.get("operations/a", ALICE)
+    assert operation.done and operation.error.code == code_pb2.INTERNAL
+
+
+async def test_deleted_while_running_then_finished() -> None:
+    store = MemoryOperationStore()
+    operations = Operations(ManualClock(), store)
+    job, task = await started(operations, "operations/a")
+    waiter = asyncio.ensure_future(operations.wait("operations/a", ALICE, timeout=None))
+    await asyncio.sleep(0)
+    await operations.delete("operations/a", ALICE)
+    assert not (await waiter).done  # the waiter returns the operation as it last was
+    job.go.set()
+    await asyncio.wait({task})
+    assert await store.list() == []  # finishing a deleted operation does not bring it back
+    assert operations.waiting("operations/a") == 0
+
+
+async def test_metadata_updates_and_finishing_are_compare_and_set() -> None:
+    store = MemoryOperationStore()
+    operations = Operations(ManualClock(), store)
+    await operations.create("operations/a", ALICE, Empty())
+    assert await operations.update_metadata("operations/a", Empty())
+    assert await operations.complete("operations/a", Empty())
+    assert not await operations.fail("operations/a", status_pb2.Status(code=code_pb2.INTERNAL))
+    stored = await store.get("operations/a")
+    assert stored is not None and stored.version == 3  # created, updated, finished
+    assert not await operations.update_metadata("operations/none", Empty())
