@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -120,3 +121,67 @@ async def test_malformed_dataset_name(datasets: Any) -> None:
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         await datasets.GetDataset(dataset_service_pb2.GetDatasetRequest(name="nope/1"))
     assert violated_fields(caught.value) == ["name"]
+
+
+async def test_upload_row_rules_name_the_row(datasets: Any) -> None:
+    bad = dataset_service_pb2.UploadDatasetRequest(
+        chunk=dataset_service_pb2.UploadDatasetChunk(
+            rows=[Prompt(text="fine"), Prompt(messages=dataset_pb2.MessageList()), Prompt()]
+        )
+    )
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await datasets.UploadDataset(messages(header("rules"), chunk(3), bad))
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert violated_fields(caught.value) == ["chunk.rows[2]", "chunk.rows[1].messages.messages"]
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await datasets.GetDataset(dataset_service_pb2.GetDatasetRequest(name="datasets/rules"))
+    assert caught.value.code() == grpc.StatusCode.NOT_FOUND  # nothing was stored
+
+
+async def test_an_upload_without_rows(datasets: Any) -> None:
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await datasets.UploadDataset(messages(header("empty"), chunk(0)))
+    assert violated_fields(caught.value) == ["chunk.rows"]
+
+
+async def test_concurrent_uploads_of_one_id_have_one_winner(datasets: Any) -> None:
+    # Each stream passes the early check of its header before either is stored; the store's
+    # create-if-absent lets exactly one of them have the name.
+    both_checked = asyncio.Event()
+    checked = 0
+
+    async def stream(rows: int) -> AsyncIterator[dataset_service_pb2.UploadDatasetRequest]:
+        nonlocal checked
+        yield header("contested")
+        checked += 1
+        if checked == 2:
+            both_checked.set()
+        await both_checked.wait()
+        yield chunk(rows)
+
+    outcomes = await asyncio.gather(
+        datasets.UploadDataset(stream(2)), datasets.UploadDataset(stream(3)), return_exceptions=True
+    )
+    winners = [outcome for outcome in outcomes if isinstance(outcome, dataset_pb2.Dataset)]
+    losers = [outcome for outcome in outcomes if isinstance(outcome, grpc.aio.AioRpcError)]
+    assert len(winners) == 1 and len(losers) == 1
+    assert losers[0].code() == grpc.StatusCode.ALREADY_EXISTS
+    stored = await datasets.GetDataset(dataset_service_pb2.GetDatasetRequest(name=winners[0].name))
+    assert stored.row_count == winners[0].row_count
+
+
+async def test_rows_read_back_across_chunks(datasets: Any) -> None:
+    created = await datasets.UploadDataset(messages(header("pages"), chunk(3), chunk(250)))
+    seen: list[str] = []
+    token = ""
+    while True:
+        page = await datasets.ListDatasetRows(
+            dataset_service_pb2.ListDatasetRowsRequest(
+                dataset=created.name, page_size=100, page_token=token
+            )
+        )
+        seen += [row.prompt.text for row in page.rows]
+        token = page.next_page_token
+        if not token:
+            break
+    assert seen == [f"row {i}" for i in range(3)] + [f"row {i}" for i in range(250)]
