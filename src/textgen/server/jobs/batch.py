@@ -10,6 +10,13 @@ long: within a batch, up to `ServerState.batch_concurrency` rows are in flight a
 awaiting the engine, which does its model work off the loop or in short pieces), and each
 row ends by yielding to the loop. A batch's rows are stored together, in input order, once
 all of them are answered; cancelling the job stops it there, between two batches.
+
+Yielding is not enough when the rows themselves are CPU work on the loop's thread (the fake
+engine's are): that thread then holds the GIL, and grpc's own threads, which move every other
+call along, get it only when Python forces a switch (every 5 ms), several times per call. So
+once the loop's thread has spent BUSY_SECONDS of CPU since the job last rested, the job rests
+REST_SECONDS after its batch: the loop goes idle for a moment and those threads run. A job
+whose engine waits on I/O seldom keeps the thread that busy, and never rests.
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -48,6 +56,9 @@ from textgen.v1 import dataset_pb2, message_pb2, safety_pb2
 from textgen.v1 import text_generation_batch_service_pb2 as batch_pb2
 
 ROWS_PER_BATCH = 20
+# CPU seconds of the loop's thread after which a job rests, and for how long (real seconds).
+BUSY_SECONDS = 0.002
+REST_SECONDS = 0.0001
 TASK_ID_LENGTH = 12
 DATASET_TYPE = "textgen.dev/Dataset"
 Status = batch_pb2.BatchInferenceTaskStatus
@@ -140,6 +151,7 @@ class _Job:
         self.source = plan.source.name
         self.policy = _policy(plan)
         self.concurrency = max(1, state.batch_concurrency)
+        self.rested = time.thread_time()
 
     async def run(self, rows: int) -> None:
         # The stages a pacer may hold the job at: before PENDING, before IN_PROGRESS, and
@@ -163,6 +175,7 @@ class _Job:
                     raise SourceGoneError(f"{self.results.name} was deleted while the batch ran")
                 self.metadata.completed_batches += 1
                 await self.operations.update_metadata(self.name, self.metadata)
+                await self._rest_if_busy()
         except Exception as exc:
             await self._status(Status.FAILED)
             await self.operations.fail(
@@ -181,6 +194,12 @@ class _Job:
                 result_dataset_id=self.results.dataset.name.rsplit("/", 1)[-1],
             ),
         )
+
+    async def _rest_if_busy(self) -> None:
+        # See the module docstring: let grpc's threads have the GIL after a busy stretch.
+        if time.thread_time() - self.rested >= BUSY_SECONDS:
+            await asyncio.sleep(REST_SECONDS)
+            self.rested = time.thread_time()
 
     async def cancelled(self) -> None:
         await self._status(Status.CANCELED)
