@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import grpc
 import pytest
+from google.longrunning import operations_proto_pb2 as operations_pb2
 from google.protobuf import field_mask_pb2
 from textgen.v1 import tuned_model_pb2, tuned_model_service_pb2
 
 from tests.server.conftest import violated_fields
+from tests.server.env import ALICE, Env, as_user
 from textgen.server.state import ServerState
 
 TUNABLE = "models/gemini-1.0-pro-001"
@@ -183,3 +186,50 @@ async def test_other_principal_sees_not_found(tuned: Any, state: ServerState) ->
             metadata=[("x-api-key", "b")],
         )
     assert caught.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+async def test_an_update_while_tuning_is_kept(env: Env) -> None:
+    # The job writes a snapshot per step and the final state; the caller's change made
+    # between two steps survives both (every write is a compare-and-set on the store).
+    source = new_model(
+        examples=4, hyperparameters=tuned_model_pb2.Hyperparameters(epoch_count=1, batch_size=1)
+    )
+    created = await env.tuned.CreateTunedModel(
+        tuned_model_service_pb2.CreateTunedModelRequest(tuned_model_id="busy", tuned_model=source),
+        metadata=as_user(ALICE),
+    )
+    await env.clock.advance(1.5)  # two of the four steps
+    await env.tuned.UpdateTunedModel(
+        tuned_model_service_pb2.UpdateTunedModelRequest(
+            tuned_model=TunedModel(name="tunedModels/busy", description="renamed mid-way"),
+            update_mask=field_mask_pb2.FieldMask(paths=["description"]),
+        ),
+        metadata=as_user(ALICE),
+    )
+    await env.clock.advance(1.5)
+    assert (await env.get(created.name)).done
+    model = await env.tuned.GetTunedModel(
+        tuned_model_service_pb2.GetTunedModelRequest(name="tunedModels/busy"),
+        metadata=as_user(ALICE),
+    )
+    assert model.description == "renamed mid-way"
+    assert model.state == TunedModel.ACTIVE
+    assert [snapshot.step for snapshot in model.tuning_task.snapshots] == [1, 2, 3, 4]
+
+
+async def test_concurrent_creates_of_one_id_have_one_winner(env: Env) -> None:
+    request = tuned_model_service_pb2.CreateTunedModelRequest(
+        tuned_model_id="twice", tuned_model=new_model()
+    )
+    outcomes = await asyncio.gather(
+        *(env.tuned.CreateTunedModel(request, metadata=as_user(ALICE)) for _ in range(5)),
+        return_exceptions=True,
+    )
+    failures = [outcome for outcome in outcomes if isinstance(outcome, grpc.aio.AioRpcError)]
+    assert len(failures) == 4
+    assert {failure.code() for failure in failures} == {grpc.StatusCode.ALREADY_EXISTS}
+    listed = await env.ops.ListOperations(
+        operations_pb2.ListOperationsRequest(name="tunedModels/twice/operations"),
+        metadata=as_user(ALICE),
+    )
+    assert len(listed.operations) == 1  # the losers started no job
