@@ -359,3 +359,17 @@ async def test_result_dataset_belongs_to_the_caller(env: Env) -> None:
     )
     response = unpack(operation.response, batch_pb2.BatchCompletionResponse())
     assert (await env.dataset(f"datasets/{response.result_dataset_id}")).owner == ALICE
+
+
+async def test_deleting_the_source_mid_run_fails_the_batch(env: Env) -> None:
+    # Rows are read from the store a batch at a time, so a source deleted meanwhile ends
+    # the job (FAILED) instead of answering only some of its rows.
+    dataset_id = await env.prompts([f"prompt {i}" for i in range(3 * ROWS_PER_BATCH)])
+    created = await env.complete_batch(Request(model_uri=TEXT_MODEL, source_dataset_id=dataset_id))
+    await env.clock.advance(2.0)  # 0.6 s a stage: PENDING, IN_PROGRESS, the first batch
+    assert metadata_of(await env.get(created.name)).completed_batches == 1
+    await env.state.stores.datasets.delete(f"datasets/{dataset_id}")
+    await env.clock.advance(3.0)
+    operation = await env.get(created.name)
+    assert operation.done and operation.error.code == code_pb2.INTERNAL
+    assert metadata_of(operation).task_status == Status.FAILED
