@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator, Sequence
+
 from google.longrunning import operations_proto_pb2 as operations_pb2
 from google.protobuf import timestamp_pb2
-from textgen.v1 import tuned_model_pb2, tuned_model_service_pb2
+from google.rpc import code_pb2
+from textgen.v1 import model_pb2, tuned_model_pb2, tuned_model_service_pb2
 
 from tests.server.env import ALICE, Env, as_user, unpack
 from textgen.server.clock import MANUAL_EPOCH
+from textgen.server.engine import (
+    BaseEngine,
+    BlockingEngine,
+    TuningEvent,
+    TuningParams,
+    TuningProgress,
+    TuningResult,
+)
 from textgen.server.jobs.tuning import start_tuning, total_steps, tuning_params
+from textgen.testing.fake_engine.engine import FakeEngine
 from textgen.testing.pacing import Progression
 
 TunedModel = tuned_model_pb2.TunedModel
@@ -166,3 +179,53 @@ async def test_create_tuned_model_end_to_end(env: Env) -> None:
     )
     assert model.state == TunedModel.ACTIVE
     assert len(model.tuning_task.snapshots) == 10
+
+
+class ThreadTuner(BlockingEngine):
+    """The fake's catalog, with a training loop written as plain synchronous code."""
+
+    def models(self) -> Sequence[model_pb2.Model]:
+        return FakeEngine().models()
+
+    def tune_sync(
+        self, base_model: model_pb2.Model, examples: Sequence[tuple[str, str]], params: TuningParams
+    ) -> Iterator[TuningEvent]:
+        steps = total_steps(len(examples), params)
+        for step in range(1, steps + 1):
+            yield TuningProgress(step, 1, 1.0 / step)
+        yield TuningResult(f"trained in {threading.current_thread().name}")
+
+
+async def test_a_blocking_engines_own_loop_reports_each_step(env: Env) -> None:
+    engine = ThreadTuner(workers=1)
+    env.state.engine = engine
+    try:
+        record = env.tuned_record("threaded", examples=8, epochs=1, batch_size=4)  # two steps
+        created = await start_tuning(env.state, env.operations, record)
+        await env.clock.advance(1.5)
+        half = metadata_of(await env.get(created.name))
+        assert [(s.step, s.mean_loss) for s in half.snapshots] == [(1, 1.0)]
+        await env.clock.advance(1.5)
+        done = await env.get(created.name)
+        assert done.done and metadata_of(done).completed_steps == 2
+        stored = await env.tuned_model(record.name)
+        assert stored.model.state == TunedModel.ACTIVE
+        assert str(stored.adapter).startswith("trained in textgen-engine")
+    finally:
+        engine.close()
+
+
+async def test_an_engine_that_cannot_tune_fails_the_operation_with_unimplemented(
+    env: Env,
+) -> None:
+    class Untunable(BaseEngine):
+        def models(self) -> Sequence[model_pb2.Model]:
+            return FakeEngine().models()
+
+    env.state.engine = Untunable()
+    env.pacer.progression = Progression.immediate()
+    record = env.tuned_record("untunable")
+    created = await start_tuning(env.state, env.operations, record)
+    operation = await env.get(created.name)
+    assert operation.done and operation.error.code == code_pb2.UNIMPLEMENTED
+    assert (await env.tuned_model(record.name)).model.state == TunedModel.FAILED
