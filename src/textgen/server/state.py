@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 import secrets
 import string
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from textgen.server.clock import Clock, RealClock
@@ -60,9 +61,19 @@ class ServerState:
     # textgen.server.lro.pacing, given to Operations.
     batch_concurrency: int = DEFAULT_BATCH_CONCURRENCY
 
+    # The engine's catalog as last listed, and by name (see base_models).
+    _catalog: tuple[Sequence[model_pb2.Model], dict[str, model_pb2.Model]] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
+
     def base_models(self) -> dict[str, model_pb2.Model]:
-        """The engine's catalog, by resource name."""
-        return {model.name: model for model in self.engine.models()}
+        """The engine's catalog, by resource name; shared, so not to be changed. It is built
+        again only when the engine lists its models in another sequence."""
+        models = self.engine.models()
+        catalog = self._catalog
+        if catalog is None or catalog[0] is not models or len(catalog[1]) != len(models):
+            catalog = self._catalog = (models, {model.name: model for model in models})
+        return catalog[1]
 
     async def reset(self, seed: int | None = None) -> None:
         """Empty every store and reseed ids (stop running jobs first: see FakeServer)."""

@@ -56,6 +56,11 @@ class ResolvedModel:
 def base_model(state: ServerState, name: str, field: str = "model") -> model_pb2.Model:
     """A base model by `models/{model}`: INVALID_ARGUMENT for bad syntax, else NOT_FOUND."""
     ensure(model_name_violations(name, field, tuned=False))
+    return _catalog_model(state, name)
+
+
+def _catalog_model(state: ServerState, name: str) -> model_pb2.Model:
+    """A base model by a name already checked for syntax; NOT_FOUND when not served."""
     model = state.base_models().get(name)
     if model is None:
         raise not_found(MODEL_TYPE, name)
@@ -91,7 +96,7 @@ async def resolve_model(
             )
         resolved = ResolvedModel(name, record.base_model, record.adapter, record)
     else:
-        resolved = ResolvedModel(name, base_model(state, name, field))
+        resolved = ResolvedModel(name, _catalog_model(state, name))  # syntax checked above
     if rpc is not None:
         require_method(resolved.base, rpc, field)
     return resolved

@@ -20,7 +20,9 @@ from textgen.server.generation.resolution import ResolvedModel, base_model, reso
 from textgen.server.generation.responses import content_filter, content_response, text_response
 from textgen.server.generation.safety import (
     CONTENT_DEFAULT_CATEGORIES,
+    CONTENT_SETTABLE_CATEGORIES,
     TEXT_DEFAULT_CATEGORIES,
+    TEXT_SETTABLE_CATEGORIES,
     SafetyPolicy,
     Verdict,
 )
@@ -31,9 +33,7 @@ from textgen.server.rpc.errors import FieldViolation
 from textgen.server.rpc.pagination import DEFAULT_MODELS, paginate
 from textgen.server.state import ServerState
 from textgen.server.validation.rules import (
-    CONTENT_CATEGORIES,
     CONTENT_SAMPLING_RULES,
-    TEXT_CATEGORIES,
     TEXT_SAMPLING_RULES,
     AnyRule,
     CrossRule,
@@ -140,23 +140,23 @@ class ModelServicer(model_service_pb2_grpc.ModelServiceServicer):
         return tokens
 
     async def _prepare(
-        self, model: ResolvedModel, prompt: Prompt, policy: SafetyPolicy, field: str
+        self, model: ResolvedModel, text: str, policy: SafetyPolicy, field: str
     ) -> tuple[int, Verdict]:
-        """Check the prompt's size (INVALID_ARGUMENT on `field`) and rate it."""
-        text = prompt_text(prompt)
+        """Check the prompt's size (INVALID_ARGUMENT on `field`) and rate it; `text` is
+        prompt_text() of the prompt, all that the model reads."""
         tokens = await self._check_prompt_size(model, text, field)
         return tokens, await policy.rate(self._state.engine, model.base, text)
 
     async def _generate(
         self,
         model: ResolvedModel,
-        prompt: Prompt,
+        text: str,
         gen_input: GenerationInput,
         policy: SafetyPolicy,
         field: str,
     ) -> screened.Screened:
         """Shared by every unary generation method: size check, safety, engine."""
-        tokens, verdict = await self._prepare(model, prompt, policy, field)
+        tokens, verdict = await self._prepare(model, text, policy, field)
         return await screened.generate(self._state.engine, gen_input, policy, verdict, tokens)
 
     def _input(
@@ -187,7 +187,7 @@ class ModelServicer(model_service_pb2_grpc.ModelServiceServicer):
     ) -> list[list[FieldViolation]]:
         return [
             violations(request, TEXT_RULES),
-            safety_setting_violations(request.safety_settings, TEXT_CATEGORIES),
+            safety_setting_violations(request.safety_settings, TEXT_SETTABLE_CATEGORIES),
         ]
 
     async def GenerateText(
@@ -201,9 +201,9 @@ class ModelServicer(model_service_pb2_grpc.ModelServiceServicer):
             context, request.model, "GenerateText", *self._text_checks(request)
         )
         policy = SafetyPolicy.build(request.safety_settings, TEXT_DEFAULT_CATEGORIES)
-        prompt = from_text(request.prompt.text)
-        gen_input = self._input(model, prompt, request)
-        screened = await self._generate(model, prompt, gen_input, policy, "prompt")
+        text = request.prompt.text  # prompt_text() of a text prompt is the text itself
+        gen_input = self._input(model, from_text(text), request)
+        screened = await self._generate(model, text, gen_input, policy, "prompt")
         return text_response(screened.prompt, screened.candidates)
 
     async def StreamGenerateText(
@@ -217,9 +217,9 @@ class ModelServicer(model_service_pb2_grpc.ModelServiceServicer):
             context, request.model, "StreamGenerateText", *self._text_checks(request)
         )
         policy = SafetyPolicy.build(request.safety_settings, TEXT_DEFAULT_CATEGORIES)
-        prompt = from_text(request.prompt.text)
-        gen_input = self._input(model, prompt, request)
-        _, verdict = await self._prepare(model, prompt, policy, "prompt")
+        text = request.prompt.text
+        gen_input = self._input(model, from_text(text), request)
+        _, verdict = await self._prepare(model, text, policy, "prompt")
         if verdict.blocked:
             yield text_response(verdict, [])
             return
@@ -254,7 +254,7 @@ class ModelServicer(model_service_pb2_grpc.ModelServiceServicer):
         policy = SafetyPolicy.build((), TEXT_DEFAULT_CATEGORIES)
         prompt = from_messages(request.prompt)
         gen_input = self._input(model, prompt, request)
-        screened = await self._generate(model, prompt, gen_input, policy, "prompt")
+        screened = await self._generate(model, prompt_text(prompt), gen_input, policy, "prompt")
         response = model_service_pb2.GenerateMessageResponse(messages=request.prompt.messages)
         if screened.prompt.blocked:
             response.filters.append(content_filter("The prompt was blocked for safety."))
@@ -293,7 +293,7 @@ class ModelServicer(model_service_pb2_grpc.ModelServiceServicer):
         return [
             violations(request, CONTENT_RULES),
             violations(request.generation_config, CONTENT_SAMPLING_RULES, "generation_config"),
-            safety_setting_violations(request.safety_settings, CONTENT_CATEGORIES),
+            safety_setting_violations(request.safety_settings, CONTENT_SETTABLE_CATEGORIES),
         ]
 
     def _content_input(
@@ -326,7 +326,7 @@ class ModelServicer(model_service_pb2_grpc.ModelServiceServicer):
         )
         policy = SafetyPolicy.build(request.safety_settings, CONTENT_DEFAULT_CATEGORIES)
         prompt, gen_input = self._content_input(model, request)
-        screened = await self._generate(model, prompt, gen_input, policy, "contents")
+        screened = await self._generate(model, prompt_text(prompt), gen_input, policy, "contents")
         return content_response(
             model, screened.prompt, screened.candidates, screened.prompt_token_count
         )
@@ -343,7 +343,7 @@ class ModelServicer(model_service_pb2_grpc.ModelServiceServicer):
         )
         policy = SafetyPolicy.build(request.safety_settings, CONTENT_DEFAULT_CATEGORIES)
         prompt, gen_input = self._content_input(model, request)
-        tokens, verdict = await self._prepare(model, prompt, policy, "contents")
+        tokens, verdict = await self._prepare(model, prompt_text(prompt), policy, "contents")
         if verdict.blocked:
             yield content_response(model, verdict, [], tokens)
             return

@@ -46,8 +46,6 @@ TUNED_MODEL_NAME = re.compile(r"tunedModels/" + TUNED_MODEL_ID.pattern)
 DATASET_ID = re.compile(r"[a-z]([a-z0-9-]{0,61}[a-z0-9])?")
 DATASET_NAME = re.compile(r"datasets/" + DATASET_ID.pattern)
 
-TEXT_CATEGORIES: frozenset[int] = frozenset(range(1, 7))
-CONTENT_CATEGORIES: frozenset[int] = frozenset(range(7, 12))
 RESPONSE_MIME_TYPES = frozenset({"", "text/plain", "application/json"})
 
 # RPC -> the REST method names (Model.supported_generation_methods) that allow it.
@@ -441,7 +439,8 @@ def require_method(model: model_pb2.Model, rpc: str, field: str = "model") -> No
     changing the argument, so this is INVALID_ARGUMENT rather than FAILED_PRECONDITION.
     """
     accepted = REQUIRED_METHODS[rpc]
-    if not set(accepted) & set(model.supported_generation_methods):
+    supported = model.supported_generation_methods
+    if not any(method in supported for method in accepted):
         raise invalid_argument(
             [
                 FieldViolation(
