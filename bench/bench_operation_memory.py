@@ -20,6 +20,7 @@ import os
 import statistics
 import tracemalloc
 from collections.abc import Awaitable, Callable
+from typing import cast
 
 import grpc
 from google.longrunning import operations_pb2_grpc
@@ -74,7 +75,11 @@ async def _run() -> list[tuple[float, float, float]]:
     running = await serve(ServerState(engine=FakeEngine(seed=0)), health=False, reflection=False)
     try:
         async with grpc.aio.insecure_channel(f"127.0.0.1:{running.port}") as channel:
-            tuning = tuned_model_service_pb2_grpc.TunedModelServiceStub(channel)
+            # mypy-protobuf types a stub by its class; on a grpc.aio channel it is the AsyncStub.
+            tuning = cast(
+                "tuned_model_service_pb2_grpc.TunedModelServiceAsyncStub",
+                tuned_model_service_pb2_grpc.TunedModelServiceStub(channel),
+            )
             operations = operations_pb2_grpc.OperationsStub(channel)  # type: ignore[no-untyped-call]
             request = _request()
 

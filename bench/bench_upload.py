@@ -20,6 +20,7 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator
+from typing import cast
 
 import grpc
 from textgen.v1 import dataset_pb2, dataset_service_pb2, dataset_service_pb2_grpc, message_pb2
@@ -57,7 +58,9 @@ def _conversation_rows() -> list[dataset_pb2.DatasetPrompt]:
 SHAPES = {"text": _text_rows, "conversation": _conversation_rows}
 
 
-def _stream(rows: list[dataset_pb2.DatasetPrompt]) -> list[dataset_service_pb2.UploadDatasetRequest]:
+def _stream(
+    rows: list[dataset_pb2.DatasetPrompt],
+) -> list[dataset_service_pb2.UploadDatasetRequest]:
     header = dataset_service_pb2.UploadDatasetRequest(
         header=dataset_service_pb2.UploadDatasetHeader(
             dataset=dataset_pb2.Dataset(display_name="bench")
@@ -69,7 +72,7 @@ def _stream(rows: list[dataset_pb2.DatasetPrompt]) -> list[dataset_service_pb2.U
     return [header] + [chunk] * (ROWS // CHUNK_ROWS)
 
 
-# --- the servers (each in a process of its own) -------------------------------------------------
+# --- the servers (each in a process of its own) ----------------------------------------
 
 
 async def _serve_sink() -> None:
@@ -126,11 +129,11 @@ def _server(kind: str) -> Iterator[str]:
             process.wait(10)
 
 
-# --- the client ------------------------------------------------------------------------------------
+# --- the client --------------------------------------------------------------------------
 
 
 async def _upload(
-    stub: dataset_service_pb2_grpc.DatasetServiceStub,
+    stub: dataset_service_pb2_grpc.DatasetServiceAsyncStub,
     stream: list[dataset_service_pb2.UploadDatasetRequest],
     *,
     delete: bool,
@@ -145,14 +148,23 @@ async def _upload(
     return ROWS / elapsed
 
 
-async def _measure(sink_target: str, ours_target: str) -> dict[str, tuple[list[float], list[float]]]:
+async def _measure(
+    sink_target: str, ours_target: str
+) -> dict[str, tuple[list[float], list[float]]]:
     figures: dict[str, tuple[list[float], list[float]]] = {}
     async with (
         grpc.aio.insecure_channel(sink_target) as sink_channel,
         grpc.aio.insecure_channel(ours_target) as ours_channel,
     ):
-        sink = dataset_service_pb2_grpc.DatasetServiceStub(sink_channel)
-        ours = dataset_service_pb2_grpc.DatasetServiceStub(ours_channel)
+        # mypy-protobuf types a stub by its class; on a grpc.aio channel it is the AsyncStub.
+        sink = cast(
+            "dataset_service_pb2_grpc.DatasetServiceAsyncStub",
+            dataset_service_pb2_grpc.DatasetServiceStub(sink_channel),
+        )
+        ours = cast(
+            "dataset_service_pb2_grpc.DatasetServiceAsyncStub",
+            dataset_service_pb2_grpc.DatasetServiceStub(ours_channel),
+        )
         for shape, make_rows in SHAPES.items():
             stream = _stream(make_rows())
             await _upload(sink, stream, delete=False)  # warm up
