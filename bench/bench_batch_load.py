@@ -121,7 +121,10 @@ def _measure(progression: str) -> dict[str, list[float]]:
         "rows/s": [],
         "calls": [],
     }
-    with _emulator("--progression", progression) as target, grpc.insecure_channel(target) as channel:
+    with (
+        _emulator("--progression", progression) as target,
+        grpc.insecure_channel(target) as channel,
+    ):
         models = model_service_pb2_grpc.ModelServiceStub(channel)
         batches = text_generation_batch_service_pb2_grpc.TextGenerationBatchServiceStub(channel)
         operations = operations_pb2_grpc.OperationsStub(channel)  # type: ignore[no-untyped-call]
