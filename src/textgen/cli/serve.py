@@ -135,6 +135,9 @@ async def _serve(args: argparse.Namespace) -> int:
         _say("textgen emulator stopping", sys.stderr)
     finally:
         await running.stop(args.grace)
+        close = getattr(engine, "close", None)  # a BlockingEngine ends its worker threads
+        if callable(close):
+            close()
     return 0
 
 
