@@ -16,7 +16,8 @@ from textgen.server.generation.prompts import (
     prompt_text,
     reply_author,
 )
-from textgen.server.generation.resolution import ResolvedModel, base_model, resolve_model
+from textgen.server.generation.resolution import ResolvedModel, base_model
+from textgen.server.generation.resolver import ModelResolver
 from textgen.server.generation.responses import content_filter, content_response, text_response
 from textgen.server.generation.safety import (
     CONTENT_DEFAULT_CATEGORIES,
@@ -27,8 +28,6 @@ from textgen.server.generation.safety import (
     Verdict,
 )
 from textgen.server.generation.sampling import sampling_params
-from textgen.server.rpc.aio_types import Context
-from textgen.server.rpc.auth import current_principal
 from textgen.server.rpc.errors import FieldViolation
 from textgen.server.rpc.pagination import DEFAULT_MODELS, paginate
 from textgen.server.state import ServerState
@@ -40,7 +39,6 @@ from textgen.server.validation.rules import (
     Rule,
     ensure,
     is_set,
-    model_name_violations,
     non_empty,
     prompt_size_violations,
     safety_setting_violations,
@@ -91,6 +89,7 @@ class ModelServicer(model_service_pb2_grpc.ModelServiceServicer):
 
     def __init__(self, state: ServerState) -> None:
         self._state = state
+        self._models = ModelResolver(state)
 
     # --- discovery -----------------------------------------------------------------
 
@@ -123,16 +122,10 @@ class ModelServicer(model_service_pb2_grpc.ModelServiceServicer):
     # --- shared steps -----------------------------------------------------------------
 
     async def _resolve(
-        self,
-        context: Context,
-        name: str,
-        rpc: str,
-        *checks: Iterable[FieldViolation],
+        self, name: str, rpc: str, *checks: Iterable[FieldViolation]
     ) -> ResolvedModel:
-        """Authenticate, run the syntactic checks, then look the model up for `rpc`."""
-        principal = current_principal()
-        ensure(model_name_violations(name), *checks)
-        return await resolve_model(self._state, name, principal, rpc=rpc)
+        """Run the syntactic checks, then look the model up for `rpc`."""
+        return await self._models.resolve(name, rpc, checks)
 
     async def _check_prompt_size(self, model: ResolvedModel, text: str, field: str) -> int:
         tokens = await self._state.engine.count_tokens(model.base, text)
@@ -197,9 +190,7 @@ class ModelServicer(model_service_pb2_grpc.ModelServiceServicer):
             model_service_pb2.GenerateTextRequest, model_service_pb2.GenerateTextResponse
         ],
     ) -> model_service_pb2.GenerateTextResponse:
-        model = await self._resolve(
-            context, request.model, "GenerateText", *self._text_checks(request)
-        )
+        model = await self._resolve(request.model, "GenerateText", *self._text_checks(request))
         policy = SafetyPolicy.build(request.safety_settings, TEXT_DEFAULT_CATEGORIES)
         text = request.prompt.text  # prompt_text() of a text prompt is the text itself
         gen_input = self._input(model, from_text(text), request)
@@ -214,7 +205,7 @@ class ModelServicer(model_service_pb2_grpc.ModelServiceServicer):
         ],
     ) -> AsyncIterator[model_service_pb2.GenerateTextResponse]:
         model = await self._resolve(
-            context, request.model, "StreamGenerateText", *self._text_checks(request)
+            request.model, "StreamGenerateText", *self._text_checks(request)
         )
         policy = SafetyPolicy.build(request.safety_settings, TEXT_DEFAULT_CATEGORIES)
         text = request.prompt.text
@@ -234,7 +225,7 @@ class ModelServicer(model_service_pb2_grpc.ModelServiceServicer):
         ],
     ) -> model_service_pb2.CountTextTokensResponse:
         model = await self._resolve(
-            context, request.model, "CountTextTokens", violations(request, TEXT_RULES)
+            request.model, "CountTextTokens", violations(request, TEXT_RULES)
         )
         tokens = await self._state.engine.count_tokens(model.base, request.prompt.text)
         return model_service_pb2.CountTextTokensResponse(token_count=tokens)
@@ -249,7 +240,7 @@ class ModelServicer(model_service_pb2_grpc.ModelServiceServicer):
         ],
     ) -> model_service_pb2.GenerateMessageResponse:
         model = await self._resolve(
-            context, request.model, "GenerateMessage", violations(request, MESSAGE_RULES)
+            request.model, "GenerateMessage", violations(request, MESSAGE_RULES)
         )
         policy = SafetyPolicy.build((), TEXT_DEFAULT_CATEGORIES)
         prompt = from_messages(request.prompt)
@@ -279,7 +270,7 @@ class ModelServicer(model_service_pb2_grpc.ModelServiceServicer):
         ],
     ) -> model_service_pb2.CountMessageTokensResponse:
         model = await self._resolve(
-            context, request.model, "CountMessageTokens", violations(request, MESSAGE_RULES)
+            request.model, "CountMessageTokens", violations(request, MESSAGE_RULES)
         )
         text = prompt_text(from_messages(request.prompt))
         tokens = await self._state.engine.count_tokens(model.base, text)
@@ -322,7 +313,7 @@ class ModelServicer(model_service_pb2_grpc.ModelServiceServicer):
         ],
     ) -> model_service_pb2.GenerateContentResponse:
         model = await self._resolve(
-            context, request.model, "GenerateContent", *self._content_checks(request)
+            request.model, "GenerateContent", *self._content_checks(request)
         )
         policy = SafetyPolicy.build(request.safety_settings, CONTENT_DEFAULT_CATEGORIES)
         prompt, gen_input = self._content_input(model, request)
@@ -339,7 +330,7 @@ class ModelServicer(model_service_pb2_grpc.ModelServiceServicer):
         ],
     ) -> AsyncIterator[model_service_pb2.GenerateContentResponse]:
         model = await self._resolve(
-            context, request.model, "StreamGenerateContent", *self._content_checks(request)
+            request.model, "StreamGenerateContent", *self._content_checks(request)
         )
         policy = SafetyPolicy.build(request.safety_settings, CONTENT_DEFAULT_CATEGORIES)
         prompt, gen_input = self._content_input(model, request)
@@ -361,7 +352,7 @@ class ModelServicer(model_service_pb2_grpc.ModelServiceServicer):
         checks = [violations(request, COUNT_TOKENS_RULES)]
         if request.HasField("generate_content_request"):
             checks.append(violations(inner, CONTENT_RULES, "generate_content_request"))
-        model = await self._resolve(context, request.model, "CountTokens", *checks)
+        model = await self._resolve(request.model, "CountTokens", *checks)
         if request.HasField("generate_content_request"):
             system = inner.system_instruction if inner.HasField("system_instruction") else None
             prompt = Prompt(list(inner.contents), system)
@@ -385,7 +376,7 @@ class ModelServicer(model_service_pb2_grpc.ModelServiceServicer):
             model_service_pb2.EmbedTextRequest, model_service_pb2.EmbedTextResponse
         ],
     ) -> model_service_pb2.EmbedTextResponse:
-        model = await self._embedding_model(context, request.model, "EmbedText", [])
+        model = await self._embedding_model(request.model, "EmbedText", [])
         vectors = await embedding.embed_texts(self._state, model, [request.text], "text")
         return model_service_pb2.EmbedTextResponse(embedding=text_pb2.Embedding(value=vectors[0]))
 
@@ -397,7 +388,7 @@ class ModelServicer(model_service_pb2_grpc.ModelServiceServicer):
         ],
     ) -> model_service_pb2.BatchEmbedTextResponse:
         checks = embedding.batch_text_violations(request)
-        model = await self._embedding_model(context, request.model, "BatchEmbedText", checks)
+        model = await self._embedding_model(request.model, "BatchEmbedText", checks)
         texts = list(request.texts) or [item.text for item in request.requests]
         field = "texts" if request.texts else "requests"
         vectors = await embedding.embed_texts(self._state, model, texts, field)
@@ -413,7 +404,7 @@ class ModelServicer(model_service_pb2_grpc.ModelServiceServicer):
         ],
     ) -> model_service_pb2.EmbedContentResponse:
         checks = embedding.content_violations([request], "")
-        model = await self._embedding_model(context, request.model, "EmbedContent", checks)
+        model = await self._embedding_model(request.model, "EmbedContent", checks)
         vectors = await embedding.embed_contents(self._state, model, [request], "")
         return model_service_pb2.EmbedContentResponse(
             embedding=generation_pb2.ContentEmbedding(values=vectors[0])
@@ -428,7 +419,7 @@ class ModelServicer(model_service_pb2_grpc.ModelServiceServicer):
         ],
     ) -> model_service_pb2.BatchEmbedContentsResponse:
         checks = embedding.batch_content_violations(request)
-        model = await self._embedding_model(context, request.model, "BatchEmbedContents", checks)
+        model = await self._embedding_model(request.model, "BatchEmbedContents", checks)
         vectors = await embedding.embed_contents(
             self._state, model, list(request.requests), "requests"
         )
@@ -437,13 +428,7 @@ class ModelServicer(model_service_pb2_grpc.ModelServiceServicer):
         )
 
     async def _embedding_model(
-        self,
-        context: Context,
-        name: str,
-        rpc: str,
-        checks: Iterable[FieldViolation],
+        self, name: str, rpc: str, checks: Iterable[FieldViolation]
     ) -> model_pb2.Model:
-        principal = current_principal()
-        ensure(model_name_violations(name, tuned=False), checks)
-        resolved = await resolve_model(self._state, name, principal, rpc=rpc, allow_tuned=False)
+        resolved = await self._models.resolve(name, rpc, [checks], allow_tuned=False)
         return resolved.base

@@ -1,0 +1,55 @@
+"""Model lookups for generation requests, with base models remembered per (name, RPC).
+
+Resolving a base model's name gives the same answer for as long as the engine's catalog
+stays the same, so ModelResolver keeps each answer: a later request for that name and RPC
+skips the syntax check, the catalog lookup and the supported-method check. Tuned models are
+looked up in their store every time, since their state and owner can change between calls.
+Errors are those of `resolve_model`, in the same order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from textgen.server.generation.resolution import ResolvedModel, resolve_model
+from textgen.server.rpc.auth import current_principal
+from textgen.server.rpc.errors import FieldViolation
+from textgen.server.state import ServerState
+from textgen.server.validation.rules import ensure, model_name_violations
+from textgen.v1 import model_pb2
+
+
+class ModelResolver:
+    """resolve_model for one server, remembering base models until the catalog changes."""
+
+    def __init__(self, state: ServerState) -> None:
+        self._state = state
+        self._catalog: dict[str, model_pb2.Model] | None = None
+        # (name, RPC, whether tuned names are allowed) -> the resolved base model.
+        self._known: dict[tuple[str, str, bool], ResolvedModel] = {}
+
+    async def resolve(
+        self,
+        name: str,
+        rpc: str,
+        checks: Iterable[Iterable[FieldViolation]] = (),
+        *,
+        allow_tuned: bool = True,
+    ) -> ResolvedModel:
+        """One INVALID_ARGUMENT for the name's syntax and every violation in `checks`, then
+        the model that serves `rpc` for the caller."""
+        catalog = self._state.base_models()
+        if catalog is not self._catalog:
+            self._catalog, self._known = catalog, {}
+        key = (name, rpc, allow_tuned)
+        known = self._known.get(key)
+        if known is not None:
+            ensure(*checks)  # the name passed its syntax check the first time
+            return known
+        ensure(model_name_violations(name, tuned=allow_tuned), *checks)
+        resolved = await resolve_model(
+            self._state, name, current_principal(), rpc=rpc, allow_tuned=allow_tuned
+        )
+        if resolved.tuned is None:
+            self._known[key] = resolved
+        return resolved

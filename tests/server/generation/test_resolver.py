@@ -1,0 +1,74 @@
+"""ModelResolver: base models are remembered per (name, RPC); everything a request can
+change is still checked on every call."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import grpc
+import pytest
+from textgen.v1 import model_service_pb2, text_pb2, tuned_model_pb2
+
+from tests.server.conftest import violated_fields
+from textgen.server.state import ServerState
+from textgen.server.storage import TunedModelRecord
+from textgen.server.storage.table import modify
+from textgen.testing.fake_engine.catalog import default_model
+from textgen.testing.fake_engine.engine import FakeEngine
+
+TEXT = "models/text-bison-001"
+TUNABLE = "models/gemini-1.0-pro-001"
+TUNED = "tunedModels/my-model"
+
+
+def text_request(model: str = TEXT, **fields: Any) -> model_service_pb2.GenerateTextRequest:
+    return model_service_pb2.GenerateTextRequest(
+        model=model, prompt=text_pb2.TextPrompt(text="hello"), **fields
+    )
+
+
+async def failure(call: Any) -> grpc.aio.AioRpcError:
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await call
+    return caught.value
+
+
+async def test_a_remembered_model_still_gets_the_request_checked(models: Any) -> None:
+    await models.GenerateText(text_request())
+    error = await failure(models.GenerateText(text_request(temperature=5.0)))
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert violated_fields(error) == ["temperature"]
+
+
+async def test_the_supported_method_is_checked_per_rpc(models: Any) -> None:
+    await models.GenerateText(text_request())
+    request = model_service_pb2.GenerateContentRequest(model=TEXT)
+    request.contents.add(role="user").parts.add(text="hello")
+    error = await failure(models.GenerateContent(request))
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+async def test_a_tuned_model_is_looked_up_on_every_call(models: Any, state: ServerState) -> None:
+    model = tuned_model_pb2.TunedModel(
+        name=TUNED, base_model=TUNABLE, state=tuned_model_pb2.TunedModel.ACTIVE
+    )
+    base = state.base_models()[TUNABLE]
+    await state.stores.tuned_models.create(TunedModelRecord(model, "default", base, (("a", "b"),)))
+    request = model_service_pb2.GenerateContentRequest(model=TUNED)
+    request.contents.add(role="user").parts.add(text="hello")
+    await models.GenerateContent(request)
+
+    def deactivate(record: TunedModelRecord) -> TunedModelRecord:
+        record.model.state = tuned_model_pb2.TunedModel.CREATING
+        return record
+
+    await modify(state.stores.tuned_models, TUNED, deactivate)
+    error = await failure(models.GenerateContent(request))
+    assert error.code() == grpc.StatusCode.FAILED_PRECONDITION
+
+
+async def test_a_new_catalog_is_seen_at_once(models: Any, state: ServerState) -> None:
+    await models.GenerateText(text_request())
+    state.engine = FakeEngine(catalog=[default_model("models/gemini-1.5-flash")])
+    error = await failure(models.GenerateText(text_request()))
+    assert error.code() == grpc.StatusCode.NOT_FOUND
