@@ -224,7 +224,44 @@ def violations(
     message: Message, rules: Iterable[AnyRule], prefix: str = ""
 ) -> list[FieldViolation]:
     """Every violation of the rules in the message; paths are prefixed with `prefix`."""
-    return [found for rule in rules for found in rule.violations(message, prefix)]
+    if not isinstance(rules, list | tuple):
+        return [found for rule in rules for found in rule.violations(message, prefix)]
+    found: list[FieldViolation] = []
+    for field, rule in _plan(message.DESCRIPTOR, rules):
+        if field is None or message.HasField(field):
+            found.extend(rule.violations(message, prefix))
+    return found
+
+
+# The rules of a list that apply to one message type, in order, each with the field whose
+# being unset leaves the rule nothing to check (None: always run it).
+Plan = list[tuple[str | None, AnyRule]]
+# (message type, id of a rule list) -> (that list, its plan); the list is held so that its id
+# is not reused while the entry lives.
+_PLANS: dict[tuple[Descriptor, int], tuple[Sequence[AnyRule], Plan]] = {}
+_PLANS_KEPT = 512
+
+
+def _plan(descriptor: Descriptor, rules: Sequence[AnyRule]) -> Plan:
+    """The Plan of `rules` for a message type, worked out once per type and rule list."""
+    key = (descriptor, id(rules))
+    known = _PLANS.get(key)
+    if known is not None and known[0] is rules:
+        return known[1]
+    plan: Plan = []
+    for rule in rules:
+        if isinstance(rule, CrossRule):
+            plan.append((None, rule))
+            continue
+        step = _step(descriptor, rule.segments[0])
+        if step is None:
+            continue  # the message has no such field
+        name, _, optional = step
+        plan.append((name if optional and not rule.required else None, rule))
+    if len(_PLANS) >= _PLANS_KEPT:
+        _PLANS.clear()
+    _PLANS[key] = (rules, plan)
+    return plan
 
 
 def ensure(*groups: Iterable[FieldViolation]) -> None:
