@@ -6,13 +6,15 @@ from __future__ import annotations
 import asyncio
 import gc
 import weakref
+from typing import Any, cast
 
 from google.protobuf.empty_pb2 import Empty
 from google.rpc import code_pb2, status_pb2
 
+from tests.server.storage.conftest import Yielding
 from textgen.server.clock import ManualClock
 from textgen.server.lro.operations import Operations
-from textgen.server.storage import MemoryOperationStore
+from textgen.server.storage import MemoryOperationStore, OperationStore
 
 ALICE = "alice"
 
@@ -129,3 +131,47 @@ async def test_metadata_updates_and_finishing_are_compare_and_set() -> None:
     stored = await store.get("operations/a")
     assert stored is not None and stored.version == 3  # created, updated, finished
     assert not await operations.update_metadata("operations/none", Empty())
+
+
+class SlowReads:
+    """An operation store whose reads come back `turns` loop turns after they were made,
+    while writes land at once: a reader can hold an answer the writers have moved past."""
+
+    def __init__(self, turns: int) -> None:
+        self._store, self._turns = MemoryOperationStore(), turns
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self._store, name)
+
+        async def call(*args: Any, **kwargs: Any) -> Any:
+            result = await method(*args, **kwargs)
+            if name == "get":
+                for _ in range(self._turns):
+                    await asyncio.sleep(0)
+            return result
+
+        return call
+
+
+async def test_a_wait_sees_an_end_that_came_while_it_read() -> None:
+    # The job finishes while the wait is still reading the operation: the wait must answer
+    # with the finished operation, not with what its read saw.
+    for turns in range(1, 6):
+        for head_start in range(20):
+            operations = Operations(ManualClock(), cast(OperationStore, SlowReads(turns)))
+            job, task = await started(operations, "operations/a")
+            job.go.set()
+            for _ in range(head_start):
+                await asyncio.sleep(0)
+            waited = await operations.wait("operations/a", ALICE, timeout=5.0)
+            assert waited.done, (turns, head_start)
+            await asyncio.wait({task})
+
+
+async def test_with_a_store_that_yields_a_cancel_marks_the_runner() -> None:
+    operations = Operations(ManualClock(), cast(OperationStore, Yielding(MemoryOperationStore())))
+    job, task = await started(operations, "operations/a")
+    await asyncio.sleep(0)
+    cancelled = await operations.cancel("operations/a", ALICE)
+    assert cancelled.done and cancelled.error.code == code_pb2.CANCELLED
+    assert job.cancelled and task.done()

@@ -6,10 +6,11 @@ IMPLEMENTATIONS: an async context manager that yields empty Stores and cleans up
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from google.longrunning import operations_proto_pb2 as operations_pb2
@@ -17,9 +18,12 @@ from textgen.v1 import dataset_pb2, model_pb2, tuned_model_pb2
 
 from textgen.server.storage import (
     DatasetRecord,
+    DatasetStore,
+    OperationStore,
     StoredOperation,
     Stores,
     TunedModelRecord,
+    TunedModelStore,
 )
 
 
@@ -28,8 +32,38 @@ async def memory() -> AsyncIterator[Stores]:
     yield Stores()
 
 
+class Yielding:
+    """A store that gives the loop away before and after each call, as a store doing I/O
+    would: concurrent callers then really interleave between their reads and writes."""
+
+    def __init__(self, store: object) -> None:
+        self._store = store
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        method = getattr(self._store, name)
+
+        async def call(*args: Any, **kwargs: Any) -> Any:
+            await asyncio.sleep(0)
+            result = await method(*args, **kwargs)
+            await asyncio.sleep(0)
+            return result
+
+        return call
+
+
+@contextlib.asynccontextmanager
+async def yielding_memory() -> AsyncIterator[Stores]:
+    plain = Stores()
+    yield Stores(
+        operations=cast(OperationStore, Yielding(plain.operations)),
+        tuned_models=cast(TunedModelStore, Yielding(plain.tuned_models)),
+        datasets=cast(DatasetStore, Yielding(plain.datasets)),
+    )
+
+
 IMPLEMENTATIONS: dict[str, Callable[[], contextlib.AbstractAsyncContextManager[Stores]]] = {
     "memory": memory,
+    "memory-yielding": yielding_memory,
 }
 
 

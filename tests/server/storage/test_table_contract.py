@@ -4,12 +4,21 @@ delete, listing order and filters, and copies in and out."""
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, cast
 
 import pytest
+from textgen.v1 import dataset_pb2
 
 from tests.server.storage.conftest import Kind
-from textgen.server.storage import FIRST_VERSION, Stores, modify
+from textgen.server.storage import (
+    FIRST_VERSION,
+    ConcurrentUpdateError,
+    DatasetRecord,
+    Stores,
+    Versioned,
+    modify,
+)
+from textgen.server.storage.table import MODIFY_ATTEMPTS, Table
 
 
 async def test_create_if_absent(stores: Stores, kind: Kind) -> None:
@@ -208,3 +217,22 @@ async def test_modify_may_not_rename(stores: Stores, kind: Kind) -> None:
     await table.create(kind.make(name, "alice"))
     with pytest.raises(ValueError, match="rename"):
         await modify(table, name, lambda record: kind.make(kind.prefix + "other", "alice"))
+
+
+async def test_modify_gives_up_when_it_always_loses() -> None:
+    # A store where every compare-and-set loses: modify stops after MODIFY_ATTEMPTS reads.
+    class Losing:
+        reads = 0
+
+        async def get(self, name: str) -> Versioned[DatasetRecord]:
+            self.reads += 1
+            record = DatasetRecord(dataset_pb2.Dataset(name=name), "alice")
+            return Versioned(record, self.reads)
+
+        async def update(self, record: DatasetRecord, expected_version: int) -> int | None:
+            return None
+
+    table = Losing()
+    with pytest.raises(ConcurrentUpdateError):
+        await modify(cast("Table[DatasetRecord]", table), "datasets/x", lambda record: record)
+    assert table.reads == MODIFY_ATTEMPTS

@@ -204,15 +204,18 @@ class Operations:
         """The operation once done, or as it is after `timeout` real seconds (None: no
         limit). The pacer knows of the wait while it lasts."""
         operation = await self.poll(name, owner)
-        live = self._live.get(name)
-        if operation.done or live is None:
+        if operation.done:
             return operation
-        live.waiters += 1
-        try:
-            with self.pacer.waiting(name), contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(live.done.wait(), timeout)
-        finally:
-            live.waiters -= 1
+        # No live state: the operation ended since it was read, or it does not run in this
+        # process. Either way the store has the answer.
+        live = self._live.get(name)
+        if live is not None:
+            live.waiters += 1
+            try:
+                with self.pacer.waiting(name), contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(live.done.wait(), timeout)
+            finally:
+                live.waiters -= 1
         stored = await self._store.get(name)
         return stored.record.operation if stored is not None else operation
 

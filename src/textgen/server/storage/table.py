@@ -20,13 +20,16 @@ creation order (an update keeps a record's place; a deleted and re-created name 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
 
 FIRST_VERSION = 1
-# How many times `modify` tries again after losing a compare-and-set race.
-MODIFY_ATTEMPTS = 16
+# How many times `modify` tries before giving up. A lost compare-and-set means another
+# writer's update went in, so writers as a whole always progress; the bound only keeps one
+# writer from trying for ever while others keep winning.
+MODIFY_ATTEMPTS = 100
 
 
 class Record(Protocol):
@@ -93,7 +96,9 @@ async def modify(
     to leave the record as it is. Returns what is stored afterwards, or None when there is
     no such record. `change` may run more than once, so it must not have side effects.
     """
-    for _ in range(MODIFY_ATTEMPTS):
+    for attempt in range(MODIFY_ATTEMPTS):
+        if attempt:
+            await asyncio.sleep(0)  # let the writer that won go on before reading again
         current = await table.get(name)
         if current is None:
             return None
