@@ -26,7 +26,9 @@ class Prompt:
 
 def text_turn(text: str, role: str = USER) -> content_pb2.Content:
     """One turn holding a single text part."""
-    return content_pb2.Content(role=role, parts=[content_pb2.Part(text=text)])
+    turn = content_pb2.Content(role=role)
+    turn.parts.add(text=text)
+    return turn
 
 
 def from_text(text: str) -> Prompt:

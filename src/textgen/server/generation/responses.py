@@ -8,9 +8,10 @@ from collections.abc import Sequence
 from textgen.server.generation.resolution import ResolvedModel
 from textgen.server.generation.safety import Verdict
 from textgen.server.generation.screened import ScreenedCandidate
-from textgen.v1 import content_pb2, generation_pb2, model_service_pb2, safety_pb2, text_pb2
+from textgen.v1 import generation_pb2, model_service_pb2, safety_pb2
 
 ContentFilter = safety_pb2.ContentFilter
+SAFETY = generation_pb2.Candidate.SAFETY
 PromptFeedback = model_service_pb2.GenerateContentResponse.PromptFeedback
 
 
@@ -33,11 +34,9 @@ def text_response(
             )
             response.safety_feedback.extend(item.verdict.blocks)
         else:
-            response.candidates.append(
-                text_pb2.TextCompletion(
-                    output=item.candidate.text(), safety_ratings=item.verdict.ratings
-                )
-            )
+            # Built in place: cheaper than building a message and copying it in.
+            completion = response.candidates.add(output=item.candidate.text())
+            completion.safety_ratings.extend(item.verdict.ratings)
     return response
 
 
@@ -55,19 +54,16 @@ def content_response(
             PromptFeedback(block_reason=PromptFeedback.SAFETY, safety_ratings=prompt.ratings)
         )
     for item in items:
-        candidate = generation_pb2.Candidate(
+        blocked = item.verdict.blocked
+        candidate = response.candidates.add(
             index=item.index,
-            finish_reason=item.candidate.finish_reason,
-            safety_ratings=item.verdict.ratings,
+            finish_reason=SAFETY if blocked else item.candidate.finish_reason,
             token_count=item.candidate.token_count,
         )
-        if item.verdict.blocked:
-            candidate.finish_reason = generation_pb2.Candidate.SAFETY
-        else:
-            candidate.content.CopyFrom(
-                content_pb2.Content(role="model", parts=item.candidate.parts)
-            )
-        response.candidates.append(candidate)
+        candidate.safety_ratings.extend(item.verdict.ratings)
+        if not blocked:
+            candidate.content.role = "model"
+            candidate.content.parts.extend(item.candidate.parts)
     produced = sum(item.candidate.token_count for item in items)
     response.usage_metadata.prompt_token_count = prompt_tokens
     response.usage_metadata.candidates_token_count = produced

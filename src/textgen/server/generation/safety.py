@@ -101,6 +101,14 @@ class SafetyPolicy:
 
     def judge(self, ratings: Sequence[Rating]) -> Verdict:
         """The ratings with `blocked` set, and the blocking pairs."""
+        lowest = self.lowest
+        for rating in ratings:
+            floor = lowest.get(rating.category)
+            if rating.blocked or (floor is not None and rating.probability >= floor):
+                return self._judged(ratings)
+        return Verdict(list(ratings))  # nothing blocks, and every rating already says so
+
+    def _judged(self, ratings: Sequence[Rating]) -> Verdict:
         judged: list[Rating] = []
         blocks: list[safety_pb2.SafetyFeedback] = []
         for rating in ratings:

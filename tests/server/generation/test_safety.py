@@ -1,0 +1,73 @@
+"""SafetyPolicy: thresholds per category, shared default policies, judging ratings."""
+
+from __future__ import annotations
+
+from textgen.v1 import safety_pb2
+
+from textgen.server.generation.safety import (
+    CONTENT_DEFAULT_CATEGORIES,
+    CONTENT_SETTABLE_CATEGORIES,
+    TEXT_DEFAULT_CATEGORIES,
+    TEXT_SETTABLE_CATEGORIES,
+    SafetyPolicy,
+)
+
+Rating = safety_pb2.SafetyRating
+Setting = safety_pb2.SafetySetting
+VIOLENCE = safety_pb2.HARM_CATEGORY_VIOLENCE
+TOXICITY = safety_pb2.HARM_CATEGORY_TOXICITY
+
+
+def test_families_and_what_each_may_set() -> None:
+    assert list(TEXT_DEFAULT_CATEGORIES) == list(range(1, 7))
+    assert list(CONTENT_DEFAULT_CATEGORIES) == list(range(7, 11))
+    assert frozenset(range(1, 7)) == TEXT_SETTABLE_CATEGORIES
+    assert frozenset(range(7, 12)) == CONTENT_SETTABLE_CATEGORIES
+
+
+def test_requests_without_settings_share_one_policy_per_family() -> None:
+    text = SafetyPolicy.build([], TEXT_DEFAULT_CATEGORIES)
+    assert SafetyPolicy.build((), TEXT_DEFAULT_CATEGORIES) is text
+    assert SafetyPolicy.build([], CONTENT_DEFAULT_CATEGORIES) is not text
+    allow = Setting(category=VIOLENCE, threshold=Setting.BLOCK_NONE)
+    custom = SafetyPolicy.build([allow], TEXT_DEFAULT_CATEGORIES)
+    assert custom is not text
+    assert custom.settings[VIOLENCE].threshold == Setting.BLOCK_NONE
+    assert text.settings[VIOLENCE].threshold == Setting.BLOCK_MEDIUM_AND_ABOVE
+
+
+def test_judge_marks_what_reaches_the_threshold() -> None:
+    policy = SafetyPolicy.build([], TEXT_DEFAULT_CATEGORIES)
+    ratings = [
+        Rating(category=VIOLENCE, probability=Rating.HIGH),
+        Rating(category=TOXICITY, probability=Rating.LOW),
+    ]
+    verdict = policy.judge(ratings)
+    assert verdict.blocked
+    assert [rating.blocked for rating in verdict.ratings] == [True, False]
+    (block,) = verdict.blocks
+    assert block.rating.category == VIOLENCE and block.rating.blocked
+    assert block.setting.threshold == Setting.BLOCK_MEDIUM_AND_ABOVE
+    assert not ratings[0].blocked, "the engine's rating is left as it was"
+
+
+def test_judge_corrects_a_blocked_flag_the_engine_set() -> None:
+    policy = SafetyPolicy.build([], TEXT_DEFAULT_CATEGORIES)
+    engine_says = Rating(category=TOXICITY, probability=Rating.LOW, blocked=True)
+    verdict = policy.judge([engine_says])
+    assert not verdict.blocked
+    assert not verdict.ratings[0].blocked
+    assert engine_says.blocked
+
+
+def test_block_none_and_unscreened_categories_never_block() -> None:
+    allow = Setting(category=VIOLENCE, threshold=Setting.BLOCK_NONE)
+    policy = SafetyPolicy.build([allow], TEXT_DEFAULT_CATEGORIES)
+    high = Rating.HIGH
+    verdict = policy.judge(
+        [
+            Rating(category=VIOLENCE, probability=high),
+            Rating(category=safety_pb2.HARM_CATEGORY_HARASSMENT, probability=high),
+        ]
+    )
+    assert not verdict.blocked
