@@ -109,12 +109,9 @@ class Operations:
 
         `on_cancel` is awaited once when the work is cancelled, before the operation is
         marked done, even if the task was cancelled before it started: the place for a
-        runner to mark its resources (a tuned model FAILED, a batch CANCELED). An operation
-        that is already done has nothing left to attach to.
+        runner to mark its resources (a tuned model FAILED, a batch CANCELED).
         """
-        live = self._live.get(name)
-        if live is None:
-            return
+        live = self._live.setdefault(name, _Live())
         live.task = task
         live.on_cancel = on_cancel
         task.add_done_callback(lambda _: self._task_ended(name, live))
