@@ -72,3 +72,14 @@ async def test_a_new_catalog_is_seen_at_once(models: Any, state: ServerState) ->
     state.engine = FakeEngine(catalog=[default_model("models/gemini-1.5-flash")])
     error = await failure(models.GenerateText(text_request()))
     assert error.code() == grpc.StatusCode.NOT_FOUND
+
+
+async def test_get_model_remembers_only_what_it_found(models: Any, state: ServerState) -> None:
+    found = await models.GetModel(model_service_pb2.GetModelRequest(name=TEXT))
+    assert found.name == TEXT
+    error = await failure(models.GetModel(model_service_pb2.GetModelRequest(name="bad name")))
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert violated_fields(error) == ["name"]
+    state.engine = FakeEngine(catalog=[default_model("models/gemini-1.5-flash")])
+    error = await failure(models.GetModel(model_service_pb2.GetModelRequest(name=TEXT)))
+    assert error.code() == grpc.StatusCode.NOT_FOUND

@@ -1,4 +1,4 @@
-"""Model lookups for generation requests, with base models remembered per (name, RPC).
+"""Model lookups for generation and GetModel, with base models remembered per (name, RPC).
 
 Resolving a base model's name gives the same answer for as long as the engine's catalog
 stays the same, so ModelResolver keeps each answer: a later request for that name and RPC
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from textgen.server.generation.resolution import ResolvedModel, resolve_model
+from textgen.server.generation.resolution import ResolvedModel, base_model, resolve_model
 from textgen.server.rpc.auth import current_principal
 from textgen.server.rpc.errors import FieldViolation
 from textgen.server.state import ServerState
@@ -27,6 +27,17 @@ class ModelResolver:
         self._catalog: dict[str, model_pb2.Model] | None = None
         # (name, RPC, whether tuned names are allowed) -> the resolved base model.
         self._known: dict[tuple[str, str, bool], ResolvedModel] = {}
+        # Base model name -> the model, for GetModel.
+        self._bases: dict[str, model_pb2.Model] = {}
+
+    def base(self, name: str, field: str = "model") -> model_pb2.Model:
+        """The base model named `name` (see `base_model`: INVALID_ARGUMENT on `field` for bad
+        syntax, else NOT_FOUND), remembered once found."""
+        self._follow_catalog()
+        known = self._bases.get(name)
+        if known is None:
+            known = self._bases[name] = base_model(self._state, name, field)
+        return known
 
     async def resolve(
         self,
@@ -38,9 +49,7 @@ class ModelResolver:
     ) -> ResolvedModel:
         """One INVALID_ARGUMENT for the name's syntax and every violation in `checks`, then
         the model that serves `rpc` for the caller."""
-        catalog = self._state.base_models()
-        if catalog is not self._catalog:
-            self._catalog, self._known = catalog, {}
+        self._follow_catalog()
         key = (name, rpc, allow_tuned)
         known = self._known.get(key)
         if known is not None:
@@ -53,3 +62,9 @@ class ModelResolver:
         if resolved.tuned is None:
             self._known[key] = resolved
         return resolved
+
+    def _follow_catalog(self) -> None:
+        """Forget every remembered model when the engine lists a different catalog."""
+        catalog = self._state.base_models()
+        if catalog is not self._catalog:
+            self._catalog, self._known, self._bases = catalog, {}, {}

@@ -16,7 +16,7 @@ from textgen.server.generation.prompts import (
     prompt_text,
     reply_author,
 )
-from textgen.server.generation.resolution import ResolvedModel, base_model
+from textgen.server.generation.resolution import ResolvedModel
 from textgen.server.generation.resolver import ModelResolver
 from textgen.server.generation.responses import content_filter, content_response, text_response
 from textgen.server.generation.safety import (
@@ -98,7 +98,7 @@ class ModelServicer(model_service_pb2_grpc.ModelServiceServicer):
         request: model_service_pb2.GetModelRequest,
         context: grpc.aio.ServicerContext[model_service_pb2.GetModelRequest, model_pb2.Model],
     ) -> model_pb2.Model:
-        return base_model(self._state, request.name, "name")
+        return self._models.base(request.name, "name")
 
     async def ListModels(
         self,
