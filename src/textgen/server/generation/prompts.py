@@ -8,7 +8,7 @@ The `*_text` functions give the text that is counted and safety-rated.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from textgen.v1 import content_pb2, message_pb2
 
@@ -16,8 +16,7 @@ USER = "user"
 MODEL = "model"
 
 
-@dataclass(frozen=True)
-class Prompt:
+class Prompt(NamedTuple):
     """Turns for GenerationInput.contents, and the optional system instruction."""
 
     contents: list[content_pb2.Content]

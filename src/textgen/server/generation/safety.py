@@ -10,7 +10,7 @@ BLOCK_NONE and OFF never block.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from textgen.server.engine import Engine, HarmCategory, RatingStream
 from textgen.v1 import model_pb2, safety_pb2
@@ -51,12 +51,11 @@ _LOWEST_BLOCKED: dict[int, int | None] = {
 }
 
 
-@dataclass(frozen=True)
-class Verdict:
+class Verdict(NamedTuple):
     """Ratings of one text (with `blocked` set) and the (rating, setting) pairs that block."""
 
-    ratings: list[Rating]
-    blocks: list[safety_pb2.SafetyFeedback] = field(default_factory=list)
+    ratings: Sequence[Rating]
+    blocks: Sequence[safety_pb2.SafetyFeedback] = ()
 
     @property
     def blocked(self) -> bool:
@@ -64,7 +63,6 @@ class Verdict:
         return bool(self.blocks)
 
 
-@dataclass(frozen=True)
 class SafetyPolicy:
     """The effective setting for every screened category of one request.
 
@@ -72,18 +70,16 @@ class SafetyPolicy:
     requests that set nothing, and each policy works out once which probability blocks.
     """
 
-    settings: dict[Category, Setting]
-    # The categories to rate, in enum order, and the lowest probability that blocks each.
-    categories: list[Category] = field(init=False)
-    lowest: dict[Category, int | None] = field(init=False)
+    __slots__ = ("categories", "lowest", "settings")
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "categories", sorted(self.settings))
-        lowest = {
+    def __init__(self, settings: dict[Category, Setting]) -> None:
+        self.settings = settings
+        # The categories to rate, in enum order, and the lowest probability that blocks each.
+        self.categories = sorted(settings)
+        self.lowest = {
             category: _LOWEST_BLOCKED.get(setting.threshold)
-            for category, setting in self.settings.items()
+            for category, setting in settings.items()
         }
-        object.__setattr__(self, "lowest", lowest)
 
     @classmethod
     def build(cls, requested: Sequence[Setting], defaults: Sequence[Category]) -> SafetyPolicy:

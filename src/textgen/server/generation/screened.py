@@ -7,8 +7,8 @@ never reaches the engine.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Sequence
+from typing import NamedTuple
 
 from textgen.server.engine import Engine, GeneratedCandidate, GenerationInput, RatingStream
 from textgen.server.generation.safety import SafetyPolicy, Verdict
@@ -17,22 +17,23 @@ from textgen.v1 import generation_pb2
 SAFETY = generation_pb2.Candidate.SAFETY
 
 
-@dataclass
 class ScreenedCandidate:
     """One candidate (or, when streaming, one candidate's delta) and its safety verdict."""
 
-    index: int
-    candidate: GeneratedCandidate
-    verdict: Verdict
+    __slots__ = ("candidate", "index", "verdict")
+
+    def __init__(self, index: int, candidate: GeneratedCandidate, verdict: Verdict) -> None:
+        self.index = index
+        self.candidate = candidate
+        self.verdict = verdict
 
 
-@dataclass
-class Screened:
+class Screened(NamedTuple):
     """A whole answer: the prompt's verdict and every candidate, blocked ones included."""
 
     prompt: Verdict
     prompt_token_count: int
-    candidates: list[ScreenedCandidate] = field(default_factory=list)
+    candidates: Sequence[ScreenedCandidate] = ()
 
 
 async def screen_prompt(
@@ -46,15 +47,14 @@ async def generate(
     engine: Engine, request: GenerationInput, policy: SafetyPolicy, prompt: Verdict, tokens: int
 ) -> Screened:
     """Run the engine unless the prompt is blocked, and judge every candidate's text."""
-    screened = Screened(prompt, tokens)
     if prompt.blocked:
-        return screened
+        return Screened(prompt, tokens)
     output = await engine.generate(request)
-    screened.prompt_token_count = output.prompt_token_count or tokens
+    candidates = []
     for index, candidate in enumerate(output.candidates):
         verdict = await policy.rate(engine, request.model, candidate.text())
-        screened.candidates.append(ScreenedCandidate(index, candidate, verdict))
-    return screened
+        candidates.append(ScreenedCandidate(index, candidate, verdict))
+    return Screened(prompt, output.prompt_token_count or tokens, candidates)
 
 
 async def stream(
