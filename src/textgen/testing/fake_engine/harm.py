@@ -94,7 +94,8 @@ class RunningRating:
         """The ratings of the text so far, `piece` appended."""
         text = self._tail + piece
         current = dict(self._settled)
-        for match in _MARKER.finditer(text, 0 if self._tail_is_start else 1):
+        scanned = _MARKER.finditer(text, 0 if self._tail_is_start else 1) if ":" in text else ()
+        for match in scanned:
             name, level = match.group(1).lower(), _LEVELS[match.group(2).lower()]
             current[name] = max(level, current.get(name, level))
             if match.end() < len(text):
@@ -124,6 +125,8 @@ def echoed_markers(text: str) -> Sequence[str]:
 
 def _levels(text: str) -> Levels:
     levels: Levels = {}
+    if ":" not in text:  # no marker without one: skip the scan
+        return levels
     for match in _MARKER.finditer(text):
         name, level = match.group(1).lower(), _LEVELS[match.group(2).lower()]
         levels[name] = max(level, levels.get(name, level))

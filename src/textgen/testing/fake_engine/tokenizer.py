@@ -33,10 +33,10 @@ def truncate(text: str, limit: int) -> tuple[str, bool]:
 
     The prefix ends right after its last token, so whitespace that followed it is dropped.
     """
-    for index, match in enumerate(TOKEN_PATTERN.finditer(text)):
-        if index == limit:
-            return text[: _end_of_previous(text, match.start())], True
-    return text, False
+    first_cut = next(itertools.islice(TOKEN_PATTERN.finditer(text), limit, None), None)
+    if first_cut is None:
+        return text, False
+    return text[: _end_of_previous(text, first_cut.start())], True
 
 
 def chunks(text: str, size: int) -> list[str]:
