@@ -19,6 +19,8 @@ their field paths are exactly those CreateDataset reports.
 
 from __future__ import annotations
 
+from typing import Any
+
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 from google.protobuf.message import Message
 
@@ -49,9 +51,10 @@ def _merged_rows_type() -> type[Message]:
         type_name=".textgen.server.validation.Rows",
         label=field.LABEL_OPTIONAL,
     )
-    pool = descriptor_pool.DescriptorPool()
-    pool.Add(file)  # type: ignore[no-untyped-call]
-    chunk_type = pool.FindMessageTypeByName(f"{file.package}.Chunk")  # type: ignore[no-untyped-call]
+    # Older typing stubs leave the pool's methods untyped, newer ones type them: Any suits both.
+    pool: Any = descriptor_pool.DescriptorPool()
+    pool.Add(file)
+    chunk_type = pool.FindMessageTypeByName(f"{file.package}.Chunk")
     return message_factory.GetMessageClass(chunk_type)
 
 

@@ -19,7 +19,7 @@ import functools
 import re
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence, Sized
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from google.protobuf.descriptor import Descriptor
 from google.protobuf.message import Message
@@ -227,7 +227,7 @@ def violations(
     if not isinstance(rules, list | tuple):
         return [found for rule in rules for found in rule.violations(message, prefix)]
     found: list[FieldViolation] = []
-    for field, rule in _plan(message.DESCRIPTOR, rules):
+    for field, rule in _plan(_descriptor(message), rules):
         if field is None or message.HasField(field):
             found.extend(rule.violations(message, prefix))
     return found
@@ -240,6 +240,13 @@ Plan = list[tuple[str | None, AnyRule]]
 # is not reused while the entry lives.
 _PLANS: dict[tuple[Descriptor, int], tuple[Sequence[AnyRule], Plan]] = {}
 _PLANS_KEPT = 512
+
+
+def _descriptor(message: Message) -> Descriptor:
+    # Newer typing stubs give DESCRIPTOR a union of the C and Python descriptor classes;
+    # both offer what a plan reads.
+    found: Any = message.DESCRIPTOR
+    return cast("Descriptor", found)
 
 
 def _plan(descriptor: Descriptor, rules: Sequence[AnyRule]) -> Plan:
