@@ -11,22 +11,14 @@ from collections.abc import Sequence
 
 from textgen.server.rpc.errors import FieldViolation
 from textgen.server.state import ServerState
-from textgen.server.validation.rules import (
+from textgen.server.validation.generation_rules import (
     BATCH_EMBED_CONTENTS_RULES,
     BATCH_EMBED_TEXT_RULES,
-    Rule,
-    at_least,
-    ensure,
-    is_set,
+    EMBED_CONTENT_RULES,
     prompt_size_violations,
-    violations,
 )
+from textgen.server.validation.rules import ensure, violations
 from textgen.v1 import model_pb2, model_service_pb2
-
-EMBED_CONTENT_RULES = [
-    Rule("content", is_set, "is required", required=True),
-    Rule("output_dimensionality", at_least(1), "must be at least 1"),
-]
 
 
 def _same_model(outer: str, inner: Sequence[str], field: str) -> list[FieldViolation]:

@@ -10,16 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from textgen.server.names import MODEL, TUNED_MODEL, model_name_violations
 from textgen.server.rpc.auth import find_owned
 from textgen.server.rpc.errors import failed_precondition, not_found
 from textgen.server.state import ServerState
 from textgen.server.storage import TunedModelRecord
-from textgen.server.validation.rules import ensure, model_name_violations, require_method
+from textgen.server.validation.generation_rules import require_method
+from textgen.server.validation.rules import ensure
 from textgen.v1 import model_pb2, tuned_model_pb2
-
-MODEL_TYPE = "textgen.dev/Model"
-TUNED_MODEL_TYPE = "textgen.dev/TunedModel"
-TUNED_PREFIX = "tunedModels/"
 
 
 @dataclass(frozen=True)
@@ -63,13 +61,13 @@ def _catalog_model(state: ServerState, name: str) -> model_pb2.Model:
     """A base model by a name already checked for syntax; NOT_FOUND when not served."""
     model = state.base_models().get(name)
     if model is None:
-        raise not_found(MODEL_TYPE, name)
+        raise not_found(MODEL.type, name)
     return model
 
 
 async def tuned_model(state: ServerState, name: str, principal: str) -> TunedModelRecord:
     """The caller's tuned model by name (a copy); NOT_FOUND when missing or someone else's."""
-    found = await find_owned(state.stores.tuned_models, name, principal, TUNED_MODEL_TYPE)
+    found = await find_owned(state.stores.tuned_models, name, principal, TUNED_MODEL.type)
     return found.record
 
 
@@ -85,7 +83,7 @@ async def resolve_model(
     """Resolve a model name for a request, checking syntax, existence, ownership, state
     and (when `rpc` is given) that the model supports that RPC."""
     ensure(model_name_violations(name, field, tuned=allow_tuned))
-    if name.startswith(TUNED_PREFIX):
+    if TUNED_MODEL.in_collection(name):
         record = await tuned_model(state, name, principal)
         if record.model.state != tuned_model_pb2.TunedModel.ACTIVE:
             state_name = tuned_model_pb2.TunedModel.State.Name(record.model.state)

@@ -12,10 +12,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from textgen.server.generation.resolution import ResolvedModel, base_model, resolve_model
+from textgen.server.names import model_name_violations
 from textgen.server.rpc.auth import current_principal
 from textgen.server.rpc.errors import FieldViolation
 from textgen.server.state import ServerState
-from textgen.server.validation.rules import ensure, model_name_violations
+from textgen.server.validation.rules import ensure
 from textgen.v1 import model_pb2
 
 

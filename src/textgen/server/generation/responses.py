@@ -7,11 +7,10 @@ from collections.abc import Sequence
 
 from textgen.server.generation.resolution import ResolvedModel
 from textgen.server.generation.safety import Verdict
-from textgen.server.generation.screened import ScreenedCandidate
-from textgen.v1 import generation_pb2, model_service_pb2, safety_pb2
+from textgen.server.generation.screened import SAFETY, ScreenedCandidate
+from textgen.v1 import model_service_pb2, safety_pb2
 
 ContentFilter = safety_pb2.ContentFilter
-SAFETY = generation_pb2.Candidate.SAFETY
 PromptFeedback = model_service_pb2.GenerateContentResponse.PromptFeedback
 
 

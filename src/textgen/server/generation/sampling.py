@@ -17,12 +17,14 @@ from google.protobuf.message import Message
 
 from textgen.server.engine import SamplingParams
 from textgen.server.generation.resolution import ResolvedModel
-from textgen.server.validation.rules import AnyRule, model_limit_rules, validate
+from textgen.server.validation.generation_rules import model_limit_rules
+from textgen.server.validation.rules import AnyRule, validate
 from textgen.v1 import content_pb2, model_pb2
 
 FALLBACK_TEMPERATURE = 1.0
 FALLBACK_TOP_P = 1.0
 JSON_MIME_TYPE = "application/json"
+TEXT_MIME_TYPE = "text/plain"
 
 
 # Each field sampling_params reads, when the source message has it.
@@ -99,7 +101,7 @@ def sampling_params(
         ),
         stop_sequences=stops,
         seed=_optional(source, fields, "seed"),
-        response_mime_type=mime or "text/plain",
+        response_mime_type=mime or TEXT_MIME_TYPE,
         response_schema=schema,
     )
 

@@ -40,8 +40,10 @@ from textgen.server.generation.safety import (
     SafetyPolicy,
     Verdict,
 )
+from textgen.server.generation.sampling import JSON_MIME_TYPE
 from textgen.server.generation.screened import SAFETY, generate, screen_prompt
 from textgen.server.lro.operations import Operation, Operations
+from textgen.server.names import DATASET, GENERATED_ID_LENGTH, batch_operation_name
 from textgen.server.rpc.errors import (
     DOMAIN,
     ServiceError,
@@ -51,7 +53,7 @@ from textgen.server.rpc.errors import (
 )
 from textgen.server.state import ServerState
 from textgen.server.storage import DatasetRecord, RowBlock
-from textgen.server.validation.rules import prompt_size_violations
+from textgen.server.validation.generation_rules import prompt_size_violations
 from textgen.v1 import dataset_pb2, message_pb2, safety_pb2
 from textgen.v1 import text_generation_batch_service_pb2 as batch_pb2
 
@@ -59,8 +61,6 @@ ROWS_PER_BATCH = 20
 # CPU seconds of the loop's thread after which a job rests, and for how long (real seconds).
 BUSY_SECONDS = 0.002
 REST_SECONDS = 0.0001
-TASK_ID_LENGTH = 12
-DATASET_TYPE = "textgen.dev/Dataset"
 Status = batch_pb2.BatchInferenceTaskStatus
 
 
@@ -80,12 +80,12 @@ class BatchPlan:
 
 async def start_batch(state: ServerState, operations: Operations, plan: BatchPlan) -> Operation:
     """Create the result dataset and the `operations/{op}` operation, and start the job."""
-    task_id = state.ids.suffix(TASK_ID_LENGTH)
-    source_id = plan.source.dataset.name.rsplit("/", 1)[-1]
-    result_id = state.ids.suffix(TASK_ID_LENGTH)
+    task_id = state.ids.suffix(GENERATED_ID_LENGTH)
+    source_id = DATASET.id_of(plan.source.dataset.name)
+    result_id = state.ids.suffix(GENERATED_ID_LENGTH)
     results = DatasetRecord(
         dataset=dataset_pb2.Dataset(
-            name=f"datasets/{result_id}",
+            name=DATASET.name(result_id),
             display_name=f"Batch {task_id} results",
             kind=dataset_pb2.Dataset.KIND_RESULTS,
             create_time=timestamp(state.clock),
@@ -95,14 +95,14 @@ async def start_batch(state: ServerState, operations: Operations, plan: BatchPla
         owner=plan.owner,
     )
     if not await state.stores.datasets.create(results):
-        raise already_exists(DATASET_TYPE, results.name)
+        raise already_exists(DATASET.type, results.name)
     rows = plan.source.dataset.row_count
     metadata = batch_pb2.BatchCompletionMetadata(
         task_id=task_id,
         task_status=Status.CREATED,
         total_batches=math.ceil(rows / ROWS_PER_BATCH),
     )
-    name = f"operations/{task_id}"
+    name = batch_operation_name(task_id)
     operation = await operations.create(name, plan.owner, metadata)
     job = _Job(state, operations, plan, name=name, metadata=metadata, results=results)
     operations.start(name, job.run(rows), on_cancel=job.cancelled)
@@ -191,7 +191,7 @@ class _Job:
             batch_pb2.BatchCompletionResponse(
                 task_id=self.metadata.task_id,
                 task_status=Status.COMPLETED,
-                result_dataset_id=self.results.dataset.name.rsplit("/", 1)[-1],
+                result_dataset_id=DATASET.id_of(self.results.dataset.name),
             ),
         )
 
@@ -272,7 +272,7 @@ class _Job:
     def _fill(self, result: dataset_pb2.DatasetResult, outcome: status_pb2.Status | str) -> None:
         if isinstance(outcome, status_pb2.Status):
             result.error.CopyFrom(outcome)
-        elif self.plan.params.response_mime_type == "application/json" and not _is_json(outcome):
+        elif self.plan.params.response_mime_type == JSON_MIME_TYPE and not _is_json(outcome):
             result.error.CopyFrom(
                 make_error(code_pb2.INTERNAL, "The model did not answer with valid JSON").status
             )

@@ -21,6 +21,7 @@ from google.rpc import code_pb2, status_pb2
 from textgen.server.clock import timestamp
 from textgen.server.engine import TuningEvent, TuningParams, TuningProgress, TuningResult
 from textgen.server.lro.operations import Operation, Operations
+from textgen.server.names import GENERATED_ID_LENGTH, TUNED_MODEL, tuning_operation_name
 from textgen.server.rpc.errors import ServiceError, already_exists
 from textgen.server.state import ServerState
 from textgen.server.storage import TunedModelRecord, modify
@@ -34,8 +35,6 @@ DEFAULT_EPOCHS = 5
 SMALL_DATASET_EXAMPLES = 500
 SMALL_BATCH, LARGE_BATCH = 4, 16
 SMALL_RATE, LARGE_RATE = 0.001, 0.0002
-OPERATION_ID_LENGTH = 12
-TUNED_MODEL_TYPE = "textgen.dev/TunedModel"
 
 
 def tuning_params(record: TunedModelRecord) -> TuningParams:
@@ -87,14 +86,14 @@ async def start_tuning(
     model.state = TunedModel.CREATING
     del model.tuning_task.snapshots[:]
 
-    name = f"{model.name}/operations/{state.ids.suffix(OPERATION_ID_LENGTH)}"
+    name = tuning_operation_name(model.name, state.ids.suffix(GENERATED_ID_LENGTH))
     steps = total_steps(len(record.examples), params)
     metadata = tuned_model_service_pb2.CreateTunedModelMetadata(
         tuned_model=model.name, total_steps=steps
     )
     record = dataclasses.replace(record, operation_name=name)
     if not await state.stores.tuned_models.create(record):
-        raise already_exists(TUNED_MODEL_TYPE, model.name)
+        raise already_exists(TUNED_MODEL.type, model.name)
     operation = await operations.create(name, record.owner, metadata)
     job = _Job(state, operations, record, name, metadata)
     operations.start(

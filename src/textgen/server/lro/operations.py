@@ -32,6 +32,7 @@ from google.rpc import code_pb2, status_pb2
 
 from textgen.server.clock import Clock
 from textgen.server.lro.pacing import NoPacing, Pacer
+from textgen.server.names import OPERATION_TYPE
 from textgen.server.rpc.errors import already_exists, not_found
 from textgen.server.storage import (
     MemoryOperationStore,
@@ -45,7 +46,6 @@ Operation = operations_pb2.Operation
 # What a runner does when its work is cancelled (see Operations.attach).
 OnCancel = Callable[[], Awaitable[None]]
 
-OPERATION_TYPE = "google.longrunning.Operation"
 _LOG = logging.getLogger(__name__)
 
 

@@ -1,9 +1,9 @@
-"""Type names for grpc.aio server code: contexts, method handlers and their behaviours.
+"""Type names for grpc.aio server code: contexts, method handlers and interceptor continuations.
 
 grpc.aio reuses `grpc.RpcMethodHandler`, whose stubs describe the blocking server: there the
 behaviours take a `grpc.ServicerContext` and return (or iterate) plainly. On a grpc.aio server
-they are coroutine functions and async generators taking a `grpc.aio.ServicerContext`; the
-`*Behaviour` names below say so, for code that calls a handler's behaviour itself.
+they are coroutine functions and async generators taking a `grpc.aio.ServicerContext`
+(textgen.server.rpc.policy names those, for the policies that wrap them).
 
 The names are strings: grpc's runtime classes are not all generic, so only type checkers
 read them.
@@ -11,7 +11,7 @@ read them.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeAlias
 
 import grpc
@@ -22,8 +22,3 @@ Context: TypeAlias = "grpc.aio.ServicerContext[Any, Any]"
 # A handler of any method: interceptors see every method of the server.
 Handler: TypeAlias = "grpc.RpcMethodHandler[Any, Any]"
 Continuation: TypeAlias = "Callable[[grpc.HandlerCallDetails], Awaitable[Handler | None]]"
-
-UnaryUnaryBehaviour: TypeAlias = "Callable[[Any, Context], Awaitable[Any]]"
-UnaryStreamBehaviour: TypeAlias = "Callable[[Any, Context], AsyncIterator[Any]]"
-StreamUnaryBehaviour: TypeAlias = "Callable[[AsyncIterator[Any], Context], Awaitable[Any]]"
-StreamStreamBehaviour: TypeAlias = "Callable[[AsyncIterator[Any], Context], AsyncIterator[Any]]"

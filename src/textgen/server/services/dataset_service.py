@@ -9,49 +9,24 @@ import grpc
 from google.protobuf import empty_pb2
 
 from textgen.server.clock import timestamp
-from textgen.server.rpc.aio_types import Context
+from textgen.server.names import DATASET, GENERATED_ID_LENGTH, name_violations
 from textgen.server.rpc.auth import current_principal, find_owned
 from textgen.server.rpc.errors import FieldViolation, already_exists, invalid_argument
 from textgen.server.rpc.pagination import DEFAULT_DATASET_ROWS, DEFAULT_DATASETS, fetch_page
 from textgen.server.state import ServerState
 from textgen.server.storage import DatasetRecord, RowBlock
-from textgen.server.validation.prompt_rows import check_prompt_chunk
-from textgen.server.validation.rules import (
-    DATASET_ID_RULE,
-    DATASET_MAX_ROWS,
-    DATASET_NAME,
+from textgen.server.validation.dataset_rules import (
+    CREATE_DATASET_RULES,
     DATASET_RULES,
-    ROW_RULES,
-    Rule,
-    count_between,
-    ensure,
-    name_violations,
-    violations,
+    UPLOAD_HEADER_RULES,
 )
+from textgen.server.validation.prompt_rows import check_prompt_chunk
+from textgen.server.validation.rules import ensure, violations
 from textgen.v1 import dataset_pb2, dataset_service_pb2, dataset_service_pb2_grpc
 
-DATASET_TYPE = "textgen.dev/Dataset"
-NAME_PREFIX = "datasets/"
-RANDOM_ID_LENGTH = 12
 # How many random names to try before giving up (a clash is already unlikely).
 RANDOM_NAME_ATTEMPTS = 5
 STREAM_CHUNK_ROWS = 100
-
-# `dataset` only carries optional fields, so an absent one is read as empty.
-CREATE_RULES = [
-    DATASET_ID_RULE,
-    Rule(
-        "rows",
-        count_between(1, DATASET_MAX_ROWS),
-        f"between 1 and {DATASET_MAX_ROWS} rows are required",
-    ),
-    *ROW_RULES,
-]
-HEADER_RULES = [DATASET_ID_RULE]
-
-
-def _name_violations(name: str, field: str) -> list[FieldViolation]:
-    return name_violations(name, field, [DATASET_NAME], "`datasets/{dataset}`")
 
 
 class DatasetServicer(dataset_service_pb2_grpc.DatasetServiceServicer):
@@ -70,7 +45,8 @@ class DatasetServicer(dataset_service_pb2_grpc.DatasetServiceServicer):
     ) -> dataset_pb2.Dataset:
         principal = current_principal()
         ensure(
-            violations(request, CREATE_RULES), violations(request.dataset, DATASET_RULES, "dataset")
+            violations(request, CREATE_DATASET_RULES),
+            violations(request.dataset, DATASET_RULES, "dataset"),
         )
         rows = RowBlock.of_prompts(request.rows)
         return await self._create(request.dataset_id, principal, request.dataset, [rows])
@@ -102,7 +78,7 @@ class DatasetServicer(dataset_service_pb2_grpc.DatasetServiceServicer):
                     )
                 header = message.header
                 ensure(
-                    violations(header, HEADER_RULES, "header"),
+                    violations(header, UPLOAD_HEADER_RULES, "header"),
                     violations(header.dataset, DATASET_RULES, "header.dataset"),
                 )
                 await self._check_free(header.dataset_id)  # fail early on a taken id
@@ -122,9 +98,9 @@ class DatasetServicer(dataset_service_pb2_grpc.DatasetServiceServicer):
 
     async def _check_free(self, dataset_id: str) -> None:
         # ALREADY_EXISTS when the requested id is taken (creating checks again, atomically).
-        name = NAME_PREFIX + dataset_id
+        name = DATASET.name(dataset_id)
         if dataset_id and await self._store.get(name) is not None:
-            raise already_exists(DATASET_TYPE, name)
+            raise already_exists(DATASET.type, name)
 
     async def _create(
         self,
@@ -144,16 +120,16 @@ class DatasetServicer(dataset_service_pb2_grpc.DatasetServiceServicer):
         )
         attempts = 1 if dataset_id else RANDOM_NAME_ATTEMPTS
         for _ in range(attempts):
-            dataset.name = NAME_PREFIX + (dataset_id or self._state.ids.suffix(RANDOM_ID_LENGTH))
+            dataset.name = DATASET.name(dataset_id or self._state.ids.suffix(GENERATED_ID_LENGTH))
             if await self._store.create(DatasetRecord(dataset, principal), rows):
                 dataset.row_count = sum(block.count for block in rows)
                 return dataset
-        raise already_exists(DATASET_TYPE, dataset.name)
+        raise already_exists(DATASET.type, dataset.name)
 
-    async def _find(self, name: str, field: str, context: Context) -> DatasetRecord:
-        principal = current_principal()
-        ensure(_name_violations(name, field))
-        return (await find_owned(self._store, name, principal, DATASET_TYPE)).record
+    async def _find(self, name: str, field: str) -> DatasetRecord:
+        # The caller's dataset by name, after checking the name's syntax.
+        ensure(name_violations(name, field, DATASET))
+        return (await find_owned(self._store, name, current_principal(), DATASET.type)).record
 
     async def GetDataset(
         self,
@@ -162,7 +138,7 @@ class DatasetServicer(dataset_service_pb2_grpc.DatasetServiceServicer):
             dataset_service_pb2.GetDatasetRequest, dataset_pb2.Dataset
         ],
     ) -> dataset_pb2.Dataset:
-        return (await self._find(request.name, "name", context)).dataset
+        return (await self._find(request.name, "name")).dataset
 
     async def ListDatasets(
         self,
@@ -196,7 +172,7 @@ class DatasetServicer(dataset_service_pb2_grpc.DatasetServiceServicer):
             dataset_service_pb2.DeleteDatasetRequest, empty_pb2.Empty
         ],
     ) -> empty_pb2.Empty:
-        await self._find(request.name, "name", context)
+        await self._find(request.name, "name")
         await self._store.delete(request.name)
         return empty_pb2.Empty()
 
@@ -207,7 +183,7 @@ class DatasetServicer(dataset_service_pb2_grpc.DatasetServiceServicer):
             dataset_service_pb2.ListDatasetRowsRequest, dataset_service_pb2.ListDatasetRowsResponse
         ],
     ) -> dataset_service_pb2.ListDatasetRowsResponse:
-        record = await self._find(request.dataset, "dataset", context)
+        record = await self._find(request.dataset, "dataset")
 
         async def fetch(start: int, limit: int) -> list[dataset_pb2.DatasetRow]:
             return await self._store.read_rows(record.name, start, start + limit)
@@ -238,7 +214,7 @@ class DatasetServicer(dataset_service_pb2_grpc.DatasetServiceServicer):
     ) -> AsyncIterator[dataset_service_pb2.StreamDatasetRowsResponse]:
         if request.start_index < 0:
             raise invalid_argument([FieldViolation("start_index", "must not be negative")])
-        record = await self._find(request.dataset, "dataset", context)
+        record = await self._find(request.dataset, "dataset")
         for start in range(request.start_index, record.dataset.row_count, STREAM_CHUNK_ROWS):
             rows = await self._store.read_rows(record.name, start, start + STREAM_CHUNK_ROWS)
             if not rows:  # deleted meanwhile

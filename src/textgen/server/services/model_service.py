@@ -31,19 +31,16 @@ from textgen.server.generation.sampling import sampling_params
 from textgen.server.rpc.errors import FieldViolation
 from textgen.server.rpc.pagination import DEFAULT_MODELS, paginate
 from textgen.server.state import ServerState
-from textgen.server.validation.rules import (
+from textgen.server.validation.generation_rules import (
+    CONTENT_RULES,
     CONTENT_SAMPLING_RULES,
-    TEXT_SAMPLING_RULES,
-    AnyRule,
-    CrossRule,
-    Rule,
-    ensure,
-    is_set,
-    non_empty,
+    COUNT_TOKENS_RULES,
+    MESSAGE_RULES,
+    TEXT_RULES,
     prompt_size_violations,
     safety_setting_violations,
-    violations,
 )
+from textgen.server.validation.rules import ensure, violations
 from textgen.v1 import (
     content_pb2,
     generation_pb2,
@@ -53,35 +50,6 @@ from textgen.v1 import (
     model_service_pb2_grpc,
     text_pb2,
 )
-
-TEXT_RULES: list[AnyRule] = [
-    *TEXT_SAMPLING_RULES,
-    Rule("prompt", is_set, "is required", required=True),
-    Rule("prompt.text", non_empty, "must not be empty"),
-]
-MESSAGE_RULES: list[AnyRule] = [
-    *TEXT_SAMPLING_RULES,
-    Rule("prompt", is_set, "is required", required=True),
-    Rule("prompt.messages", non_empty, "at least one message is required"),
-    Rule("prompt.messages[].content", non_empty, "must not be empty"),
-]
-CONTENT_RULES: list[AnyRule] = [
-    Rule("contents", non_empty, "at least one content is required"),
-    Rule("contents[].parts", non_empty, "must hold at least one part"),
-    Rule(
-        "system_instruction.parts[]",
-        lambda part: part.WhichOneof("data") == "text",
-        "only text parts are allowed",
-    ),
-    Rule("cached_content", lambda _: False, "this server keeps no cached content"),
-]
-COUNT_TOKENS_RULES: list[AnyRule] = [
-    CrossRule(
-        "contents",
-        lambda m: not (m.contents and m.HasField("generate_content_request")),
-        "set either contents or generate_content_request, not both",
-    ),
-]
 
 
 class ModelServicer(model_service_pb2_grpc.ModelServiceServicer):

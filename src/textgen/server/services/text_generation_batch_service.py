@@ -10,83 +10,28 @@ from google.protobuf import json_format, struct_pb2
 
 from textgen.server.engine import SamplingParams
 from textgen.server.generation.resolution import ResolvedModel, resolve_model
+from textgen.server.generation.sampling import FALLBACK_TOP_P, JSON_MIME_TYPE, TEXT_MIME_TYPE
 from textgen.server.jobs.batch import BatchPlan, start_batch
 from textgen.server.lro.operations import Operations
+from textgen.server.names import DATASET, model_name_violations
 from textgen.server.rpc.auth import current_principal, find_owned
 from textgen.server.rpc.errors import FieldViolation
 from textgen.server.state import ServerState
 from textgen.server.storage import DatasetRecord
-from textgen.server.validation.rules import (
-    AnyRule,
-    CrossRule,
-    Rule,
-    at_most,
-    ensure,
-    model_name_violations,
-    validate,
-    violations,
-)
+from textgen.server.validation.batch_rules import BATCH_COMPLETION_RULES, batch_model_rules
+from textgen.server.validation.rules import ensure, validate, violations
 from textgen.v1 import dataset_pb2
 from textgen.v1 import text_generation_batch_service_pb2 as batch_pb2
 from textgen.v1 import text_generation_batch_service_pb2_grpc as batch_grpc
 
-DATASET_TYPE = "textgen.dev/Dataset"
 DEFAULT_TEMPERATURE = 0.3  # the contract's default for CompletionOptions.temperature
-FALLBACK_TOP_P = 1.0
-JSON_MIME_TYPE = "application/json"
-# Any of these lets a model answer batch prompts.
-GENERATION_METHODS = ("generateContent", "generateText", "generateMessage")
-
-
-def _object_schema(request: batch_pb2.BatchCompletionRequest) -> bool:
-    if request.WhichOneof("response_format") != "json_schema":
-        return True
-    kind = request.json_schema.schema.fields.get("type")
-    return (
-        kind is not None
-        and kind.WhichOneof("kind") == "string_value"
-        and (kind.string_value.lower() == "object")
-    )
-
-
-# Checks that need nothing but the request; they all run before any lookup.
-BATCH_COMPLETION_RULES: list[AnyRule] = [
-    CrossRule("model_uri", lambda m: bool(m.model_uri), "is required", "REQUIRED_FIELD"),
-    Rule("completion_options.temperature", lambda w: 0 <= w.value <= 1, "must be between 0 and 1"),
-    Rule("completion_options.max_tokens", lambda w: w.value > 0, "must be greater than 0"),
-    Rule("completion_options.stream", lambda v: not v, "must be false: batch tasks do not stream"),
-    CrossRule(
-        "json_schema.schema", _object_schema, 'must be a JSON Schema object ("type": "object")'
-    ),
-    CrossRule(
-        "source_dataset_id", lambda m: bool(m.source_dataset_id), "is required", "REQUIRED_FIELD"
-    ),
-]
-
-
-def model_rules(model: ResolvedModel) -> list[AnyRule]:
-    """Checks that need the resolved model."""
-    limit = model.base.output_token_limit
-    return [
-        Rule(
-            "completion_options.max_tokens",
-            lambda w: at_most(limit)(w.value),
-            f"must be at most the model's output_token_limit ({limit})",
-        ),
-        CrossRule(
-            "model_uri",
-            lambda _: bool(set(GENERATION_METHODS) & set(model.base.supported_generation_methods)),
-            f"{model.base.name} does not generate text",
-            "UNSUPPORTED_METHOD",
-        ),
-    ]
 
 
 async def source_dataset(state: ServerState, dataset_id: str, owner: str) -> DatasetRecord:
     """The caller's prompt dataset `datasets/{dataset_id}`: NOT_FOUND when missing or someone
     else's, INVALID_ARGUMENT on source_dataset_id when it does not hold prompts."""
-    name = f"datasets/{dataset_id}"
-    record = (await find_owned(state.stores.datasets, name, owner, DATASET_TYPE)).record
+    name = DATASET.name(dataset_id)
+    record = (await find_owned(state.stores.datasets, name, owner, DATASET.type)).record
     if record.dataset.kind != dataset_pb2.Dataset.KIND_PROMPTS:
         ensure([FieldViolation("source_dataset_id", "must name a prompt dataset")])
     return record
@@ -114,7 +59,7 @@ def sampling(request: batch_pb2.BatchCompletionRequest, model: ResolvedModel) ->
             if options.HasField("max_tokens")
             else model.base.output_token_limit
         ),
-        response_mime_type=JSON_MIME_TYPE if json_mode else "text/plain",
+        response_mime_type=JSON_MIME_TYPE if json_mode else TEXT_MIME_TYPE,
         response_schema=schema,
     )
 
@@ -145,7 +90,7 @@ class TextGenerationBatchServicer(batch_grpc.TextGenerationBatchServiceServicer)
         )
         ensure(violations(request, BATCH_COMPLETION_RULES), uri_syntax)
         model = await resolve_model(self._state, request.model_uri, owner, field="model_uri")
-        validate(request, model_rules(model))
+        validate(request, batch_model_rules(model.base))
         source = await source_dataset(self._state, request.source_dataset_id, owner)
         plan = BatchPlan(owner, model, sampling(request, model), source)
         return await start_batch(self._state, self._operations, plan)

@@ -10,26 +10,27 @@ from google.longrunning import operations_pb2
 from google.protobuf import empty_pb2
 
 from textgen.server.clock import timestamp
-from textgen.server.generation.resolution import TUNED_MODEL_TYPE, base_model, tuned_model
+from textgen.server.generation.resolution import base_model, tuned_model
 from textgen.server.jobs.tuning import public_model, start_tuning
 from textgen.server.lro.operations import Operations
-from textgen.server.rpc.aio_types import Context
+from textgen.server.names import (
+    GENERATED_ID_LENGTH,
+    TUNED_MODEL,
+    TUNED_MODEL_ID_MAX,
+    name_violations,
+)
 from textgen.server.rpc.auth import current_principal
 from textgen.server.rpc.errors import FieldViolation, ServiceError, invalid_argument, not_found
 from textgen.server.rpc.pagination import DEFAULT_TUNED_MODELS, fetch_page
 from textgen.server.state import ServerState
 from textgen.server.storage import TunedModelRecord, modify
-from textgen.server.validation.rules import (
+from textgen.server.validation.generation_rules import require_method
+from textgen.server.validation.rules import ensure, update_mask_violations, violations
+from textgen.server.validation.tuning_rules import (
     CREATE_TUNED_MODEL_RULES,
-    TUNED_MODEL_NAME,
     TUNED_MODEL_RULES,
     TUNING_TASK_RULES,
     UPDATABLE_TUNED_MODEL_FIELDS,
-    ensure,
-    name_violations,
-    require_method,
-    update_mask_violations,
-    violations,
 )
 from textgen.v1 import (
     model_pb2,
@@ -40,10 +41,7 @@ from textgen.v1 import (
 
 TunedModel = tuned_model_pb2.TunedModel
 
-NAME_PREFIX = "tunedModels/"
 SUFFIX_LENGTH = 6
-RANDOM_ID_LENGTH = 12
-MAX_ID_LENGTH = 40
 OWNER_ME = "owner:me"
 READERS_EVERYONE = "readers:everyone"
 
@@ -53,7 +51,7 @@ def slug(display_name: str) -> str:
     `-`, starting with a letter; "" when nothing usable is left."""
     text = re.sub(r"[^a-z0-9]+", "-", display_name.lower()).strip("-")
     text = re.sub(r"^[^a-z]+", "", text)
-    return text[: MAX_ID_LENGTH - SUFFIX_LENGTH - 1].rstrip("-")
+    return text[: TUNED_MODEL_ID_MAX - SUFFIX_LENGTH - 1].rstrip("-")
 
 
 def parse_filter(text: str) -> tuple[list[str], bool]:
@@ -119,8 +117,7 @@ class TunedModelServicer(tuned_model_service_pb2_grpc.TunedModelServiceServicer)
                 name_violations(
                     source.tuned_model_source.tuned_model,
                     "tuned_model.tuned_model_source.tuned_model",
-                    [TUNED_MODEL_NAME],
-                    "`tunedModels/{tuned_model}`",
+                    TUNED_MODEL,
                 )
             )
             parent = await tuned_model(
@@ -134,11 +131,11 @@ class TunedModelServicer(tuned_model_service_pb2_grpc.TunedModelServiceServicer)
 
     def _new_name(self, requested_id: str, display_name: str) -> str:
         if requested_id:
-            return NAME_PREFIX + requested_id
+            return TUNED_MODEL.name(requested_id)
         start = slug(display_name)
         if start:
-            return f"{NAME_PREFIX}{start}-{self._state.ids.suffix(SUFFIX_LENGTH)}"
-        return NAME_PREFIX + self._state.ids.suffix(RANDOM_ID_LENGTH)
+            return TUNED_MODEL.name(f"{start}-{self._state.ids.suffix(SUFFIX_LENGTH)}")
+        return TUNED_MODEL.name(self._state.ids.suffix(GENERATED_ID_LENGTH))
 
     def _initial_model(self, source: TunedModel, name: str, base: model_pb2.Model) -> TunedModel:
         # The stored model: what the caller sent, named, CREATING, with sampling defaults
@@ -164,7 +161,7 @@ class TunedModelServicer(tuned_model_service_pb2_grpc.TunedModelServiceServicer)
         request: tuned_model_service_pb2.GetTunedModelRequest,
         context: grpc.aio.ServicerContext[tuned_model_service_pb2.GetTunedModelRequest, TunedModel],
     ) -> TunedModel:
-        return public_model((await self._find(request.name, "name", context)).model)
+        return public_model((await self._find(request.name, "name")).model)
 
     async def ListTunedModels(
         self,
@@ -209,7 +206,7 @@ class TunedModelServicer(tuned_model_service_pb2_grpc.TunedModelServiceServicer)
         named = [rule for rule in TUNED_MODEL_RULES if rule.field in paths]
         ensure(
             update_mask_violations(paths, UPDATABLE_TUNED_MODEL_FIELDS),
-            _name_violations(request.tuned_model.name, "tuned_model.name"),
+            name_violations(request.tuned_model.name, "tuned_model.name", TUNED_MODEL),
             violations(request.tuned_model, named, "tuned_model"),
         )
         name = request.tuned_model.name
@@ -229,7 +226,7 @@ class TunedModelServicer(tuned_model_service_pb2_grpc.TunedModelServiceServicer)
 
         written = await modify(self._state.stores.tuned_models, name, change)
         if written is None or written.record.owner != principal:
-            raise not_found(TUNED_MODEL_TYPE, name)
+            raise not_found(TUNED_MODEL.type, name)
         return public_model(written.record.model)
 
     async def DeleteTunedModel(
@@ -239,7 +236,7 @@ class TunedModelServicer(tuned_model_service_pb2_grpc.TunedModelServiceServicer)
             tuned_model_service_pb2.DeleteTunedModelRequest, empty_pb2.Empty
         ],
     ) -> empty_pb2.Empty:
-        record = await self._find(request.name, "name", context)
+        record = await self._find(request.name, "name")
         await self._state.stores.tuned_models.delete(request.name)
         if record.model.state == TunedModel.CREATING and record.operation_name:
             # Stop the job; if its operation is already gone there is nothing to stop.
@@ -247,11 +244,7 @@ class TunedModelServicer(tuned_model_service_pb2_grpc.TunedModelServiceServicer)
                 await self._operations.cancel(record.operation_name, record.owner)
         return empty_pb2.Empty()
 
-    async def _find(self, name: str, field: str, context: Context) -> TunedModelRecord:
-        principal = current_principal()
-        ensure(_name_violations(name, field))
-        return await tuned_model(self._state, name, principal)
-
-
-def _name_violations(name: str, field: str) -> list[FieldViolation]:
-    return name_violations(name, field, [TUNED_MODEL_NAME], "`tunedModels/{tuned_model}`")
+    async def _find(self, name: str, field: str) -> TunedModelRecord:
+        # The caller's tuned model by name, after checking the name's syntax.
+        ensure(name_violations(name, field, TUNED_MODEL))
+        return await tuned_model(self._state, name, current_principal())

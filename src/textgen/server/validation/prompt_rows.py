@@ -24,7 +24,8 @@ from typing import Any
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 from google.protobuf.message import Message
 
-from textgen.server.validation.rules import ROW_RULES, ensure, violations
+from textgen.server.validation.dataset_rules import ROW_RULES
+from textgen.server.validation.rules import ensure, violations
 from textgen.v1 import dataset_service_pb2
 
 # MessageList's field 1 (`messages`, length-delimited): the first byte of a non-empty list.

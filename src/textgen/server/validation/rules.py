@@ -1,4 +1,4 @@
-"""Request validation as data: rules of (field path, check, message), shared by every servicer.
+"""The rule engine: request validation as data, rules of (field path, check, message).
 
 A `Rule` names a field by its path relative to the checked message (`temperature`,
 `tuning_task.hyperparameters.epoch_count`); `[]` after a repeated field applies the rest
@@ -6,17 +6,18 @@ of the path to each element and reports the index (`safety_settings[2].category`
 is skipped when its field is absent (an unset optional scalar or message), unless
 `required`. A `CrossRule` checks the whole message, for rules that relate fields.
 
-Syntactic rules run before any lookup; the few that need the model (output_token_limit,
-max_temperature, supported methods, prompt size) are built from it after the lookup.
+The rule sets live beside this module, one per service (`generation_rules`, `tuning_rules`,
+`dataset_rules`, `batch_rules`). Syntactic rules run before any lookup; the few that need
+the model (output_token_limit, max_temperature, supported methods, prompt size) are built
+from it after the lookup.
 
-    ensure(violations(request, TEXT_SAMPLING_RULES), name_violations(request.model, "model"))
+    ensure(violations(request, TEXT_RULES), model_name_violations(request.model))
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
-import re
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence, Sized
 from dataclasses import dataclass
 from typing import Any, cast
@@ -26,44 +27,8 @@ from google.protobuf.message import Message
 
 from textgen._protobuf import is_repeated
 from textgen.server.rpc.errors import FieldViolation, invalid_argument
-from textgen.v1 import model_pb2, safety_pb2
 
 Check = Callable[[Any], bool]
-
-MAX_CANDIDATES = 8
-MAX_STOP_SEQUENCES = 5
-MAX_BATCH_EMBED = 100
-TEXT_MAX_TEMPERATURE = 1.0
-CONTENT_MAX_TEMPERATURE = 2.0
-TUNED_DISPLAY_NAME_MAX = 40
-DATASET_DISPLAY_NAME_MAX = 256
-DATASET_DESCRIPTION_MAX = 1024
-DATASET_MAX_ROWS = 1000
-
-BASE_MODEL_NAME = re.compile(r"models/[A-Za-z0-9][A-Za-z0-9._-]*")
-TUNED_MODEL_ID = re.compile(r"[a-z]([a-z0-9-]{0,38}[a-z0-9])?")
-TUNED_MODEL_NAME = re.compile(r"tunedModels/" + TUNED_MODEL_ID.pattern)
-DATASET_ID = re.compile(r"[a-z]([a-z0-9-]{0,61}[a-z0-9])?")
-DATASET_NAME = re.compile(r"datasets/" + DATASET_ID.pattern)
-
-RESPONSE_MIME_TYPES = frozenset({"", "text/plain", "application/json"})
-
-# RPC -> the REST method names (Model.supported_generation_methods) that allow it.
-REQUIRED_METHODS: dict[str, tuple[str, ...]] = {
-    "GenerateText": ("generateText",),
-    "StreamGenerateText": ("generateText",),
-    "CountTextTokens": ("countTextTokens",),
-    "GenerateMessage": ("generateMessage",),
-    "CountMessageTokens": ("countMessageTokens",),
-    "EmbedText": ("embedText",),
-    "BatchEmbedText": ("batchEmbedText", "embedText"),
-    "GenerateContent": ("generateContent",),
-    "StreamGenerateContent": ("generateContent",),
-    "CountTokens": ("countTokens",),
-    "EmbedContent": ("embedContent",),
-    "BatchEmbedContents": ("batchEmbedContents", "embedContent"),
-    "CreateTunedModel": ("createTunedModel",),
-}
 
 
 # --- checks -------------------------------------------------------------------------
@@ -92,11 +57,6 @@ def above(low: float) -> Check:
 def count_between(low: int, high: int) -> Check:
     """low <= len(value) <= high."""
     return lambda value: low <= len(value) <= high
-
-
-def full_match(pattern: re.Pattern[str]) -> Check:
-    """The whole value matches the pattern."""
-    return lambda value: pattern.fullmatch(value) is not None
 
 
 def is_set(_: object) -> bool:
@@ -283,233 +243,7 @@ def validate(message: Message, rules: Iterable[AnyRule], prefix: str = "") -> No
     ensure(violations(message, rules, prefix))
 
 
-# --- rule sets --------------------------------------------------------------------------
-
-
-def sampling_rules(max_temperature: float) -> list[AnyRule]:
-    """Sampling ranges shared by GenerateText, GenerateMessage and GenerationConfig."""
-    return [
-        Rule(
-            "temperature", between(0, max_temperature), f"must be between 0 and {max_temperature:g}"
-        ),
-        Rule("top_p", between(0, 1), "must be between 0 and 1"),
-        Rule("top_k", at_least(1), "must be at least 1"),
-        Rule(
-            "candidate_count", between(1, MAX_CANDIDATES), f"must be between 1 and {MAX_CANDIDATES}"
-        ),
-        Rule("max_output_tokens", at_least(1), "must be at least 1"),
-        Rule(
-            "stop_sequences",
-            count_between(0, MAX_STOP_SEQUENCES),
-            f"at most {MAX_STOP_SEQUENCES} stop sequences are allowed",
-        ),
-        Rule(
-            "response_mime_type",
-            lambda v: v in RESPONSE_MIME_TYPES,
-            "must be text/plain or application/json",
-        ),
-    ]
-
-
-TEXT_SAMPLING_RULES = sampling_rules(TEXT_MAX_TEMPERATURE)
-CONTENT_SAMPLING_RULES = sampling_rules(CONTENT_MAX_TEMPERATURE)  # under generation_config
-
-
-def model_limit_rules(model: model_pb2.Model, *, content: bool) -> list[AnyRule]:
-    """Rules that need the resolved base model: output length and (content) temperature."""
-    rules: list[AnyRule] = [
-        Rule(
-            "max_output_tokens",
-            at_most(model.output_token_limit),
-            f"must be at most the model's output_token_limit ({model.output_token_limit})",
-        )
-    ]
-    if content and model.HasField("max_temperature"):
-        rules.append(
-            Rule(
-                "temperature",
-                at_most(model.max_temperature),
-                f"must be at most the model's max_temperature ({model.max_temperature:g})",
-            )
-        )
-    return rules
-
-
-TUNED_MODEL_RULES: list[AnyRule] = [  # checked under the `tuned_model` prefix
-    Rule(
-        "display_name",
-        lambda v: len(v) <= TUNED_DISPLAY_NAME_MAX,
-        f"must be at most {TUNED_DISPLAY_NAME_MAX} characters",
-    ),
-    Rule("temperature", between(0, 1), "must be between 0 and 1"),
-    Rule("top_p", between(0, 1), "must be between 0 and 1"),
-    Rule("top_k", at_least(1), "must be at least 1"),
-]
-
-TUNING_TASK_RULES: list[AnyRule] = [  # checked under `tuned_model`, on create only
-    Rule(
-        "tuning_task.training_data.examples.examples",
-        non_empty,
-        "at least one training example is required",
-        required=True,
-    ),
-    Rule("tuning_task.training_data.examples.examples[].output", non_empty, "must not be empty"),
-    Rule("tuning_task.hyperparameters.epoch_count", at_least(1), "must be at least 1"),
-    Rule("tuning_task.hyperparameters.batch_size", at_least(1), "must be at least 1"),
-    Rule("tuning_task.hyperparameters.learning_rate", above(0), "must be greater than 0"),
-    Rule(
-        "tuning_task.hyperparameters.learning_rate_multiplier", above(0), "must be greater than 0"
-    ),
-    CrossRule(
-        "base_model",
-        lambda m: m.WhichOneof("source_model") is not None,
-        "a base_model or a tuned_model_source is required",
-        "REQUIRED_FIELD",
-    ),
-]
-
-CREATE_TUNED_MODEL_RULES: list[AnyRule] = [
-    Rule(
-        "tuned_model_id",
-        lambda v: v == "" or TUNED_MODEL_ID.fullmatch(v) is not None,
-        f"must match {TUNED_MODEL_ID.pattern}",
-    ),
-    Rule("tuned_model", is_set, "is required", required=True),
-]
-
-UPDATABLE_TUNED_MODEL_FIELDS = frozenset(
-    {"display_name", "description", "temperature", "top_p", "top_k", "reader_project_numbers"}
-)
-
-DATASET_RULES: list[AnyRule] = [  # checked under the `dataset` prefix
-    Rule(
-        "display_name",
-        lambda v: len(v) <= DATASET_DISPLAY_NAME_MAX,
-        f"must be at most {DATASET_DISPLAY_NAME_MAX} characters",
-    ),
-    Rule(
-        "description",
-        lambda v: len(v) <= DATASET_DESCRIPTION_MAX,
-        f"must be at most {DATASET_DESCRIPTION_MAX} characters",
-    ),
-]
-
-DATASET_ID_RULE = Rule(
-    "dataset_id",
-    lambda v: v == "" or DATASET_ID.fullmatch(v) is not None,
-    f"must match {DATASET_ID.pattern}",
-)
-
-ROW_RULES: list[AnyRule] = [  # `rows` of CreateDatasetRequest or UploadDatasetChunk
-    Rule("rows[]", lambda row: row.WhichOneof("prompt") is not None, "needs text or messages"),
-    Rule("rows[].messages.messages", non_empty, "must hold at least one message"),
-]
-
-BATCH_EMBED_TEXT_RULES: list[AnyRule] = [
-    Rule(
-        "texts", count_between(0, MAX_BATCH_EMBED), f"at most {MAX_BATCH_EMBED} texts are allowed"
-    ),
-    Rule(
-        "requests",
-        count_between(0, MAX_BATCH_EMBED),
-        f"at most {MAX_BATCH_EMBED} requests are allowed",
-    ),
-    CrossRule(
-        "requests",
-        lambda m: not (m.texts and m.requests),
-        "set either texts or requests, not both",
-    ),
-    CrossRule("texts", lambda m: bool(m.texts or m.requests), "texts or requests are required"),
-]
-
-BATCH_EMBED_CONTENTS_RULES: list[AnyRule] = [
-    Rule(
-        "requests",
-        count_between(1, MAX_BATCH_EMBED),
-        f"between 1 and {MAX_BATCH_EMBED} requests are required",
-    ),
-    Rule("requests[].output_dimensionality", at_least(1), "must be at least 1"),
-]
-
-
-# --- helpers that are not a single field check -------------------------------------------
-
-
-def name_violations(
-    name: str, field: str, patterns: Sequence[re.Pattern[str]], expected: str
-) -> list[FieldViolation]:
-    """A violation when `name` matches none of the patterns (`expected` says what fits)."""
-    if any(pattern.fullmatch(name) for pattern in patterns):
-        return []
-    return [FieldViolation(field, f"must be {expected}, got {name!r}")]
-
-
-def model_name_violations(
-    name: str, field: str = "model", *, tuned: bool = True
-) -> list[FieldViolation]:
-    """`models/{model}`, or also `tunedModels/{tuned_model}` when `tuned`."""
-    if tuned:
-        return name_violations(
-            name,
-            field,
-            [BASE_MODEL_NAME, TUNED_MODEL_NAME],
-            "`models/{model}` or `tunedModels/{tuned_model}`",
-        )
-    return name_violations(name, field, [BASE_MODEL_NAME], "`models/{model}`")
-
-
-def safety_setting_violations(
-    settings: Sequence[safety_pb2.SafetySetting],
-    allowed: Collection[int],
-    field: str = "safety_settings",
-) -> list[FieldViolation]:
-    """Categories outside `allowed`, and a second setting for a category already set."""
-    found: list[FieldViolation] = []
-    seen: set[int] = set()
-    for index, setting in enumerate(settings):
-        path = f"{field}[{index}].category"
-        if setting.category not in allowed:
-            found.append(FieldViolation(path, "is not a harm category this method accepts"))
-        elif setting.category in seen:
-            found.append(FieldViolation(path, "appears more than once"))
-        seen.add(setting.category)
-    return found
-
-
-def require_method(model: model_pb2.Model, rpc: str, field: str = "model") -> None:
-    """INVALID_ARGUMENT on `field` when the model does not support the RPC.
-
-    The request names a model that cannot serve this method, which the caller fixes by
-    changing the argument, so this is INVALID_ARGUMENT rather than FAILED_PRECONDITION.
-    """
-    accepted = REQUIRED_METHODS[rpc]
-    supported = model.supported_generation_methods
-    if not any(method in supported for method in accepted):
-        raise invalid_argument(
-            [
-                FieldViolation(
-                    field,
-                    f"{model.name} does not support {accepted[0]}",
-                    "UNSUPPORTED_METHOD",
-                )
-            ]
-        )
-
-
-def prompt_size_violations(
-    token_count: int, model: model_pb2.Model, field: str
-) -> list[FieldViolation]:
-    """A violation when the prompt takes more than the model's input_token_limit."""
-    if model.input_token_limit and token_count > model.input_token_limit:
-        return [
-            FieldViolation(
-                field,
-                f"takes {token_count} tokens, more than the model's input_token_limit "
-                f"({model.input_token_limit})",
-                "PROMPT_TOO_LONG",
-            )
-        ]
-    return []
+# --- checks that are not a single rule ------------------------------------------------
 
 
 def update_mask_violations(
