@@ -1,8 +1,9 @@
 """Prompts of every method in the engine's terms: Content turns plus a system instruction.
 
 A text prompt is one user turn. A MessagePrompt's context becomes the system instruction,
-and its examples and messages become alternating turns that end with the user's message.
-The `*_text` functions give the text that is counted and safety-rated.
+and its examples and messages become alternating turns that end with the user's message. A
+GenerateContentRequest already has turns. The `*_text` functions give the text that is
+counted and safety-rated.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import NamedTuple
 
-from textgen.v1 import content_pb2, message_pb2
+from textgen.v1 import content_pb2, message_pb2, model_service_pb2
 
 USER = "user"
 MODEL = "model"
@@ -50,6 +51,12 @@ def from_messages(prompt: message_pb2.MessagePrompt) -> Prompt:
     return Prompt(turns, system)
 
 
+def from_content_request(request: model_service_pb2.GenerateContentRequest) -> Prompt:
+    """A content request's turns and its system instruction, if it has one."""
+    system = request.system_instruction if request.HasField("system_instruction") else None
+    return Prompt(list(request.contents), system)
+
+
 def reply_author(messages: Sequence[message_pb2.Message]) -> str:
     """The author label for the model's reply: whoever spoke before the last message, or
     "1" when the conversation does not say."""
@@ -70,3 +77,16 @@ def prompt_text(prompt: Prompt) -> str:
     """All text the model reads: the system instruction, then every turn."""
     system = [prompt.system_instruction] if prompt.system_instruction is not None else []
     return contents_text([*system, *prompt.contents])
+
+
+def count_tokens_text(request: model_service_pb2.CountTokensRequest) -> str:
+    """What CountTokens counts: its contents, or the whole GenerateContentRequest it carries,
+    with the name and description of each function that request declares."""
+    if not request.HasField("generate_content_request"):
+        return prompt_text(Prompt(list(request.contents)))
+    inner = request.generate_content_request
+    declared = "\n".join(
+        f"{fn.name} {fn.description}" for tool in inner.tools for fn in tool.function_declarations
+    )
+    text = prompt_text(from_content_request(inner))
+    return text + "\n" + declared if declared else text

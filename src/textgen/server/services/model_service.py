@@ -11,6 +11,8 @@ from textgen.server.engine import GenerationInput
 from textgen.server.generation import embedding, screened
 from textgen.server.generation.prompts import (
     Prompt,
+    count_tokens_text,
+    from_content_request,
     from_messages,
     from_text,
     prompt_text,
@@ -258,8 +260,7 @@ class ModelServicer(model_service_pb2_grpc.ModelServiceServicer):
     def _content_input(
         self, model: ResolvedModel, request: model_service_pb2.GenerateContentRequest
     ) -> tuple[Prompt, GenerationInput]:
-        system = request.system_instruction if request.HasField("system_instruction") else None
-        prompt = Prompt(list(request.contents), system)
+        prompt = from_content_request(request)
         config = request.generation_config if request.HasField("generation_config") else None
         tool_config = request.tool_config if request.HasField("tool_config") else None
         gen_input = self._input(
@@ -321,18 +322,7 @@ class ModelServicer(model_service_pb2_grpc.ModelServiceServicer):
         if request.HasField("generate_content_request"):
             checks.append(violations(inner, CONTENT_RULES, "generate_content_request"))
         model = await self._resolve(request.model, "CountTokens", *checks)
-        if request.HasField("generate_content_request"):
-            system = inner.system_instruction if inner.HasField("system_instruction") else None
-            prompt = Prompt(list(inner.contents), system)
-            extra = "\n".join(
-                f"{fn.name} {fn.description}"
-                for tool in inner.tools
-                for fn in tool.function_declarations
-            )
-            text = prompt_text(prompt) + ("\n" + extra if extra else "")
-        else:
-            text = prompt_text(Prompt(list(request.contents)))
-        tokens = await self._state.engine.count_tokens(model.base, text)
+        tokens = await self._state.engine.count_tokens(model.base, count_tokens_text(request))
         return model_service_pb2.CountTokensResponse(total_tokens=tokens)
 
     # --- embeddings ---------------------------------------------------------------------
