@@ -21,7 +21,6 @@ from textgen.v1 import (
 
 from tests.testing import requests
 from textgen.server.clock import ManualClock
-from textgen.server.lro.operations import unpack
 from textgen.testing.fake_engine.engine import FakeEngine
 from textgen.testing.fake_server import FakeServer
 from textgen.testing.pacing import Progression, ProgressionMode
@@ -126,7 +125,7 @@ def test_manual_clock_advances_tuning_to_done() -> None:
         done = operations.GetOperation(get)
         assert done.done, done
         model = tuned_model_pb2.TunedModel()
-        assert unpack(done, model, response=True)
+        assert done.response.Unpack(model)
         assert model.state == tuned_model_pb2.TunedModel.ACTIVE
 
 

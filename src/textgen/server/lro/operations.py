@@ -306,12 +306,6 @@ def _ended_early() -> status_pb2.Status:
     )
 
 
-def unpack(operation: Operation, message: Message, *, response: bool = False) -> bool:
-    """Unpack the operation's metadata (or response) into `message`; False on a type mismatch."""
-    holder = operation.response if response else operation.metadata
-    return bool(holder.Unpack(message))
-
-
 def _pack(message: Message) -> any_pb2.Any:
     holder = any_pb2.Any()
     holder.Pack(message)
