@@ -1,4 +1,4 @@
-"""Scripted responses and faults: per-method steps a server interceptor plays before the servicer.
+"""Scripted responses and faults: per-method steps a server policy plays before the servicer.
 
 A script is a queue of steps for one method. Each call takes the next step; when the queue is
 empty, calls fall through to the real servicer::

@@ -1,4 +1,4 @@
-"""The request journal: a server interceptor that records every call for assertions.
+"""The request journal: a server policy that records every call for assertions.
 
 Each `Call` holds the full method name, the parsed request message(s), the invocation
 metadata and the time left before the client's deadline (None without one)::

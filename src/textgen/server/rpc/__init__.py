@@ -1,2 +1,2 @@
-"""What every RPC shares: interceptors (auth, error mapping, undecodable requests), rich errors,
-pagination and the grpc.aio typing aliases."""
+"""What every RPC shares: the policies (auth, error mapping, undecodable requests) and the one
+interceptor that applies them, rich errors, pagination and the grpc.aio typing aliases."""
