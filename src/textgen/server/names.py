@@ -27,15 +27,18 @@ class ResourceKind:
     """One kind of named resource: `type` and `pattern` as the contract declares them, and
     the syntax its ids must have."""
 
-    __slots__ = ("_name_syntax", "collection", "id_syntax", "pattern", "type")
+    __slots__ = ("_id_pattern", "_name_pattern", "collection", "id_syntax", "pattern", "type")
 
     def __init__(self, type_: str, pattern: str, id_syntax: str) -> None:
         self.type = type_
         self.pattern = pattern
         # The part of every name before the id, such as "tunedModels/".
         self.collection = pattern.split("{", 1)[0]
-        self.id_syntax = re.compile(id_syntax)
-        self._name_syntax = re.compile(re.escape(self.collection) + id_syntax)
+        # The regular expression an id must match in full.
+        self.id_syntax = id_syntax
+        # Compiled on first use: importing the server stays cheap.
+        self._id_pattern: re.Pattern[str] | None = None
+        self._name_pattern: re.Pattern[str] | None = None
 
     def name(self, resource_id: str) -> str:
         """The resource name for an id."""
@@ -51,11 +54,15 @@ class ResourceKind:
 
     def is_valid_id(self, resource_id: str) -> bool:
         """Whether a caller may choose this id."""
-        return self.id_syntax.fullmatch(resource_id) is not None
+        if self._id_pattern is None:
+            self._id_pattern = re.compile(self.id_syntax)
+        return self._id_pattern.fullmatch(resource_id) is not None
 
     def is_valid_name(self, name: str) -> bool:
         """Whether the whole name has this kind's syntax."""
-        return self._name_syntax.fullmatch(name) is not None
+        if self._name_pattern is None:
+            self._name_pattern = re.compile(re.escape(self.collection) + self.id_syntax)
+        return self._name_pattern.fullmatch(name) is not None
 
     def __repr__(self) -> str:
         return f"ResourceKind({self.type!r}, {self.pattern!r})"

@@ -26,7 +26,7 @@ DATASET_RULES: list[AnyRule] = [  # checked under the `dataset` prefix
 DATASET_ID_RULE = Rule(
     "dataset_id",
     lambda v: v == "" or DATASET.is_valid_id(v),
-    f"must match {DATASET.id_syntax.pattern}",
+    f"must match {DATASET.id_syntax}",
 )
 
 ROW_RULES: list[AnyRule] = [  # `rows` of CreateDatasetRequest or UploadDatasetChunk

@@ -54,7 +54,7 @@ CREATE_TUNED_MODEL_RULES: list[AnyRule] = [
     Rule(
         "tuned_model_id",
         lambda v: v == "" or TUNED_MODEL.is_valid_id(v),
-        f"must match {TUNED_MODEL.id_syntax.pattern}",
+        f"must match {TUNED_MODEL.id_syntax}",
     ),
     Rule("tuned_model", is_set, "is required", required=True),
 ]
