@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import json
+import random
 from typing import Any
+
+import pytest
 
 from textgen.testing.fake_engine.catalog import default_model
 from textgen.testing.fake_engine.engine import FakeEngine
 from textgen.testing.fake_engine.engine_inputs import generation_input
+from textgen.testing.fake_engine.json_values import json_text, value_for
+from textgen.testing.fake_engine.prose import WORDS
 
 GEMINI = default_model("models/gemini-1.5-flash")
 JSON = "application/json"
@@ -77,3 +82,23 @@ async def test_system_directives_do_not_break_json() -> None:
     )
     text = (await FakeEngine().generate(request)).candidates[0].text()
     assert isinstance(json.loads(text), dict)
+
+
+@pytest.mark.parametrize(
+    "schema",
+    [
+        RECIPE,
+        {"type": "array", "items": RECIPE, "minItems": 3},
+        {"anyOf": [{"oneOf": [{"type": "number", "minimum": -1.5, "maximum": 1.5}]}]},
+        {"type": ["null", "integer"], "minimum": 3, "maximum": 3},
+        {"enum": [{"nested": [1, 2.5, None]}, "plain"]},
+        {"properties": {"a": {}, "b": {"type": "null"}}, "propertyOrdering": ["b", "b"]},
+        {"properties": {}},
+        {"items": {"type": "boolean"}, "maxItems": 0},
+        {"type": "string"},
+    ],
+)
+def test_written_in_pieces_equals_the_whole_value(schema: dict[str, Any]) -> None:
+    for seed in range(5):
+        whole = json.dumps(value_for(schema, random.Random(seed), WORDS))
+        assert "".join(json_text(schema, random.Random(seed), WORDS)) == whole

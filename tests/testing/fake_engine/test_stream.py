@@ -63,3 +63,44 @@ async def test_a_function_call_streams_as_one_part() -> None:
     request = generation_input(GEMINI, "please ping", tools=[tool])
     items = [item async for item in FakeEngine().stream(request)]
     assert [item.candidates[0].parts[0].function_call.name for item in items] == ["ping"]
+
+
+async def test_a_long_json_answer_streams_before_it_is_all_written() -> None:
+    # An array of 3000 strings (over 10000 tokens): its first delta needs only its start.
+    schema = {"type": "array", "items": {"type": "string"}, "minItems": 3000}
+    request = generation_input(
+        GEMINI, "List words", response_mime_type="application/json", response_schema=schema
+    )
+    engine = FakeEngine()
+    items = engine.stream(request)
+    first = await items.__anext__()
+    await items.aclose()
+    whole = (await engine.generate(request)).candidates[0].text()
+    assert whole.startswith(first.candidates[0].text())
+    assert len(whole) > 100 * len(first.candidates[0].text())
+
+
+async def test_cut_answers_stream_as_generated_json_and_stop_sequences_included() -> None:
+    schema = {"type": "array", "items": {"type": "string"}, "minItems": 400}
+    for params in ({"max_output_tokens": 37}, {"stop_sequences": ("lantern", '", "')}):
+        request = generation_input(
+            GEMINI,
+            "List words",
+            response_mime_type="application/json",
+            response_schema=schema,
+            candidate_count=2,
+            temperature=1.0,
+            **params,
+        )
+        engine = FakeEngine()
+        whole = await engine.generate(request)
+        items = [item async for item in engine.stream(request)]
+        for index, candidate in enumerate(whole.candidates):
+            streamed = "".join(item.candidates[index].text() for item in items)
+            assert streamed == candidate.text()
+            final = items[-1].candidates[index]
+            assert (final.finish_reason, final.token_count) == (
+                candidate.finish_reason,
+                candidate.token_count,
+            )
+            assert final.safety_ratings == candidate.safety_ratings

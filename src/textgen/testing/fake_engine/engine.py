@@ -27,7 +27,8 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
+from typing import TypeAlias
 
 from google.protobuf import json_format
 
@@ -45,9 +46,10 @@ from textgen.server.engine import (
 from textgen.testing.fake_engine import function_calls, harm, tokenizer
 from textgen.testing.fake_engine.catalog import DEFAULT_MODELS, copy_model
 from textgen.testing.fake_engine.catalog import embedding_dimension as catalog_dimension
+from textgen.testing.fake_engine.chunker import Chunker
 from textgen.testing.fake_engine.directives import Directives
 from textgen.testing.fake_engine.embeddings import embed_text, fit
-from textgen.testing.fake_engine.json_values import value_for
+from textgen.testing.fake_engine.json_values import json_text
 from textgen.testing.fake_engine.memorizer import Memorizer, TunedAdapter
 from textgen.testing.fake_engine.prose import paragraph, seeded, vocabulary
 from textgen.v1 import content_pb2, generation_pb2, model_pb2, safety_pb2
@@ -57,6 +59,8 @@ JSON_MIME_TYPE = "application/json"
 DEFAULT_JSON_SCHEMA = {"type": "object", "properties": {"answer": {"type": "string"}}}
 # How many tokens each streamed text delta holds at most.
 STREAM_CHUNK_TOKENS = 4
+# A text answer: the whole text, or (JSON mode) its pieces, written as they are asked for.
+Answer: TypeAlias = "str | Iterator[str]"
 
 
 class FakeEngine:
@@ -109,26 +113,35 @@ class FakeEngine:
         """generate()'s answer in deltas of at most STREAM_CHUNK_TOKENS tokens per candidate.
 
         Every item lists every candidate; a candidate with nothing new has no parts. Only the
-        final item carries finish reasons, ratings and token counts.
+        final item carries finish reasons, ratings and token counts. A JSON answer is written
+        only as far as the deltas sent so far need, so the first one comes as fast for a long
+        answer as for a short one.
         """
-        output = self._generate(request)
-        pieces = [_pieces(candidate) for candidate in output.candidates]
-        steps = max([1, *map(len, pieces)])
-        for step in range(steps):
-            final = step == steps - 1
+        prompt_tokens = _prompt_tokens(request)
+        streams = [_Streamed(request, answer) for answer in self._answers(request)]
+        upcoming = [stream.next_part() for stream in streams]
+        while True:
+            current = upcoming
+            upcoming = [
+                None if part is None else stream.next_part()
+                for stream, part in zip(streams, current, strict=True)
+            ]
+            final = all(part is None for part in upcoming)
             await asyncio.sleep(0)
             yield GenerationOutput(
                 candidates=[
                     GeneratedCandidate(
-                        parts=parts[step : step + 1],
-                        finish_reason=candidate.finish_reason if final else _UNSPECIFIED,
-                        safety_ratings=list(candidate.safety_ratings) if final else [],
-                        token_count=candidate.token_count if final else 0,
+                        parts=[] if part is None else [part],
+                        finish_reason=stream.outcome.finish_reason if final else _UNSPECIFIED,
+                        safety_ratings=list(stream.outcome.safety_ratings) if final else [],
+                        token_count=stream.outcome.token_count if final else 0,
                     )
-                    for candidate, parts in zip(output.candidates, pieces, strict=True)
+                    for stream, part in zip(streams, current, strict=True)
                 ],
-                prompt_token_count=output.prompt_token_count,
+                prompt_token_count=prompt_tokens,
             )
+            if final:
+                return
 
     async def embed(
         self,
@@ -167,43 +180,60 @@ class FakeEngine:
         yield TuningResult(memory.finish())
 
     def _generate(self, request: GenerationInput) -> GenerationOutput:
-        call = function_calls.plan_call(request.contents, request.tools, request.tool_config)
-        directives = Directives.parse(request.system_instruction)
         candidates = [
-            _called(request.model, call)
-            if call is not None
-            else _finished(request, self._text(request, index, directives))
-            for index in range(request.params.candidate_count)
+            answer
+            if isinstance(answer, GeneratedCandidate)
+            else _finished(request, answer if isinstance(answer, str) else "".join(answer))
+            for answer in self._answers(request)
         ]
         return GenerationOutput(candidates=candidates, prompt_token_count=_prompt_tokens(request))
 
-    def _text(self, request: GenerationInput, index: int, directives: Directives) -> str:
+    def _answers(self, request: GenerationInput) -> list[GeneratedCandidate | Answer]:
+        """Each candidate: a function call, ready, or its text before cuts and ratings."""
+        count = request.params.candidate_count
+        call = function_calls.plan_call(request.contents, request.tools, request.tool_config)
+        if call is not None:
+            return [_called(request.model, call) for _ in range(count)]
         params = request.params
         json_mode = params.response_mime_type == JSON_MIME_TYPE
+        directives = (
+            _NO_DIRECTIVES
+            if request.system_instruction is None
+            else Directives.parse(request.system_instruction)
+        )
         recalled = _recall(request, json_mode=json_mode)
         if recalled is not None:
-            return recalled if json_mode else directives.apply(recalled)
+            return [recalled if json_mode else directives.apply(recalled)] * count
         words = vocabulary(params.top_k, params.top_p)
         if json_mode:
             schema = params.response_schema or DEFAULT_JSON_SCHEMA
-            return json.dumps(value_for(schema, self._source(request, index), words))
-        last = request.contents[-1] if request.contents else content_pb2.Content()
-        if results := function_calls.responses(last):
-            return directives.apply(function_calls.describe(results))
-        markers = harm.echoed_markers(request.prompt_text())
-        return directives.apply(
-            " ".join([*markers, paragraph(self._source(request, index), words)])
-        )
+            fingerprint = _fingerprint(request)
+            return [
+                json_text(schema, self._source(request, fingerprint, index), words)
+                for index in range(count)
+            ]
+        if request.contents and (results := function_calls.responses(request.contents[-1])):
+            return [directives.apply(function_calls.describe(results))] * count
+        prompt = request.prompt_text()
+        markers = harm.echoed_markers(prompt) if ":" in prompt else ()
+        fingerprint = _fingerprint(request)
+        return [
+            directives.apply(
+                " ".join([*markers, paragraph(self._source(request, fingerprint, index), words)])
+            )
+            for index in range(count)
+        ]
 
-    def _source(self, request: GenerationInput, index: int) -> random.Random:
+    def _source(self, request: GenerationInput, fingerprint: bytes, index: int) -> random.Random:
         """The random source for one candidate; seeds matter only when temperature > 0."""
         params = request.params
         seed = params.seed if params.seed is not None else self.seed
         sampled = seed if params.temperature > 0 else None
-        return seeded(request.model.name, _fingerprint(request), index, sampled)
+        return seeded(request.model.name, fingerprint, index, sampled)
 
 
 _UNSPECIFIED: FinishReason = generation_pb2.Candidate.FINISH_REASON_UNSPECIFIED
+_NO_DIRECTIVES = Directives()
 
 
 def _recall(request: GenerationInput, *, json_mode: bool) -> str | None:
@@ -226,19 +256,57 @@ def _is_json(text: str) -> bool:
 def _finished(request: GenerationInput, text: str) -> GeneratedCandidate:
     """A text candidate cut at stop sequences and max_output_tokens, then rated."""
     params = request.params
-    finish: FinishReason = generation_pb2.Candidate.STOP
     stops = [text.find(stop) for stop in params.stop_sequences if stop and stop in text]
     if stops:
         text = text[: min(stops)]
-    text, cut = tokenizer.truncate(text, params.max_output_tokens)
+    tokens = tokenizer.count_tokens(text)
+    cut = tokens > params.max_output_tokens
     if cut:
-        finish = generation_pb2.Candidate.MAX_TOKENS
+        text, _ = tokenizer.truncate(text, params.max_output_tokens)
+        tokens = params.max_output_tokens  # truncate keeps exactly that many
+    return _rated(request.model, [content_pb2.Part(text=text)], text, cut=cut, tokens=tokens)
+
+
+def _rated(
+    model: model_pb2.Model, parts: list[content_pb2.Part], text: str, *, cut: bool, tokens: int
+) -> GeneratedCandidate:
+    """A text candidate with its finish reason (MAX_TOKENS when cut) and ratings."""
     return GeneratedCandidate(
-        parts=[content_pb2.Part(text=text)],
-        finish_reason=finish,
-        safety_ratings=harm.rate(text, _categories(request.model, text)),
-        token_count=tokenizer.count_tokens(text),
+        parts=parts,
+        finish_reason=generation_pb2.Candidate.MAX_TOKENS if cut else generation_pb2.Candidate.STOP,
+        safety_ratings=harm.rate(text, _categories(model, text)),
+        token_count=tokens,
     )
+
+
+class _Streamed:
+    """One candidate of a stream: its parts, each made when asked for, then how it ended."""
+
+    def __init__(self, request: GenerationInput, answer: GeneratedCandidate | Answer) -> None:
+        # `outcome` (finish reason, ratings, token count) is known once every part is out.
+        self.outcome: GeneratedCandidate
+        self._model = request.model
+        if isinstance(answer, GeneratedCandidate):  # a function call, whole already
+            self.outcome = answer
+            self._parts = iter(answer.parts)
+            return
+        params = request.params
+        chunker = Chunker(params.stop_sequences, params.max_output_tokens, STREAM_CHUNK_TOKENS)
+        fragments = [answer] if isinstance(answer, str) else answer
+        self._parts = self._text_parts(chunker, fragments)
+
+    def next_part(self) -> content_pb2.Part | None:
+        """The next part, or None after the last."""
+        return next(self._parts, None)
+
+    def _text_parts(self, chunker: Chunker, fragments: Iterable[str]) -> Iterator[content_pb2.Part]:
+        sent = []
+        for chunk in chunker.chunks(fragments):
+            sent.append(chunk)
+            yield content_pb2.Part(text=chunk)
+        text = "".join(sent)
+        whole = [content_pb2.Part(text=text)]
+        self.outcome = _rated(self._model, whole, text, cut=chunker.cut, tokens=chunker.tokens)
 
 
 def _called(model: model_pb2.Model, call: content_pb2.FunctionCall) -> GeneratedCandidate:
@@ -283,17 +351,3 @@ def _part_text(part: content_pb2.Part) -> str:
 def _fingerprint(request: GenerationInput) -> bytes:
     turns = [*request.contents, request.system_instruction or content_pb2.Content()]
     return b"\x00".join(turn.SerializeToString(deterministic=True) for turn in turns)
-
-
-def _pieces(candidate: GeneratedCandidate) -> list[content_pb2.Part]:
-    """The candidate's parts with text split into streamable chunks."""
-    pieces: list[content_pb2.Part] = []
-    for part in candidate.parts:
-        if part.HasField("text"):
-            pieces.extend(
-                content_pb2.Part(text=chunk)
-                for chunk in tokenizer.chunks(part.text, STREAM_CHUNK_TOKENS)
-            )
-        else:
-            pieces.append(part)
-    return pieces

@@ -6,25 +6,32 @@ a list picks its first non-null entry), ``properties`` (every property is filled
 (default 1 to 3 items), ``enum`` (one of its values), ``minimum``/``maximum`` for numbers,
 and ``anyOf``/``oneOf`` (the first branch). Without ``type``, ``properties`` means object and
 ``items`` means array; anything else becomes a short string.
+
+`json_text` writes the value a piece at a time, as `json.dumps(value_for(...))` would write it
+whole, drawing from the source in the same order; so an answer can be streamed before all of
+it is drawn.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import random
+from collections.abc import Iterator
+from json.encoder import encode_basestring_ascii
 from typing import Any, TypeAlias
 
-from textgen.testing.fake_engine.prose import phrase
+from textgen.testing.fake_engine.prose import below, phrase
 
 JsonSchema: TypeAlias = dict[str, Any]
 JsonValue: TypeAlias = "bool | int | float | str | list[JsonValue] | dict[str, JsonValue] | None"
 
+_BRANCHES = ("anyOf", "any_of", "oneOf", "one_of")
+
 
 def value_for(schema: JsonSchema, source: random.Random, words: tuple[str, ...]) -> JsonValue:
     """A value that schema accepts, drawn from source."""
-    for key in ("anyOf", "any_of", "oneOf", "one_of"):
-        if schema.get(key):
-            return value_for(schema[key][0], source, words)
+    schema = _branch(schema)
     if schema.get("enum"):
         chosen: JsonValue = source.choice(list(schema["enum"]))
         return chosen
@@ -35,18 +42,68 @@ def value_for(schema: JsonSchema, source: random.Random, words: tuple[str, ...])
             for name in _property_order(schema)
         }
     if kind == "array":
-        low = int(_keyword(schema, "minItems", "min_items", 1))
-        high = max(low, int(_keyword(schema, "maxItems", "max_items", max(low, 3))))
-        count = source.randint(low, min(high, low + 2))
         items = schema.get("items", {})
-        return [value_for(items, source, words) for _ in range(count)]
+        return [value_for(items, source, words) for _ in range(_item_count(schema, source))]
+    return _scalar(kind, schema, source, words)
+
+
+def json_text(schema: JsonSchema, source: random.Random, words: tuple[str, ...]) -> Iterator[str]:
+    """`json.dumps(value_for(schema, source, words))` in pieces, drawn as they are written."""
+    schema = _branch(schema)
+    kind = "enum" if schema.get("enum") else _kind(schema)
+    if kind == "object":
+        names = _property_order(schema)
+        if len(set(names)) < len(names):  # a name filled twice keeps its place, not its value
+            yield json.dumps(value_for(schema, source, words))
+            return
+        separator = "{"
+        for name in names:
+            yield f"{separator}{encode_basestring_ascii(name)}: "
+            yield from json_text(schema["properties"][name], source, words)
+            separator = ", "
+        yield "{}" if not names else "}"
+    elif kind == "array":
+        items = schema.get("items", {})
+        count = _item_count(schema, source)
+        for index in range(count):
+            yield ", " if index else "["
+            yield from json_text(items, source, words)
+        yield "]" if count else "[]"
+    elif kind == "string":
+        yield encode_basestring_ascii(_short_string(source, words))
+    else:
+        yield json.dumps(value_for(schema, source, words))
+
+
+def _branch(schema: JsonSchema) -> JsonSchema:
+    """The schema itself, or the first branch of its anyOf or oneOf (followed down)."""
+    while True:
+        branches = next((schema[key] for key in _BRANCHES if schema.get(key)), None)
+        if branches is None:
+            return schema
+        schema = branches[0]
+
+
+def _scalar(
+    kind: str, schema: JsonSchema, source: random.Random, words: tuple[str, ...]
+) -> JsonValue:
     if kind in ("number", "integer"):
         return _number(schema, source, integer=kind == "integer")
     if kind == "boolean":
         return source.random() < 0.5
     if kind == "null":
         return None
-    return phrase(source, words, source.randint(1, 3))
+    return _short_string(source, words)
+
+
+def _short_string(source: random.Random, words: tuple[str, ...]) -> str:
+    return phrase(source, words, 1 + below(source.getrandbits, 3))  # randint(1, 3) words
+
+
+def _item_count(schema: JsonSchema, source: random.Random) -> int:
+    low = int(_keyword(schema, "minItems", "min_items", 1))
+    high = max(low, int(_keyword(schema, "maxItems", "max_items", max(low, 3))))
+    return source.randint(low, min(high, low + 2))
 
 
 def _kind(schema: JsonSchema) -> str:

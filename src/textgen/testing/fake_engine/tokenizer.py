@@ -36,7 +36,7 @@ def truncate(text: str, limit: int) -> tuple[str, bool]:
     first_cut = next(itertools.islice(TOKEN_PATTERN.finditer(text), limit, None), None)
     if first_cut is None:
         return text, False
-    return text[: _end_of_previous(text, first_cut.start())], True
+    return text[: end_of_previous(text, first_cut.start())], True
 
 
 def chunks(text: str, size: int) -> list[str]:
@@ -45,13 +45,14 @@ def chunks(text: str, size: int) -> list[str]:
     Whitespace before a token travels with it, as it would in a streamed answer.
     """
     starts = [match.start() for match in TOKEN_PATTERN.finditer(text)]
-    cuts = [_end_of_previous(text, start) for start in starts[size::size]]
+    cuts = [end_of_previous(text, start) for start in starts[size::size]]
     bounds = [0, *cuts, len(text)]
     return [text[begin:end] for begin, end in itertools.pairwise(bounds) if end > begin]
 
 
-def _end_of_previous(text: str, start: int) -> int:
-    """Where the whitespace before position start begins (looking back only that far)."""
+def end_of_previous(text: str, start: int) -> int:
+    """Where the whitespace before position start begins (looking back only that far): the
+    end of the token before start, or 0."""
     while start > 0 and text[start - 1].isspace():
         start -= 1
     return start
