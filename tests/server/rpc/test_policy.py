@@ -4,7 +4,7 @@ PolicyInterceptor wraps a method once, outermost policy first."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 import grpc
 import pytest
@@ -104,11 +104,15 @@ class Tagger:
         return with_behaviour(handler, single=single, streaming=streaming)
 
 
+class Details(NamedTuple):
+    """What the interceptor reads of a call (grpc's own class is abstract)."""
+
+    method: str
+    invocation_metadata: tuple[tuple[str, str], ...] = ()
+
+
 def details(method: str) -> grpc.HandlerCallDetails:
-    found = cast("Any", grpc.HandlerCallDetails)()
-    found.method = method
-    found.invocation_metadata = ()
-    return cast("grpc.HandlerCallDetails", found)
+    return cast("grpc.HandlerCallDetails", Details(method))
 
 
 async def test_a_method_is_wrapped_once_outermost_policy_first() -> None:
