@@ -11,8 +11,8 @@ from textgen.v1 import dataset_pb2, dataset_service_pb2, message_pb2
 
 from textgen.server.rpc.errors import ServiceError
 from textgen.server.validation import prompt_rows
-from textgen.server.validation.prompt_rows import check_prompt_chunk
 from textgen.server.validation.dataset_rules import ROW_RULES
+from textgen.server.validation.prompt_rows import check_prompt_chunk
 from textgen.server.validation.rules import violations
 
 Prompt = dataset_pb2.DatasetPrompt
