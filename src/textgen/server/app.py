@@ -2,12 +2,18 @@
 
 Health checking and reflection come with the `server` extra; they are imported only when asked
 for, so the FakeServer runs on the base install.
+
+ModelService is built when the server starts. The other services are registered then too, but
+each one's servicer (and the jobs, rules and stores code behind it) is imported and built on
+the first call to that service: a server answers its first call sooner, and one that is only
+asked to generate never loads the rest.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+import functools
+from collections.abc import Callable, Sequence
+from typing import Any, cast
 
 import grpc
 from google.longrunning import operations_pb2, operations_pb2_grpc
@@ -19,11 +25,7 @@ from textgen.server.rpc.auth import Authentication
 from textgen.server.rpc.error_mapping import ErrorMapping
 from textgen.server.rpc.malformed import MalformedRequests
 from textgen.server.rpc.policy import Policy, PolicyInterceptor
-from textgen.server.services.dataset_service import DatasetServicer
 from textgen.server.services.model_service import ModelServicer
-from textgen.server.services.operations_service import OperationsServicer
-from textgen.server.services.text_generation_batch_service import TextGenerationBatchServicer
-from textgen.server.services.tuned_model_service import TunedModelServicer
 from textgen.server.state import ServerState
 from textgen.v1 import (
     dataset_service_pb2,
@@ -39,25 +41,39 @@ from textgen.v1 import (
 # A port is never shared with another process, so a test server cannot steal traffic.
 SERVER_OPTIONS = [("grpc.so_reuseport", 0)]
 
+MODEL_SERVICE = model_service_pb2.DESCRIPTOR.services_by_name["ModelService"].full_name
+TUNED_MODEL_SERVICE = tuned_model_service_pb2.DESCRIPTOR.services_by_name[
+    "TunedModelService"
+].full_name
+DATASET_SERVICE = dataset_service_pb2.DESCRIPTOR.services_by_name["DatasetService"].full_name
+BATCH_SERVICE = text_generation_batch_service_pb2.DESCRIPTOR.services_by_name[
+    "TextGenerationBatchService"
+].full_name
+OPERATIONS_SERVICE = operations_pb2.DESCRIPTOR.services_by_name["Operations"].full_name
 SERVICE_NAMES: tuple[str, ...] = (
-    model_service_pb2.DESCRIPTOR.services_by_name["ModelService"].full_name,
-    tuned_model_service_pb2.DESCRIPTOR.services_by_name["TunedModelService"].full_name,
-    dataset_service_pb2.DESCRIPTOR.services_by_name["DatasetService"].full_name,
-    text_generation_batch_service_pb2.DESCRIPTOR.services_by_name[
-        "TextGenerationBatchService"
-    ].full_name,
-    operations_pb2.DESCRIPTOR.services_by_name["Operations"].full_name,
+    MODEL_SERVICE,
+    TUNED_MODEL_SERVICE,
+    DATASET_SERVICE,
+    BATCH_SERVICE,
+    OPERATIONS_SERVICE,
 )
 
 
-@dataclass
 class Running:
     """A started server: its port, the state and operations it serves."""
 
-    server: grpc.aio.Server
-    port: int
-    state: ServerState
-    operations: Operations
+    __slots__ = ("operations", "port", "server", "state")
+
+    def __init__(
+        self, server: grpc.aio.Server, port: int, state: ServerState, operations: Operations
+    ) -> None:
+        self.server = server
+        self.port = port
+        self.state = state
+        self.operations = operations
+
+    def __repr__(self) -> str:
+        return f"Running(port={self.port})"
 
     async def stop(self, grace: float | None = None) -> None:
         """Stop accepting calls and end the running ones after `grace` seconds."""
@@ -88,15 +104,11 @@ async def serve(
     )
     server = grpc.aio.server(interceptors=[shared, *interceptors], options=SERVER_OPTIONS)
     model_service_pb2_grpc.add_ModelServiceServicer_to_server(ModelServicer(state), server)
-    tuned_model_service_pb2_grpc.add_TunedModelServiceServicer_to_server(
-        TunedModelServicer(state, operations), server
-    )
-    dataset_service_pb2_grpc.add_DatasetServiceServicer_to_server(DatasetServicer(state), server)
-    text_generation_batch_service_pb2_grpc.add_TextGenerationBatchServiceServicer_to_server(
-        TextGenerationBatchServicer(state, operations), server
-    )
-    operations_pb2_grpc.add_OperationsServicer_to_server(  # type: ignore[no-untyped-call]
-        OperationsServicer(state, operations), server
+    server.add_generic_rpc_handlers(
+        [
+            _OnFirstCall(name, functools.partial(build, state, operations))
+            for name, build in _BUILT_ON_FIRST_CALL.items()
+        ]
     )
     try:
         if health:
@@ -130,3 +142,94 @@ def _add_reflection(server: grpc.aio.Server) -> None:
 
     names = (*SERVICE_NAMES, reflection.SERVICE_NAME, health.SERVICE_NAME)
     reflection.enable_server_reflection(names, server)
+
+
+# --- services built on their first call ---------------------------------------------------
+
+
+class _OnFirstCall(grpc.GenericRpcHandler):
+    """One service's methods, its servicer built (and its module imported) on the first call."""
+
+    def __init__(self, service: str, build: Callable[[], grpc.GenericRpcHandler]) -> None:
+        self._prefix = f"/{service}/"
+        self._build: Callable[[], grpc.GenericRpcHandler] | None = build
+        self._handler: grpc.GenericRpcHandler | None = None
+
+    def service(
+        self, handler_call_details: grpc.HandlerCallDetails
+    ) -> grpc.RpcMethodHandler[Any, Any] | None:
+        if not handler_call_details.method.startswith(self._prefix):
+            return None
+        if self._handler is None:
+            assert self._build is not None
+            self._handler, self._build = self._build(), None
+        return self._handler.service(handler_call_details)
+
+
+class _Collector:
+    """Takes the place of a server for a generated `add_*_to_server` function, keeping the
+    generic handler it registers (the same handler a server would get)."""
+
+    def __init__(self) -> None:
+        self.handlers: list[grpc.GenericRpcHandler] = []
+
+    def add_generic_rpc_handlers(self, handlers: Sequence[grpc.GenericRpcHandler]) -> None:
+        self.handlers.extend(handlers)
+
+    def add_registered_method_handlers(self, service: str, handlers: object) -> None:
+        """Nothing to do: the generic handler serves the same methods."""
+
+    def handler(self) -> grpc.GenericRpcHandler:
+        (found,) = self.handlers
+        return found
+
+
+def _collect(add: Callable[[Any, Any], None], servicer: object) -> grpc.GenericRpcHandler:
+    collector = _Collector()
+    add(servicer, cast("grpc.aio.Server", collector))
+    return collector.handler()
+
+
+def _tuned_models(state: ServerState, operations: Operations) -> grpc.GenericRpcHandler:
+    from textgen.server.services.tuned_model_service import TunedModelServicer  # noqa: PLC0415
+
+    return _collect(
+        tuned_model_service_pb2_grpc.add_TunedModelServiceServicer_to_server,
+        TunedModelServicer(state, operations),
+    )
+
+
+def _datasets(state: ServerState, operations: Operations) -> grpc.GenericRpcHandler:
+    from textgen.server.services.dataset_service import DatasetServicer  # noqa: PLC0415
+
+    return _collect(
+        dataset_service_pb2_grpc.add_DatasetServiceServicer_to_server, DatasetServicer(state)
+    )
+
+
+def _batches(state: ServerState, operations: Operations) -> grpc.GenericRpcHandler:
+    from textgen.server.services.text_generation_batch_service import (  # noqa: PLC0415
+        TextGenerationBatchServicer,
+    )
+
+    return _collect(
+        text_generation_batch_service_pb2_grpc.add_TextGenerationBatchServiceServicer_to_server,
+        TextGenerationBatchServicer(state, operations),
+    )
+
+
+def _operations(state: ServerState, operations: Operations) -> grpc.GenericRpcHandler:
+    from textgen.server.services.operations_service import OperationsServicer  # noqa: PLC0415
+
+    return _collect(
+        operations_pb2_grpc.add_OperationsServicer_to_server,
+        OperationsServicer(state, operations),
+    )
+
+
+_BUILT_ON_FIRST_CALL: dict[str, Callable[[ServerState, Operations], grpc.GenericRpcHandler]] = {
+    TUNED_MODEL_SERVICE: _tuned_models,
+    DATASET_SERVICE: _datasets,
+    BATCH_SERVICE: _batches,
+    OPERATIONS_SERVICE: _operations,
+}

@@ -72,12 +72,12 @@ async def test_a_long_json_answer_streams_before_it_is_all_written() -> None:
         GEMINI, "List words", response_mime_type="application/json", response_schema=schema
     )
     engine = FakeEngine()
-    items = engine.stream(request)
-    first = await items.__anext__()
-    await items.aclose()
+    async for item in engine.stream(request):
+        first = item.candidates[0].text()
+        break
     whole = (await engine.generate(request)).candidates[0].text()
-    assert whole.startswith(first.candidates[0].text())
-    assert len(whole) > 100 * len(first.candidates[0].text())
+    assert whole.startswith(first)
+    assert len(whole) > 100 * len(first)
 
 
 async def test_cut_answers_stream_as_generated_json_and_stop_sequences_included() -> None:

@@ -27,10 +27,8 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
-from typing import TypeAlias
-
-from google.protobuf import json_format
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, TypeAlias
 
 from textgen.server.engine import (
     FinishReason,
@@ -38,21 +36,21 @@ from textgen.server.engine import (
     GenerationInput,
     GenerationOutput,
     RatingStream,
-    TuningEvent,
-    TuningParams,
-    TuningProgress,
-    TuningResult,
 )
-from textgen.testing.fake_engine import function_calls, harm, tokenizer
+from textgen.testing.fake_engine import harm, tokenizer
 from textgen.testing.fake_engine.catalog import DEFAULT_MODELS, copy_model
 from textgen.testing.fake_engine.catalog import embedding_dimension as catalog_dimension
 from textgen.testing.fake_engine.chunker import Chunker
-from textgen.testing.fake_engine.directives import Directives
 from textgen.testing.fake_engine.embeddings import embed_text, fit
 from textgen.testing.fake_engine.json_values import json_text
-from textgen.testing.fake_engine.memorizer import Memorizer, TunedAdapter
 from textgen.testing.fake_engine.prose import paragraph, seeded, vocabulary
 from textgen.v1 import content_pb2, generation_pb2, model_pb2, safety_pb2
+
+if TYPE_CHECKING:
+    from textgen.server.engine_tuning import TuningEvent, TuningParams
+
+# Function calls, directives, tuning memory and JSON formatting are loaded by the first
+# request that uses them (function-level imports below), so starting a server is quicker.
 
 JSON_MIME_TYPE = "application/json"
 # Without a response_schema, JSON mode answers an object with one string member.
@@ -170,6 +168,9 @@ class FakeEngine:
     ) -> AsyncIterator[TuningEvent]:
         """Steps of textgen.testing.fake_engine.memorizer (decaying loss), then its adapter
         (verbatim recall): batch_size examples a step, every example once an epoch."""
+        from textgen.server.engine_tuning import TuningProgress, TuningResult  # noqa: PLC0415
+        from textgen.testing.fake_engine.memorizer import Memorizer  # noqa: PLC0415
+
         memory = Memorizer(base_model, examples, params)
         step = 0
         for epoch in range(1, params.epoch_count + 1):
@@ -191,19 +192,18 @@ class FakeEngine:
     def _answers(self, request: GenerationInput) -> list[GeneratedCandidate | Answer]:
         """Each candidate: a function call, ready, or its text before cuts and ratings."""
         count = request.params.candidate_count
-        call = function_calls.plan_call(request.contents, request.tools, request.tool_config)
-        if call is not None:
-            return [_called(request.model, call) for _ in range(count)]
+        if request.tools:  # without tools, no call
+            from textgen.testing.fake_engine import function_calls  # noqa: PLC0415
+
+            call = function_calls.plan_call(request.contents, request.tools, request.tool_config)
+            if call is not None:
+                return [_called(request.model, call) for _ in range(count)]
         params = request.params
         json_mode = params.response_mime_type == JSON_MIME_TYPE
-        directives = (
-            _NO_DIRECTIVES
-            if request.system_instruction is None
-            else Directives.parse(request.system_instruction)
-        )
+        directed = _directed(request.system_instruction)
         recalled = _recall(request, json_mode=json_mode)
         if recalled is not None:
-            return [recalled if json_mode else directives.apply(recalled)] * count
+            return [recalled if json_mode else directed(recalled)] * count
         words = vocabulary(params.top_k, params.top_p)
         if json_mode:
             schema = params.response_schema or DEFAULT_JSON_SCHEMA
@@ -212,13 +212,16 @@ class FakeEngine:
                 json_text(schema, self._source(request, fingerprint, index), words)
                 for index in range(count)
             ]
-        if request.contents and (results := function_calls.responses(request.contents[-1])):
-            return [directives.apply(function_calls.describe(results))] * count
+        if request.contents and _holds_results(request.contents[-1]):
+            from textgen.testing.fake_engine import function_calls  # noqa: PLC0415
+
+            results = function_calls.responses(request.contents[-1])
+            return [directed(function_calls.describe(results))] * count
         prompt = request.prompt_text()
         markers = harm.echoed_markers(prompt) if ":" in prompt else ()
         fingerprint = _fingerprint(request)
         return [
-            directives.apply(
+            directed(
                 " ".join([*markers, paragraph(self._source(request, fingerprint, index), words)])
             )
             for index in range(count)
@@ -233,10 +236,31 @@ class FakeEngine:
 
 
 _UNSPECIFIED: FinishReason = generation_pb2.Candidate.FINISH_REASON_UNSPECIFIED
-_NO_DIRECTIVES = Directives()
+
+
+def _directed(instruction: content_pb2.Content | None) -> Callable[[str], str]:
+    """What the system instruction's directives do to a text answer (nothing without one)."""
+    if instruction is None:
+        return _as_is
+    from textgen.testing.fake_engine.directives import Directives  # noqa: PLC0415
+
+    return Directives.parse(instruction).apply
+
+
+def _as_is(text: str) -> str:
+    return text
+
+
+def _holds_results(content: content_pb2.Content) -> bool:
+    """Whether the turn holds function responses (function_calls.responses would find some)."""
+    return any(part.HasField("function_response") for part in content.parts)
 
 
 def _recall(request: GenerationInput, *, json_mode: bool) -> str | None:
+    if request.adapter is None:
+        return None
+    from textgen.testing.fake_engine.memorizer import TunedAdapter  # noqa: PLC0415
+
     if not isinstance(request.adapter, TunedAdapter):
         return None
     recalled = request.adapter.recall(request.prompt_text())
@@ -318,14 +342,14 @@ def _called(model: model_pb2.Model, call: content_pb2.FunctionCall) -> Generated
     )
 
 
-def _categories(model: model_pb2.Model, text: str) -> list[harm.HarmCategory]:
+def _categories(model: model_pb2.Model, text: str) -> Sequence[harm.HarmCategory]:
     """The model family's categories, then any other category a marker in text names."""
     content = "generateContent" in model.supported_generation_methods
     family = harm.CONTENT_CATEGORIES if content else harm.TEXT_CATEGORIES
-    return [
-        *family,
-        *(category for category in harm.named_categories(text) if category not in family),
-    ]
+    named = harm.named_categories(text)
+    if not named:
+        return family
+    return [*family, *(category for category in named if category not in family)]
 
 
 def _prompt_tokens(request: GenerationInput) -> int:
@@ -339,6 +363,8 @@ def _part_text(part: content_pb2.Part) -> str:
     """What a part contributes to token counts: its text, or a call or result as JSON."""
     if part.HasField("text"):
         return part.text
+    from google.protobuf import json_format  # noqa: PLC0415
+
     if part.HasField("function_call"):
         return part.function_call.name + json_format.MessageToJson(part.function_call.args)
     if part.HasField("function_response"):

@@ -111,6 +111,8 @@ class RunningRating:
 def named_categories(text: str) -> list[HarmCategory]:
     """The known categories that markers in text name, in enum order."""
     names = set(_levels(text))
+    if not names:
+        return []
     return [
         category
         for category, name in _SHORT_NAMES.items()
@@ -133,17 +135,28 @@ def _levels(text: str) -> Levels:
     return levels
 
 
+class _Serialized(dict[tuple[HarmCategory, Probability], bytes]):
+    # Each (category, probability) rating, serialized once: a fresh message parsed from these
+    # bytes costs less than one built from keywords.
+    def __missing__(self, key: tuple[HarmCategory, Probability]) -> bytes:
+        category, probability = key
+        rating = safety_pb2.SafetyRating(category=category, probability=probability)
+        self[key] = data = rating.SerializeToString()
+        return data
+
+
+_SERIALIZED = _Serialized()
+_parse = safety_pb2.SafetyRating.FromString
+
+
 def _ratings(levels: Levels, categories: Iterable[HarmCategory]) -> list[safety_pb2.SafetyRating]:
-    everything = levels.get(_ANY, _NEGLIGIBLE)
+    # New messages every time: the caller may change them (the servicer sets `blocked`).
     if not levels:
-        return [
-            safety_pb2.SafetyRating(category=category, probability=_NEGLIGIBLE)
-            for category in categories
-        ]
+        return [_parse(_SERIALIZED[category, _NEGLIGIBLE]) for category in categories]
+    everything = levels.get(_ANY, _NEGLIGIBLE)
     return [
-        safety_pb2.SafetyRating(
-            category=category,
-            probability=max(everything, levels.get(_SHORT_NAMES[category], everything)),
+        _parse(
+            _SERIALIZED[category, max(everything, levels.get(_SHORT_NAMES[category], everything))]
         )
         for category in categories
     ]

@@ -12,10 +12,13 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from textgen.server.engine import TuningParams
 from textgen.testing.fake_engine.prose import stable_seed
 from textgen.v1 import model_pb2
+
+if TYPE_CHECKING:
+    from textgen.server.engine_tuning import TuningParams
 
 FLOOR = 0.05
 
