@@ -283,3 +283,11 @@ def test_declared_methods_match_the_contract() -> None:
         assert rpc.input_type.full_name == declared.request_type.DESCRIPTOR.full_name
         assert rpc.output_type.full_name == declared.response_type.DESCRIPTOR.full_name
         assert rpc.server_streaming == declared.streaming
+
+
+def test_grpc_backoff_has_a_floor() -> None:
+    """grpcio 1.85 can lose a retried stream with a 1 ms backoff; gRPC never gets one below
+    GRPC_MIN_BACKOFF (the client's own loop keeps the policy's values)."""
+    policy = RetryPolicy(initial_backoff=0.001, max_backoff=0.005).grpc_retry_policy()
+    assert policy is not None
+    assert (policy["initialBackoff"], policy["maxBackoff"]) == ("0.01s", "0.01s")
