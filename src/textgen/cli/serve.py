@@ -101,7 +101,6 @@ async def _serve(args: argparse.Namespace) -> int:
     from textgen.server.address import AddressUnavailableError, format_address  # noqa: PLC0415
     from textgen.server.app import serve  # noqa: PLC0415
     from textgen.server.engine import Engine  # noqa: PLC0415
-    from textgen.server.engine_spec import EngineSpecError, load_engine  # noqa: PLC0415
     from textgen.server.lro.operations import Operations  # noqa: PLC0415
     from textgen.server.state import IdGenerator, ServerState  # noqa: PLC0415
 
@@ -111,6 +110,8 @@ async def _serve(args: argparse.Namespace) -> int:
 
         engine = FakeEngine(seed=args.seed)
     else:
+        from textgen.server.engine_spec import EngineSpecError, load_engine  # noqa: PLC0415
+
         try:
             engine = load_engine(args.engine)
         except EngineSpecError as error:

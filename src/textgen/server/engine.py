@@ -43,8 +43,8 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
+from dataclasses import Field, dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeAlias
 
 from textgen.v1 import content_pb2, generation_pb2, model_pb2, safety_pb2
 
@@ -87,8 +87,45 @@ FinishReason: TypeAlias = generation_pb2.Candidate.FinishReason.ValueType
 HarmCategory: TypeAlias = safety_pb2.HarmCategory.ValueType
 
 
-@dataclass(frozen=True)
-class SamplingParams:
+class _Data:  # noqa: PLW1641  (unhashable unless frozen, as a dataclass with eq is)
+    """What @dataclass would write for the classes below, written once instead of per class.
+
+    The data types are dataclasses (fields(), replace() and asdict() work on them) whose
+    __init__ is written by hand and whose __repr__ and __eq__ come from here: generating them
+    per class takes most of the time that importing this module would take.
+    """
+
+    __slots__ = ()
+    __dataclass_fields__: ClassVar[dict[str, Field[Any]]]
+
+    def _values(self) -> tuple[object, ...]:
+        return tuple(getattr(self, name) for name in self.__dataclass_fields__)
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__dataclass_fields__)
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._values() == other._values()
+
+
+# The default of a list field: each instance gets a new list (as field(default_factory=list)).
+_NEW_LIST: Any = object()
+
+
+class _FrozenData(_Data):
+    """_Data for frozen dataclasses, which are hashable by their fields' values."""
+
+    __slots__ = ()
+
+    def __hash__(self) -> int:
+        return hash(self._values())
+
+
+@dataclass(frozen=True, init=False, repr=False, eq=False)
+class SamplingParams(_FrozenData):
     """Sampling settings with every default resolved from the model."""
 
     temperature: float
@@ -103,9 +140,32 @@ class SamplingParams:
     response_mime_type: str = "text/plain"
     response_schema: dict[str, Any] | None = None
 
+    def __init__(  # noqa: PLR0917  (positional, as the generated __init__ would be)
+        self,
+        temperature: float,
+        top_p: float,
+        top_k: int | None,
+        candidate_count: int,
+        max_output_tokens: int,
+        stop_sequences: tuple[str, ...] = (),
+        seed: int | None = None,
+        response_mime_type: str = "text/plain",
+        response_schema: dict[str, Any] | None = None,
+    ) -> None:
+        put = object.__setattr__
+        put(self, "temperature", temperature)
+        put(self, "top_p", top_p)
+        put(self, "top_k", top_k)
+        put(self, "candidate_count", candidate_count)
+        put(self, "max_output_tokens", max_output_tokens)
+        put(self, "stop_sequences", stop_sequences)
+        put(self, "seed", seed)
+        put(self, "response_mime_type", response_mime_type)
+        put(self, "response_schema", response_schema)
 
-@dataclass(frozen=True)
-class GenerationInput:
+
+@dataclass(frozen=True, init=False, repr=False, eq=False)
+class GenerationInput(_FrozenData):
     """One validated generation request, in the engine's terms."""
 
     model: model_pb2.Model
@@ -117,6 +177,25 @@ class GenerationInput:
     tools: Sequence[content_pb2.Tool] = ()
     tool_config: content_pb2.ToolConfig | None = None
 
+    def __init__(  # noqa: PLR0917  (positional, as the generated __init__ would be)
+        self,
+        model: model_pb2.Model,
+        contents: Sequence[content_pb2.Content],
+        params: SamplingParams,
+        adapter: object | None = None,
+        system_instruction: content_pb2.Content | None = None,
+        tools: Sequence[content_pb2.Tool] = (),
+        tool_config: content_pb2.ToolConfig | None = None,
+    ) -> None:
+        put = object.__setattr__
+        put(self, "model", model)
+        put(self, "contents", contents)
+        put(self, "params", params)
+        put(self, "adapter", adapter)
+        put(self, "system_instruction", system_instruction)
+        put(self, "tools", tools)
+        put(self, "tool_config", tool_config)
+
     def prompt_text(self) -> str:
         """The text of the last turn, the one the model answers."""
         if not self.contents:
@@ -124,8 +203,8 @@ class GenerationInput:
         return "".join(part.text for part in self.contents[-1].parts if part.HasField("text"))
 
 
-@dataclass
-class GeneratedCandidate:
+@dataclass(init=False, repr=False, eq=False)
+class GeneratedCandidate(_Data):
     """One candidate answer, before safety thresholds are applied by the servicer."""
 
     parts: list[content_pb2.Part]
@@ -133,21 +212,37 @@ class GeneratedCandidate:
     safety_ratings: list[safety_pb2.SafetyRating] = field(default_factory=list)
     token_count: int = 0
 
+    def __init__(
+        self,
+        parts: list[content_pb2.Part],
+        finish_reason: FinishReason = generation_pb2.Candidate.STOP,
+        safety_ratings: list[safety_pb2.SafetyRating] = _NEW_LIST,
+        token_count: int = 0,
+    ) -> None:
+        self.parts = parts
+        self.finish_reason = finish_reason
+        self.safety_ratings = [] if safety_ratings is _NEW_LIST else safety_ratings
+        self.token_count = token_count
+
     def text(self) -> str:
         """The concatenated text parts."""
         return "".join(part.text for part in self.parts if part.HasField("text"))
 
 
-@dataclass
-class GenerationOutput:
+@dataclass(init=False, repr=False, eq=False)
+class GenerationOutput(_Data):
     """The engine's answer: candidates in order plus prompt accounting."""
 
     candidates: list[GeneratedCandidate]
     prompt_token_count: int = 0
 
+    def __init__(self, candidates: list[GeneratedCandidate], prompt_token_count: int = 0) -> None:
+        self.candidates = candidates
+        self.prompt_token_count = prompt_token_count
 
-@dataclass
-class RatingStream:
+
+@dataclass(init=False, repr=False, eq=False)
+class RatingStream(_Data):
     """One streamed candidate's text, which the servicer rates a piece at a time.
 
     The servicer makes one per streamed candidate and passes it to `rate()` with each new
@@ -160,6 +255,10 @@ class RatingStream:
 
     earlier: list[str] = field(default_factory=list)
     memo: object = None
+
+    def __init__(self, earlier: list[str] = _NEW_LIST, memo: object = None) -> None:
+        self.earlier = [] if earlier is _NEW_LIST else earlier
+        self.memo = memo
 
     def so_far(self, piece: str) -> str:
         """The whole text so far: the earlier pieces, then `piece`."""

@@ -31,7 +31,6 @@ from textgen.server.generation.safety import (
 )
 from textgen.server.generation.sampling import sampling_params
 from textgen.server.rpc.errors import FieldViolation
-from textgen.server.rpc.pagination import DEFAULT_MODELS, paginate
 from textgen.server.state import ServerState
 from textgen.server.validation.generation_rules import (
     CONTENT_RULES,
@@ -77,6 +76,9 @@ class ModelServicer(model_service_pb2_grpc.ModelServiceServicer):
             model_service_pb2.ListModelsRequest, model_service_pb2.ListModelsResponse
         ],
     ) -> model_service_pb2.ListModelsResponse:
+        # Loaded on first use: a server starts without the page-token code.
+        from textgen.server.rpc.pagination import DEFAULT_MODELS, paginate  # noqa: PLC0415
+
         page = paginate(
             list(self._state.engine.models()),
             page_size=request.page_size,

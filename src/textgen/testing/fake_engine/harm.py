@@ -22,6 +22,7 @@ Ratings never set ``blocked``; comparing them with thresholds is the servicer's 
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Sequence
 from typing import TypeAlias
@@ -47,9 +48,19 @@ _LEVELS: dict[str, Probability] = {
     "high": safety_pb2.SafetyRating.HIGH,
 }
 _MARKER_BODY = r"unsafe:([a-z_]+):(" + "|".join(_LEVELS) + r")\b"
-# A marker counts only when it starts a word, so "echo:unsafe:..." does not rate its host.
-_MARKER = re.compile(r"(?<![\w:])" + _MARKER_BODY, re.IGNORECASE)
-_ECHO = re.compile(r"(?<![\w:])echo:(" + _MARKER_BODY + ")", re.IGNORECASE)
+
+
+# Compiled on first use (text without a colon is never scanned, so many runs never need them).
+@functools.cache
+def _marker() -> re.Pattern[str]:
+    # A marker counts only when it starts a word, so "echo:unsafe:..." does not rate its host.
+    return re.compile(r"(?<![\w:])" + _MARKER_BODY, re.IGNORECASE)
+
+
+@functools.cache
+def _echo() -> re.Pattern[str]:
+    return re.compile(r"(?<![\w:])echo:(" + _MARKER_BODY + ")", re.IGNORECASE)
+
 
 # Each category's marker name: "violence", "hate_speech"...
 _SHORT_NAMES: dict[HarmCategory, str] = {
@@ -94,7 +105,7 @@ class RunningRating:
         """The ratings of the text so far, `piece` appended."""
         text = self._tail + piece
         current = dict(self._settled)
-        scanned = _MARKER.finditer(text, 0 if self._tail_is_start else 1) if ":" in text else ()
+        scanned = _marker().finditer(text, 0 if self._tail_is_start else 1) if ":" in text else ()
         for match in scanned:
             name, level = match.group(1).lower(), _LEVELS[match.group(2).lower()]
             current[name] = max(level, current.get(name, level))
@@ -122,14 +133,14 @@ def named_categories(text: str) -> list[HarmCategory]:
 
 def echoed_markers(text: str) -> Sequence[str]:
     """The ``unsafe:...`` markers that ``echo:`` asks the answer to carry, in order."""
-    return [match.group(1).lower() for match in _ECHO.finditer(text)]
+    return [match.group(1).lower() for match in _echo().finditer(text)]
 
 
 def _levels(text: str) -> Levels:
     levels: Levels = {}
     if ":" not in text:  # no marker without one: skip the scan
         return levels
-    for match in _MARKER.finditer(text):
+    for match in _marker().finditer(text):
         name, level = match.group(1).lower(), _LEVELS[match.group(2).lower()]
         levels[name] = max(level, levels.get(name, level))
     return levels
