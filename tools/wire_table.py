@@ -2,7 +2,8 @@
 
 Reads ../shared/reference (the Generative Language v1beta tables and the batch completion
 facts) and writes tests/contract/wire_reference.json: for each upstream message we mirror,
-its fields (name, number, type, label), and for each mirrored enum its values. The contract
+its fields (name, number, type, label, oneof; for Generative Language also field_behavior and
+any custom json_name), and for each mirrored enum its values. The contract
 tests compare our descriptors against that file, so the check stays data-driven and runs
 without ../shared.
 """
@@ -63,7 +64,9 @@ GENLANG_MESSAGES = [
     "CitationSource",
     "Content",
     "Part",
+    "FunctionResponsePart",
     "Blob",
+    "FunctionResponseBlob",
     "FileData",
     "FunctionCall",
     "FunctionResponse",
@@ -75,11 +78,15 @@ GENLANG_MESSAGES = [
     "FunctionCallingConfig",
     "FunctionDeclaration",
     "Schema",
+    "ModalityTokenCount",
     "GenerateContentRequest",
     "GenerateContentResponse",
     "GenerateContentResponse.PromptFeedback",
     "GenerateContentResponse.UsageMetadata",
     "Candidate",
+    "LogprobsResult",
+    "LogprobsResult.TopCandidates",
+    "LogprobsResult.Candidate",
     "GenerationConfig",
     "ThinkingConfig",
     "EmbedContentRequest",
@@ -101,6 +108,9 @@ MIRRORED_ENUMS = [
     "ExecutableCode.Language",
     "CodeExecutionResult.Outcome",
     "FunctionCallingConfig.Mode",
+    "FunctionDeclaration.Behavior",
+    "FunctionResponse.Scheduling",
+    "Modality",
     "Candidate.FinishReason",
     "GenerateContentResponse.PromptFeedback.BlockReason",
     "TaskType",
@@ -117,7 +127,8 @@ BATCH_MESSAGES = [
     "BatchCompletionResponse",
 ]
 
-ROW = re.compile(r"^\| (\d+) \| `(\w+)` \| `([^`]+)` \| (\S+) \| (\S+) \|")
+ROW = re.compile(r"^\| (\d+) \| `(\w+)` \| `([^`]+)` \| (\S+) \| (\S+) \| ([^|]+) \| ([^|]+) \|")
+JSON_NAME = re.compile(r"json_name=(\w+)")
 BATCH_FIELD = re.compile(r"(\w+) = (\d+) : ([\w.]+)")
 ENUM_VALUE = re.compile(r"([A-Z][A-Z0-9_]*)\s*=\s*(\d+)")
 
@@ -139,10 +150,18 @@ def genlang(text: str) -> tuple[dict[str, list[dict[str, object]]], dict[str, di
         elif nested := re.match(r"^- nested enum `([\w.]+)`: (.*)", line):
             enums[nested.group(1)] = _values(nested.group(2))
         elif current and (row := ROW.match(line)):
-            number, name, kind, label, oneof = row.groups()
-            messages[current].append(
-                {"name": name, "number": int(number), "type": kind, "label": label, "oneof": oneof}
-            )
+            number, name, kind, label, oneof, behavior, notes = (g.strip() for g in row.groups())
+            field: dict[str, object] = {
+                "name": name,
+                "number": int(number),
+                "type": kind,
+                "label": label,
+                "oneof": oneof,
+                "behavior": [] if behavior == "-" else [b.strip() for b in behavior.split(",")],
+            }
+            if json_name := JSON_NAME.search(notes):
+                field["json_name"] = json_name.group(1)
+            messages[current].append(field)
     return messages, enums
 
 

@@ -26,7 +26,7 @@ from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior_
 from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18textgen/v1/content.proto\x12\ntextgen.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1cgoogle/protobuf/struct.proto\"=\n\x07\x43ontent\x12\x1f\n\x05parts\x18\x01 \x03(\x0b\x32\x10.textgen.v1.Part\x12\x11\n\x04role\x18\x02 \x01(\tB\x03\xe0\x41\x01\"\xef\x02\n\x04Part\x12\x0e\n\x04text\x18\x02 \x01(\tH\x00\x12\'\n\x0binline_data\x18\x03 \x01(\x0b\x32\x10.textgen.v1.BlobH\x00\x12\x31\n\rfunction_call\x18\x04 \x01(\x0b\x32\x18.textgen.v1.FunctionCallH\x00\x12\x39\n\x11\x66unction_response\x18\x05 \x01(\x0b\x32\x1c.textgen.v1.FunctionResponseH\x00\x12)\n\tfile_data\x18\x06 \x01(\x0b\x32\x14.textgen.v1.FileDataH\x00\x12\x35\n\x0f\x65xecutable_code\x18\t \x01(\x0b\x32\x1a.textgen.v1.ExecutableCodeH\x00\x12@\n\x15\x63ode_execution_result\x18\n \x01(\x0b\x32\x1f.textgen.v1.CodeExecutionResultH\x00\x12\x14\n\x07thought\x18\x0b \x01(\x08\x42\x03\xe0\x41\x01\x42\x06\n\x04\x64\x61ta\"\'\n\x04\x42lob\x12\x11\n\tmime_type\x18\x01 \x01(\t\x12\x0c\n\x04\x64\x61ta\x18\x02 \x01(\x0c\"9\n\x08\x46ileData\x12\x16\n\tmime_type\x18\x01 \x01(\tB\x03\xe0\x41\x01\x12\x15\n\x08\x66ile_uri\x18\x02 \x01(\tB\x03\xe0\x41\x02\"l\n\x0c\x46unctionCall\x12\x0f\n\x02id\x18\x03 \x01(\tB\x03\xe0\x41\x01\x12\x11\n\x04name\x18\x01 \x01(\tB\x03\xe0\x41\x02\x12/\n\x04\x61rgs\x18\x02 \x01(\x0b\x32\x17.google.protobuf.StructB\x03\xe0\x41\x01H\x00\x88\x01\x01\x42\x07\n\x05_args\"f\n\x10\x46unctionResponse\x12\x0f\n\x02id\x18\x03 \x01(\tB\x03\xe0\x41\x01\x12\x11\n\x04name\x18\x01 \x01(\tB\x03\xe0\x41\x02\x12.\n\x08response\x18\x02 \x01(\x0b\x32\x17.google.protobuf.StructB\x03\xe0\x41\x02\"\x91\x01\n\x0e\x45xecutableCode\x12:\n\x08language\x18\x01 \x01(\x0e\x32#.textgen.v1.ExecutableCode.LanguageB\x03\xe0\x41\x02\x12\x11\n\x04\x63ode\x18\x02 \x01(\tB\x03\xe0\x41\x02\"0\n\x08Language\x12\x18\n\x14LANGUAGE_UNSPECIFIED\x10\x00\x12\n\n\x06PYTHON\x10\x01\"\xd0\x01\n\x13\x43odeExecutionResult\x12=\n\x07outcome\x18\x01 \x01(\x0e\x32\'.textgen.v1.CodeExecutionResult.OutcomeB\x03\xe0\x41\x02\x12\x13\n\x06output\x18\x02 \x01(\tB\x03\xe0\x41\x01\"e\n\x07Outcome\x12\x17\n\x13OUTCOME_UNSPECIFIED\x10\x00\x12\x0e\n\nOUTCOME_OK\x10\x01\x12\x12\n\x0eOUTCOME_FAILED\x10\x02\x12\x1d\n\x19OUTCOME_DEADLINE_EXCEEDED\x10\x03\"\x83\x01\n\x04Tool\x12\x43\n\x15\x66unction_declarations\x18\x01 \x03(\x0b\x32\x1f.textgen.v1.FunctionDeclarationB\x03\xe0\x41\x01\x12\x36\n\x0e\x63ode_execution\x18\x03 \x01(\x0b\x32\x19.textgen.v1.CodeExecutionB\x03\xe0\x41\x01\"\x0f\n\rCodeExecution\"U\n\nToolConfig\x12G\n\x17\x66unction_calling_config\x18\x01 \x01(\x0b\x32!.textgen.v1.FunctionCallingConfigB\x03\xe0\x41\x01\"\xc1\x01\n\x15\x46unctionCallingConfig\x12\x39\n\x04mode\x18\x01 \x01(\x0e\x32&.textgen.v1.FunctionCallingConfig.ModeB\x03\xe0\x41\x01\x12#\n\x16\x61llowed_function_names\x18\x02 \x03(\tB\x03\xe0\x41\x01\"H\n\x04Mode\x12\x14\n\x10MODE_UNSPECIFIED\x10\x00\x12\x08\n\x04\x41UTO\x10\x01\x12\x07\n\x03\x41NY\x10\x02\x12\x08\n\x04NONE\x10\x03\x12\r\n\tVALIDATED\x10\x04\"\xc0\x01\n\x13\x46unctionDeclaration\x12\x11\n\x04name\x18\x01 \x01(\tB\x03\xe0\x41\x02\x12\x18\n\x0b\x64\x65scription\x18\x02 \x01(\tB\x03\xe0\x41\x02\x12\x30\n\nparameters\x18\x03 \x01(\x0b\x32\x12.textgen.v1.SchemaB\x03\xe0\x41\x01H\x00\x88\x01\x01\x12.\n\x08response\x18\x04 \x01(\x0b\x32\x12.textgen.v1.SchemaB\x03\xe0\x41\x01H\x01\x88\x01\x01\x42\r\n\x0b_parametersB\x0b\n\t_response\"\x91\x06\n\x06Schema\x12#\n\x04type\x18\x01 \x01(\x0e\x32\x10.textgen.v1.TypeB\x03\xe0\x41\x02\x12\x13\n\x06\x66ormat\x18\x02 \x01(\tB\x03\xe0\x41\x01\x12\x12\n\x05title\x18\x18 \x01(\tB\x03\xe0\x41\x01\x12\x18\n\x0b\x64\x65scription\x18\x03 \x01(\tB\x03\xe0\x41\x01\x12\x15\n\x08nullable\x18\x04 \x01(\x08\x42\x03\xe0\x41\x01\x12\x11\n\x04\x65num\x18\x05 \x03(\tB\x03\xe0\x41\x01\x12+\n\x05items\x18\x06 \x01(\x0b\x32\x12.textgen.v1.SchemaB\x03\xe0\x41\x01H\x00\x88\x01\x01\x12\x16\n\tmax_items\x18\x15 \x01(\x03\x42\x03\xe0\x41\x01\x12\x16\n\tmin_items\x18\x16 \x01(\x03\x42\x03\xe0\x41\x01\x12;\n\nproperties\x18\x07 \x03(\x0b\x32\".textgen.v1.Schema.PropertiesEntryB\x03\xe0\x41\x01\x12\x15\n\x08required\x18\x08 \x03(\tB\x03\xe0\x41\x01\x12\x1b\n\x0emin_properties\x18\t \x01(\x03\x42\x03\xe0\x41\x01\x12\x1b\n\x0emax_properties\x18\n \x01(\x03\x42\x03\xe0\x41\x01\x12\x19\n\x07minimum\x18\x0b \x01(\x01\x42\x03\xe0\x41\x01H\x01\x88\x01\x01\x12\x19\n\x07maximum\x18\x0c \x01(\x01\x42\x03\xe0\x41\x01H\x02\x88\x01\x01\x12\x17\n\nmin_length\x18\r \x01(\x03\x42\x03\xe0\x41\x01\x12\x17\n\nmax_length\x18\x0e \x01(\x03\x42\x03\xe0\x41\x01\x12\x14\n\x07pattern\x18\x0f \x01(\tB\x03\xe0\x41\x01\x12,\n\x07\x65xample\x18\x10 \x01(\x0b\x32\x16.google.protobuf.ValueB\x03\xe0\x41\x01\x12\'\n\x06\x61ny_of\x18\x12 \x03(\x0b\x32\x12.textgen.v1.SchemaB\x03\xe0\x41\x01\x12\x1e\n\x11property_ordering\x18\x17 \x03(\tB\x03\xe0\x41\x01\x12,\n\x07\x64\x65\x66\x61ult\x18\x19 \x01(\x0b\x32\x16.google.protobuf.ValueB\x03\xe0\x41\x01\x1a\x45\n\x0fPropertiesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12!\n\x05value\x18\x02 \x01(\x0b\x32\x12.textgen.v1.Schema:\x02\x38\x01\x42\x08\n\x06_itemsB\n\n\x08_minimumB\n\n\x08_maximum*o\n\x04Type\x12\x14\n\x10TYPE_UNSPECIFIED\x10\x00\x12\n\n\x06STRING\x10\x01\x12\n\n\x06NUMBER\x10\x02\x12\x0b\n\x07INTEGER\x10\x03\x12\x0b\n\x07\x42OOLEAN\x10\x04\x12\t\n\x05\x41RRAY\x10\x05\x12\n\n\x06OBJECT\x10\x06\x12\x08\n\x04NULL\x10\x07\x42N\n\x0e\x64\x65v.textgen.v1B\x0c\x43ontentProtoP\x01\xa2\x02\x03TGX\xaa\x02\nTextgen.V1\xca\x02\nTextgen\\V1\xea\x02\x0bTextgen::V1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18textgen/v1/content.proto\x12\ntextgen.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1cgoogle/protobuf/struct.proto\"=\n\x07\x43ontent\x12\x1f\n\x05parts\x18\x01 \x03(\x0b\x32\x10.textgen.v1.Part\x12\x11\n\x04role\x18\x02 \x01(\tB\x03\xe0\x41\x01\"\x8f\x03\n\x04Part\x12\x0e\n\x04text\x18\x02 \x01(\tH\x00\x12\'\n\x0binline_data\x18\x03 \x01(\x0b\x32\x10.textgen.v1.BlobH\x00\x12\x31\n\rfunction_call\x18\x04 \x01(\x0b\x32\x18.textgen.v1.FunctionCallH\x00\x12\x39\n\x11\x66unction_response\x18\x05 \x01(\x0b\x32\x1c.textgen.v1.FunctionResponseH\x00\x12)\n\tfile_data\x18\x06 \x01(\x0b\x32\x14.textgen.v1.FileDataH\x00\x12\x35\n\x0f\x65xecutable_code\x18\t \x01(\x0b\x32\x1a.textgen.v1.ExecutableCodeH\x00\x12@\n\x15\x63ode_execution_result\x18\n \x01(\x0b\x32\x1f.textgen.v1.CodeExecutionResultH\x00\x12\x14\n\x07thought\x18\x0b \x01(\x08\x42\x03\xe0\x41\x01\x12\x1e\n\x11thought_signature\x18\r \x01(\x0c\x42\x03\xe0\x41\x01\x42\x06\n\x04\x64\x61ta\"W\n\x14\x46unctionResponsePart\x12\x37\n\x0binline_data\x18\x01 \x01(\x0b\x32 .textgen.v1.FunctionResponseBlobH\x00\x42\x06\n\x04\x64\x61ta\"\'\n\x04\x42lob\x12\x11\n\tmime_type\x18\x01 \x01(\t\x12\x0c\n\x04\x64\x61ta\x18\x02 \x01(\x0c\"7\n\x14\x46unctionResponseBlob\x12\x11\n\tmime_type\x18\x01 \x01(\t\x12\x0c\n\x04\x64\x61ta\x18\x02 \x01(\x0c\"9\n\x08\x46ileData\x12\x16\n\tmime_type\x18\x01 \x01(\tB\x03\xe0\x41\x01\x12\x15\n\x08\x66ile_uri\x18\x02 \x01(\tB\x03\xe0\x41\x02\"l\n\x0c\x46unctionCall\x12\x0f\n\x02id\x18\x03 \x01(\tB\x03\xe0\x41\x01\x12\x11\n\x04name\x18\x01 \x01(\tB\x03\xe0\x41\x02\x12/\n\x04\x61rgs\x18\x02 \x01(\x0b\x32\x17.google.protobuf.StructB\x03\xe0\x41\x01H\x00\x88\x01\x01\x42\x07\n\x05_args\"\xe2\x02\n\x10\x46unctionResponse\x12\x0f\n\x02id\x18\x03 \x01(\tB\x03\xe0\x41\x01\x12\x11\n\x04name\x18\x01 \x01(\tB\x03\xe0\x41\x02\x12.\n\x08response\x18\x02 \x01(\x0b\x32\x17.google.protobuf.StructB\x03\xe0\x41\x02\x12\x34\n\x05parts\x18\x08 \x03(\x0b\x32 .textgen.v1.FunctionResponsePartB\x03\xe0\x41\x01\x12\x1a\n\rwill_continue\x18\x04 \x01(\x08\x42\x03\xe0\x41\x01\x12\x45\n\nscheduling\x18\x05 \x01(\x0e\x32\'.textgen.v1.FunctionResponse.SchedulingB\x03\xe0\x41\x01H\x00\x88\x01\x01\"R\n\nScheduling\x12\x1a\n\x16SCHEDULING_UNSPECIFIED\x10\x00\x12\n\n\x06SILENT\x10\x01\x12\r\n\tWHEN_IDLE\x10\x02\x12\r\n\tINTERRUPT\x10\x03\x42\r\n\x0b_scheduling\"\x91\x01\n\x0e\x45xecutableCode\x12:\n\x08language\x18\x01 \x01(\x0e\x32#.textgen.v1.ExecutableCode.LanguageB\x03\xe0\x41\x02\x12\x11\n\x04\x63ode\x18\x02 \x01(\tB\x03\xe0\x41\x02\"0\n\x08Language\x12\x18\n\x14LANGUAGE_UNSPECIFIED\x10\x00\x12\n\n\x06PYTHON\x10\x01\"\xd0\x01\n\x13\x43odeExecutionResult\x12=\n\x07outcome\x18\x01 \x01(\x0e\x32\'.textgen.v1.CodeExecutionResult.OutcomeB\x03\xe0\x41\x02\x12\x13\n\x06output\x18\x02 \x01(\tB\x03\xe0\x41\x01\"e\n\x07Outcome\x12\x17\n\x13OUTCOME_UNSPECIFIED\x10\x00\x12\x0e\n\nOUTCOME_OK\x10\x01\x12\x12\n\x0eOUTCOME_FAILED\x10\x02\x12\x1d\n\x19OUTCOME_DEADLINE_EXCEEDED\x10\x03\"\x83\x01\n\x04Tool\x12\x43\n\x15\x66unction_declarations\x18\x01 \x03(\x0b\x32\x1f.textgen.v1.FunctionDeclarationB\x03\xe0\x41\x01\x12\x36\n\x0e\x63ode_execution\x18\x03 \x01(\x0b\x32\x19.textgen.v1.CodeExecutionB\x03\xe0\x41\x01\"\x0f\n\rCodeExecution\"U\n\nToolConfig\x12G\n\x17\x66unction_calling_config\x18\x01 \x01(\x0b\x32!.textgen.v1.FunctionCallingConfigB\x03\xe0\x41\x01\"\xc1\x01\n\x15\x46unctionCallingConfig\x12\x39\n\x04mode\x18\x01 \x01(\x0e\x32&.textgen.v1.FunctionCallingConfig.ModeB\x03\xe0\x41\x01\x12#\n\x16\x61llowed_function_names\x18\x02 \x03(\tB\x03\xe0\x41\x01\"H\n\x04Mode\x12\x14\n\x10MODE_UNSPECIFIED\x10\x00\x12\x08\n\x04\x41UTO\x10\x01\x12\x07\n\x03\x41NY\x10\x02\x12\x08\n\x04NONE\x10\x03\x12\r\n\tVALIDATED\x10\x04\"\xf4\x03\n\x13\x46unctionDeclaration\x12\x11\n\x04name\x18\x01 \x01(\tB\x03\xe0\x41\x02\x12\x18\n\x0b\x64\x65scription\x18\x02 \x01(\tB\x03\xe0\x41\x02\x12\x30\n\nparameters\x18\x03 \x01(\x0b\x32\x12.textgen.v1.SchemaB\x03\xe0\x41\x01H\x00\x88\x01\x01\x12@\n\x16parameters_json_schema\x18\x06 \x01(\x0b\x32\x16.google.protobuf.ValueB\x03\xe0\x41\x01H\x01\x88\x01\x01\x12.\n\x08response\x18\x04 \x01(\x0b\x32\x12.textgen.v1.SchemaB\x03\xe0\x41\x01H\x02\x88\x01\x01\x12>\n\x14response_json_schema\x18\x07 \x01(\x0b\x32\x16.google.protobuf.ValueB\x03\xe0\x41\x01H\x03\x88\x01\x01\x12?\n\x08\x62\x65havior\x18\x05 \x01(\x0e\x32(.textgen.v1.FunctionDeclaration.BehaviorB\x03\xe0\x41\x01\";\n\x08\x42\x65havior\x12\x0f\n\x0bUNSPECIFIED\x10\x00\x12\x0c\n\x08\x42LOCKING\x10\x01\x12\x10\n\x0cNON_BLOCKING\x10\x02\x42\r\n\x0b_parametersB\x19\n\x17_parameters_json_schemaB\x0b\n\t_responseB\x17\n\x15_response_json_schema\"\x91\x06\n\x06Schema\x12#\n\x04type\x18\x01 \x01(\x0e\x32\x10.textgen.v1.TypeB\x03\xe0\x41\x02\x12\x13\n\x06\x66ormat\x18\x02 \x01(\tB\x03\xe0\x41\x01\x12\x12\n\x05title\x18\x18 \x01(\tB\x03\xe0\x41\x01\x12\x18\n\x0b\x64\x65scription\x18\x03 \x01(\tB\x03\xe0\x41\x01\x12\x15\n\x08nullable\x18\x04 \x01(\x08\x42\x03\xe0\x41\x01\x12\x11\n\x04\x65num\x18\x05 \x03(\tB\x03\xe0\x41\x01\x12+\n\x05items\x18\x06 \x01(\x0b\x32\x12.textgen.v1.SchemaB\x03\xe0\x41\x01H\x00\x88\x01\x01\x12\x16\n\tmax_items\x18\x15 \x01(\x03\x42\x03\xe0\x41\x01\x12\x16\n\tmin_items\x18\x16 \x01(\x03\x42\x03\xe0\x41\x01\x12;\n\nproperties\x18\x07 \x03(\x0b\x32\".textgen.v1.Schema.PropertiesEntryB\x03\xe0\x41\x01\x12\x15\n\x08required\x18\x08 \x03(\tB\x03\xe0\x41\x01\x12\x1b\n\x0emin_properties\x18\t \x01(\x03\x42\x03\xe0\x41\x01\x12\x1b\n\x0emax_properties\x18\n \x01(\x03\x42\x03\xe0\x41\x01\x12\x19\n\x07minimum\x18\x0b \x01(\x01\x42\x03\xe0\x41\x01H\x01\x88\x01\x01\x12\x19\n\x07maximum\x18\x0c \x01(\x01\x42\x03\xe0\x41\x01H\x02\x88\x01\x01\x12\x17\n\nmin_length\x18\r \x01(\x03\x42\x03\xe0\x41\x01\x12\x17\n\nmax_length\x18\x0e \x01(\x03\x42\x03\xe0\x41\x01\x12\x14\n\x07pattern\x18\x0f \x01(\tB\x03\xe0\x41\x01\x12,\n\x07\x65xample\x18\x10 \x01(\x0b\x32\x16.google.protobuf.ValueB\x03\xe0\x41\x01\x12\'\n\x06\x61ny_of\x18\x12 \x03(\x0b\x32\x12.textgen.v1.SchemaB\x03\xe0\x41\x01\x12\x1e\n\x11property_ordering\x18\x17 \x03(\tB\x03\xe0\x41\x01\x12,\n\x07\x64\x65\x66\x61ult\x18\x19 \x01(\x0b\x32\x16.google.protobuf.ValueB\x03\xe0\x41\x01\x1a\x45\n\x0fPropertiesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12!\n\x05value\x18\x02 \x01(\x0b\x32\x12.textgen.v1.Schema:\x02\x38\x01\x42\x08\n\x06_itemsB\n\n\x08_minimumB\n\n\x08_maximum\"Q\n\x12ModalityTokenCount\x12&\n\x08modality\x18\x01 \x01(\x0e\x32\x14.textgen.v1.Modality\x12\x13\n\x0btoken_count\x18\x02 \x01(\x05*o\n\x04Type\x12\x14\n\x10TYPE_UNSPECIFIED\x10\x00\x12\n\n\x06STRING\x10\x01\x12\n\n\x06NUMBER\x10\x02\x12\x0b\n\x07INTEGER\x10\x03\x12\x0b\n\x07\x42OOLEAN\x10\x04\x12\t\n\x05\x41RRAY\x10\x05\x12\n\n\x06OBJECT\x10\x06\x12\x08\n\x04NULL\x10\x07*]\n\x08Modality\x12\x18\n\x14MODALITY_UNSPECIFIED\x10\x00\x12\x08\n\x04TEXT\x10\x01\x12\t\n\x05IMAGE\x10\x02\x12\t\n\x05VIDEO\x10\x03\x12\t\n\x05\x41UDIO\x10\x04\x12\x0c\n\x08\x44OCUMENT\x10\x05\x42N\n\x0e\x64\x65v.textgen.v1B\x0c\x43ontentProtoP\x01\xa2\x02\x03TGX\xaa\x02\nTextgen.V1\xca\x02\nTextgen\\V1\xea\x02\x0bTextgen::V1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -38,6 +38,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CONTENT'].fields_by_name['role']._serialized_options = b'\340A\001'
   _globals['_PART'].fields_by_name['thought']._loaded_options = None
   _globals['_PART'].fields_by_name['thought']._serialized_options = b'\340A\001'
+  _globals['_PART'].fields_by_name['thought_signature']._loaded_options = None
+  _globals['_PART'].fields_by_name['thought_signature']._serialized_options = b'\340A\001'
   _globals['_FILEDATA'].fields_by_name['mime_type']._loaded_options = None
   _globals['_FILEDATA'].fields_by_name['mime_type']._serialized_options = b'\340A\001'
   _globals['_FILEDATA'].fields_by_name['file_uri']._loaded_options = None
@@ -54,6 +56,12 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_FUNCTIONRESPONSE'].fields_by_name['name']._serialized_options = b'\340A\002'
   _globals['_FUNCTIONRESPONSE'].fields_by_name['response']._loaded_options = None
   _globals['_FUNCTIONRESPONSE'].fields_by_name['response']._serialized_options = b'\340A\002'
+  _globals['_FUNCTIONRESPONSE'].fields_by_name['parts']._loaded_options = None
+  _globals['_FUNCTIONRESPONSE'].fields_by_name['parts']._serialized_options = b'\340A\001'
+  _globals['_FUNCTIONRESPONSE'].fields_by_name['will_continue']._loaded_options = None
+  _globals['_FUNCTIONRESPONSE'].fields_by_name['will_continue']._serialized_options = b'\340A\001'
+  _globals['_FUNCTIONRESPONSE'].fields_by_name['scheduling']._loaded_options = None
+  _globals['_FUNCTIONRESPONSE'].fields_by_name['scheduling']._serialized_options = b'\340A\001'
   _globals['_EXECUTABLECODE'].fields_by_name['language']._loaded_options = None
   _globals['_EXECUTABLECODE'].fields_by_name['language']._serialized_options = b'\340A\002'
   _globals['_EXECUTABLECODE'].fields_by_name['code']._loaded_options = None
@@ -78,8 +86,14 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_FUNCTIONDECLARATION'].fields_by_name['description']._serialized_options = b'\340A\002'
   _globals['_FUNCTIONDECLARATION'].fields_by_name['parameters']._loaded_options = None
   _globals['_FUNCTIONDECLARATION'].fields_by_name['parameters']._serialized_options = b'\340A\001'
+  _globals['_FUNCTIONDECLARATION'].fields_by_name['parameters_json_schema']._loaded_options = None
+  _globals['_FUNCTIONDECLARATION'].fields_by_name['parameters_json_schema']._serialized_options = b'\340A\001'
   _globals['_FUNCTIONDECLARATION'].fields_by_name['response']._loaded_options = None
   _globals['_FUNCTIONDECLARATION'].fields_by_name['response']._serialized_options = b'\340A\001'
+  _globals['_FUNCTIONDECLARATION'].fields_by_name['response_json_schema']._loaded_options = None
+  _globals['_FUNCTIONDECLARATION'].fields_by_name['response_json_schema']._serialized_options = b'\340A\001'
+  _globals['_FUNCTIONDECLARATION'].fields_by_name['behavior']._loaded_options = None
+  _globals['_FUNCTIONDECLARATION'].fields_by_name['behavior']._serialized_options = b'\340A\001'
   _globals['_SCHEMA_PROPERTIESENTRY']._loaded_options = None
   _globals['_SCHEMA_PROPERTIESENTRY']._serialized_options = b'8\001'
   _globals['_SCHEMA'].fields_by_name['type']._loaded_options = None
@@ -126,42 +140,54 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_SCHEMA'].fields_by_name['property_ordering']._serialized_options = b'\340A\001'
   _globals['_SCHEMA'].fields_by_name['default']._loaded_options = None
   _globals['_SCHEMA'].fields_by_name['default']._serialized_options = b'\340A\001'
-  _globals['_TYPE']._serialized_start=2626
-  _globals['_TYPE']._serialized_end=2737
+  _globals['_TYPE']._serialized_start=3448
+  _globals['_TYPE']._serialized_end=3559
+  _globals['_MODALITY']._serialized_start=3561
+  _globals['_MODALITY']._serialized_end=3654
   _globals['_CONTENT']._serialized_start=103
   _globals['_CONTENT']._serialized_end=164
   _globals['_PART']._serialized_start=167
-  _globals['_PART']._serialized_end=534
-  _globals['_BLOB']._serialized_start=536
-  _globals['_BLOB']._serialized_end=575
-  _globals['_FILEDATA']._serialized_start=577
-  _globals['_FILEDATA']._serialized_end=634
-  _globals['_FUNCTIONCALL']._serialized_start=636
-  _globals['_FUNCTIONCALL']._serialized_end=744
-  _globals['_FUNCTIONRESPONSE']._serialized_start=746
-  _globals['_FUNCTIONRESPONSE']._serialized_end=848
-  _globals['_EXECUTABLECODE']._serialized_start=851
-  _globals['_EXECUTABLECODE']._serialized_end=996
-  _globals['_EXECUTABLECODE_LANGUAGE']._serialized_start=948
-  _globals['_EXECUTABLECODE_LANGUAGE']._serialized_end=996
-  _globals['_CODEEXECUTIONRESULT']._serialized_start=999
-  _globals['_CODEEXECUTIONRESULT']._serialized_end=1207
-  _globals['_CODEEXECUTIONRESULT_OUTCOME']._serialized_start=1106
-  _globals['_CODEEXECUTIONRESULT_OUTCOME']._serialized_end=1207
-  _globals['_TOOL']._serialized_start=1210
-  _globals['_TOOL']._serialized_end=1341
-  _globals['_CODEEXECUTION']._serialized_start=1343
-  _globals['_CODEEXECUTION']._serialized_end=1358
-  _globals['_TOOLCONFIG']._serialized_start=1360
-  _globals['_TOOLCONFIG']._serialized_end=1445
-  _globals['_FUNCTIONCALLINGCONFIG']._serialized_start=1448
-  _globals['_FUNCTIONCALLINGCONFIG']._serialized_end=1641
-  _globals['_FUNCTIONCALLINGCONFIG_MODE']._serialized_start=1569
-  _globals['_FUNCTIONCALLINGCONFIG_MODE']._serialized_end=1641
-  _globals['_FUNCTIONDECLARATION']._serialized_start=1644
-  _globals['_FUNCTIONDECLARATION']._serialized_end=1836
-  _globals['_SCHEMA']._serialized_start=1839
-  _globals['_SCHEMA']._serialized_end=2624
-  _globals['_SCHEMA_PROPERTIESENTRY']._serialized_start=2521
-  _globals['_SCHEMA_PROPERTIESENTRY']._serialized_end=2590
+  _globals['_PART']._serialized_end=566
+  _globals['_FUNCTIONRESPONSEPART']._serialized_start=568
+  _globals['_FUNCTIONRESPONSEPART']._serialized_end=655
+  _globals['_BLOB']._serialized_start=657
+  _globals['_BLOB']._serialized_end=696
+  _globals['_FUNCTIONRESPONSEBLOB']._serialized_start=698
+  _globals['_FUNCTIONRESPONSEBLOB']._serialized_end=753
+  _globals['_FILEDATA']._serialized_start=755
+  _globals['_FILEDATA']._serialized_end=812
+  _globals['_FUNCTIONCALL']._serialized_start=814
+  _globals['_FUNCTIONCALL']._serialized_end=922
+  _globals['_FUNCTIONRESPONSE']._serialized_start=925
+  _globals['_FUNCTIONRESPONSE']._serialized_end=1279
+  _globals['_FUNCTIONRESPONSE_SCHEDULING']._serialized_start=1182
+  _globals['_FUNCTIONRESPONSE_SCHEDULING']._serialized_end=1264
+  _globals['_EXECUTABLECODE']._serialized_start=1282
+  _globals['_EXECUTABLECODE']._serialized_end=1427
+  _globals['_EXECUTABLECODE_LANGUAGE']._serialized_start=1379
+  _globals['_EXECUTABLECODE_LANGUAGE']._serialized_end=1427
+  _globals['_CODEEXECUTIONRESULT']._serialized_start=1430
+  _globals['_CODEEXECUTIONRESULT']._serialized_end=1638
+  _globals['_CODEEXECUTIONRESULT_OUTCOME']._serialized_start=1537
+  _globals['_CODEEXECUTIONRESULT_OUTCOME']._serialized_end=1638
+  _globals['_TOOL']._serialized_start=1641
+  _globals['_TOOL']._serialized_end=1772
+  _globals['_CODEEXECUTION']._serialized_start=1774
+  _globals['_CODEEXECUTION']._serialized_end=1789
+  _globals['_TOOLCONFIG']._serialized_start=1791
+  _globals['_TOOLCONFIG']._serialized_end=1876
+  _globals['_FUNCTIONCALLINGCONFIG']._serialized_start=1879
+  _globals['_FUNCTIONCALLINGCONFIG']._serialized_end=2072
+  _globals['_FUNCTIONCALLINGCONFIG_MODE']._serialized_start=2000
+  _globals['_FUNCTIONCALLINGCONFIG_MODE']._serialized_end=2072
+  _globals['_FUNCTIONDECLARATION']._serialized_start=2075
+  _globals['_FUNCTIONDECLARATION']._serialized_end=2575
+  _globals['_FUNCTIONDECLARATION_BEHAVIOR']._serialized_start=2436
+  _globals['_FUNCTIONDECLARATION_BEHAVIOR']._serialized_end=2495
+  _globals['_SCHEMA']._serialized_start=2578
+  _globals['_SCHEMA']._serialized_end=3363
+  _globals['_SCHEMA_PROPERTIESENTRY']._serialized_start=3260
+  _globals['_SCHEMA_PROPERTIESENTRY']._serialized_end=3329
+  _globals['_MODALITYTOKENCOUNT']._serialized_start=3365
+  _globals['_MODALITYTOKENCOUNT']._serialized_end=3446
 # @@protoc_insertion_point(module_scope)

@@ -64,6 +64,44 @@ NULL: Type.ValueType  # 7
 """The null value."""
 global___Type = Type
 
+class _Modality:
+    ValueType = typing.NewType("ValueType", builtins.int)
+    V: typing_extensions.TypeAlias = ValueType
+
+class _ModalityEnumTypeWrapper(google.protobuf.internal.enum_type_wrapper._EnumTypeWrapper[_Modality.ValueType], builtins.type):
+    DESCRIPTOR: google.protobuf.descriptor.EnumDescriptor
+    MODALITY_UNSPECIFIED: _Modality.ValueType  # 0
+    """The kind of media is not known."""
+    TEXT: _Modality.ValueType  # 1
+    """Plain text."""
+    IMAGE: _Modality.ValueType  # 2
+    """Still images."""
+    VIDEO: _Modality.ValueType  # 3
+    """Moving pictures."""
+    AUDIO: _Modality.ValueType  # 4
+    """Sound."""
+    DOCUMENT: _Modality.ValueType  # 5
+    """Documents such as PDF files."""
+
+class Modality(_Modality, metaclass=_ModalityEnumTypeWrapper):
+    """A kind of media that input or output tokens can carry, used to break token counts
+    down by what they encoded.
+    """
+
+MODALITY_UNSPECIFIED: Modality.ValueType  # 0
+"""The kind of media is not known."""
+TEXT: Modality.ValueType  # 1
+"""Plain text."""
+IMAGE: Modality.ValueType  # 2
+"""Still images."""
+VIDEO: Modality.ValueType  # 3
+"""Moving pictures."""
+AUDIO: Modality.ValueType  # 4
+"""Sound."""
+DOCUMENT: Modality.ValueType  # 5
+"""Documents such as PDF files."""
+global___Modality = Modality
+
 @typing.final
 class Content(google.protobuf.message.Message):
     """One turn of a multi-part conversation: who produced it and its parts."""
@@ -104,10 +142,16 @@ class Part(google.protobuf.message.Message):
     EXECUTABLE_CODE_FIELD_NUMBER: builtins.int
     CODE_EXECUTION_RESULT_FIELD_NUMBER: builtins.int
     THOUGHT_FIELD_NUMBER: builtins.int
+    THOUGHT_SIGNATURE_FIELD_NUMBER: builtins.int
     text: builtins.str
     """Plain text."""
     thought: builtins.bool
     """True when this part is the model's internal reasoning rather than answer."""
+    thought_signature: builtins.bytes
+    """An opaque token the model attached to this part so that it can pick its reasoning
+    up again. Send it back unchanged, on the same part, in the next turn of the
+    conversation.
+    """
     @property
     def inline_data(self) -> global___Blob:
         """Raw bytes with their media type."""
@@ -143,12 +187,35 @@ class Part(google.protobuf.message.Message):
         executable_code: global___ExecutableCode | None = ...,
         code_execution_result: global___CodeExecutionResult | None = ...,
         thought: builtins.bool = ...,
+        thought_signature: builtins.bytes = ...,
     ) -> None: ...
     def HasField(self, field_name: typing.Literal["code_execution_result", b"code_execution_result", "data", b"data", "executable_code", b"executable_code", "file_data", b"file_data", "function_call", b"function_call", "function_response", b"function_response", "inline_data", b"inline_data", "text", b"text"]) -> builtins.bool: ...
-    def ClearField(self, field_name: typing.Literal["code_execution_result", b"code_execution_result", "data", b"data", "executable_code", b"executable_code", "file_data", b"file_data", "function_call", b"function_call", "function_response", b"function_response", "inline_data", b"inline_data", "text", b"text", "thought", b"thought"]) -> None: ...
+    def ClearField(self, field_name: typing.Literal["code_execution_result", b"code_execution_result", "data", b"data", "executable_code", b"executable_code", "file_data", b"file_data", "function_call", b"function_call", "function_response", b"function_response", "inline_data", b"inline_data", "text", b"text", "thought", b"thought", "thought_signature", b"thought_signature"]) -> None: ...
     def WhichOneof(self, oneof_group: typing.Literal["data", b"data"]) -> typing.Literal["text", "inline_data", "function_call", "function_response", "file_data", "executable_code", "code_execution_result"] | None: ...
 
 global___Part = Part
+
+@typing.final
+class FunctionResponsePart(google.protobuf.message.Message):
+    """One piece of media inside a FunctionResponse. Exactly one kind of data is set."""
+
+    DESCRIPTOR: google.protobuf.descriptor.Descriptor
+
+    INLINE_DATA_FIELD_NUMBER: builtins.int
+    @property
+    def inline_data(self) -> global___FunctionResponseBlob:
+        """Raw bytes with their media type."""
+
+    def __init__(
+        self,
+        *,
+        inline_data: global___FunctionResponseBlob | None = ...,
+    ) -> None: ...
+    def HasField(self, field_name: typing.Literal["data", b"data", "inline_data", b"inline_data"]) -> builtins.bool: ...
+    def ClearField(self, field_name: typing.Literal["data", b"data", "inline_data", b"inline_data"]) -> None: ...
+    def WhichOneof(self, oneof_group: typing.Literal["data", b"data"]) -> typing.Literal["inline_data"] | None: ...
+
+global___FunctionResponsePart = FunctionResponsePart
 
 @typing.final
 class Blob(google.protobuf.message.Message):
@@ -171,6 +238,28 @@ class Blob(google.protobuf.message.Message):
     def ClearField(self, field_name: typing.Literal["data", b"data", "mime_type", b"mime_type"]) -> None: ...
 
 global___Blob = Blob
+
+@typing.final
+class FunctionResponseBlob(google.protobuf.message.Message):
+    """Raw bytes returned by a function, with their IANA media type."""
+
+    DESCRIPTOR: google.protobuf.descriptor.Descriptor
+
+    MIME_TYPE_FIELD_NUMBER: builtins.int
+    DATA_FIELD_NUMBER: builtins.int
+    mime_type: builtins.str
+    """The media type of the bytes, for example `image/png`."""
+    data: builtins.bytes
+    """The bytes themselves."""
+    def __init__(
+        self,
+        *,
+        mime_type: builtins.str = ...,
+        data: builtins.bytes = ...,
+    ) -> None: ...
+    def ClearField(self, field_name: typing.Literal["data", b"data", "mime_type", b"mime_type"]) -> None: ...
+
+global___FunctionResponseBlob = FunctionResponseBlob
 
 @typing.final
 class FileData(google.protobuf.message.Message):
@@ -230,16 +319,62 @@ class FunctionResponse(google.protobuf.message.Message):
 
     DESCRIPTOR: google.protobuf.descriptor.Descriptor
 
+    class _Scheduling:
+        ValueType = typing.NewType("ValueType", builtins.int)
+        V: typing_extensions.TypeAlias = ValueType
+
+    class _SchedulingEnumTypeWrapper(google.protobuf.internal.enum_type_wrapper._EnumTypeWrapper[FunctionResponse._Scheduling.ValueType], builtins.type):
+        DESCRIPTOR: google.protobuf.descriptor.EnumDescriptor
+        SCHEDULING_UNSPECIFIED: FunctionResponse._Scheduling.ValueType  # 0
+        """No choice was made; the server's default applies."""
+        SILENT: FunctionResponse._Scheduling.ValueType  # 1
+        """Add the response to the conversation without prompting the model to react."""
+        WHEN_IDLE: FunctionResponse._Scheduling.ValueType  # 2
+        """Add the response and let the model react to it without cutting short what it
+        is producing.
+        """
+        INTERRUPT: FunctionResponse._Scheduling.ValueType  # 3
+        """Add the response and make the model react at once, stopping what it is doing."""
+
+    class Scheduling(_Scheduling, metaclass=_SchedulingEnumTypeWrapper):
+        """How the model should treat a response that arrives while it is busy, for calls
+        declared NON_BLOCKING.
+        """
+
+    SCHEDULING_UNSPECIFIED: FunctionResponse.Scheduling.ValueType  # 0
+    """No choice was made; the server's default applies."""
+    SILENT: FunctionResponse.Scheduling.ValueType  # 1
+    """Add the response to the conversation without prompting the model to react."""
+    WHEN_IDLE: FunctionResponse.Scheduling.ValueType  # 2
+    """Add the response and let the model react to it without cutting short what it
+    is producing.
+    """
+    INTERRUPT: FunctionResponse.Scheduling.ValueType  # 3
+    """Add the response and make the model react at once, stopping what it is doing."""
+
     ID_FIELD_NUMBER: builtins.int
     NAME_FIELD_NUMBER: builtins.int
     RESPONSE_FIELD_NUMBER: builtins.int
+    PARTS_FIELD_NUMBER: builtins.int
+    WILL_CONTINUE_FIELD_NUMBER: builtins.int
+    SCHEDULING_FIELD_NUMBER: builtins.int
     id: builtins.str
     """The id of the FunctionCall this answers, when the call carried one."""
     name: builtins.str
     """The name of the function that was called."""
+    will_continue: builtins.bool
+    """True when more responses to the same call will follow (a streaming function);
+    the last one leaves it false.
+    """
+    scheduling: global___FunctionResponse.Scheduling.ValueType
+    """How the model should react to this response; only read for NON_BLOCKING calls."""
     @property
     def response(self) -> google.protobuf.struct_pb2.Struct:
         """The function's result, as a JSON object."""
+
+    @property
+    def parts(self) -> google.protobuf.internal.containers.RepeatedCompositeFieldContainer[global___FunctionResponsePart]:
+        """Media that belong to the result, in order."""
 
     def __init__(
         self,
@@ -247,9 +382,13 @@ class FunctionResponse(google.protobuf.message.Message):
         id: builtins.str = ...,
         name: builtins.str = ...,
         response: google.protobuf.struct_pb2.Struct | None = ...,
+        parts: collections.abc.Iterable[global___FunctionResponsePart] | None = ...,
+        will_continue: builtins.bool = ...,
+        scheduling: global___FunctionResponse.Scheduling.ValueType | None = ...,
     ) -> None: ...
-    def HasField(self, field_name: typing.Literal["response", b"response"]) -> builtins.bool: ...
-    def ClearField(self, field_name: typing.Literal["id", b"id", "name", b"name", "response", b"response"]) -> None: ...
+    def HasField(self, field_name: typing.Literal["_scheduling", b"_scheduling", "response", b"response", "scheduling", b"scheduling"]) -> builtins.bool: ...
+    def ClearField(self, field_name: typing.Literal["_scheduling", b"_scheduling", "id", b"id", "name", b"name", "parts", b"parts", "response", b"response", "scheduling", b"scheduling", "will_continue", b"will_continue"]) -> None: ...
+    def WhichOneof(self, oneof_group: typing.Literal["_scheduling", b"_scheduling"]) -> typing.Literal["scheduling"] | None: ...
 
 global___FunctionResponse = FunctionResponse
 
@@ -464,23 +603,72 @@ class FunctionDeclaration(google.protobuf.message.Message):
 
     DESCRIPTOR: google.protobuf.descriptor.Descriptor
 
+    class _Behavior:
+        ValueType = typing.NewType("ValueType", builtins.int)
+        V: typing_extensions.TypeAlias = ValueType
+
+    class _BehaviorEnumTypeWrapper(google.protobuf.internal.enum_type_wrapper._EnumTypeWrapper[FunctionDeclaration._Behavior.ValueType], builtins.type):
+        DESCRIPTOR: google.protobuf.descriptor.EnumDescriptor
+        UNSPECIFIED: FunctionDeclaration._Behavior.ValueType  # 0
+        """No choice was made; BLOCKING applies.
+        buf:lint:ignore ENUM_ZERO_VALUE_SUFFIX
+        """
+        BLOCKING: FunctionDeclaration._Behavior.ValueType  # 1
+        """The model waits for the response before it continues."""
+        NON_BLOCKING: FunctionDeclaration._Behavior.ValueType  # 2
+        """The model keeps talking while the function runs; the response arrives later."""
+
+    class Behavior(_Behavior, metaclass=_BehaviorEnumTypeWrapper):
+        """Whether the conversation waits for the function's result."""
+
+    UNSPECIFIED: FunctionDeclaration.Behavior.ValueType  # 0
+    """No choice was made; BLOCKING applies.
+    buf:lint:ignore ENUM_ZERO_VALUE_SUFFIX
+    """
+    BLOCKING: FunctionDeclaration.Behavior.ValueType  # 1
+    """The model waits for the response before it continues."""
+    NON_BLOCKING: FunctionDeclaration.Behavior.ValueType  # 2
+    """The model keeps talking while the function runs; the response arrives later."""
+
     NAME_FIELD_NUMBER: builtins.int
     DESCRIPTION_FIELD_NUMBER: builtins.int
     PARAMETERS_FIELD_NUMBER: builtins.int
+    PARAMETERS_JSON_SCHEMA_FIELD_NUMBER: builtins.int
     RESPONSE_FIELD_NUMBER: builtins.int
+    RESPONSE_JSON_SCHEMA_FIELD_NUMBER: builtins.int
+    BEHAVIOR_FIELD_NUMBER: builtins.int
     name: builtins.str
     """The function name: letters, digits, underscores, dots and dashes, at most
     63 characters, starting with a letter or an underscore.
     """
     description: builtins.str
     """What the function does, written for the model."""
+    behavior: global___FunctionDeclaration.Behavior.ValueType
+    """Whether the model waits for the function's result; unset means BLOCKING."""
     @property
     def parameters(self) -> global___Schema:
-        """The arguments the function takes, as an OBJECT schema."""
+        """The arguments the function takes, as an OBJECT schema. Set at most one of
+        parameters and parameters_json_schema.
+        """
+
+    @property
+    def parameters_json_schema(self) -> google.protobuf.struct_pb2.Value:
+        """The arguments the function takes, as a JSON Schema document (an object whose
+        `properties` name the arguments). The alternative to parameters, for schemas that
+        Schema cannot express.
+        """
 
     @property
     def response(self) -> global___Schema:
-        """The shape of the value the function returns."""
+        """The shape of the value the function returns. Set at most one of response and
+        response_json_schema.
+        """
+
+    @property
+    def response_json_schema(self) -> google.protobuf.struct_pb2.Value:
+        """The shape of the value the function returns, as a JSON Schema document; the
+        alternative to response.
+        """
 
     def __init__(
         self,
@@ -488,14 +676,21 @@ class FunctionDeclaration(google.protobuf.message.Message):
         name: builtins.str = ...,
         description: builtins.str = ...,
         parameters: global___Schema | None = ...,
+        parameters_json_schema: google.protobuf.struct_pb2.Value | None = ...,
         response: global___Schema | None = ...,
+        response_json_schema: google.protobuf.struct_pb2.Value | None = ...,
+        behavior: global___FunctionDeclaration.Behavior.ValueType = ...,
     ) -> None: ...
-    def HasField(self, field_name: typing.Literal["_parameters", b"_parameters", "_response", b"_response", "parameters", b"parameters", "response", b"response"]) -> builtins.bool: ...
-    def ClearField(self, field_name: typing.Literal["_parameters", b"_parameters", "_response", b"_response", "description", b"description", "name", b"name", "parameters", b"parameters", "response", b"response"]) -> None: ...
+    def HasField(self, field_name: typing.Literal["_parameters", b"_parameters", "_parameters_json_schema", b"_parameters_json_schema", "_response", b"_response", "_response_json_schema", b"_response_json_schema", "parameters", b"parameters", "parameters_json_schema", b"parameters_json_schema", "response", b"response", "response_json_schema", b"response_json_schema"]) -> builtins.bool: ...
+    def ClearField(self, field_name: typing.Literal["_parameters", b"_parameters", "_parameters_json_schema", b"_parameters_json_schema", "_response", b"_response", "_response_json_schema", b"_response_json_schema", "behavior", b"behavior", "description", b"description", "name", b"name", "parameters", b"parameters", "parameters_json_schema", b"parameters_json_schema", "response", b"response", "response_json_schema", b"response_json_schema"]) -> None: ...
     @typing.overload
     def WhichOneof(self, oneof_group: typing.Literal["_parameters", b"_parameters"]) -> typing.Literal["parameters"] | None: ...
     @typing.overload
+    def WhichOneof(self, oneof_group: typing.Literal["_parameters_json_schema", b"_parameters_json_schema"]) -> typing.Literal["parameters_json_schema"] | None: ...
+    @typing.overload
     def WhichOneof(self, oneof_group: typing.Literal["_response", b"_response"]) -> typing.Literal["response"] | None: ...
+    @typing.overload
+    def WhichOneof(self, oneof_group: typing.Literal["_response_json_schema", b"_response_json_schema"]) -> typing.Literal["response_json_schema"] | None: ...
 
 global___FunctionDeclaration = FunctionDeclaration
 
@@ -641,3 +836,25 @@ class Schema(google.protobuf.message.Message):
     def WhichOneof(self, oneof_group: typing.Literal["_minimum", b"_minimum"]) -> typing.Literal["minimum"] | None: ...
 
 global___Schema = Schema
+
+@typing.final
+class ModalityTokenCount(google.protobuf.message.Message):
+    """How many tokens of one modality a request or response used."""
+
+    DESCRIPTOR: google.protobuf.descriptor.Descriptor
+
+    MODALITY_FIELD_NUMBER: builtins.int
+    TOKEN_COUNT_FIELD_NUMBER: builtins.int
+    modality: global___Modality.ValueType
+    """The kind of media the tokens encoded."""
+    token_count: builtins.int
+    """How many tokens of that kind there were."""
+    def __init__(
+        self,
+        *,
+        modality: global___Modality.ValueType = ...,
+        token_count: builtins.int = ...,
+    ) -> None: ...
+    def ClearField(self, field_name: typing.Literal["modality", b"modality", "token_count", b"token_count"]) -> None: ...
+
+global___ModalityTokenCount = ModalityTokenCount

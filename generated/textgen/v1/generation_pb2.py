@@ -23,12 +23,13 @@ _sym_db = _symbol_database.Default()
 
 
 from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
+from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from textgen.v1 import citation_pb2 as textgen_dot_v1_dot_citation__pb2
 from textgen.v1 import content_pb2 as textgen_dot_v1_dot_content__pb2
 from textgen.v1 import safety_pb2 as textgen_dot_v1_dot_safety__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1btextgen/v1/generation.proto\x12\ntextgen.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19textgen/v1/citation.proto\x1a\x18textgen/v1/content.proto\x1a\x17textgen/v1/safety.proto\"\xb5\x05\n\x10GenerationConfig\x12!\n\x0f\x63\x61ndidate_count\x18\x01 \x01(\x05\x42\x03\xe0\x41\x01H\x00\x88\x01\x01\x12\x1b\n\x0estop_sequences\x18\x02 \x03(\tB\x03\xe0\x41\x01\x12#\n\x11max_output_tokens\x18\x04 \x01(\x05\x42\x03\xe0\x41\x01H\x01\x88\x01\x01\x12\x1d\n\x0btemperature\x18\x05 \x01(\x02\x42\x03\xe0\x41\x01H\x02\x88\x01\x01\x12\x17\n\x05top_p\x18\x06 \x01(\x02\x42\x03\xe0\x41\x01H\x03\x88\x01\x01\x12\x17\n\x05top_k\x18\x07 \x01(\x05\x42\x03\xe0\x41\x01H\x04\x88\x01\x01\x12\x16\n\x04seed\x18\x08 \x01(\x05\x42\x03\xe0\x41\x01H\x05\x88\x01\x01\x12\x1f\n\x12response_mime_type\x18\r \x01(\tB\x03\xe0\x41\x01\x12\x30\n\x0fresponse_schema\x18\x0e \x01(\x0b\x32\x12.textgen.v1.SchemaB\x03\xe0\x41\x01\x12\"\n\x10presence_penalty\x18\x0f \x01(\x02\x42\x03\xe0\x41\x01H\x06\x88\x01\x01\x12#\n\x11\x66requency_penalty\x18\x10 \x01(\x02\x42\x03\xe0\x41\x01H\x07\x88\x01\x01\x12#\n\x11response_logprobs\x18\x11 \x01(\x08\x42\x03\xe0\x41\x01H\x08\x88\x01\x01\x12\x1a\n\x08logprobs\x18\x12 \x01(\x05\x42\x03\xe0\x41\x01H\t\x88\x01\x01\x12=\n\x0fthinking_config\x18\x16 \x01(\x0b\x32\x1a.textgen.v1.ThinkingConfigB\x03\xe0\x41\x01H\n\x88\x01\x01\x42\x12\n\x10_candidate_countB\x14\n\x12_max_output_tokensB\x0e\n\x0c_temperatureB\x08\n\x06_top_pB\x08\n\x06_top_kB\x07\n\x05_seedB\x13\n\x11_presence_penaltyB\x14\n\x12_frequency_penaltyB\x14\n\x12_response_logprobsB\x0b\n\t_logprobsB\x12\n\x10_thinking_config\"v\n\x0eThinkingConfig\x12\x1d\n\x10include_thoughts\x18\x01 \x01(\x08H\x00\x88\x01\x01\x12\x1c\n\x0fthinking_budget\x18\x02 \x01(\x05H\x01\x88\x01\x01\x42\x13\n\x11_include_thoughtsB\x12\n\x10_thinking_budget\"\xab\x04\n\tCandidate\x12\x17\n\x05index\x18\x03 \x01(\x05\x42\x03\xe0\x41\x03H\x00\x88\x01\x01\x12)\n\x07\x63ontent\x18\x01 \x01(\x0b\x32\x13.textgen.v1.ContentB\x03\xe0\x41\x03\x12\x41\n\rfinish_reason\x18\x02 \x01(\x0e\x32\".textgen.v1.Candidate.FinishReasonB\x06\xe0\x41\x01\xe0\x41\x03\x12#\n\x0e\x66inish_message\x18\x04 \x01(\tB\x06\xe0\x41\x01\xe0\x41\x03H\x01\x88\x01\x01\x12\x30\n\x0esafety_ratings\x18\x05 \x03(\x0b\x32\x18.textgen.v1.SafetyRating\x12<\n\x11\x63itation_metadata\x18\x06 \x01(\x0b\x32\x1c.textgen.v1.CitationMetadataB\x03\xe0\x41\x03\x12\x18\n\x0btoken_count\x18\x07 \x01(\x05\x42\x03\xe0\x41\x03\"\xca\x01\n\x0c\x46inishReason\x12\x1d\n\x19\x46INISH_REASON_UNSPECIFIED\x10\x00\x12\x08\n\x04STOP\x10\x01\x12\x0e\n\nMAX_TOKENS\x10\x02\x12\n\n\x06SAFETY\x10\x03\x12\x0e\n\nRECITATION\x10\x04\x12\x0c\n\x08LANGUAGE\x10\x06\x12\t\n\x05OTHER\x10\x05\x12\r\n\tBLOCKLIST\x10\x07\x12\x16\n\x12PROHIBITED_CONTENT\x10\x08\x12\x08\n\x04SPII\x10\t\x12\x1b\n\x17MALFORMED_FUNCTION_CALL\x10\nB\x08\n\x06_indexB\x11\n\x0f_finish_message\"\"\n\x10\x43ontentEmbedding\x12\x0e\n\x06values\x18\x01 \x03(\x02*\xd8\x01\n\x08TaskType\x12\x19\n\x15TASK_TYPE_UNSPECIFIED\x10\x00\x12\x13\n\x0fRETRIEVAL_QUERY\x10\x01\x12\x16\n\x12RETRIEVAL_DOCUMENT\x10\x02\x12\x17\n\x13SEMANTIC_SIMILARITY\x10\x03\x12\x12\n\x0e\x43LASSIFICATION\x10\x04\x12\x0e\n\nCLUSTERING\x10\x05\x12\x16\n\x12QUESTION_ANSWERING\x10\x06\x12\x15\n\x11\x46\x41\x43T_VERIFICATION\x10\x07\x12\x18\n\x14\x43ODE_RETRIEVAL_QUERY\x10\x08\x42Q\n\x0e\x64\x65v.textgen.v1B\x0fGenerationProtoP\x01\xa2\x02\x03TGX\xaa\x02\nTextgen.V1\xca\x02\nTextgen\\V1\xea\x02\x0bTextgen::V1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1btextgen/v1/generation.proto\x12\ntextgen.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x19textgen/v1/citation.proto\x1a\x18textgen/v1/content.proto\x1a\x17textgen/v1/safety.proto\"\xdc\x06\n\x10GenerationConfig\x12!\n\x0f\x63\x61ndidate_count\x18\x01 \x01(\x05\x42\x03\xe0\x41\x01H\x00\x88\x01\x01\x12\x1b\n\x0estop_sequences\x18\x02 \x03(\tB\x03\xe0\x41\x01\x12#\n\x11max_output_tokens\x18\x04 \x01(\x05\x42\x03\xe0\x41\x01H\x01\x88\x01\x01\x12\x1d\n\x0btemperature\x18\x05 \x01(\x02\x42\x03\xe0\x41\x01H\x02\x88\x01\x01\x12\x17\n\x05top_p\x18\x06 \x01(\x02\x42\x03\xe0\x41\x01H\x03\x88\x01\x01\x12\x17\n\x05top_k\x18\x07 \x01(\x05\x42\x03\xe0\x41\x01H\x04\x88\x01\x01\x12\x16\n\x04seed\x18\x08 \x01(\x05\x42\x03\xe0\x41\x01H\x05\x88\x01\x01\x12\x1f\n\x12response_mime_type\x18\r \x01(\tB\x03\xe0\x41\x01\x12\x30\n\x0fresponse_schema\x18\x0e \x01(\x0b\x32\x12.textgen.v1.SchemaB\x03\xe0\x41\x01\x12N\n\x14response_json_schema\x18\x18 \x01(\x0b\x32\x16.google.protobuf.ValueB\x03\xe0\x41\x01R\x13_responseJsonSchema\x12U\n\x1cresponse_json_schema_ordered\x18\x1c \x01(\x0b\x32\x16.google.protobuf.ValueB\x03\xe0\x41\x01R\x12responseJsonSchema\x12\"\n\x10presence_penalty\x18\x0f \x01(\x02\x42\x03\xe0\x41\x01H\x06\x88\x01\x01\x12#\n\x11\x66requency_penalty\x18\x10 \x01(\x02\x42\x03\xe0\x41\x01H\x07\x88\x01\x01\x12#\n\x11response_logprobs\x18\x11 \x01(\x08\x42\x03\xe0\x41\x01H\x08\x88\x01\x01\x12\x1a\n\x08logprobs\x18\x12 \x01(\x05\x42\x03\xe0\x41\x01H\t\x88\x01\x01\x12=\n\x0fthinking_config\x18\x16 \x01(\x0b\x32\x1a.textgen.v1.ThinkingConfigB\x03\xe0\x41\x01H\n\x88\x01\x01\x42\x12\n\x10_candidate_countB\x14\n\x12_max_output_tokensB\x0e\n\x0c_temperatureB\x08\n\x06_top_pB\x08\n\x06_top_kB\x07\n\x05_seedB\x13\n\x11_presence_penaltyB\x14\n\x12_frequency_penaltyB\x14\n\x12_response_logprobsB\x0b\n\t_logprobsB\x12\n\x10_thinking_config\"v\n\x0eThinkingConfig\x12\x1d\n\x10include_thoughts\x18\x01 \x01(\x08H\x00\x88\x01\x01\x12\x1c\n\x0fthinking_budget\x18\x02 \x01(\x05H\x01\x88\x01\x01\x42\x13\n\x11_include_thoughtsB\x12\n\x10_thinking_budget\"\x98\x06\n\tCandidate\x12\x17\n\x05index\x18\x03 \x01(\x05\x42\x03\xe0\x41\x03H\x00\x88\x01\x01\x12)\n\x07\x63ontent\x18\x01 \x01(\x0b\x32\x13.textgen.v1.ContentB\x03\xe0\x41\x03\x12\x41\n\rfinish_reason\x18\x02 \x01(\x0e\x32\".textgen.v1.Candidate.FinishReasonB\x06\xe0\x41\x01\xe0\x41\x03\x12#\n\x0e\x66inish_message\x18\x04 \x01(\tB\x06\xe0\x41\x01\xe0\x41\x03H\x01\x88\x01\x01\x12\x30\n\x0esafety_ratings\x18\x05 \x03(\x0b\x32\x18.textgen.v1.SafetyRating\x12<\n\x11\x63itation_metadata\x18\x06 \x01(\x0b\x32\x1c.textgen.v1.CitationMetadataB\x03\xe0\x41\x03\x12\x18\n\x0btoken_count\x18\x07 \x01(\x05\x42\x03\xe0\x41\x03\x12\x19\n\x0c\x61vg_logprobs\x18\n \x01(\x01\x42\x03\xe0\x41\x03\x12\x38\n\x0flogprobs_result\x18\x0b \x01(\x0b\x32\x1a.textgen.v1.LogprobsResultB\x03\xe0\x41\x03\"\xe2\x02\n\x0c\x46inishReason\x12\x1d\n\x19\x46INISH_REASON_UNSPECIFIED\x10\x00\x12\x08\n\x04STOP\x10\x01\x12\x0e\n\nMAX_TOKENS\x10\x02\x12\n\n\x06SAFETY\x10\x03\x12\x0e\n\nRECITATION\x10\x04\x12\x0c\n\x08LANGUAGE\x10\x06\x12\t\n\x05OTHER\x10\x05\x12\r\n\tBLOCKLIST\x10\x07\x12\x16\n\x12PROHIBITED_CONTENT\x10\x08\x12\x08\n\x04SPII\x10\t\x12\x1b\n\x17MALFORMED_FUNCTION_CALL\x10\n\x12\x10\n\x0cIMAGE_SAFETY\x10\x0b\x12\x1c\n\x18IMAGE_PROHIBITED_CONTENT\x10\x0e\x12\x0f\n\x0bIMAGE_OTHER\x10\x0f\x12\x0c\n\x08NO_IMAGE\x10\x10\x12\x14\n\x10IMAGE_RECITATION\x10\x11\x12\x18\n\x14UNEXPECTED_TOOL_CALL\x10\x0c\x12\x17\n\x13TOO_MANY_TOOL_CALLS\x10\rB\x08\n\x06_indexB\x11\n\x0f_finish_message\"\x99\x03\n\x0eLogprobsResult\x12 \n\x13log_probability_sum\x18\x03 \x01(\x02H\x00\x88\x01\x01\x12@\n\x0etop_candidates\x18\x01 \x03(\x0b\x32(.textgen.v1.LogprobsResult.TopCandidates\x12?\n\x11\x63hosen_candidates\x18\x02 \x03(\x0b\x32$.textgen.v1.LogprobsResult.Candidate\x1aI\n\rTopCandidates\x12\x38\n\ncandidates\x18\x01 \x03(\x0b\x32$.textgen.v1.LogprobsResult.Candidate\x1a\x7f\n\tCandidate\x12\x12\n\x05token\x18\x01 \x01(\tH\x00\x88\x01\x01\x12\x15\n\x08token_id\x18\x03 \x01(\x05H\x01\x88\x01\x01\x12\x1c\n\x0flog_probability\x18\x02 \x01(\x02H\x02\x88\x01\x01\x42\x08\n\x06_tokenB\x0b\n\t_token_idB\x12\n\x10_log_probabilityB\x16\n\x14_log_probability_sum\"\"\n\x10\x43ontentEmbedding\x12\x0e\n\x06values\x18\x01 \x03(\x02*\xd8\x01\n\x08TaskType\x12\x19\n\x15TASK_TYPE_UNSPECIFIED\x10\x00\x12\x13\n\x0fRETRIEVAL_QUERY\x10\x01\x12\x16\n\x12RETRIEVAL_DOCUMENT\x10\x02\x12\x17\n\x13SEMANTIC_SIMILARITY\x10\x03\x12\x12\n\x0e\x43LASSIFICATION\x10\x04\x12\x0e\n\nCLUSTERING\x10\x05\x12\x16\n\x12QUESTION_ANSWERING\x10\x06\x12\x15\n\x11\x46\x41\x43T_VERIFICATION\x10\x07\x12\x18\n\x14\x43ODE_RETRIEVAL_QUERY\x10\x08\x42Q\n\x0e\x64\x65v.textgen.v1B\x0fGenerationProtoP\x01\xa2\x02\x03TGX\xaa\x02\nTextgen.V1\xca\x02\nTextgen\\V1\xea\x02\x0bTextgen::V1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -54,6 +55,10 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_GENERATIONCONFIG'].fields_by_name['response_mime_type']._serialized_options = b'\340A\001'
   _globals['_GENERATIONCONFIG'].fields_by_name['response_schema']._loaded_options = None
   _globals['_GENERATIONCONFIG'].fields_by_name['response_schema']._serialized_options = b'\340A\001'
+  _globals['_GENERATIONCONFIG'].fields_by_name['response_json_schema']._loaded_options = None
+  _globals['_GENERATIONCONFIG'].fields_by_name['response_json_schema']._serialized_options = b'\340A\001'
+  _globals['_GENERATIONCONFIG'].fields_by_name['response_json_schema_ordered']._loaded_options = None
+  _globals['_GENERATIONCONFIG'].fields_by_name['response_json_schema_ordered']._serialized_options = b'\340A\001'
   _globals['_GENERATIONCONFIG'].fields_by_name['presence_penalty']._loaded_options = None
   _globals['_GENERATIONCONFIG'].fields_by_name['presence_penalty']._serialized_options = b'\340A\001'
   _globals['_GENERATIONCONFIG'].fields_by_name['frequency_penalty']._loaded_options = None
@@ -76,16 +81,26 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CANDIDATE'].fields_by_name['citation_metadata']._serialized_options = b'\340A\003'
   _globals['_CANDIDATE'].fields_by_name['token_count']._loaded_options = None
   _globals['_CANDIDATE'].fields_by_name['token_count']._serialized_options = b'\340A\003'
-  _globals['_TASKTYPE']._serialized_start=1565
-  _globals['_TASKTYPE']._serialized_end=1781
-  _globals['_GENERATIONCONFIG']._serialized_start=155
-  _globals['_GENERATIONCONFIG']._serialized_end=848
-  _globals['_THINKINGCONFIG']._serialized_start=850
-  _globals['_THINKINGCONFIG']._serialized_end=968
-  _globals['_CANDIDATE']._serialized_start=971
-  _globals['_CANDIDATE']._serialized_end=1526
-  _globals['_CANDIDATE_FINISHREASON']._serialized_start=1295
-  _globals['_CANDIDATE_FINISHREASON']._serialized_end=1497
-  _globals['_CONTENTEMBEDDING']._serialized_start=1528
-  _globals['_CONTENTEMBEDDING']._serialized_end=1562
+  _globals['_CANDIDATE'].fields_by_name['avg_logprobs']._loaded_options = None
+  _globals['_CANDIDATE'].fields_by_name['avg_logprobs']._serialized_options = b'\340A\003'
+  _globals['_CANDIDATE'].fields_by_name['logprobs_result']._loaded_options = None
+  _globals['_CANDIDATE'].fields_by_name['logprobs_result']._serialized_options = b'\340A\003'
+  _globals['_TASKTYPE']._serialized_start=2411
+  _globals['_TASKTYPE']._serialized_end=2627
+  _globals['_GENERATIONCONFIG']._serialized_start=185
+  _globals['_GENERATIONCONFIG']._serialized_end=1045
+  _globals['_THINKINGCONFIG']._serialized_start=1047
+  _globals['_THINKINGCONFIG']._serialized_end=1165
+  _globals['_CANDIDATE']._serialized_start=1168
+  _globals['_CANDIDATE']._serialized_end=1960
+  _globals['_CANDIDATE_FINISHREASON']._serialized_start=1577
+  _globals['_CANDIDATE_FINISHREASON']._serialized_end=1931
+  _globals['_LOGPROBSRESULT']._serialized_start=1963
+  _globals['_LOGPROBSRESULT']._serialized_end=2372
+  _globals['_LOGPROBSRESULT_TOPCANDIDATES']._serialized_start=2146
+  _globals['_LOGPROBSRESULT_TOPCANDIDATES']._serialized_end=2219
+  _globals['_LOGPROBSRESULT_CANDIDATE']._serialized_start=2221
+  _globals['_LOGPROBSRESULT_CANDIDATE']._serialized_end=2348
+  _globals['_CONTENTEMBEDDING']._serialized_start=2374
+  _globals['_CONTENTEMBEDDING']._serialized_end=2408
 # @@protoc_insertion_point(module_scope)

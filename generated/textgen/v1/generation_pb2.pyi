@@ -9,6 +9,7 @@ import google.protobuf.descriptor
 import google.protobuf.internal.containers
 import google.protobuf.internal.enum_type_wrapper
 import google.protobuf.message
+import google.protobuf.struct_pb2
 import sys
 import textgen.v1.citation_pb2
 import textgen.v1.content_pb2
@@ -87,6 +88,8 @@ class GenerationConfig(google.protobuf.message.Message):
     SEED_FIELD_NUMBER: builtins.int
     RESPONSE_MIME_TYPE_FIELD_NUMBER: builtins.int
     RESPONSE_SCHEMA_FIELD_NUMBER: builtins.int
+    RESPONSE_JSON_SCHEMA_FIELD_NUMBER: builtins.int
+    RESPONSE_JSON_SCHEMA_ORDERED_FIELD_NUMBER: builtins.int
     PRESENCE_PENALTY_FIELD_NUMBER: builtins.int
     FREQUENCY_PENALTY_FIELD_NUMBER: builtins.int
     RESPONSE_LOGPROBS_FIELD_NUMBER: builtins.int
@@ -126,7 +129,28 @@ class GenerationConfig(google.protobuf.message.Message):
 
     @property
     def response_schema(self) -> textgen.v1.content_pb2.Schema:
-        """With `application/json`, the schema the answer must follow."""
+        """With `application/json`, the schema the answer must follow. Set at most one of
+        response_schema, response_json_schema and response_json_schema_ordered.
+        """
+
+    @property
+    def response_json_schema(self) -> google.protobuf.struct_pb2.Value:
+        """With `application/json`, a JSON Schema document the answer must follow: the
+        alternative to response_schema for schemas that Schema cannot express. It requires
+        response_mime_type `application/json`.
+
+        JSON name: upstream gives this field the JSON name `_responseJsonSchema` and gives
+        `responseJsonSchema` to response_json_schema_ordered (28), and so do we, so that a
+        REST payload decodes into the same field number here as upstream. gRPC clients set
+        this field (24) by its name; a REST body's `responseJsonSchema` lands in 28.
+        """
+
+    @property
+    def response_json_schema_ordered(self) -> google.protobuf.struct_pb2.Value:
+        """The same JSON Schema document as response_json_schema, in the field where REST
+        payloads put `responseJsonSchema`. This server reads either of the two as the
+        answer's schema, with the same rules; setting both is an error.
+        """
 
     @property
     def thinking_config(self) -> global___ThinkingConfig:
@@ -144,14 +168,16 @@ class GenerationConfig(google.protobuf.message.Message):
         seed: builtins.int | None = ...,
         response_mime_type: builtins.str = ...,
         response_schema: textgen.v1.content_pb2.Schema | None = ...,
+        response_json_schema: google.protobuf.struct_pb2.Value | None = ...,
+        response_json_schema_ordered: google.protobuf.struct_pb2.Value | None = ...,
         presence_penalty: builtins.float | None = ...,
         frequency_penalty: builtins.float | None = ...,
         response_logprobs: builtins.bool | None = ...,
         logprobs: builtins.int | None = ...,
         thinking_config: global___ThinkingConfig | None = ...,
     ) -> None: ...
-    def HasField(self, field_name: typing.Literal["_candidate_count", b"_candidate_count", "_frequency_penalty", b"_frequency_penalty", "_logprobs", b"_logprobs", "_max_output_tokens", b"_max_output_tokens", "_presence_penalty", b"_presence_penalty", "_response_logprobs", b"_response_logprobs", "_seed", b"_seed", "_temperature", b"_temperature", "_thinking_config", b"_thinking_config", "_top_k", b"_top_k", "_top_p", b"_top_p", "candidate_count", b"candidate_count", "frequency_penalty", b"frequency_penalty", "logprobs", b"logprobs", "max_output_tokens", b"max_output_tokens", "presence_penalty", b"presence_penalty", "response_logprobs", b"response_logprobs", "response_schema", b"response_schema", "seed", b"seed", "temperature", b"temperature", "thinking_config", b"thinking_config", "top_k", b"top_k", "top_p", b"top_p"]) -> builtins.bool: ...
-    def ClearField(self, field_name: typing.Literal["_candidate_count", b"_candidate_count", "_frequency_penalty", b"_frequency_penalty", "_logprobs", b"_logprobs", "_max_output_tokens", b"_max_output_tokens", "_presence_penalty", b"_presence_penalty", "_response_logprobs", b"_response_logprobs", "_seed", b"_seed", "_temperature", b"_temperature", "_thinking_config", b"_thinking_config", "_top_k", b"_top_k", "_top_p", b"_top_p", "candidate_count", b"candidate_count", "frequency_penalty", b"frequency_penalty", "logprobs", b"logprobs", "max_output_tokens", b"max_output_tokens", "presence_penalty", b"presence_penalty", "response_logprobs", b"response_logprobs", "response_mime_type", b"response_mime_type", "response_schema", b"response_schema", "seed", b"seed", "stop_sequences", b"stop_sequences", "temperature", b"temperature", "thinking_config", b"thinking_config", "top_k", b"top_k", "top_p", b"top_p"]) -> None: ...
+    def HasField(self, field_name: typing.Literal["_candidate_count", b"_candidate_count", "_frequency_penalty", b"_frequency_penalty", "_logprobs", b"_logprobs", "_max_output_tokens", b"_max_output_tokens", "_presence_penalty", b"_presence_penalty", "_response_logprobs", b"_response_logprobs", "_seed", b"_seed", "_temperature", b"_temperature", "_thinking_config", b"_thinking_config", "_top_k", b"_top_k", "_top_p", b"_top_p", "candidate_count", b"candidate_count", "frequency_penalty", b"frequency_penalty", "logprobs", b"logprobs", "max_output_tokens", b"max_output_tokens", "presence_penalty", b"presence_penalty", "response_json_schema", b"response_json_schema", "response_json_schema_ordered", b"response_json_schema_ordered", "response_logprobs", b"response_logprobs", "response_schema", b"response_schema", "seed", b"seed", "temperature", b"temperature", "thinking_config", b"thinking_config", "top_k", b"top_k", "top_p", b"top_p"]) -> builtins.bool: ...
+    def ClearField(self, field_name: typing.Literal["_candidate_count", b"_candidate_count", "_frequency_penalty", b"_frequency_penalty", "_logprobs", b"_logprobs", "_max_output_tokens", b"_max_output_tokens", "_presence_penalty", b"_presence_penalty", "_response_logprobs", b"_response_logprobs", "_seed", b"_seed", "_temperature", b"_temperature", "_thinking_config", b"_thinking_config", "_top_k", b"_top_k", "_top_p", b"_top_p", "candidate_count", b"candidate_count", "frequency_penalty", b"frequency_penalty", "logprobs", b"logprobs", "max_output_tokens", b"max_output_tokens", "presence_penalty", b"presence_penalty", "response_json_schema", b"response_json_schema", "response_json_schema_ordered", b"response_json_schema_ordered", "response_logprobs", b"response_logprobs", "response_mime_type", b"response_mime_type", "response_schema", b"response_schema", "seed", b"seed", "stop_sequences", b"stop_sequences", "temperature", b"temperature", "thinking_config", b"thinking_config", "top_k", b"top_k", "top_p", b"top_p"]) -> None: ...
     @typing.overload
     def WhichOneof(self, oneof_group: typing.Literal["_candidate_count", b"_candidate_count"]) -> typing.Literal["candidate_count"] | None: ...
     @typing.overload
@@ -238,6 +264,20 @@ class Candidate(google.protobuf.message.Message):
         """The candidate may contain personal data."""
         MALFORMED_FUNCTION_CALL: Candidate._FinishReason.ValueType  # 10
         """The model produced a function call that could not be parsed."""
+        IMAGE_SAFETY: Candidate._FinishReason.ValueType  # 11
+        """A generated image broke a safety rule."""
+        IMAGE_PROHIBITED_CONTENT: Candidate._FinishReason.ValueType  # 14
+        """A generated image may contain prohibited content."""
+        IMAGE_OTHER: Candidate._FinishReason.ValueType  # 15
+        """Image generation stopped for some other reason."""
+        NO_IMAGE: Candidate._FinishReason.ValueType  # 16
+        """An image was expected but the model produced none."""
+        IMAGE_RECITATION: Candidate._FinishReason.ValueType  # 17
+        """A generated image repeated protected material."""
+        UNEXPECTED_TOOL_CALL: Candidate._FinishReason.ValueType  # 12
+        """The model called a tool although the request enabled no tools."""
+        TOO_MANY_TOOL_CALLS: Candidate._FinishReason.ValueType  # 13
+        """The model called tools more times in a row than the system allows."""
 
     class FinishReason(_FinishReason, metaclass=_FinishReasonEnumTypeWrapper):
         """Why the model stopped producing this candidate."""
@@ -264,6 +304,20 @@ class Candidate(google.protobuf.message.Message):
     """The candidate may contain personal data."""
     MALFORMED_FUNCTION_CALL: Candidate.FinishReason.ValueType  # 10
     """The model produced a function call that could not be parsed."""
+    IMAGE_SAFETY: Candidate.FinishReason.ValueType  # 11
+    """A generated image broke a safety rule."""
+    IMAGE_PROHIBITED_CONTENT: Candidate.FinishReason.ValueType  # 14
+    """A generated image may contain prohibited content."""
+    IMAGE_OTHER: Candidate.FinishReason.ValueType  # 15
+    """Image generation stopped for some other reason."""
+    NO_IMAGE: Candidate.FinishReason.ValueType  # 16
+    """An image was expected but the model produced none."""
+    IMAGE_RECITATION: Candidate.FinishReason.ValueType  # 17
+    """A generated image repeated protected material."""
+    UNEXPECTED_TOOL_CALL: Candidate.FinishReason.ValueType  # 12
+    """The model called a tool although the request enabled no tools."""
+    TOO_MANY_TOOL_CALLS: Candidate.FinishReason.ValueType  # 13
+    """The model called tools more times in a row than the system allows."""
 
     INDEX_FIELD_NUMBER: builtins.int
     CONTENT_FIELD_NUMBER: builtins.int
@@ -272,6 +326,8 @@ class Candidate(google.protobuf.message.Message):
     SAFETY_RATINGS_FIELD_NUMBER: builtins.int
     CITATION_METADATA_FIELD_NUMBER: builtins.int
     TOKEN_COUNT_FIELD_NUMBER: builtins.int
+    AVG_LOGPROBS_FIELD_NUMBER: builtins.int
+    LOGPROBS_RESULT_FIELD_NUMBER: builtins.int
     index: builtins.int
     """The position of this candidate in the response."""
     finish_reason: global___Candidate.FinishReason.ValueType
@@ -280,6 +336,8 @@ class Candidate(google.protobuf.message.Message):
     """More detail about finish_reason, when available."""
     token_count: builtins.int
     """How many tokens the candidate contains."""
+    avg_logprobs: builtins.float
+    """The mean log probability of the candidate's tokens; set with response_logprobs."""
     @property
     def content(self) -> textgen.v1.content_pb2.Content:
         """The generated content."""
@@ -292,6 +350,12 @@ class Candidate(google.protobuf.message.Message):
     def citation_metadata(self) -> textgen.v1.citation_pb2.CitationMetadata:
         """Sources that the candidate repeats, if any."""
 
+    @property
+    def logprobs_result(self) -> global___LogprobsResult:
+        """The log probability of each chosen token and its top alternatives; set with
+        response_logprobs.
+        """
+
     def __init__(
         self,
         *,
@@ -302,15 +366,100 @@ class Candidate(google.protobuf.message.Message):
         safety_ratings: collections.abc.Iterable[textgen.v1.safety_pb2.SafetyRating] | None = ...,
         citation_metadata: textgen.v1.citation_pb2.CitationMetadata | None = ...,
         token_count: builtins.int = ...,
+        avg_logprobs: builtins.float = ...,
+        logprobs_result: global___LogprobsResult | None = ...,
     ) -> None: ...
-    def HasField(self, field_name: typing.Literal["_finish_message", b"_finish_message", "_index", b"_index", "citation_metadata", b"citation_metadata", "content", b"content", "finish_message", b"finish_message", "index", b"index"]) -> builtins.bool: ...
-    def ClearField(self, field_name: typing.Literal["_finish_message", b"_finish_message", "_index", b"_index", "citation_metadata", b"citation_metadata", "content", b"content", "finish_message", b"finish_message", "finish_reason", b"finish_reason", "index", b"index", "safety_ratings", b"safety_ratings", "token_count", b"token_count"]) -> None: ...
+    def HasField(self, field_name: typing.Literal["_finish_message", b"_finish_message", "_index", b"_index", "citation_metadata", b"citation_metadata", "content", b"content", "finish_message", b"finish_message", "index", b"index", "logprobs_result", b"logprobs_result"]) -> builtins.bool: ...
+    def ClearField(self, field_name: typing.Literal["_finish_message", b"_finish_message", "_index", b"_index", "avg_logprobs", b"avg_logprobs", "citation_metadata", b"citation_metadata", "content", b"content", "finish_message", b"finish_message", "finish_reason", b"finish_reason", "index", b"index", "logprobs_result", b"logprobs_result", "safety_ratings", b"safety_ratings", "token_count", b"token_count"]) -> None: ...
     @typing.overload
     def WhichOneof(self, oneof_group: typing.Literal["_finish_message", b"_finish_message"]) -> typing.Literal["finish_message"] | None: ...
     @typing.overload
     def WhichOneof(self, oneof_group: typing.Literal["_index", b"_index"]) -> typing.Literal["index"] | None: ...
 
 global___Candidate = Candidate
+
+@typing.final
+class LogprobsResult(google.protobuf.message.Message):
+    """Log probabilities of a candidate's tokens, step by step."""
+
+    DESCRIPTOR: google.protobuf.descriptor.Descriptor
+
+    @typing.final
+    class TopCandidates(google.protobuf.message.Message):
+        """The most likely tokens at one decoding step."""
+
+        DESCRIPTOR: google.protobuf.descriptor.Descriptor
+
+        CANDIDATES_FIELD_NUMBER: builtins.int
+        @property
+        def candidates(self) -> google.protobuf.internal.containers.RepeatedCompositeFieldContainer[global___LogprobsResult.Candidate]:
+            """The alternatives, most likely first."""
+
+        def __init__(
+            self,
+            *,
+            candidates: collections.abc.Iterable[global___LogprobsResult.Candidate] | None = ...,
+        ) -> None: ...
+        def ClearField(self, field_name: typing.Literal["candidates", b"candidates"]) -> None: ...
+
+    @typing.final
+    class Candidate(google.protobuf.message.Message):
+        """One token with its log probability."""
+
+        DESCRIPTOR: google.protobuf.descriptor.Descriptor
+
+        TOKEN_FIELD_NUMBER: builtins.int
+        TOKEN_ID_FIELD_NUMBER: builtins.int
+        LOG_PROBABILITY_FIELD_NUMBER: builtins.int
+        token: builtins.str
+        """The token's text."""
+        token_id: builtins.int
+        """The token's id in the model's vocabulary."""
+        log_probability: builtins.float
+        """The natural logarithm of the token's probability."""
+        def __init__(
+            self,
+            *,
+            token: builtins.str | None = ...,
+            token_id: builtins.int | None = ...,
+            log_probability: builtins.float | None = ...,
+        ) -> None: ...
+        def HasField(self, field_name: typing.Literal["_log_probability", b"_log_probability", "_token", b"_token", "_token_id", b"_token_id", "log_probability", b"log_probability", "token", b"token", "token_id", b"token_id"]) -> builtins.bool: ...
+        def ClearField(self, field_name: typing.Literal["_log_probability", b"_log_probability", "_token", b"_token", "_token_id", b"_token_id", "log_probability", b"log_probability", "token", b"token", "token_id", b"token_id"]) -> None: ...
+        @typing.overload
+        def WhichOneof(self, oneof_group: typing.Literal["_log_probability", b"_log_probability"]) -> typing.Literal["log_probability"] | None: ...
+        @typing.overload
+        def WhichOneof(self, oneof_group: typing.Literal["_token", b"_token"]) -> typing.Literal["token"] | None: ...
+        @typing.overload
+        def WhichOneof(self, oneof_group: typing.Literal["_token_id", b"_token_id"]) -> typing.Literal["token_id"] | None: ...
+
+    LOG_PROBABILITY_SUM_FIELD_NUMBER: builtins.int
+    TOP_CANDIDATES_FIELD_NUMBER: builtins.int
+    CHOSEN_CANDIDATES_FIELD_NUMBER: builtins.int
+    log_probability_sum: builtins.float
+    """The sum of the log probabilities of all chosen tokens."""
+    @property
+    def top_candidates(self) -> google.protobuf.internal.containers.RepeatedCompositeFieldContainer[global___LogprobsResult.TopCandidates]:
+        """For each decoding step, the `logprobs` most likely tokens; as long as
+        chosen_candidates.
+        """
+
+    @property
+    def chosen_candidates(self) -> google.protobuf.internal.containers.RepeatedCompositeFieldContainer[global___LogprobsResult.Candidate]:
+        """For each decoding step, the token that was chosen; it may not be the most likely."""
+
+    def __init__(
+        self,
+        *,
+        log_probability_sum: builtins.float | None = ...,
+        top_candidates: collections.abc.Iterable[global___LogprobsResult.TopCandidates] | None = ...,
+        chosen_candidates: collections.abc.Iterable[global___LogprobsResult.Candidate] | None = ...,
+    ) -> None: ...
+    def HasField(self, field_name: typing.Literal["_log_probability_sum", b"_log_probability_sum", "log_probability_sum", b"log_probability_sum"]) -> builtins.bool: ...
+    def ClearField(self, field_name: typing.Literal["_log_probability_sum", b"_log_probability_sum", "chosen_candidates", b"chosen_candidates", "log_probability_sum", b"log_probability_sum", "top_candidates", b"top_candidates"]) -> None: ...
+    def WhichOneof(self, oneof_group: typing.Literal["_log_probability_sum", b"_log_probability_sum"]) -> typing.Literal["log_probability_sum"] | None: ...
+
+global___LogprobsResult = LogprobsResult
 
 @typing.final
 class ContentEmbedding(google.protobuf.message.Message):

@@ -566,6 +566,8 @@ class GenerateContentResponse(google.protobuf.message.Message):
             """The prompt contained a term on a block list."""
             PROHIBITED_CONTENT: GenerateContentResponse.PromptFeedback._BlockReason.ValueType  # 4
             """The prompt may contain prohibited content."""
+            IMAGE_SAFETY: GenerateContentResponse.PromptFeedback._BlockReason.ValueType  # 5
+            """A safety rule on images blocked the prompt."""
 
         class BlockReason(_BlockReason, metaclass=_BlockReasonEnumTypeWrapper):
             """The reason a prompt was blocked."""
@@ -580,6 +582,8 @@ class GenerateContentResponse(google.protobuf.message.Message):
         """The prompt contained a term on a block list."""
         PROHIBITED_CONTENT: GenerateContentResponse.PromptFeedback.BlockReason.ValueType  # 4
         """The prompt may contain prohibited content."""
+        IMAGE_SAFETY: GenerateContentResponse.PromptFeedback.BlockReason.ValueType  # 5
+        """A safety rule on images blocked the prompt."""
 
         BLOCK_REASON_FIELD_NUMBER: builtins.int
         SAFETY_RATINGS_FIELD_NUMBER: builtins.int
@@ -606,24 +610,58 @@ class GenerateContentResponse(google.protobuf.message.Message):
         PROMPT_TOKEN_COUNT_FIELD_NUMBER: builtins.int
         CACHED_CONTENT_TOKEN_COUNT_FIELD_NUMBER: builtins.int
         CANDIDATES_TOKEN_COUNT_FIELD_NUMBER: builtins.int
+        TOOL_USE_PROMPT_TOKEN_COUNT_FIELD_NUMBER: builtins.int
+        THOUGHTS_TOKEN_COUNT_FIELD_NUMBER: builtins.int
         TOTAL_TOKEN_COUNT_FIELD_NUMBER: builtins.int
+        PROMPT_TOKENS_DETAILS_FIELD_NUMBER: builtins.int
+        CACHE_TOKENS_DETAILS_FIELD_NUMBER: builtins.int
+        CANDIDATES_TOKENS_DETAILS_FIELD_NUMBER: builtins.int
+        TOOL_USE_PROMPT_TOKENS_DETAILS_FIELD_NUMBER: builtins.int
         prompt_token_count: builtins.int
         """Tokens in the prompt, including the system instruction and tools."""
         cached_content_token_count: builtins.int
         """Tokens that came from cached content."""
         candidates_token_count: builtins.int
         """Tokens across all candidates."""
+        tool_use_prompt_token_count: builtins.int
+        """Tokens in the prompts of tool calls the server ran itself, such as a search."""
+        thoughts_token_count: builtins.int
+        """Tokens a thinking model spent reasoning; they are not in the candidates."""
         total_token_count: builtins.int
-        """prompt_token_count plus candidates_token_count."""
+        """prompt_token_count plus candidates_token_count, plus thoughts_token_count and
+        tool_use_prompt_token_count when they are reported.
+        """
+        @property
+        def prompt_tokens_details(self) -> google.protobuf.internal.containers.RepeatedCompositeFieldContainer[textgen.v1.content_pb2.ModalityTokenCount]:
+            """prompt_token_count broken down by modality."""
+
+        @property
+        def cache_tokens_details(self) -> google.protobuf.internal.containers.RepeatedCompositeFieldContainer[textgen.v1.content_pb2.ModalityTokenCount]:
+            """cached_content_token_count broken down by modality."""
+
+        @property
+        def candidates_tokens_details(self) -> google.protobuf.internal.containers.RepeatedCompositeFieldContainer[textgen.v1.content_pb2.ModalityTokenCount]:
+            """candidates_token_count broken down by modality."""
+
+        @property
+        def tool_use_prompt_tokens_details(self) -> google.protobuf.internal.containers.RepeatedCompositeFieldContainer[textgen.v1.content_pb2.ModalityTokenCount]:
+            """tool_use_prompt_token_count broken down by modality."""
+
         def __init__(
             self,
             *,
             prompt_token_count: builtins.int = ...,
             cached_content_token_count: builtins.int = ...,
             candidates_token_count: builtins.int = ...,
+            tool_use_prompt_token_count: builtins.int = ...,
+            thoughts_token_count: builtins.int = ...,
             total_token_count: builtins.int = ...,
+            prompt_tokens_details: collections.abc.Iterable[textgen.v1.content_pb2.ModalityTokenCount] | None = ...,
+            cache_tokens_details: collections.abc.Iterable[textgen.v1.content_pb2.ModalityTokenCount] | None = ...,
+            candidates_tokens_details: collections.abc.Iterable[textgen.v1.content_pb2.ModalityTokenCount] | None = ...,
+            tool_use_prompt_tokens_details: collections.abc.Iterable[textgen.v1.content_pb2.ModalityTokenCount] | None = ...,
         ) -> None: ...
-        def ClearField(self, field_name: typing.Literal["cached_content_token_count", b"cached_content_token_count", "candidates_token_count", b"candidates_token_count", "prompt_token_count", b"prompt_token_count", "total_token_count", b"total_token_count"]) -> None: ...
+        def ClearField(self, field_name: typing.Literal["cache_tokens_details", b"cache_tokens_details", "cached_content_token_count", b"cached_content_token_count", "candidates_token_count", b"candidates_token_count", "candidates_tokens_details", b"candidates_tokens_details", "prompt_token_count", b"prompt_token_count", "prompt_tokens_details", b"prompt_tokens_details", "thoughts_token_count", b"thoughts_token_count", "tool_use_prompt_token_count", b"tool_use_prompt_token_count", "tool_use_prompt_tokens_details", b"tool_use_prompt_tokens_details", "total_token_count", b"total_token_count"]) -> None: ...
 
     CANDIDATES_FIELD_NUMBER: builtins.int
     PROMPT_FEEDBACK_FIELD_NUMBER: builtins.int
@@ -701,17 +739,29 @@ class CountTokensResponse(google.protobuf.message.Message):
 
     TOTAL_TOKENS_FIELD_NUMBER: builtins.int
     CACHED_CONTENT_TOKEN_COUNT_FIELD_NUMBER: builtins.int
+    PROMPT_TOKENS_DETAILS_FIELD_NUMBER: builtins.int
+    CACHE_TOKENS_DETAILS_FIELD_NUMBER: builtins.int
     total_tokens: builtins.int
     """How many tokens the input takes."""
     cached_content_token_count: builtins.int
     """How many of those tokens came from cached content."""
+    @property
+    def prompt_tokens_details(self) -> google.protobuf.internal.containers.RepeatedCompositeFieldContainer[textgen.v1.content_pb2.ModalityTokenCount]:
+        """total_tokens broken down by modality."""
+
+    @property
+    def cache_tokens_details(self) -> google.protobuf.internal.containers.RepeatedCompositeFieldContainer[textgen.v1.content_pb2.ModalityTokenCount]:
+        """cached_content_token_count broken down by modality."""
+
     def __init__(
         self,
         *,
         total_tokens: builtins.int = ...,
         cached_content_token_count: builtins.int = ...,
+        prompt_tokens_details: collections.abc.Iterable[textgen.v1.content_pb2.ModalityTokenCount] | None = ...,
+        cache_tokens_details: collections.abc.Iterable[textgen.v1.content_pb2.ModalityTokenCount] | None = ...,
     ) -> None: ...
-    def ClearField(self, field_name: typing.Literal["cached_content_token_count", b"cached_content_token_count", "total_tokens", b"total_tokens"]) -> None: ...
+    def ClearField(self, field_name: typing.Literal["cache_tokens_details", b"cache_tokens_details", "cached_content_token_count", b"cached_content_token_count", "prompt_tokens_details", b"prompt_tokens_details", "total_tokens", b"total_tokens"]) -> None: ...
 
 global___CountTokensResponse = CountTokensResponse
 
