@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from google.protobuf import json_format
 from google.protobuf.message_factory import GetMessageClass
+from textgen.v1 import generation_pb2
 
 from tests.contract.conftest import find_message
 
@@ -42,3 +43,16 @@ def _floats_rounded(value: Any) -> Any:
 
 def test_there_are_payloads() -> None:
     assert len(PAYLOADS) >= 8
+
+
+def test_rest_response_json_schema_is_field_28() -> None:
+    """As upstream, a REST body's `responseJsonSchema` is field 28 (response_json_schema_ordered);
+    field 24 (response_json_schema, what gRPC clients set by name) is `_responseJsonSchema`."""
+    config = generation_pb2.GenerationConfig()
+    json_format.Parse('{"responseJsonSchema": {"type": "object"}}', config)
+    assert [field.number for field, _ in config.ListFields()] == [28]
+    assert config.response_json_schema_ordered.struct_value["type"] == "object"
+
+    config = generation_pb2.GenerationConfig()
+    config.response_json_schema.struct_value["type"] = "string"
+    assert json_format.MessageToDict(config) == {"_responseJsonSchema": {"type": "string"}}
