@@ -152,16 +152,22 @@ class SamplingParams(_FrozenData):
         response_mime_type: str = "text/plain",
         response_schema: dict[str, Any] | None = None,
     ) -> None:
-        put = object.__setattr__
-        put(self, "temperature", temperature)
-        put(self, "top_p", top_p)
-        put(self, "top_k", top_k)
-        put(self, "candidate_count", candidate_count)
-        put(self, "max_output_tokens", max_output_tokens)
-        put(self, "stop_sequences", stop_sequences)
-        put(self, "seed", seed)
-        put(self, "response_mime_type", response_mime_type)
-        put(self, "response_schema", response_schema)
+        # One write of the whole __dict__ (the class is frozen): half the cost of nine.
+        object.__setattr__(
+            self,
+            "__dict__",
+            {
+                "temperature": temperature,
+                "top_p": top_p,
+                "top_k": top_k,
+                "candidate_count": candidate_count,
+                "max_output_tokens": max_output_tokens,
+                "stop_sequences": stop_sequences,
+                "seed": seed,
+                "response_mime_type": response_mime_type,
+                "response_schema": response_schema,
+            },
+        )
 
 
 @dataclass(frozen=True, init=False, repr=False, eq=False)
@@ -187,14 +193,19 @@ class GenerationInput(_FrozenData):
         tools: Sequence[content_pb2.Tool] = (),
         tool_config: content_pb2.ToolConfig | None = None,
     ) -> None:
-        put = object.__setattr__
-        put(self, "model", model)
-        put(self, "contents", contents)
-        put(self, "params", params)
-        put(self, "adapter", adapter)
-        put(self, "system_instruction", system_instruction)
-        put(self, "tools", tools)
-        put(self, "tool_config", tool_config)
+        object.__setattr__(
+            self,
+            "__dict__",
+            {
+                "model": model,
+                "contents": contents,
+                "params": params,
+                "adapter": adapter,
+                "system_instruction": system_instruction,
+                "tools": tools,
+                "tool_config": tool_config,
+            },
+        )
 
     def prompt_text(self) -> str:
         """The text of the last turn, the one the model answers."""

@@ -280,9 +280,10 @@ def _is_json(text: str) -> bool:
 def _finished(request: GenerationInput, text: str) -> GeneratedCandidate:
     """A text candidate cut at stop sequences and max_output_tokens, then rated."""
     params = request.params
-    stops = [text.find(stop) for stop in params.stop_sequences if stop and stop in text]
-    if stops:
-        text = text[: min(stops)]
+    if params.stop_sequences:
+        stops = [text.find(stop) for stop in params.stop_sequences if stop and stop in text]
+        if stops:
+            text = text[: min(stops)]
     tokens = tokenizer.count_tokens(text)
     cut = tokens > params.max_output_tokens
     if cut:
@@ -353,10 +354,11 @@ def _categories(model: model_pb2.Model, text: str) -> Sequence[harm.HarmCategory
 
 
 def _prompt_tokens(request: GenerationInput) -> int:
-    turns = list(request.contents)
+    turns = request.contents
     if request.system_instruction is not None:
-        turns.append(request.system_instruction)
-    return sum(tokenizer.count_tokens(_part_text(part)) for turn in turns for part in turn.parts)
+        turns = [*turns, request.system_instruction]
+    count = tokenizer.count_tokens
+    return sum([count(_part_text(part)) for turn in turns for part in turn.parts])
 
 
 def _part_text(part: content_pb2.Part) -> str:
@@ -375,5 +377,8 @@ def _part_text(part: content_pb2.Part) -> str:
 
 
 def _fingerprint(request: GenerationInput) -> bytes:
-    turns = [*request.contents, request.system_instruction or content_pb2.Content()]
-    return b"\x00".join(turn.SerializeToString(deterministic=True) for turn in turns)
+    """Every turn, then the system instruction (none: an empty Content), serialized."""
+    turns = [turn.SerializeToString(deterministic=True) for turn in request.contents]
+    system = request.system_instruction
+    turns.append(b"" if system is None else system.SerializeToString(deterministic=True))
+    return b"\x00".join(turns)
