@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import grpc
 from google.longrunning import operations_pb2, operations_pb2_grpc
 from grpc_health.v1 import health_pb2
@@ -25,3 +28,45 @@ async def test_operations_service_is_wired(channel: grpc.aio.Channel) -> None:
     stub = operations_pb2_grpc.OperationsStub(channel)  # type: ignore[no-untyped-call]
     listed = await stub.ListOperations(operations_pb2.ListOperationsRequest())
     assert not listed.operations
+
+
+# Started in a fresh interpreter, so that what is imported shows what the server loaded.
+_FIRST_CALLS = """
+import asyncio, sys
+import grpc
+from textgen.server.app import serve
+from textgen.server.state import ServerState
+from textgen.testing.fake_engine.engine import FakeEngine
+from textgen.v1 import dataset_service_pb2, tuned_model_service_pb2
+
+DATASETS = "textgen.server.services.dataset_service"
+TUNED = "textgen.server.services.tuned_model_service"
+
+
+async def main():
+    running = await serve(ServerState(engine=FakeEngine()), health=False, reflection=False)
+    print(DATASETS in sys.modules, TUNED in sys.modules)
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{running.port}") as channel:
+        for _ in range(2):
+            listed = await channel.unary_unary(
+                "/textgen.v1.DatasetService/ListDatasets",
+                request_serializer=dataset_service_pb2.ListDatasetsRequest.SerializeToString,
+                response_deserializer=dataset_service_pb2.ListDatasetsResponse.FromString,
+            )(dataset_service_pb2.ListDatasetsRequest())
+            print(len(listed.datasets), DATASETS in sys.modules, TUNED in sys.modules)
+        try:
+            await channel.unary_unary("/textgen.v1.DatasetService/NoSuchMethod")(b"")
+        except grpc.aio.AioRpcError as error:
+            print(error.code().name)
+    await running.stop(None)
+
+
+asyncio.run(main())
+"""
+
+
+def test_other_services_are_imported_and_built_on_their_first_call() -> None:
+    found = subprocess.run(
+        [sys.executable, "-c", _FIRST_CALLS], capture_output=True, text=True, check=True
+    ).stdout.split("\n")
+    assert found[:4] == ["False False", "0 True False", "0 True False", "UNIMPLEMENTED"]
