@@ -56,3 +56,22 @@ def test_serve_imports_no_client_code(imported: set[str]) -> None:
 def test_serve_loads_no_other_command(imported: set[str]) -> None:
     other_commands = {"textgen.cli.generate", "textgen.cli.batch", "textgen.cli.tune"}
     assert imported.isdisjoint(other_commands)
+
+
+def test_serve_defers_what_its_first_answer_does_not_need(imported: set[str]) -> None:
+    # Built on first use: the other services and their jobs, page tokens, the engine base
+    # classes and tuning types, and the fake engine's function calls and tuning memory.
+    deferred = {
+        "textgen.server.services.dataset_service",
+        "textgen.server.services.operations_service",
+        "textgen.server.services.text_generation_batch_service",
+        "textgen.server.services.tuned_model_service",
+        "textgen.server.jobs.batch",
+        "textgen.server.jobs.tuning",
+        "textgen.server.rpc.pagination",
+        "textgen.server.engine_base",
+        "textgen.server.engine_tuning",
+        "textgen.testing.fake_engine.function_calls",
+        "textgen.testing.fake_engine.memorizer",
+    }
+    assert sorted(imported & deferred) == []
