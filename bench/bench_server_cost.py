@@ -24,8 +24,9 @@ Cases:
 2. StreamGenerateContent, one stream at a time, answers of 256 and 8192 tokens (JSON mode with
    an array schema, so the prompt stays short while the answer grows): CPU per chunk at 8192
    tokens over CPU per chunk at 256 (target <= 1.2x: cost linear in the length), each length
-   against bare, and the time to first chunk at each length. The fake engine writes its whole
-   answer before the first delta, so its own time to a first item is timed apart too.
+   against bare, and the time to first chunk at each length. The fake engine's own time to its
+   first item is timed apart too (it writes a long JSON answer only as far as the deltas
+   sent so far need).
 """
 
 from __future__ import annotations
