@@ -4,7 +4,9 @@ GenerateTextRequest, GenerateMessageRequest and GenerationConfig share field nam
 (temperature, top_p, top_k, candidate_count, max_output_tokens, stop_sequences...), so one
 function reads whichever of them the message has. The request's own value wins, then the
 tuned model's default, then the base model's; max_output_tokens defaults to the model's
-output_token_limit and candidate_count to 1.
+output_token_limit and candidate_count to 1. The answer's schema, for the engine a JSON Schema
+dict, comes from response_schema (a Schema) or from the JSON Schema document that
+GenerationConfig may carry instead (response_json_schema, or response_json_schema_ordered).
 """
 
 from __future__ import annotations
@@ -12,19 +14,22 @@ from __future__ import annotations
 import functools
 from typing import Any
 
+from google.protobuf import struct_pb2
 from google.protobuf.descriptor import Descriptor
 from google.protobuf.message import Message
 
 from textgen.server.engine import SamplingParams
 from textgen.server.generation.resolution import ResolvedModel
+from textgen.server.validation import generation_rules
 from textgen.server.validation.generation_rules import model_limit_rules
 from textgen.server.validation.rules import AnyRule, validate
 from textgen.v1 import content_pb2, model_pb2
 
 FALLBACK_TEMPERATURE = 1.0
 FALLBACK_TOP_P = 1.0
-JSON_MIME_TYPE = "application/json"
-TEXT_MIME_TYPE = "text/plain"
+# Defined with the rules that accept them.
+JSON_MIME_TYPE = generation_rules.JSON_MIME_TYPE
+TEXT_MIME_TYPE = generation_rules.TEXT_MIME_TYPE
 
 
 # Each field sampling_params reads, when the source message has it.
@@ -38,7 +43,11 @@ _SAMPLING_FIELDS = (
     "stop_sequences",
     "response_mime_type",
     "response_schema",
+    "response_json_schema",
+    "response_json_schema_ordered",
 )
+# GenerationConfig's two fields for a JSON Schema document; validation lets at most one be set.
+_JSON_SCHEMA_FIELDS = ("response_json_schema", "response_json_schema_ordered")
 
 
 @functools.cache
@@ -91,6 +100,8 @@ def sampling_params(
     schema = None
     if source is not None and "response_schema" in fields and source.HasField("response_schema"):
         schema = schema_to_json(source.response_schema)  # type: ignore[attr-defined]
+    elif source is not None and "response_json_schema" in fields:
+        schema = _json_schema(source)
     return SamplingParams(
         temperature=_first(temperature, resolved.temperature, FALLBACK_TEMPERATURE),
         top_p=_first(top_p, resolved.top_p, FALLBACK_TOP_P),
@@ -104,6 +115,21 @@ def sampling_params(
         response_mime_type=mime or TEXT_MIME_TYPE,
         response_schema=schema,
     )
+
+
+def _json_schema(source: Message) -> dict[str, Any] | None:
+    """The JSON Schema document a GenerationConfig carries, as a dict; None when it carries
+    none, or when the document is not an object (`true` accepts any JSON value)."""
+    for name in _JSON_SCHEMA_FIELDS:
+        if source.HasField(name):
+            document: struct_pb2.Value = getattr(source, name)
+            if document.WhichOneof("kind") != "struct_value":
+                return None
+            from google.protobuf import json_format  # noqa: PLC0415 (only for such requests)
+
+            found: dict[str, Any] = json_format.MessageToDict(document.struct_value)
+            return found
+    return None
 
 
 def _first(*values: float | None) -> float:

@@ -1,9 +1,13 @@
-"""ModelService's rule sets: sampling, prompts and contents, token counting and embeddings,
-with the checks that need the resolved model (its limits and supported methods)."""
+"""ModelService's rule sets: sampling, prompts and contents, JSON Schema documents, token
+counting and embeddings, with the checks that need the resolved model (its limits and
+supported methods)."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Collection, Sequence
+
+from google.protobuf import struct_pb2
 
 from textgen.server.rpc.errors import FieldViolation, invalid_argument
 from textgen.server.validation.rules import (
@@ -25,7 +29,9 @@ MAX_BATCH_EMBED = 100
 TEXT_MAX_TEMPERATURE = 1.0
 CONTENT_MAX_TEMPERATURE = 2.0
 
-RESPONSE_MIME_TYPES = frozenset({"", "text/plain", "application/json"})
+JSON_MIME_TYPE = "application/json"
+TEXT_MIME_TYPE = "text/plain"
+RESPONSE_MIME_TYPES = frozenset({"", TEXT_MIME_TYPE, JSON_MIME_TYPE})
 
 # RPC -> the REST method names (Model.supported_generation_methods) that allow it.
 REQUIRED_METHODS: dict[str, tuple[str, ...]] = {
@@ -86,6 +92,67 @@ MESSAGE_RULES: list[AnyRule] = [
     Rule("prompt.messages", non_empty, "at least one message is required"),
     Rule("prompt.messages[].content", non_empty, "must not be empty"),
 ]
+
+
+def finite_numbers(value: struct_pb2.Value) -> bool:
+    """True when no number anywhere in a JSON value is NaN or infinite (JSON has neither)."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        kind = item.WhichOneof("kind")
+        if kind == "number_value" and not math.isfinite(item.number_value):
+            return False
+        if kind == "struct_value":
+            pending.extend(item.struct_value.fields.values())
+        elif kind == "list_value":
+            pending.extend(item.list_value.values)
+    return True
+
+
+_FINITE = "must hold only finite numbers (JSON has no NaN or Infinity)"
+_CONFIG = "generation_config"
+_DECLARATIONS = "tools[].function_declarations[]"
+
+
+def _either(first: str, second: str, within: str) -> CrossRule:
+    """Each message `within` reaches may set `first` or `second`, not both (reported on
+    `second`)."""
+    return CrossRule(
+        second,
+        lambda nested: not (nested.HasField(first) and nested.HasField(second)),
+        f"set either {first} or {second}, not both",
+        within=within,
+    )
+
+
+def _response_json_schema_rules(name: str) -> list[AnyRule]:
+    return [
+        _either("response_schema", name, _CONFIG),
+        CrossRule(
+            name,
+            lambda config: not config.HasField(name) or config.response_mime_type == JSON_MIME_TYPE,
+            f"requires response_mime_type {JSON_MIME_TYPE}",
+            within=_CONFIG,
+        ),
+        Rule(f"{_CONFIG}.{name}", finite_numbers, _FINITE),
+    ]
+
+
+# The JSON Schema documents (google.protobuf.Value) of a content request. GenerationConfig
+# may carry its document in either of two fields, response_json_schema (24, what gRPC
+# clients set) and response_json_schema_ordered (28, where REST's `responseJsonSchema`
+# lands; generation.proto says why): both follow the same rules, and only one may be set.
+# Each schema field excludes its Schema-typed twin.
+JSON_SCHEMA_RULES: list[AnyRule] = [
+    *_response_json_schema_rules("response_json_schema"),
+    *_response_json_schema_rules("response_json_schema_ordered"),
+    _either("response_json_schema", "response_json_schema_ordered", _CONFIG),
+    _either("parameters", "parameters_json_schema", _DECLARATIONS),
+    _either("response", "response_json_schema", _DECLARATIONS),
+    Rule(f"{_DECLARATIONS}.parameters_json_schema", finite_numbers, _FINITE),
+    Rule(f"{_DECLARATIONS}.response_json_schema", finite_numbers, _FINITE),
+]
+
 # GenerateContent and StreamGenerateContent (their generation_config takes
 # CONTENT_SAMPLING_RULES), and CountTokens' generate_content_request.
 CONTENT_RULES: list[AnyRule] = [
@@ -97,6 +164,7 @@ CONTENT_RULES: list[AnyRule] = [
         "only text parts are allowed",
     ),
     Rule("cached_content", lambda _: False, "this server keeps no cached content"),
+    *JSON_SCHEMA_RULES,
 ]
 COUNT_TOKENS_RULES: list[AnyRule] = [
     CrossRule(

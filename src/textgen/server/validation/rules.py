@@ -4,7 +4,8 @@ A `Rule` names a field by its path relative to the checked message (`temperature
 `tuning_task.hyperparameters.epoch_count`); `[]` after a repeated field applies the rest
 of the path to each element and reports the index (`safety_settings[2].category`). A rule
 is skipped when its field is absent (an unset optional scalar or message), unless
-`required`. A `CrossRule` checks the whole message, for rules that relate fields.
+`required`. A `CrossRule` checks the whole message, for rules that relate fields; `within`
+points it at nested messages instead (each FunctionDeclaration of each Tool, say).
 
 The rule sets live beside this module, one per service (`generation_rules`, `tuning_rules`,
 `dataset_rules`, `batch_rules`). Syntactic rules run before any lookup; the few that need
@@ -118,18 +119,37 @@ class Rule:
 
 @dataclass(frozen=True)
 class CrossRule:
-    """A rule over the whole message, reported on `field` (relations between fields)."""
+    """A rule over the whole message, reported on `field` (relations between fields).
+
+    `within` (a path to nested messages, written like a Rule's path) hands the check each
+    message the path reaches instead, and reports a failure on `field` under that message:
+    `within="tools[].function_declarations[]"` with `field="parameters_json_schema"` checks
+    every declaration and reports `tools[0].function_declarations[1].parameters_json_schema`.
+    An unset message on the way leaves nothing to check.
+    """
 
     field: str
     check: Callable[[Any], bool]
     message: str
     reason: str = "INVALID_FIELD"
+    within: str = ""
+    # `within` split into its segments once.
+    segments: tuple[str, ...] = dataclasses.field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "segments", tuple(self.within.split(".")) if self.within else ())
 
     def violations(self, message: Message, prefix: str = "") -> list[FieldViolation]:
-        """One violation when the check fails."""
-        if self.check(message):
-            return []
-        return [FieldViolation(_join(prefix, self.field), self.message, self.reason)]
+        """A violation for each checked message that fails the check."""
+        if not self.segments:
+            if self.check(message):
+                return []
+            return [FieldViolation(_join(prefix, self.field), self.message, self.reason)]
+        return [
+            FieldViolation(_join(path, self.field), self.message, self.reason)
+            for path, present, nested in _walk(message, self.segments, prefix)
+            if present and not self.check(nested)
+        ]
 
 
 AnyRule = Rule | CrossRule
@@ -217,14 +237,15 @@ def _plan(descriptor: Descriptor, rules: Sequence[AnyRule]) -> Plan:
         return known[1]
     plan: Plan = []
     for rule in rules:
-        if isinstance(rule, CrossRule):
+        if isinstance(rule, CrossRule) and not rule.segments:
             plan.append((None, rule))
             continue
         step = _step(descriptor, rule.segments[0])
         if step is None:
             continue  # the message has no such field
         name, _, optional = step
-        plan.append((name if optional and not rule.required else None, rule))
+        needed = isinstance(rule, Rule) and rule.required
+        plan.append((name if optional and not needed else None, rule))
     if len(_PLANS) >= _PLANS_KEPT:
         _PLANS.clear()
     _PLANS[key] = (rules, plan)
