@@ -1,4 +1,5 @@
-"""textgen._protobuf.is_repeated: the right answer, and no DeprecationWarning, on any runtime."""
+"""textgen._protobuf: is_repeated gives the right answer, and no DeprecationWarning, on any
+runtime; unknown_field_numbers, has_unknown_fields and message_tree find unknown fields."""
 
 from __future__ import annotations
 
@@ -10,11 +11,16 @@ import warnings
 from dataclasses import dataclass
 
 import pytest
-from google.protobuf import descriptor_pb2
+from google.protobuf import descriptor_pb2, struct_pb2
 from google.protobuf.descriptor import FieldDescriptor
 from textgen.v1 import content_pb2
 
-from textgen._protobuf import is_repeated
+from textgen._protobuf import (
+    has_unknown_fields,
+    is_repeated,
+    message_tree,
+    unknown_field_numbers,
+)
 
 SCHEMA = content_pb2.Schema.DESCRIPTOR.fields_by_name
 PART = content_pb2.Part.DESCRIPTOR.fields_by_name
@@ -80,6 +86,90 @@ def test_pure_python_runtime() -> None:
     env = {**os.environ, "PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION": "python"}
     done = subprocess.run(
         [sys.executable, "-c", _PURE_PYTHON_CHECK],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+
+
+# Field 99 as a varint (tag 99 << 3 = 792, varint 0x98 0x06) and field 62 as two bytes.
+_STRAY_VARINT = b"\x98\x06\x01"
+_STRAY_BYTES = b"\xf2\x03\x02hi"
+
+
+def test_unknown_field_numbers() -> None:
+    data = content_pb2.Part(text="a").SerializeToString()
+    part = content_pb2.Part.FromString(data + _STRAY_VARINT + _STRAY_BYTES + _STRAY_VARINT)
+    assert unknown_field_numbers(part) == [99, 62, 99]
+    assert unknown_field_numbers(content_pb2.Part.FromString(data)) == []
+    content = content_pb2.Content(parts=[part])
+    assert unknown_field_numbers(content) == []  # a sub-message's own are not included
+    assert unknown_field_numbers(content.parts[0]) == [99, 62, 99]
+
+
+def test_has_unknown_fields() -> None:
+    clean = content_pb2.Content(role="user", parts=[content_pb2.Part(text="a")])
+    kept = content_pb2.Content()
+    kept.CopyFrom(clean)
+    assert has_unknown_fields(kept) is False
+    assert kept == clean
+    assert kept.SerializeToString() == clean.SerializeToString()
+
+    stray = content_pb2.Part.FromString(clean.parts[0].SerializeToString() + _STRAY_BYTES)
+    deep = content_pb2.Content(role="user", parts=[content_pb2.Part(text="b"), stray])
+    assert has_unknown_fields(deep) is True  # found two levels down
+
+
+def test_message_tree() -> None:
+    args = struct_pb2.Struct()
+    args.update({"city": "Paris", "days": 2})
+    call = content_pb2.FunctionCall(name="weather", args=args)
+    content = content_pb2.Content(
+        role="model", parts=[content_pb2.Part(text="a"), content_pb2.Part(function_call=call)]
+    )
+    paths = [path for path, _ in message_tree(content)]
+    assert paths == [
+        "",
+        "parts[0]",
+        "parts[1]",
+        "parts[1].function_call",
+        "parts[1].function_call.args",
+        'parts[1].function_call.args.fields["city"]',
+        'parts[1].function_call.args.fields["days"]',
+    ]
+    found = dict(message_tree(content, "contents[3]"))
+    assert found['contents[3].parts[1].function_call.args.fields["days"]'] == struct_pb2.Value(
+        number_value=2
+    )
+
+
+_PURE_PYTHON_UNKNOWN = textwrap.dedent(
+    """
+    from google.protobuf.internal import api_implementation
+    from textgen._protobuf import has_unknown_fields, unknown_field_numbers
+    from textgen.v1 import content_pb2
+
+    assert api_implementation.Type() == "python", api_implementation.Type()
+    data = content_pb2.Part(text="a").SerializeToString() + b"\\x98\\x06\\x01"
+    found = unknown_field_numbers(content_pb2.Part.FromString(data))
+    assert found == [99], found
+    clean = content_pb2.Content(parts=[content_pb2.Part(text="a")])
+    assert has_unknown_fields(clean) is False
+    content = content_pb2.Content(parts=[clean.parts[0], content_pb2.Part.FromString(data)])
+    assert content.ByteSize() > 0  # sizes cached before the check
+    assert has_unknown_fields(content) is True
+    assert content.parts[1].text == "a"
+    """
+)
+
+
+def test_unknown_field_numbers_on_the_pure_python_runtime() -> None:
+    env = {**os.environ, "PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION": "python"}
+    done = subprocess.run(
+        [sys.executable, "-c", _PURE_PYTHON_UNKNOWN],
         env=env,
         capture_output=True,
         text=True,

@@ -25,6 +25,7 @@ from textgen.server.rpc.auth import Authentication
 from textgen.server.rpc.error_mapping import ErrorMapping
 from textgen.server.rpc.malformed import MalformedRequests
 from textgen.server.rpc.policy import Policy, PolicyInterceptor
+from textgen.server.rpc.unknown_fields import UnknownFields
 from textgen.server.services.model_service import ModelServicer
 from textgen.server.state import ServerState
 from textgen.v1 import (
@@ -94,13 +95,19 @@ async def serve(
     """Start a server for `state` on host:port (0 picks a free port) and return it.
 
     Every call goes through the shared policies, in this order: error mapping, authentication,
-    the undecodable-request check, then `policies` (the FakeServer adds its journal and
-    faults there), then the servicer. `interceptors` run after all of them.
+    the undecodable-request check, the unknown-field check, then `policies` (the FakeServer
+    adds its journal and faults there), then the servicer. `interceptors` run after all of them.
     """
     if operations is None:
         operations = Operations(state.clock, state.stores.operations)
     shared = PolicyInterceptor(
-        [ErrorMapping(), Authentication(state.api_keys), MalformedRequests(), *policies]
+        [
+            ErrorMapping(),
+            Authentication(state.api_keys),
+            MalformedRequests(),
+            UnknownFields(),
+            *policies,
+        ]
     )
     server = grpc.aio.server(interceptors=[shared, *interceptors], options=SERVER_OPTIONS)
     model_service_pb2_grpc.add_ModelServiceServicer_to_server(ModelServicer(state), server)

@@ -1,0 +1,140 @@
+"""The unknown-field policy: a request carrying a field this server does not model is refused.
+
+Protobuf keeps a field it has no descriptor for as an unknown field and otherwise ignores it,
+so a request written against a newer or an upstream contract (a hosted search tool, a thought
+signature) would be served as if that field were absent. This policy answers such a request
+with INVALID_ARGUMENT instead: a BadRequest violation (reason UNSUPPORTED_FIELD) per unknown
+field, at its path in the request. The leaf is the field's upstream name where we know it
+(`contents[0].parts[1].thought_signature`, from rpc/upstream_names.py) and its number otherwise
+(`generation_config.#99`). Each message of a client stream is checked on its own.
+
+The check sits in the request deserializer, where each request's bytes are at hand, and stays
+cheap for the requests it lets through: take the decoded request's size, discard its unknown
+fields (protobuf does that recursively, in C), take the size again (textgen._protobuf's
+has_unknown_fields). Equal sizes mean there were none, and the request goes on as it was
+decoded. Only a request that will be refused is decoded a second time and walked in Python to
+name its fields, and only after the caller is authenticated: the deserializer hands on a
+marker, which the behaviour turns into the error.
+
+Out of reach of this check: an undefined value of an open enum (protobuf keeps it as the
+field's value, not as an unknown field), and anything packed inside an `Any`.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+from google.protobuf.message import Message
+
+from textgen._protobuf import has_unknown_fields, message_tree, unknown_field_numbers
+from textgen.server.rpc.aio_types import Context, Handler
+from textgen.server.rpc.errors import FieldViolation, ServiceError, invalid_argument
+from textgen.server.rpc.policy import Deserializer, Single, Streaming, with_behaviour
+from textgen.server.rpc.upstream_names import UPSTREAM_NAMES
+
+REASON = "UNSUPPORTED_FIELD"
+# At most this many fields are named in one refusal: the details travel in trailing metadata,
+# whose size is limited, and a long conversation can repeat the same field in every turn.
+LISTED = 10
+
+
+class _Unsupported:
+    """Stands in for a request that carried unknown fields: its bytes, to be named later."""
+
+    __slots__ = ("data", "decode")
+
+    def __init__(self, data: bytes, decode: Deserializer) -> None:
+        self.data = data
+        self.decode = decode
+
+
+class UnknownFields:
+    """The policy."""
+
+    def wrap(self, method: str, handler: Handler) -> Handler:
+        """`handler` with a deserializer that spots unknown fields and a behaviour that
+        refuses the requests it marked."""
+        decode = handler.request_deserializer
+        if decode is None:
+            return handler
+        streamed = handler.request_streaming
+
+        async def checked(requests: AsyncIterator[Any]) -> AsyncIterator[Any]:
+            position = 0
+            async for request in requests:
+                _check(request, position)
+                position += 1
+                yield request
+
+        def single(behaviour: Single) -> Single:
+            async def checking(request: Any, context: Context) -> Any:  # noqa: ANN401
+                if streamed:
+                    return await behaviour(checked(request), context)
+                _check(request, None)
+                return await behaviour(request, context)
+
+            return checking
+
+        def streaming(behaviour: Streaming) -> Streaming:
+            async def checking(request: Any, context: Context) -> AsyncIterator[Any]:  # noqa: ANN401
+                if streamed:
+                    request = checked(request)
+                else:
+                    _check(request, None)
+                async for response in behaviour(request, context):
+                    yield response
+
+            return checking
+
+        return with_behaviour(
+            handler, single=single, streaming=streaming, request_deserializer=_spotting(decode)
+        )
+
+
+def _spotting(decode: Deserializer) -> Deserializer:
+    def decode_and_look(data: bytes) -> object:
+        request = decode(data)
+        if isinstance(request, Message) and has_unknown_fields(request):
+            return _Unsupported(data, decode)
+        return request
+
+    return decode_and_look
+
+
+def _check(request: object, position: int | None) -> None:
+    if isinstance(request, _Unsupported):
+        raise unsupported_fields(request.decode(request.data), position)
+
+
+def unsupported_fields(request: Message, position: int | None = None) -> ServiceError:
+    """INVALID_ARGUMENT naming the unknown fields of `request` (the first LISTED of them);
+    `position` is the request's place in a client stream, counted from 0."""
+    found = list(itertools.islice(_unknown(request), LISTED + 1))
+    where = "" if position is None else f" (in request {position + 1} of the stream)"
+    violations = [FieldViolation(path, what + where, REASON) for path, what in found[:LISTED]]
+    if len(found) > LISTED:
+        last = violations[-1]
+        more = f"{last.description}; more unknown fields follow, only {LISTED} are listed"
+        violations[-1] = FieldViolation(last.field, more, REASON)
+    return invalid_argument(violations)
+
+
+def _unknown(request: Message) -> Iterator[tuple[str, str]]:
+    """(path, description) of each unknown field in `request`, depth first, each field of a
+    message once however often it was sent."""
+    for path, message in message_tree(request):
+        kind = message.DESCRIPTOR.full_name
+        names = UPSTREAM_NAMES.get(kind, {})
+        for number in dict.fromkeys(unknown_field_numbers(message)):
+            name = names.get(number)
+            if name is None:
+                what = f"field {number} of {kind} is not known to this server"
+            else:
+                what = f"`{name}` (field {number} of {kind}) is not supported by this server"
+            yield _join(path, name or f"#{number}"), what
+
+
+def _join(path: str, leaf: str) -> str:
+    return f"{path}.{leaf}" if path else leaf
