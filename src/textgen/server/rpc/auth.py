@@ -1,13 +1,16 @@
 """API key -> principal, the authentication policy, and lookups that hide other principals'
 resources.
 
-The key travels in call metadata as `x-api-key: <key>` or `authorization: Bearer <key>`.
-With no keys configured (`state.api_keys` empty) every caller is DEFAULT_PRINCIPAL and
-keys are ignored. With keys configured, a missing or unknown key is UNAUTHENTICATED.
+The key travels in call metadata in any of the forms callers send: `x-api-key: <key>` (our
+client), `x-goog-api-key: <key>` (Google's clients), `authorization: Api-Key <key>` (Yandex's)
+or `authorization: Bearer <key>`. When a call carries more than one, the first form of that
+list wins, and the first value of a repeated header. With no keys configured
+(`state.api_keys` empty) every caller is DEFAULT_PRINCIPAL and keys are ignored. With keys
+configured, a missing or unknown key is UNAUTHENTICATED.
 
 `Authentication` runs before anything else looks at a call (validation included, and the
-check for undecodable bytes), and leaves the caller's principal in a context variable that
-servicers read with `current_principal()`.
+checks for undecodable bytes and unknown fields), and leaves the caller's principal in a
+context variable that servicers read with `current_principal()`.
 
 Resources (tuned models, datasets, operations) record their owner's principal; `find_owned`
 looks one up in its store and answers NOT_FOUND for another principal's resource, exactly as
@@ -27,8 +30,12 @@ from textgen.server.state import DEFAULT_PRINCIPAL
 from textgen.server.storage.table import Record, Table, Versioned
 
 API_KEY_HEADER = "x-api-key"
+GOOGLE_API_KEY_HEADER = "x-goog-api-key"
 AUTHORIZATION_HEADER = "authorization"
-_BEARER = "bearer "
+# The `authorization` schemes that carry a key, compared in lower case.
+_SCHEMES = ("api-key", "bearer")
+# Every form, in order of precedence: a header name, or `authorization` with a scheme.
+_FORMS = (API_KEY_HEADER, GOOGLE_API_KEY_HEADER, *_SCHEMES)
 
 
 R = TypeVar("R", bound=Record)
@@ -36,17 +43,20 @@ R = TypeVar("R", bound=Record)
 
 def api_key(metadata: Iterable[Any] | None) -> str | None:
     """The API key in call metadata (pairs or grpc metadatum objects), or None."""
-    bearer = None
+    found: dict[str, str] = {}  # form -> its first key
     for item in metadata or ():
         key, value = item[0], item[1]
-        if isinstance(value, bytes):
+        if isinstance(value, bytes) or not value:
             continue
         name = str(key).lower()
-        if name == API_KEY_HEADER and value:
-            return str(value)
-        if name == AUTHORIZATION_HEADER and str(value).lower().startswith(_BEARER):
-            bearer = str(value)[len(_BEARER) :].strip() or None
-    return bearer
+        if name in (API_KEY_HEADER, GOOGLE_API_KEY_HEADER):
+            found.setdefault(name, str(value))
+        elif name == AUTHORIZATION_HEADER:
+            scheme, _, credential = str(value).strip().partition(" ")
+            credential = credential.strip()
+            if scheme.lower() in _SCHEMES and credential:
+                found.setdefault(scheme.lower(), credential)
+    return next((found[form] for form in _FORMS if form in found), None)
 
 
 def principal_for_key(api_keys: Mapping[str, str], key: str | None) -> str:
@@ -56,7 +66,8 @@ def principal_for_key(api_keys: Mapping[str, str], key: str | None) -> str:
         return DEFAULT_PRINCIPAL
     if key is None:
         raise unauthenticated(
-            f"Missing API key: send it as `{API_KEY_HEADER}` or `authorization: Bearer` metadata"
+            f"Missing API key: send it as `{API_KEY_HEADER}`, `{GOOGLE_API_KEY_HEADER}`, "
+            "`authorization: Api-Key <key>` or `authorization: Bearer <key>` metadata"
         )
     principal = api_keys.get(key)
     if principal is None:
