@@ -6,8 +6,9 @@ Legs, each in its own fresh virtualenv under .build/legs/:
 
 - floor:  the oldest Python found, with requirements/constraints.txt (the declared floors of
           grpcio, protobuf and googleapis-common-protos); runs pytest.
-- latest: the newest Python found, with the newest release of every dependency; runs
-          mypy --strict (the newest typing stubs) and pytest.
+- latest: the newest Python found, with the newest release of every dependency and the
+          official upstream clients of requirements/interop.txt; runs mypy --strict (the
+          newest typing stubs) and pytest.
 - wheel:  tools/wheel_smoke/run.py, the wheel alone and then with [server,cli], on the newest
           Python.
 
@@ -32,11 +33,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 LEGS_DIR = ROOT / ".build" / "legs"
 CONSTRAINTS = ROOT / "requirements" / "constraints.txt"
+INTEROP = ROOT / "requirements" / "interop.txt"
 EXTRAS = "dev,server,cli"
 MIN_PYTHON = (3, 10)
 SHOWN = re.compile(
     r"^(grpcio|grpcio-status|grpcio-health-checking|grpcio-reflection|protobuf|"
-    r"googleapis-common-protos|pytest|pytest-asyncio|mypy|types-protobuf|types-grpcio)==",
+    r"googleapis-common-protos|pytest|pytest-asyncio|mypy|types-protobuf|types-grpcio|"
+    r"google-ai-generativelanguage|google-api-core)==",
     re.IGNORECASE,
 )
 
@@ -107,7 +110,7 @@ def plan(wheel: Path) -> list[Leg]:
         Leg(
             "latest",
             pythons[newest],
-            ["--upgrade", "--upgrade-strategy", "eager", requirement],
+            ["--upgrade", "--upgrade-strategy", "eager", requirement, "-r", str(INTEROP)],
             [["{python}", "-m", "mypy"], pytest],
             env={"TEXTGEN_DEPENDENCIES": "latest"},
         ),
