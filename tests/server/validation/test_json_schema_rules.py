@@ -61,7 +61,8 @@ def request(
 
 def declaration(**fields: Any) -> content_pb2.FunctionDeclaration:
     fields.setdefault("name", "lookup")
-    return content_pb2.FunctionDeclaration(description="Finds a city.", **fields)
+    fields.setdefault("description", "Finds a city.")
+    return content_pb2.FunctionDeclaration(**fields)
 
 
 OBJECT = content_pb2.Schema(type=content_pb2.OBJECT)
@@ -164,17 +165,21 @@ async def test_function_declaration_json_schema_rules(
     assert violated_fields(caught.value) == [path]
 
 
-async def test_stream_and_count_tokens_apply_the_same_rules(models: Any) -> None:
+async def test_stream_and_count_tokens_apply_the_rules(models: Any) -> None:
     bad = request(generation_pb2.GenerationConfig(response_json_schema=value(CITY)))
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         async for _ in models.StreamGenerateContent(bad):
             pass
     assert violated_fields(caught.value) == ["generation_config.response_json_schema"]
-    counted = model_service_pb2.CountTokensRequest(model=GEMINI, generate_content_request=bad)
+    # CountTokens checks the contents and tools of a whole request (not its sampling).
+    twice = declaration(parameters=OBJECT, parameters_json_schema=value(CITY))
+    counted = model_service_pb2.CountTokensRequest(
+        model=GEMINI, generate_content_request=request(None, twice)
+    )
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         await models.CountTokens(counted)
     assert violated_fields(caught.value) == [
-        "generate_content_request.generation_config.response_json_schema"
+        "generate_content_request.tools[0].function_declarations[0].parameters_json_schema"
     ]
 
 
@@ -259,3 +264,25 @@ def test_cross_rule_within_checks_each_nested_message() -> None:
     assert [found.field for found in violations(with_config, [config_rule])] == [
         "generation_config.top_k"
     ]
+
+
+def test_cross_rules_with_one_within_share_a_walk_and_keep_every_failure() -> None:
+    within = "tools[].function_declarations[]"
+    named = CrossRule("name", lambda d: d.name != "bad", "is bad", within=within)
+    described = CrossRule("description", lambda d: d.description != "", "is empty", within=within)
+    built = request(None, declaration(name="bad", description=""), declaration())
+    assert [(v.field, v.description) for v in violations(built, [named, described])] == [
+        ("tools[0].function_declarations[0].name", "is bad"),
+        ("tools[0].function_declarations[0].description", "is empty"),
+    ]
+
+
+def test_when_set_skips_the_check_while_the_field_is_unset() -> None:
+    def never(_: object) -> bool:
+        raise AssertionError("checked although top_k is unset")
+
+    guarded = CrossRule("top_k", never, "unused", when_set=True)
+    assert violations(generation_pb2.GenerationConfig(), [guarded]) == []
+    failing = CrossRule("top_k", lambda config: config.top_k < 3, "below 3", when_set=True)
+    config = generation_pb2.GenerationConfig(top_k=5)
+    assert [v.field for v in violations(config, [failing])] == ["top_k"]

@@ -76,22 +76,7 @@ def sampling_rules(max_temperature: float) -> list[AnyRule]:
     ]
 
 
-TEXT_SAMPLING_RULES = sampling_rules(TEXT_MAX_TEMPERATURE)
-CONTENT_SAMPLING_RULES = sampling_rules(CONTENT_MAX_TEMPERATURE)  # under generation_config
-
-# GenerateText, StreamGenerateText and CountTextTokens.
-TEXT_RULES: list[AnyRule] = [
-    *TEXT_SAMPLING_RULES,
-    Rule("prompt", is_set, "is required", required=True),
-    Rule("prompt.text", non_empty, "must not be empty"),
-]
-# GenerateMessage and CountMessageTokens.
-MESSAGE_RULES: list[AnyRule] = [
-    *TEXT_SAMPLING_RULES,
-    Rule("prompt", is_set, "is required", required=True),
-    Rule("prompt.messages", non_empty, "at least one message is required"),
-    Rule("prompt.messages[].content", non_empty, "must not be empty"),
-]
+# --- JSON Schema documents (google.protobuf.Value) ---------------------------------------
 
 
 def finite_numbers(value: struct_pb2.Value) -> bool:
@@ -110,48 +95,83 @@ def finite_numbers(value: struct_pb2.Value) -> bool:
 
 
 _FINITE = "must hold only finite numbers (JSON has no NaN or Infinity)"
-_CONFIG = "generation_config"
-_DECLARATIONS = "tools[].function_declarations[]"
 
 
-def _either(first: str, second: str, within: str) -> CrossRule:
-    """Each message `within` reaches may set `first` or `second`, not both (reported on
-    `second`)."""
+def _either(first: str, second: str, within: str = "") -> CrossRule:
+    """A message (or each one `within` reaches) may set `first` or `second`, not both;
+    reported on `second`."""
     return CrossRule(
         second,
-        lambda nested: not (nested.HasField(first) and nested.HasField(second)),
+        lambda message: not (message.HasField(second) and message.HasField(first)),
         f"set either {first} or {second}, not both",
         within=within,
+        when_set=True,
+    )
+
+
+def _finite(name: str, within: str) -> CrossRule:
+    """The JSON value in `name`, where set on each message `within` reaches, is finite."""
+    return CrossRule(
+        name,
+        lambda message: not message.HasField(name) or finite_numbers(getattr(message, name)),
+        _FINITE,
+        within=within,
+        when_set=True,
     )
 
 
 def _response_json_schema_rules(name: str) -> list[AnyRule]:
     return [
-        _either("response_schema", name, _CONFIG),
+        _either("response_schema", name),
         CrossRule(
             name,
             lambda config: not config.HasField(name) or config.response_mime_type == JSON_MIME_TYPE,
             f"requires response_mime_type {JSON_MIME_TYPE}",
-            within=_CONFIG,
+            when_set=True,
         ),
-        Rule(f"{_CONFIG}.{name}", finite_numbers, _FINITE),
+        Rule(name, finite_numbers, _FINITE),
     ]
 
 
-# The JSON Schema documents (google.protobuf.Value) of a content request. GenerationConfig
-# may carry its document in either of two fields, response_json_schema (24, what gRPC
-# clients set) and response_json_schema_ordered (28, where REST's `responseJsonSchema`
-# lands; generation.proto says why): both follow the same rules, and only one may be set.
-# Each schema field excludes its Schema-typed twin.
-JSON_SCHEMA_RULES: list[AnyRule] = [
+# GenerationConfig may carry a JSON Schema document for the answer in either of two fields,
+# response_json_schema (24, what gRPC clients set) and response_json_schema_ordered (28,
+# where REST's `responseJsonSchema` lands; generation.proto says why). Both follow the same
+# rules, each excludes response_schema, and only one may be set.
+RESPONSE_JSON_SCHEMA_RULES: list[AnyRule] = [
     *_response_json_schema_rules("response_json_schema"),
     *_response_json_schema_rules("response_json_schema_ordered"),
-    _either("response_json_schema", "response_json_schema_ordered", _CONFIG),
+    _either("response_json_schema", "response_json_schema_ordered"),
+]
+
+_DECLARATIONS = "tools[].function_declarations[]"
+# A FunctionDeclaration's JSON Schema documents, each the alternative to a Schema field
+# (the four rules share one walk over the declarations).
+FUNCTION_JSON_SCHEMA_RULES: list[AnyRule] = [
     _either("parameters", "parameters_json_schema", _DECLARATIONS),
     _either("response", "response_json_schema", _DECLARATIONS),
-    Rule(f"{_DECLARATIONS}.parameters_json_schema", finite_numbers, _FINITE),
-    Rule(f"{_DECLARATIONS}.response_json_schema", finite_numbers, _FINITE),
+    _finite("parameters_json_schema", _DECLARATIONS),
+    _finite("response_json_schema", _DECLARATIONS),
 ]
+
+
+TEXT_SAMPLING_RULES = sampling_rules(TEXT_MAX_TEMPERATURE)
+# Under generation_config.
+CONTENT_SAMPLING_RULES = [*sampling_rules(CONTENT_MAX_TEMPERATURE), *RESPONSE_JSON_SCHEMA_RULES]
+
+# GenerateText, StreamGenerateText and CountTextTokens.
+TEXT_RULES: list[AnyRule] = [
+    *TEXT_SAMPLING_RULES,
+    Rule("prompt", is_set, "is required", required=True),
+    Rule("prompt.text", non_empty, "must not be empty"),
+]
+# GenerateMessage and CountMessageTokens.
+MESSAGE_RULES: list[AnyRule] = [
+    *TEXT_SAMPLING_RULES,
+    Rule("prompt", is_set, "is required", required=True),
+    Rule("prompt.messages", non_empty, "at least one message is required"),
+    Rule("prompt.messages[].content", non_empty, "must not be empty"),
+]
+
 
 # GenerateContent and StreamGenerateContent (their generation_config takes
 # CONTENT_SAMPLING_RULES), and CountTokens' generate_content_request.
@@ -164,7 +184,7 @@ CONTENT_RULES: list[AnyRule] = [
         "only text parts are allowed",
     ),
     Rule("cached_content", lambda _: False, "this server keeps no cached content"),
-    *JSON_SCHEMA_RULES,
+    *FUNCTION_JSON_SCHEMA_RULES,
 ]
 COUNT_TOKENS_RULES: list[AnyRule] = [
     CrossRule(

@@ -125,7 +125,11 @@ class CrossRule:
     message the path reaches instead, and reports a failure on `field` under that message:
     `within="tools[].function_declarations[]"` with `field="parameters_json_schema"` checks
     every declaration and reports `tools[0].function_declarations[1].parameters_json_schema`.
-    An unset message on the way leaves nothing to check.
+    An unset message on the way leaves nothing to check, and neighbouring rules of a list
+    with the same `within` share one walk.
+
+    `when_set` declares that the check can fail only while `field` is set, so that a rule
+    without `within` is skipped, unchecked, while the field is unset.
     """
 
     field: str
@@ -133,6 +137,7 @@ class CrossRule:
     message: str
     reason: str = "INVALID_FIELD"
     within: str = ""
+    when_set: bool = False
     # `within` split into its segments once.
     segments: tuple[str, ...] = dataclasses.field(init=False, repr=False, compare=False)
 
@@ -153,6 +158,25 @@ class CrossRule:
 
 
 AnyRule = Rule | CrossRule
+
+
+@dataclass(frozen=True)
+class _SharedWalk:
+    """Neighbouring CrossRules with the same `within`: the nested messages are walked once
+    and each is handed to every rule's check."""
+
+    rules: tuple[CrossRule, ...]
+
+    def violations(self, message: Message, prefix: str = "") -> list[FieldViolation]:
+        found: list[FieldViolation] = []
+        for path, present, nested in _walk(message, self.rules[0].segments, prefix):
+            if present:
+                found.extend(
+                    FieldViolation(_join(path, rule.field), rule.message, rule.reason)
+                    for rule in self.rules
+                    if not rule.check(nested)
+                )
+        return found
 
 
 def _join(prefix: str, path: str) -> str:
@@ -207,15 +231,16 @@ def violations(
     if not isinstance(rules, list | tuple):
         return [found for rule in rules for found in rule.violations(message, prefix)]
     found: list[FieldViolation] = []
-    for field, rule in _plan(_descriptor(message), rules):
-        if field is None or message.HasField(field):
+    for field, each, rule in _plan(_descriptor(message), rules):
+        if field is None or (len(getattr(message, field)) if each else message.HasField(field)):
             found.extend(rule.violations(message, prefix))
     return found
 
 
 # The rules of a list that apply to one message type, in order, each with the field whose
-# being unset leaves the rule nothing to check (None: always run it).
-Plan = list[tuple[str | None, AnyRule]]
+# being unset (or, for a path through its elements, empty) leaves the rule nothing to check
+# (None: always run it) and whether that field is repeated.
+Plan = list[tuple[str | None, bool, AnyRule | _SharedWalk]]
 # (message type, id of a rule list) -> (that list, its plan); the list is held so that its id
 # is not reused while the entry lives.
 _PLANS: dict[tuple[Descriptor, int], tuple[Sequence[AnyRule], Plan]] = {}
@@ -238,18 +263,37 @@ def _plan(descriptor: Descriptor, rules: Sequence[AnyRule]) -> Plan:
     plan: Plan = []
     for rule in rules:
         if isinstance(rule, CrossRule) and not rule.segments:
-            plan.append((None, rule))
+            plan.append(_cross_entry(descriptor, rule))
             continue
         step = _step(descriptor, rule.segments[0])
         if step is None:
             continue  # the message has no such field
-        name, _, optional = step
-        needed = isinstance(rule, Rule) and rule.required
-        plan.append((name if optional and not needed else None, rule))
+        name, each, optional = step
+        last = plan[-1][2] if plan else None
+        if isinstance(rule, CrossRule) and isinstance(last, CrossRule | _SharedWalk):
+            shared = last.rules if isinstance(last, _SharedWalk) else (last,)
+            if shared[0].within == rule.within:
+                plan[-1] = (plan[-1][0], plan[-1][1], _SharedWalk((*shared, rule)))
+                continue
+        if each:  # each element is checked: an empty field has none
+            plan.append((name, True, rule))
+        else:
+            needed = isinstance(rule, Rule) and rule.required
+            plan.append((name if optional and not needed else None, False, rule))
     if len(_PLANS) >= _PLANS_KEPT:
         _PLANS.clear()
     _PLANS[key] = (rules, plan)
     return plan
+
+
+def _cross_entry(
+    descriptor: Descriptor, rule: CrossRule
+) -> tuple[str | None, bool, AnyRule | _SharedWalk]:
+    """The plan entry of a CrossRule over the message itself: guarded by its field when the
+    rule can fail only while that field is set."""
+    step = _step(descriptor, rule.field) if rule.when_set else None
+    guarded = step is not None and step[2]
+    return (rule.field if guarded else None, False, rule)
 
 
 def ensure(*groups: Iterable[FieldViolation]) -> None:
