@@ -7,6 +7,7 @@ part; consecutive function-call parts form one `model` turn, consecutive other p
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias
@@ -170,6 +171,10 @@ def prepare(config: ConfigInput) -> Prepared:
         schema, prepared.parser = _schema.response_schema(settings.response_schema)
         generation.response_schema.CopyFrom(schema)
         generation.response_mime_type = generation.response_mime_type or "application/json"
+    if settings.response_json_schema is not None:
+        json_format.ParseDict(settings.response_json_schema, generation.response_json_schema)
+        generation.response_mime_type = generation.response_mime_type or "application/json"
+        prepared.parser = json.loads
     if generation.ListFields():
         request.generation_config.CopyFrom(generation)
     if settings.system_instruction is not None:

@@ -48,8 +48,11 @@ class GenerateContentConfig:
     tools accepts Python callables (declared from their signatures and docstrings), Tool and
     FunctionDeclaration protos. response_schema accepts a JSON-schema dict, a Schema proto, a
     dataclass, a TypedDict, an Enum, a pydantic model or a type such as list[str]; the answer
-    is then parsed into `response.parsed`. safety_settings accept SafetySetting protos or
-    dicts such as {"category": "HARM_CATEGORY_HARASSMENT", "threshold": "BLOCK_ONLY_HIGH"}.
+    is then parsed into `response.parsed`. response_json_schema sends a JSON Schema dict as it
+    is (GenerationConfig.response_json_schema), for schemas that Schema cannot express; the
+    answer is parsed into `response.parsed` as plain JSON. safety_settings accept SafetySetting
+    protos or dicts such as {"category": "HARM_CATEGORY_HARASSMENT", "threshold":
+    "BLOCK_ONLY_HIGH"}.
     """
 
     temperature: float | None = None
@@ -65,6 +68,7 @@ class GenerateContentConfig:
     safety_settings: Sequence[safety_pb2.SafetySetting | dict[str, Any]] = ()
     response_mime_type: str | None = None
     response_schema: Any = None
+    response_json_schema: dict[str, Any] | None = None
     automatic_function_calling: AutomaticFunctionCallingConfig | dict[str, Any] | None = None
 
 
@@ -84,6 +88,7 @@ class GenerateContentConfigDict(TypedDict, total=False):
     safety_settings: Sequence[safety_pb2.SafetySetting | dict[str, Any]]
     response_mime_type: str
     response_schema: Any
+    response_json_schema: dict[str, Any]
     automatic_function_calling: AutomaticFunctionCallingConfig | dict[str, Any]
 
 
