@@ -1,20 +1,21 @@
 """The unknown-field policy: a request carrying a field this server does not model is refused.
 
 Protobuf keeps a field it has no descriptor for as an unknown field and otherwise ignores it,
-so a request written against a newer or an upstream contract (a hosted search tool, a thought
-signature) would be served as if that field were absent. This policy answers such a request
+so a request written against a newer or an upstream contract (a hosted search tool, a speech
+setting) would be served as if that field were absent. This policy answers such a request
 with INVALID_ARGUMENT instead: a BadRequest violation (reason UNSUPPORTED_FIELD) per unknown
 field, at its path in the request. The leaf is the field's upstream name where we know it
-(`contents[0].parts[1].thought_signature`, from rpc/upstream_names.py) and its number otherwise
-(`generation_config.#99`). Each message of a client stream is checked on its own.
+(`tools[0].google_search`, from rpc/upstream_names.py) and its number otherwise
+(`contents[0].parts[1].#99`). Each message of a client stream is checked on its own.
 
 The check sits in the request deserializer, where each request's bytes are at hand, and stays
 cheap for the requests it lets through: take the decoded request's size, discard its unknown
 fields (protobuf does that recursively, in C), take the size again (textgen._protobuf's
-has_unknown_fields). Equal sizes mean there were none, and the request goes on as it was
-decoded. Only a request that will be refused is decoded a second time and walked in Python to
-name its fields, and only after the caller is authenticated: the deserializer hands on a
-marker, which the behaviour turns into the error.
+has_unknown_fields, which walks the message only on the pure-Python runtime). Equal sizes
+mean there were none, and the request goes on as it was decoded. Only a request that will be
+refused is decoded a second time and walked in Python to name its fields, and only after the
+caller is authenticated: the deserializer hands on a marker, which the behaviour turns into
+the error.
 
 Out of reach of this check: an undefined value of an open enum (protobuf keeps it as the
 field's value, not as an unknown field), and anything packed inside an `Any`.
