@@ -111,8 +111,15 @@ class _Data:  # noqa: PLW1641  (unhashable unless frozen, as a dataclass with eq
         return self._values() == other._values()
 
 
-# The default of a list field: each instance gets a new list (as field(default_factory=list)).
-_NEW_LIST: Any = object()
+class _NewList:
+    """The default of a list field: each instance gets a new list, as with
+    field(default_factory=list); shown in signatures as @dataclass shows it."""
+
+    def __repr__(self) -> str:
+        return "<factory>"
+
+
+_NEW_LIST: Any = _NewList()
 
 
 class _FrozenData(_Data):
