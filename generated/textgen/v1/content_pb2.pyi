@@ -326,7 +326,7 @@ class FunctionResponse(google.protobuf.message.Message):
     class _SchedulingEnumTypeWrapper(google.protobuf.internal.enum_type_wrapper._EnumTypeWrapper[FunctionResponse._Scheduling.ValueType], builtins.type):
         DESCRIPTOR: google.protobuf.descriptor.EnumDescriptor
         SCHEDULING_UNSPECIFIED: FunctionResponse._Scheduling.ValueType  # 0
-        """No choice was made; the server's default applies."""
+        """No choice was made; WHEN_IDLE applies."""
         SILENT: FunctionResponse._Scheduling.ValueType  # 1
         """Add the response to the conversation without prompting the model to react."""
         WHEN_IDLE: FunctionResponse._Scheduling.ValueType  # 2
@@ -342,7 +342,7 @@ class FunctionResponse(google.protobuf.message.Message):
         """
 
     SCHEDULING_UNSPECIFIED: FunctionResponse.Scheduling.ValueType  # 0
-    """No choice was made; the server's default applies."""
+    """No choice was made; WHEN_IDLE applies."""
     SILENT: FunctionResponse.Scheduling.ValueType  # 1
     """Add the response to the conversation without prompting the model to react."""
     WHEN_IDLE: FunctionResponse.Scheduling.ValueType  # 2
@@ -367,7 +367,9 @@ class FunctionResponse(google.protobuf.message.Message):
     the last one leaves it false.
     """
     scheduling: global___FunctionResponse.Scheduling.ValueType
-    """How the model should react to this response; only read for NON_BLOCKING calls."""
+    """How the model should react to this response; only read for NON_BLOCKING calls,
+    and WHEN_IDLE when unset.
+    """
     @property
     def response(self) -> google.protobuf.struct_pb2.Struct:
         """The function's result, as a JSON object."""
@@ -610,7 +612,8 @@ class FunctionDeclaration(google.protobuf.message.Message):
     class _BehaviorEnumTypeWrapper(google.protobuf.internal.enum_type_wrapper._EnumTypeWrapper[FunctionDeclaration._Behavior.ValueType], builtins.type):
         DESCRIPTOR: google.protobuf.descriptor.EnumDescriptor
         UNSPECIFIED: FunctionDeclaration._Behavior.ValueType  # 0
-        """No choice was made; BLOCKING applies.
+        """No choice was made. Upstream names this zero value without the enum's prefix,
+        and so do we, to keep the JSON names equal.
         buf:lint:ignore ENUM_ZERO_VALUE_SUFFIX
         """
         BLOCKING: FunctionDeclaration._Behavior.ValueType  # 1
@@ -622,7 +625,8 @@ class FunctionDeclaration(google.protobuf.message.Message):
         """Whether the conversation waits for the function's result."""
 
     UNSPECIFIED: FunctionDeclaration.Behavior.ValueType  # 0
-    """No choice was made; BLOCKING applies.
+    """No choice was made. Upstream names this zero value without the enum's prefix,
+    and so do we, to keep the JSON names equal.
     buf:lint:ignore ENUM_ZERO_VALUE_SUFFIX
     """
     BLOCKING: FunctionDeclaration.Behavior.ValueType  # 1
@@ -644,7 +648,7 @@ class FunctionDeclaration(google.protobuf.message.Message):
     description: builtins.str
     """What the function does, written for the model."""
     behavior: global___FunctionDeclaration.Behavior.ValueType
-    """Whether the model waits for the function's result; unset means BLOCKING."""
+    """Whether the model waits for the function's result."""
     @property
     def parameters(self) -> global___Schema:
         """The arguments the function takes, as an OBJECT schema. Set at most one of
