@@ -1,11 +1,38 @@
 """Seeded JSON values that conform to a JSON Schema, for the fake engine's JSON mode.
 
-Supported keywords: ``type`` (object, array, string, number, integer, boolean, null; any case;
-a list picks its first non-null entry), ``properties`` (every property is filled, in
-``propertyOrdering`` order when given), ``required``, ``items``, ``minItems``/``maxItems``
-(default 1 to 3 items), ``enum`` (one of its values), ``minimum``/``maximum`` for numbers,
-and ``anyOf``/``oneOf`` (the first branch). Without ``type``, ``properties`` means object and
-``items`` means array; anything else becomes a short string.
+Any JSON Schema document is accepted and none makes the writer fail. A subschema may be a
+boolean: ``true`` accepts any value (a short string is written) and ``false`` accepts none
+(an optional property with it is left out; an array whose ``items`` is ``false`` is empty).
+
+Followed (camelCase, or the proto's snake_case where it has one):
+
+* ``$ref`` to a place in the same document (``#``, ``#/$defs/x``, ``#/definitions/x``, any
+  JSON pointer), merged with its neighbouring keywords; at most 16 references are followed
+  in a row, and values nested more than 24 deep are written as null, so a schema that refers
+  to itself ends. Below depth 6, arrays hold their fewest items and objects only their
+  required members, so recursive schemas stay small. Other references are ignored.
+* ``allOf`` (its branches merged: properties joined, required united, bounds narrowed),
+  ``anyOf`` and ``oneOf`` (the first branch that is not ``false``, merged with the keywords
+  beside it).
+* ``const`` (that value), ``enum`` (one of its values).
+* ``type``, any case; a list picks its first non-null entry. Without ``type``,
+  ``properties`` or ``required`` mean object, ``items`` or ``prefixItems`` mean array, and
+  anything else becomes a short string.
+* Objects: every property, in ``propertyOrdering`` order when given, then each ``required``
+  name that ``properties`` lacks, its value from ``additionalProperties`` (none when that is
+  ``false``).
+* Arrays: ``items`` (an object or boolean, or the older list form with
+  ``additionalItems``), ``prefixItems``, ``minItems``/``maxItems`` (1 to 3 items by default).
+* Strings: ``minLength``/``maxLength`` (lengthened a word at a time, up to 4096 characters,
+  then cut).
+* Numbers and integers: ``minimum``/``maximum`` and ``exclusiveMinimum``/``exclusiveMaximum``
+  (the numeric form, and draft 4's boolean form).
+
+Ignored, so answers may break them: ``pattern``, ``format``, ``multipleOf``, ``uniqueItems``,
+``contains``, ``not``, ``if``/``then``/``else``, ``patternProperties``, ``propertyNames``,
+``minProperties``/``maxProperties``, ``dependentRequired``/``dependentSchemas``. A schema no
+value satisfies (``false`` at the top or for a required member, contradictory bounds or
+branches) still gets an answer, as close as the rules above make it; it cannot conform.
 
 `json_text` writes the value a piece at a time, as `json.dumps(value_for(...))` would write it
 whole, drawing from the source in the same order; so an answer can be streamed before all of
@@ -20,110 +47,280 @@ import random
 from collections.abc import Iterator
 from json.encoder import encode_basestring_ascii
 from typing import Any, TypeAlias
+from urllib.parse import unquote
 
 from textgen.testing.fake_engine.prose import below, phrase
 
 JsonSchema: TypeAlias = dict[str, Any]
 JsonValue: TypeAlias = "bool | int | float | str | list[JsonValue] | dict[str, JsonValue] | None"
+# A subschema: an object, or a boolean (true: any value; false: no value).
+AnySchema: TypeAlias = "JsonSchema | bool"
 
+MAX_REFS = 16  # references followed in a row before one is ignored
+MAX_DEPTH = 24  # deeper values are written as null
+SHALLOW_DEPTH = 6  # deeper arrays hold their fewest items, objects only required members
+MAX_LENGTH = 4096  # the longest string minLength can ask for
+# Keywords that narrow a bound when allOf branches are merged.
+_LOWER_BOUNDS = ("minimum", "exclusiveMinimum", "minLength", "min_length", "minItems", "min_items")
+_UPPER_BOUNDS = ("maximum", "exclusiveMaximum", "maxLength", "max_length", "maxItems", "max_items")
 _BRANCHES = ("anyOf", "any_of", "oneOf", "one_of")
+_ALL = ("allOf", "all_of")
+_STEPS = 64  # resolution steps for one subschema ($ref, allOf, anyOf), all told
 
 
-def value_for(schema: JsonSchema, source: random.Random, words: tuple[str, ...]) -> JsonValue:
+def value_for(schema: AnySchema, source: random.Random, words: tuple[str, ...]) -> JsonValue:
     """A value that schema accepts, drawn from source."""
-    schema = _branch(schema)
-    if schema.get("enum"):
-        chosen: JsonValue = source.choice(list(schema["enum"]))
-        return chosen
-    kind = _kind(schema)
-    if kind == "object":
-        return {
-            name: value_for(schema["properties"][name], source, words)
-            for name in _property_order(schema)
-        }
-    if kind == "array":
-        items = schema.get("items", {})
-        return [value_for(items, source, words) for _ in range(_item_count(schema, source))]
-    return _scalar(kind, schema, source, words)
+    return _Writer(schema, source, words).value(schema, 0)
 
 
-def json_text(schema: JsonSchema, source: random.Random, words: tuple[str, ...]) -> Iterator[str]:
+def json_text(schema: AnySchema, source: random.Random, words: tuple[str, ...]) -> Iterator[str]:
     """`json.dumps(value_for(schema, source, words))` in pieces, drawn as they are written."""
-    schema = _branch(schema)
-    kind = "enum" if schema.get("enum") else _kind(schema)
-    if kind == "object":
-        names = _property_order(schema)
-        if len(set(names)) < len(names):  # a name filled twice keeps its place, not its value
-            yield json.dumps(value_for(schema, source, words))
-            return
-        separator = "{"
-        for name in names:
-            yield f"{separator}{encode_basestring_ascii(name)}: "
-            yield from json_text(schema["properties"][name], source, words)
-            separator = ", "
-        yield "{}" if not names else "}"
-    elif kind == "array":
-        items = schema.get("items", {})
-        count = _item_count(schema, source)
-        for index in range(count):
-            yield ", " if index else "["
-            yield from json_text(items, source, words)
-        yield "]" if count else "[]"
-    elif kind == "string":
-        yield encode_basestring_ascii(_short_string(source, words))
-    else:
-        yield json.dumps(value_for(schema, source, words))
+    return _Writer(schema, source, words).text(schema, 0)
 
 
-def _branch(schema: JsonSchema) -> JsonSchema:
-    """The schema itself, or the first branch of its anyOf or oneOf (followed down)."""
-    while True:
-        branches = next((schema[key] for key in _BRANCHES if schema.get(key)), None)
-        if branches is None:
-            return schema
-        schema = branches[0]
+def resolve(schema: object, root: object) -> AnySchema:
+    """schema with its ``$ref``, ``allOf``, ``anyOf`` and ``oneOf`` worked out against root
+    (see the module docstring): a boolean, or an object without those keywords."""
+    current: object = schema
+    refs = 0
+    for _ in range(_STEPS):
+        if isinstance(current, bool):
+            return current
+        if not isinstance(current, dict):
+            return True  # not a schema at all: accept anything rather than fail
+        if "$ref" in current:
+            rest = {key: value for key, value in current.items() if key != "$ref"}
+            refs += 1
+            target = _pointer(root, current["$ref"]) if refs <= MAX_REFS else None
+            current = rest if target is None else _merge(rest, target)
+            continue
+        every = next((key for key in _ALL if key in current), None)
+        if every is not None:
+            rest = {key: value for key, value in current.items() if key != every}
+            branches = current[every] if isinstance(current[every], list) else []
+            merged: AnySchema = rest
+            for branch in branches:
+                merged = _merge(merged, resolve(branch, root))
+            current = merged
+            continue
+        some = next((key for key in _BRANCHES if key in current), None)
+        if some is not None:
+            rest = {key: value for key, value in current.items() if key != some}
+            branches = current[some] if isinstance(current[some], list) else []
+            chosen = next(
+                (found for branch in branches if (found := resolve(branch, root)) is not False),
+                None if branches else True,
+            )
+            current = False if chosen is None else _merge(rest, chosen)
+            continue
+        return current
+    return _plain(current)
 
 
-def _scalar(
-    kind: str, schema: JsonSchema, source: random.Random, words: tuple[str, ...]
-) -> JsonValue:
-    if kind in ("number", "integer"):
-        return _number(schema, source, integer=kind == "integer")
-    if kind == "boolean":
-        return source.random() < 0.5
-    if kind == "null":
+def _plain(schema: object) -> AnySchema:
+    """What is left of schema when resolution ran out of steps: the keywords it leaves."""
+    if isinstance(schema, bool):
+        return schema
+    if not isinstance(schema, dict):
+        return True
+    skipped = {"$ref", *_ALL, *_BRANCHES}
+    return {key: value for key, value in schema.items() if key not in skipped}
+
+
+def _pointer(root: object, ref: object) -> object | None:
+    """The part of root a same-document reference points to, or None."""
+    if not isinstance(ref, str) or not ref.startswith("#"):
         return None
-    return _short_string(source, words)
+    found = root
+    for token in unquote(ref[1:]).split("/")[1:]:
+        key = token.replace("~1", "/").replace("~0", "~")
+        if isinstance(found, dict) and key in found:
+            found = found[key]
+        elif isinstance(found, list) and key.isdigit() and int(key) < len(found):
+            found = found[int(key)]
+        else:
+            return None
+    return found
 
 
-def _short_string(source: random.Random, words: tuple[str, ...]) -> str:
-    return phrase(source, words, 1 + below(source.getrandbits, 3))  # randint(1, 3) words
+def _merge(first: AnySchema, second: object) -> AnySchema:
+    """A schema for what both accept, as far as the writer needs (allOf, $ref, branches)."""
+    if second is False or first is False:
+        return False
+    if not isinstance(second, dict):
+        return first
+    if not isinstance(first, dict):
+        return dict(second)
+    merged = dict(first)
+    for key, value in second.items():
+        old = merged.get(key)
+        if key not in merged:
+            merged[key] = value
+        elif key == "properties" and isinstance(old, dict) and isinstance(value, dict):
+            joined = dict(old)
+            for name, schema in value.items():
+                joined[name] = {"allOf": [old[name], schema]} if name in old else schema
+            merged[key] = joined
+        elif key == "required" and isinstance(old, list) and isinstance(value, list):
+            merged[key] = list(dict.fromkeys([*old, *value]))
+        elif key in _LOWER_BOUNDS and _is_number(old) and _is_number(value):
+            merged[key] = max(old, value)
+        elif key in _UPPER_BOUNDS and _is_number(old) and _is_number(value):
+            merged[key] = min(old, value)
+        elif key == "enum" and isinstance(old, list) and isinstance(value, list):
+            merged[key] = [entry for entry in old if entry in value]
+        else:
+            merged[key] = value
+    return merged
 
 
-def _item_count(schema: JsonSchema, source: random.Random) -> int:
-    low = int(_keyword(schema, "minItems", "min_items", 1))
-    high = max(low, int(_keyword(schema, "maxItems", "max_items", max(low, 3))))
-    return source.randint(low, min(high, low + 2))
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+class _Writer:
+    """Writes values for the subschemas of one document (the root $ref resolves against)."""
+
+    def __init__(self, root: object, source: random.Random, words: tuple[str, ...]) -> None:
+        self._root = root
+        self._source = source
+        self._words = words
+
+    def value(self, schema: object, depth: int) -> JsonValue:
+        if depth > MAX_DEPTH:
+            return None
+        found = resolve(schema, self._root)
+        if not isinstance(found, dict):  # true: any value; false: none exists, so null
+            return self._string({}) if found else None
+        if "const" in found:
+            constant: JsonValue = found["const"]
+            return constant
+        choices = found.get("enum")
+        if isinstance(choices, list) and choices:
+            chosen: JsonValue = self._source.choice(choices)
+            return chosen
+        kind = _kind(found)
+        if kind == "object":
+            return {
+                name: self.value(member, depth + 1) for name, member in self._members(found, depth)
+            }
+        if kind == "array":
+            return [self.value(item, depth + 1) for item in self._items(found, depth)]
+        return self._scalar(kind, found)
+
+    def text(self, schema: object, depth: int) -> Iterator[str]:
+        found = resolve(schema, self._root) if depth <= MAX_DEPTH else None
+        simple = not isinstance(found, dict) or "const" in found or found.get("enum")
+        kind = "" if simple or not isinstance(found, dict) else _kind(found)
+        if kind == "object" and isinstance(found, dict):
+            separator = "{"
+            members = self._members(found, depth)
+            for name, member in members:
+                yield f"{separator}{encode_basestring_ascii(name)}: "
+                yield from self.text(member, depth + 1)
+                separator = ", "
+            yield "}" if members else "{}"
+        elif kind == "array" and isinstance(found, dict):
+            items = self._items(found, depth)
+            for index, item in enumerate(items):
+                yield ", " if index else "["
+                yield from self.text(item, depth + 1)
+            yield "]" if items else "[]"
+        elif kind == "string" and isinstance(found, dict):
+            yield encode_basestring_ascii(self._string(found))
+        else:
+            yield json.dumps(self.value(schema, depth))
+
+    def _members(self, schema: JsonSchema, depth: int) -> list[tuple[str, object]]:
+        """Each member to write and its subschema, in order (no draws)."""
+        properties = schema.get("properties")
+        properties = properties if isinstance(properties, dict) else {}
+        required = schema.get("required")
+        required = (
+            [name for name in required if isinstance(name, str)]
+            if isinstance(required, list)
+            else []
+        )
+        ordering = _keyword(schema, "propertyOrdering", "property_ordering", [])
+        ordering = ordering if isinstance(ordering, list) else []
+        names = [name for name in ordering if name in properties]
+        names = list(dict.fromkeys([*names, *properties, *required]))
+        if depth >= SHALLOW_DEPTH:
+            names = [name for name in names if name in required]
+        extra = schema.get("additionalProperties", True)
+        members = []
+        for name in names:
+            member = properties.get(name, extra)
+            if resolve(member, self._root) is not False:
+                members.append((name, member))
+        return members
+
+    def _items(self, schema: JsonSchema, depth: int) -> list[object]:
+        """The subschema of each item to write (the count is drawn here)."""
+        prefix = schema.get("prefixItems")
+        rest = schema.get("items", True)
+        if isinstance(rest, list):  # the older tuple form
+            prefix, rest = rest, schema.get("additionalItems", True)
+        prefix = prefix if isinstance(prefix, list) else []
+        count = self._item_count(schema, shallow=depth >= SHALLOW_DEPTH)
+        if resolve(rest, self._root) is False:
+            count = min(count, len(prefix))
+        return [prefix[index] if index < len(prefix) else rest for index in range(count)]
+
+    def _item_count(self, schema: JsonSchema, *, shallow: bool) -> int:
+        least = _count(_keyword(schema, "minItems", "min_items", None))
+        most = _count(_keyword(schema, "maxItems", "max_items", None))
+        low = least if least is not None else 0 if shallow else 1
+        if most is not None and least is None:
+            low = min(low, most)
+        high = most if most is not None else max(low, 3)
+        if high < low:  # nothing satisfies both; keep to the upper bound
+            return high
+        if shallow:
+            return low
+        return self._source.randint(low, min(high, low + 2))
+
+    def _scalar(self, kind: str, schema: JsonSchema) -> JsonValue:
+        if kind in ("number", "integer"):
+            return _number(schema, self._source, integer=kind == "integer")
+        if kind == "boolean":
+            return self._source.random() < 0.5
+        if kind == "null":
+            return None
+        return self._string(schema)
+
+    def _string(self, schema: JsonSchema) -> str:
+        text = phrase(self._source, self._words, 1 + below(self._source.getrandbits, 3))
+        shortest = _count(_keyword(schema, "minLength", "min_length", None))
+        longest = _count(_keyword(schema, "maxLength", "max_length", None))
+        if shortest is not None:
+            while len(text) < min(shortest, MAX_LENGTH):
+                text = f"{text} {phrase(self._source, self._words, 1)}"
+        if longest is not None and len(text) > longest:
+            text = text[:longest]
+            if len(text.rstrip()) >= (shortest or 0):
+                text = text.rstrip()
+        return text
+
+
+def _count(value: object) -> int | None:
+    """A non-negative count keyword, or None when absent or not a number."""
+    number = _finite(value)
+    return None if number is None else max(0, math.ceil(number))
 
 
 def _kind(schema: JsonSchema) -> str:
     declared = schema.get("type")
     if isinstance(declared, list):
-        declared = next((entry for entry in declared if str(entry).lower() != "null"), "null")
+        named = [str(entry).lower() for entry in declared]
+        declared = next((entry for entry in named if entry != "null"), "null" if named else "")
     if declared:
         return str(declared).lower()
-    if "properties" in schema:
+    if "properties" in schema or "required" in schema:
         return "object"
-    if "items" in schema:
+    if "items" in schema or "prefixItems" in schema:
         return "array"
     return "string"
-
-
-def _property_order(schema: JsonSchema) -> list[str]:
-    properties: dict[str, Any] = schema.get("properties", {})
-    ordering: list[str] = _keyword(schema, "propertyOrdering", "property_ordering", [])
-    first = [name for name in ordering if name in properties]
-    return first + [name for name in properties if name not in first]
 
 
 def _keyword(schema: JsonSchema, camel: str, snake: str, default: Any) -> Any:  # noqa: ANN401
@@ -131,9 +328,40 @@ def _keyword(schema: JsonSchema, camel: str, snake: str, default: Any) -> Any:  
     return schema.get(camel, schema.get(snake, default))
 
 
+def _bound(schema: JsonSchema, name: str, exclusive: str) -> tuple[float | None, bool]:
+    """A bound and whether it is exclusive (numeric exclusiveX wins; draft 4's boolean form
+    makes X exclusive)."""
+    inclusive = _finite(schema.get(name))
+    strict_keyword = schema.get(exclusive)
+    strict = _finite(strict_keyword)
+    if strict is not None:
+        if inclusive is None:
+            return strict, True
+        chosen = max(strict, inclusive) if name == "minimum" else min(strict, inclusive)
+        return chosen, chosen == strict
+    return inclusive, inclusive is not None and strict_keyword is True
+
+
+def _finite(value: object) -> float | None:
+    """A keyword's value as a finite number, or None when it is not one."""
+    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+        return float(value)
+    return None
+
+
 def _number(schema: JsonSchema, source: random.Random, *, integer: bool) -> float | int:
-    low = float(schema.get("minimum", 0))
-    high = max(low, float(schema.get("maximum", low + 100)))
+    low, low_strict = _bound(schema, "minimum", "exclusiveMinimum")
+    high, high_strict = _bound(schema, "maximum", "exclusiveMaximum")
+    if low is None:
+        low = 0.0 if high is None or high >= 0 else high - 100
+    if high is None:
+        high = low + 100
     if integer:
-        return source.randint(math.ceil(low), max(math.ceil(low), math.floor(high)))
-    return min(high, max(low, round(source.uniform(low, high), 2)))
+        least = math.floor(low) + 1 if low_strict else math.ceil(low)
+        most = math.ceil(high) - 1 if high_strict else math.floor(high)
+        return source.randint(least, max(least, most))
+    high = max(low, high)
+    drawn = min(high, max(low, round(source.uniform(low, high), 2)))
+    if (low_strict and drawn <= low) or (high_strict and drawn >= high):
+        drawn = (low + high) / 2
+    return drawn
