@@ -10,11 +10,15 @@ Whether to call (``tool_config.function_calling_config``; the last turn is the o
   allowed one.
 * ``allowed_function_names``, when given, limits the functions that may be called in any mode.
 
-Arguments come from the ``parameters`` schema, property by property (``property_ordering``
-first, then ``required``, then the rest by name), filled from the last turn's text:
+Arguments come from the ``parameters`` schema, or from ``parameters_json_schema`` (a JSON
+Schema document, read with the same rules, camelCase keywords, ``$ref`` and ``allOf``/
+``anyOf``/``oneOf`` worked out as json_values does; a member whose schema is ``false`` is left
+out, one whose schema is ``true`` is filled as a string, ``const`` gives its value), property by
+property (``property_ordering`` first, then ``required``, then the rest by name), filled from
+the last turn's text:
 
 * NUMBER and INTEGER take the next unused number in the text (outside quotes), else 0.
-* STRING with ``enum`` takes the first value the text mentions, else the first value.
+* ``enum`` takes the first value the text mentions, else the first value.
 * STRING takes the next unused double-quoted text, else "".
 * BOOLEAN is true when the text says "true" or "yes", else false.
 * OBJECT is filled recursively; ARRAY is an empty list.
@@ -33,7 +37,7 @@ from collections.abc import Iterator, Sequence
 
 from google.protobuf import json_format, struct_pb2
 
-from textgen.testing.fake_engine.json_values import JsonValue
+from textgen.testing.fake_engine.json_values import JsonValue, resolve
 from textgen.v1 import content_pb2
 
 Config = content_pb2.FunctionCallingConfig
@@ -68,7 +72,11 @@ def plan_call(
     if chosen is None:
         return None
     call = content_pb2.FunctionCall(name=chosen.name, args=struct_pb2.Struct())
-    call.args.update(_arguments(chosen.parameters, text))
+    if chosen.HasField("parameters_json_schema"):
+        document: object = json_format.MessageToDict(chosen.parameters_json_schema)
+        call.args.update(_json_arguments(document, text))
+    else:
+        call.args.update(_arguments(chosen.parameters, text))
     return call
 
 
@@ -103,10 +111,22 @@ def _first_named(
 
 
 def _arguments(schema: content_pb2.Schema, text: str) -> dict[str, JsonValue]:
+    quoted, numbers = _mentions(text)
+    value = _fill(schema, text, quoted, numbers)
+    return value if isinstance(value, dict) else {}
+
+
+def _json_arguments(document: object, text: str) -> dict[str, JsonValue]:
+    quoted, numbers = _mentions(text)
+    value = _JsonFiller(document, text, quoted, numbers).fill(document, 0)
+    return value if isinstance(value, dict) else {}
+
+
+def _mentions(text: str) -> tuple[Iterator[str], Iterator[float]]:
+    """The quoted texts, then the numbers outside quotes, in the order the text has them."""
     quoted = [first or second for first, second in _QUOTED.findall(text)]
     numbers = iter(float(found) for found in _NUMBER.findall(_QUOTED.sub(" ", text)))
-    value = _fill(schema, text, iter(quoted), numbers)
-    return value if isinstance(value, dict) else {}
+    return iter(quoted), numbers
 
 
 def _fill(
@@ -129,6 +149,79 @@ def _fill(
         lowered = text.lower()
         return next((value for value in schema.enum if value.lower() in lowered), schema.enum[0])
     return next(quoted, "")
+
+
+class _JsonFiller:
+    """_fill's rules for a JSON Schema document (root is what ``$ref`` resolves against)."""
+
+    def __init__(
+        self, root: object, text: str, quoted: Iterator[str], numbers: Iterator[float]
+    ) -> None:
+        self._root = root
+        self._text = text
+        self._quoted = quoted
+        self._numbers = numbers
+
+    def fill(self, schema: object, depth: int) -> JsonValue:
+        found = resolve(schema, self._root)
+        if not isinstance(found, dict) or depth > _MAX_DEPTH:
+            return next(self._quoted, "") if found is True else None
+        if "const" in found:
+            constant: JsonValue = found["const"]
+            return constant
+        kind = _json_kind(found)
+        if kind == "object":
+            return {name: self.fill(member, depth + 1) for name, member in self._members(found)}
+        choices = found.get("enum")
+        if isinstance(choices, list) and choices:
+            lowered = self._text.lower()
+            mentioned = (
+                value for value in choices if isinstance(value, str) and value.lower() in lowered
+            )
+            chosen: JsonValue = next(mentioned, choices[0])
+            return chosen
+        if kind == "array":
+            return []
+        if kind == "number":
+            return next(self._numbers, 0.0)
+        if kind == "integer":
+            return round(next(self._numbers, 0.0))
+        if kind == "boolean":
+            return _YES.search(self._text) is not None
+        if kind == "null":
+            return None
+        return next(self._quoted, "")
+
+    def _members(self, schema: dict[str, object]) -> list[tuple[str, object]]:
+        properties = schema.get("properties")
+        properties = properties if isinstance(properties, dict) else {}
+        names = [
+            *_strings(schema.get("propertyOrdering", schema.get("property_ordering"))),
+            *_strings(schema.get("required")),
+            *sorted(name for name in properties if isinstance(name, str)),
+        ]
+        return [
+            (name, properties[name])
+            for name in dict.fromkeys(names)
+            if name in properties and resolve(properties[name], self._root) is not False
+        ]
+
+
+# Deeper JSON Schema members are filled with null, so a schema that refers to itself ends.
+_MAX_DEPTH = 16
+
+
+def _strings(value: object) -> list[str]:
+    return [entry for entry in value if isinstance(entry, str)] if isinstance(value, list) else []
+
+
+def _json_kind(schema: dict[str, object]) -> str:
+    declared = schema.get("type")
+    if isinstance(declared, list):
+        declared = next((str(entry) for entry in declared if str(entry).lower() != "null"), "")
+    if isinstance(declared, str) and declared:
+        return declared.lower()
+    return "object" if "properties" in schema else "string"
 
 
 def _order(schema: content_pb2.Schema) -> list[str]:
