@@ -7,6 +7,9 @@ ModelService is built when the server starts. The other services are registered 
 each one's servicer (and the jobs, rules and stores code behind it) is imported and built on
 the first call to that service: a server answers its first call sooner, and one that is only
 asked to generate never loads the rest.
+
+The server also answers the upstream APIs' names for the same methods (textgen.apis), with the
+same servicers: see textgen.server.flavours.
 """
 
 from __future__ import annotations
@@ -18,13 +21,16 @@ from typing import Any, cast
 import grpc
 from google.longrunning import operations_pb2, operations_pb2_grpc
 
+from textgen import apis
 from textgen._extras import missing_extra
 from textgen.server.address import AddressUnavailableError, check_address, format_address
+from textgen.server.flavours import FlavourHandler, ReflectionPool
 from textgen.server.lro.operations import Operations
 from textgen.server.rpc.auth import Authentication
 from textgen.server.rpc.error_mapping import ErrorMapping
 from textgen.server.rpc.malformed import MalformedRequests
 from textgen.server.rpc.policy import Policy, PolicyInterceptor
+from textgen.server.rpc.routing import Routes
 from textgen.server.rpc.unknown_fields import UnknownFields
 from textgen.server.services.model_service import ModelServicer
 from textgen.server.state import ServerState
@@ -100,6 +106,7 @@ async def serve(
     """
     if operations is None:
         operations = Operations(state.clock, state.stores.operations)
+    routes = Routes(apis.UPSTREAM)
     shared = PolicyInterceptor(
         [
             ErrorMapping(),
@@ -107,21 +114,27 @@ async def serve(
             MalformedRequests(),
             UnknownFields(),
             *policies,
-        ]
+        ],
+        routes,
     )
     server = grpc.aio.server(interceptors=[shared, *interceptors], options=SERVER_OPTIONS)
-    model_service_pb2_grpc.add_ModelServiceServicer_to_server(ModelServicer(state), server)
-    server.add_generic_rpc_handlers(
-        [
-            _OnFirstCall(name, functools.partial(build, state, operations))
-            for name, build in _BUILT_ON_FIRST_CALL.items()
-        ]
-    )
+    models = ModelServicer(state)
+    model_service_pb2_grpc.add_ModelServiceServicer_to_server(models, server)
+    later = {
+        name: _OnFirstCall(name, functools.partial(build, state, operations))
+        for name, build in _BUILT_ON_FIRST_CALL.items()
+    }
+    server.add_generic_rpc_handlers(list(later.values()))
+    # The flavours' paths, served by the same servicers (ModelService's handler for them is
+    # built on the first such call).
+    add_models = model_service_pb2_grpc.add_ModelServiceServicer_to_server
+    ours = {MODEL_SERVICE: _OnFirstCall(MODEL_SERVICE, lambda: _collect(add_models, models))}
+    server.add_generic_rpc_handlers([FlavourHandler(routes, {**ours, **later})])
     try:
         if health:
-            await _add_health(server)
+            await _add_health(server, routes.services())
         if reflection:
-            _add_reflection(server)
+            _add_reflection(server, routes)
     except ImportError as error:
         raise missing_extra(error, "gRPC health checking and reflection") or error from None
     check_address(host, port)
@@ -134,21 +147,22 @@ async def serve(
     return Running(server, bound, state, operations)
 
 
-async def _add_health(server: grpc.aio.Server) -> None:
+async def _add_health(server: grpc.aio.Server, upstream: Sequence[str]) -> None:
     from grpc_health.v1 import health, health_pb2, health_pb2_grpc  # noqa: PLC0415
 
     servicer = health.aio.HealthServicer()
-    for name in ("", *SERVICE_NAMES):
+    for name in ("", *SERVICE_NAMES, *upstream):
         await servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
     health_pb2_grpc.add_HealthServicer_to_server(servicer, server)
 
 
-def _add_reflection(server: grpc.aio.Server) -> None:
+def _add_reflection(server: grpc.aio.Server, routes: Routes) -> None:
     from grpc_health.v1 import health  # noqa: PLC0415
     from grpc_reflection.v1alpha import reflection  # noqa: PLC0415
 
-    names = (*SERVICE_NAMES, reflection.SERVICE_NAME, health.SERVICE_NAME)
-    reflection.enable_server_reflection(names, server)
+    names = (*SERVICE_NAMES, *routes.services(), reflection.SERVICE_NAME, health.SERVICE_NAME)
+    pool = cast("Any", ReflectionPool(routes.apis))  # a pool as far as reflection looks
+    reflection.enable_server_reflection(names, server, pool=pool)
 
 
 # --- services built on their first call ---------------------------------------------------

@@ -1,7 +1,9 @@
 """The request journal: a server policy that records every call for assertions.
 
 Each `Call` holds the full method name, the parsed request message(s), the invocation
-metadata and the time left before the client's deadline (None without one)::
+metadata and the time left before the client's deadline (None without one). A call made by
+an upstream API's name for one of our methods (textgen.apis) is recorded under our method's
+name, with the path it came by in `path` and its flavour in `api`::
 
     fake.journal.assert_called("GenerateText", times=1)
     call = fake.journal.last("GenerateText")
@@ -26,6 +28,7 @@ from typing import Any
 
 from textgen.server.rpc.aio_types import Context, Handler
 from textgen.server.rpc.policy import Single, Streaming, with_behaviour
+from textgen.server.rpc.routing import current_route
 from textgen.testing.methods import full_name
 
 Metadata = tuple[tuple[str, str | bytes], ...]
@@ -41,6 +44,9 @@ class Call:
     requests: list[Any] = field(default_factory=list)
     # Seconds left before the client's deadline when the call reached the servicer.
     time_remaining: float | None = None
+    # The path the call came by (`method`, or an upstream name for it) and its API flavour.
+    path: str = ""
+    api: str = "textgen"
 
     @property
     def request(self) -> Any:  # noqa: ANN401  (the message type depends on the method)
@@ -74,6 +80,10 @@ class Journal:
         def begin(request: Any, context: Context) -> Any:  # noqa: ANN401
             metadata = tuple((key, value) for key, value in context.invocation_metadata() or ())
             call = Call(method, metadata, time_remaining=context.time_remaining())
+            route = current_route()
+            call.path = method if route is None else route.path
+            if route is not None:
+                call.api = route.api
             if not streamed:
                 call.requests.append(request)
             with self._lock:

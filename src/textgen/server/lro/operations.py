@@ -11,6 +11,11 @@ event that wakes waiters) lives beside it here, only while the operation runs: o
 done, only its stored proto is left. Waiting is event driven: a waiter awaits the running
 operation's `done` event, nothing polls; a wait that starts after the end reads the store.
 
+An operation belongs to the API flavour of the call that created it (textgen.apis;
+`textgen` for our own paths): its metadata and response are packed with that flavour's type
+URLs, so a client of that API can unpack them, and the store keeps the flavour for the
+updates that come later.
+
 How jobs move between stages is the pacer's business (textgen.server.lro.pacing): in
 production `NoPacing` never holds a job and a read never waits; the emulator's test pacer
 (textgen.testing.pacing) is plugged in the same way.
@@ -30,10 +35,12 @@ from google.protobuf import any_pb2
 from google.protobuf.message import Message
 from google.rpc import code_pb2, status_pb2
 
+from textgen import apis
 from textgen.server.clock import Clock
 from textgen.server.lro.pacing import NoPacing, Pacer
 from textgen.server.names import OPERATION_TYPE
 from textgen.server.rpc.errors import already_exists, not_found
+from textgen.server.rpc.routing import current_api
 from textgen.server.storage import (
     MemoryOperationStore,
     OperationStore,
@@ -73,27 +80,30 @@ class Operations:
 
     # --- lifecycle, for job runners ------------------------------------------------------
 
-    async def create(self, name: str, owner: str, metadata: Message) -> Operation:
-        """A new, not yet done operation; ALREADY_EXISTS when the name is taken."""
-        operation = Operation(name=name, metadata=_pack(metadata), done=False)
-        if not await self._store.create(StoredOperation(operation, owner)):
+    async def create(
+        self, name: str, owner: str, metadata: Message, *, api: str | None = None
+    ) -> Operation:
+        """A new, not yet done operation of flavour `api` (None: the flavour of the call
+        being served); ALREADY_EXISTS when the name is taken."""
+        api = current_api() if api is None else api
+        operation = Operation(name=name, metadata=_pack(metadata, api), done=False)
+        if not await self._store.create(StoredOperation(operation, owner, api)):
             raise already_exists(OPERATION_TYPE, name)
         self._live[name] = _Live()
         return operation
 
     async def update_metadata(self, name: str, metadata: Message) -> bool:
         """Replace the metadata; False when the operation is gone (deleted)."""
-        packed = _pack(metadata)
 
         def change(stored: StoredOperation) -> StoredOperation:
-            stored.operation.metadata.CopyFrom(packed)
+            stored.operation.metadata.CopyFrom(_pack(metadata, stored.api))
             return stored
 
         return await modify(self._store, name, change) is not None
 
     async def complete(self, name: str, response: Message) -> bool:
         """Mark the operation done with a response; False when it is gone or already done."""
-        return await self._finish(name, response=_pack(response))
+        return await self._finish(name, response=response)
 
     async def fail(self, name: str, status: status_pb2.Status) -> bool:
         """Mark the operation done with an error; False when it is gone or already done."""
@@ -233,7 +243,7 @@ class Operations:
         self,
         name: str,
         *,
-        response: any_pb2.Any | None = None,
+        response: Message | None = None,
         error: status_pb2.Status | None = None,
     ) -> bool:
         finished = False
@@ -245,7 +255,7 @@ class Operations:
                 return None
             stored.operation.done = True
             if response is not None:
-                stored.operation.response.CopyFrom(response)
+                stored.operation.response.CopyFrom(_pack(response, stored.api))
             if error is not None:
                 stored.operation.error.CopyFrom(error)
             return stored
@@ -306,7 +316,9 @@ def _ended_early() -> status_pb2.Status:
     )
 
 
-def _pack(message: Message) -> any_pb2.Any:
+def _pack(message: Message, api: str) -> any_pb2.Any:
     holder = any_pb2.Any()
     holder.Pack(message)
+    if api != apis.TEXTGEN:
+        holder.type_url = apis.type_url(api, message.DESCRIPTOR.full_name)
     return holder

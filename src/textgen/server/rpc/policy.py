@@ -10,6 +10,12 @@ handler and hands it out again as long as the server returns the same handler fo
 behaviour, where the request and the context are at hand. So a call pays for one interceptor
 hop and a dictionary lookup, the same as a pass-through interceptor, plus the policies' own work.
 
+Given `routes` (textgen.server.rpc.routing), the interceptor serves a call that came by an
+upstream flavour's path as our own method: policies are given our method's path, and the call
+runs with its route as the current one. A path the server does not offer (one it answers
+UNIMPLEMENTED) is wrapped for each call and not kept, so inventing paths cannot grow the
+interceptor's memory.
+
 `with_behaviour` is the shared helper that builds such a handler for any of the four call
 kinds. A policy gives two wrappers: one for methods with a single response (unary-unary and
 stream-unary) and one for methods with streamed responses (unary-stream and stream-stream). The
@@ -20,11 +26,14 @@ the wrappers pass it on untouched unless they mean to inspect it.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from typing import Any, Protocol, TypeAlias, cast
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, cast
 
 import grpc
 
 from textgen.server.rpc.aio_types import Context, Continuation, Handler
+
+if TYPE_CHECKING:
+    from textgen.server.rpc.routing import Routes
 
 Single: TypeAlias = Callable[[Any, Context], Awaitable[Any]]
 Streaming: TypeAlias = Callable[[Any, Context], AsyncIterator[Any]]
@@ -78,10 +87,16 @@ def with_behaviour(
 class PolicyInterceptor(grpc.aio.ServerInterceptor):
     """Applies `policies` (outermost first) to every method, wrapping each method once."""
 
-    def __init__(self, policies: Sequence[Policy]) -> None:
+    def __init__(self, policies: Sequence[Policy], routes: Routes | None = None) -> None:
         self._policies = tuple(reversed(policies))
+        self._routes = routes
         # method -> (the handler the server gave, the wrapped handler)
         self._wrapped: dict[str, tuple[Handler, Handler]] = {}
+
+    @property
+    def cached(self) -> int:
+        """How many methods' wrapped handlers are kept (at most one per method served)."""
+        return len(self._wrapped)
 
     async def intercept_service(
         self, continuation: Continuation, handler_call_details: grpc.HandlerCallDetails
@@ -94,8 +109,13 @@ class PolicyInterceptor(grpc.aio.ServerInterceptor):
         known = self._wrapped.get(method)
         if known is not None and known[0] is handler:
             return known[1]
+        route = None if self._routes is None else self._routes.route(method)
+        name = method if route is None else route.method
         wrapped = handler
         for policy in self._policies:
-            wrapped = policy.wrap(method, wrapped)
-        self._wrapped[method] = (handler, wrapped)
+            wrapped = policy.wrap(name, wrapped)
+        if route is not None:
+            wrapped = route.wrap(wrapped)
+        if route is None or route.offered:
+            self._wrapped[method] = (handler, wrapped)
         return wrapped

@@ -118,14 +118,16 @@ class _KeptOperation:
     data: bytes  # the encoded Operation
     owner: str
     done: bool
+    api: str
 
 
 def _freeze_operation(stored: StoredOperation) -> _KeptOperation:
-    return _KeptOperation(stored.operation.SerializeToString(), stored.owner, stored.operation.done)
+    operation = stored.operation
+    return _KeptOperation(operation.SerializeToString(), stored.owner, operation.done, stored.api)
 
 
 def _thaw_operation(kept: _KeptOperation) -> StoredOperation:
-    return StoredOperation(Operation.FromString(kept.data), kept.owner)
+    return StoredOperation(Operation.FromString(kept.data), kept.owner, kept.api)
 
 
 class MemoryOperationStore(_MemoryTable[StoredOperation, _KeptOperation]):

@@ -1,7 +1,8 @@
 """The operation store: every google.longrunning Operation of a server, with its owner.
 
-Only the proto and its owner are stored; what exists only while this process runs the work
-(the task, the events that wake waiters) lives in textgen.server.lro.operations.
+Only the proto, its owner and the API flavour that created it are stored; what exists only
+while this process runs the work (the task, the events that wake waiters) lives in
+textgen.server.lro.operations.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from typing import Protocol
 
 from google.longrunning import operations_proto_pb2 as operations_pb2
 
+from textgen.apis import TEXTGEN
 from textgen.server.storage.table import Table, Versioned
 
 Operation = operations_pb2.Operation
@@ -18,10 +20,12 @@ Operation = operations_pb2.Operation
 
 @dataclass(frozen=True)
 class StoredOperation:
-    """What the store keeps: the operation and the principal that owns it."""
+    """What the store keeps: the operation, the principal that owns it, and the API flavour
+    (textgen.apis) of the call that created it, whose type URLs its payloads are packed with."""
 
     operation: Operation
     owner: str
+    api: str = TEXTGEN
 
     @property
     def name(self) -> str:

@@ -1,0 +1,187 @@
+"""API flavours: the upstream services that carry our methods under their own names.
+
+Our messages are wire-identical to those of the upstream APIs this contract mirrors, so an
+upstream method that does what one of ours does differs from it only by its path. A flavour
+(`Api`) is a table of such renames: which upstream service offers which of our services'
+methods. Everything else is read from our descriptors when needed: the request and response
+types, the call kinds, and the payload types of long-running methods, whose type URLs a
+flavour names in its own package (`Api.type_name`).
+
+The server serves every flavour's paths with the servicers of `textgen.v1`
+(textgen.server.flavours); clients resolve an upstream type URL to our message class with
+`canonical_type_name`. Upstream method names equal ours in every flavour so far, so a table
+row lists method names once.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from google.protobuf.descriptor import MethodDescriptor, ServiceDescriptor
+
+TEXTGEN = "textgen"
+GENERATIVE_LANGUAGE = "generativelanguage"
+
+OPERATIONS_SERVICE = "google.longrunning.Operations"
+_GL = "google.ai.generativelanguage.v1beta"
+
+
+@dataclass(frozen=True)
+class Alias:
+    """Methods of one of our services (all of them when `methods` is None) that an upstream
+    service offers under its own name (both names in full, such as
+    "google.ai.generativelanguage.v1beta.TextService" and "textgen.v1.ModelService")."""
+
+    upstream: str
+    ours: str
+    methods: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class Method:
+    """One method of a flavour: its path there, our path for it, and our descriptor."""
+
+    path: str
+    canonical: str
+    descriptor: MethodDescriptor
+
+
+@dataclass(frozen=True)
+class Api:
+    """A flavour: its name, the package its messages live in, its services (a service shared
+    with us, such as google.longrunning.Operations, is listed under its own name), and the
+    package prefixes whose other methods this project does not offer."""
+
+    name: str
+    package: str
+    services: tuple[Alias, ...] = ()
+    families: tuple[str, ...] = ()
+
+    def methods(self) -> tuple[Method, ...]:
+        """Every method the flavour offers, in table order."""
+        return _methods(self)
+
+    def upstream_services(self) -> tuple[str, ...]:
+        """The flavour's service names that are not ours, each once."""
+        return tuple(dict.fromkeys(a.upstream for a in self.services if a.upstream != a.ours))
+
+    def type_name(self, full_name: str) -> str:
+        """The name the flavour gives one of our operation payload types (others unchanged)."""
+        return _payload_types(self).get(full_name, full_name)
+
+
+TEXTGEN_API = Api(TEXTGEN, "textgen.v1")
+
+_MODELS = "textgen.v1.ModelService"
+GENERATIVE_LANGUAGE_API = Api(
+    GENERATIVE_LANGUAGE,
+    _GL,
+    services=(
+        Alias(
+            f"{_GL}.GenerativeService",
+            _MODELS,
+            (
+                "GenerateContent",
+                "StreamGenerateContent",
+                "CountTokens",
+                "EmbedContent",
+                "BatchEmbedContents",
+            ),
+        ),
+        Alias(
+            f"{_GL}.TextService",
+            _MODELS,
+            ("GenerateText", "CountTextTokens", "EmbedText", "BatchEmbedText"),
+        ),
+        Alias(f"{_GL}.DiscussService", _MODELS, ("GenerateMessage", "CountMessageTokens")),
+        Alias(f"{_GL}.ModelService", _MODELS, ("GetModel", "ListModels")),
+        Alias(f"{_GL}.ModelService", "textgen.v1.TunedModelService"),
+        # The official clients wait by polling: WaitOperation is not part of this API.
+        Alias(
+            OPERATIONS_SERVICE,
+            OPERATIONS_SERVICE,
+            ("GetOperation", "ListOperations", "CancelOperation", "DeleteOperation"),
+        ),
+    ),
+    families=("google.ai.generativelanguage.",),
+)
+
+APIS: Mapping[str, Api] = {api.name: api for api in (TEXTGEN_API, GENERATIVE_LANGUAGE_API)}
+UPSTREAM: tuple[Api, ...] = (GENERATIVE_LANGUAGE_API,)
+
+
+def get(name: str) -> Api:
+    """The flavour called `name`; ValueError naming the known ones otherwise."""
+    found = APIS.get(name)
+    if found is None:
+        raise ValueError(f"unknown API {name!r}: use one of {', '.join(map(repr, APIS))}")
+    return found
+
+
+def type_url(api: str, full_name: str) -> str:
+    """The type URL under which flavour `api` packs a message of type `full_name`."""
+    return f"type.googleapis.com/{get(api).type_name(full_name)}"
+
+
+def canonical_type_name(full_name: str) -> str | None:
+    """Our message's name for a flavour's operation payload type, such as
+    "textgen.v1.TunedModel" for "google.ai.generativelanguage.v1beta.TunedModel"; None for
+    any other name. Cheap for names outside every flavour's package."""
+    for api in UPSTREAM:
+        if full_name.startswith(api.package + "."):
+            return _canonical_types(api).get(full_name)
+    return None
+
+
+# --- derived from our descriptors, once per flavour ------------------------------------
+
+
+@functools.cache
+def _services() -> dict[str, ServiceDescriptor]:
+    # Loaded on first use: the contract's modules are not needed to import this one.
+    from google.longrunning import operations_proto_pb2  # noqa: PLC0415
+
+    from textgen import contract  # noqa: PLC0415
+
+    found = {service.full_name: service for service in contract.services()}
+    operations = operations_proto_pb2.DESCRIPTOR.services_by_name["Operations"]
+    found[operations.full_name] = operations
+    return found
+
+
+@functools.cache
+def _methods(api: Api) -> tuple[Method, ...]:
+    found: list[Method] = []
+    for alias in api.services:
+        service = _services().get(alias.ours)
+        if service is None:
+            raise LookupError(f"{api.name}: {alias.ours} is not a service of the contract")
+        names = alias.methods or tuple(m.name for m in service.methods)
+        for name in names:
+            descriptor = service.methods_by_name.get(name)
+            if descriptor is None:
+                raise LookupError(f"{api.name}: {alias.ours} has no method {name}")
+            found.append(Method(f"/{alias.upstream}/{name}", f"/{alias.ours}/{name}", descriptor))
+    return tuple(found)
+
+
+@functools.cache
+def _payload_types(api: Api) -> dict[str, str]:
+    # Our long-running payload types (responses and metadata) under the flavour's package.
+    from textgen import contract  # noqa: PLC0415
+
+    renamed: dict[str, str] = {}
+    for method in _methods(api):
+        if method.path == method.canonical:
+            continue  # a shared service, such as Operations, keeps its own types
+        info = contract.operation_info(method.descriptor)
+        for ours in info or ():
+            renamed[ours] = f"{api.package}.{ours.rsplit('.', 1)[-1]}"
+    return renamed
+
+
+@functools.cache
+def _canonical_types(api: Api) -> dict[str, str]:
+    return {theirs: ours for ours, theirs in _payload_types(api).items()}
