@@ -146,6 +146,9 @@ class SamplingParams(_FrozenData):
     # or None for any JSON object) is what every candidate's text must conform to.
     response_mime_type: str = "text/plain"
     response_schema: dict[str, Any] | None = None
+    # None: no log probabilities asked for; otherwise each candidate reports its tokens' log
+    # probabilities with this many top alternatives per token (0 to 20).
+    logprobs: int | None = None
 
     def __init__(  # noqa: PLR0917  (positional, as the generated __init__ would be)
         self,
@@ -158,8 +161,9 @@ class SamplingParams(_FrozenData):
         seed: int | None = None,
         response_mime_type: str = "text/plain",
         response_schema: dict[str, Any] | None = None,
+        logprobs: int | None = None,
     ) -> None:
-        # One write of the whole __dict__ (the class is frozen): half the cost of nine.
+        # One write of the whole __dict__ (the class is frozen): half the cost of ten.
         object.__setattr__(
             self,
             "__dict__",
@@ -173,6 +177,7 @@ class SamplingParams(_FrozenData):
                 "seed": seed,
                 "response_mime_type": response_mime_type,
                 "response_schema": response_schema,
+                "logprobs": logprobs,
             },
         )
 
@@ -229,18 +234,26 @@ class GeneratedCandidate(_Data):
     finish_reason: FinishReason = generation_pb2.Candidate.STOP
     safety_ratings: list[safety_pb2.SafetyRating] = field(default_factory=list)
     token_count: int = 0
+    # Set when SamplingParams.logprobs asked for them: the mean log probability of the
+    # candidate's tokens, and each token's log probability with its top alternatives.
+    avg_logprobs: float | None = None
+    logprobs_result: generation_pb2.LogprobsResult | None = None
 
-    def __init__(
+    def __init__(  # noqa: PLR0917  (positional, as the generated __init__ would be)
         self,
         parts: list[content_pb2.Part],
         finish_reason: FinishReason = generation_pb2.Candidate.STOP,
         safety_ratings: list[safety_pb2.SafetyRating] = _NEW_LIST,
         token_count: int = 0,
+        avg_logprobs: float | None = None,
+        logprobs_result: generation_pb2.LogprobsResult | None = None,
     ) -> None:
         self.parts = parts
         self.finish_reason = finish_reason
         self.safety_ratings = [] if safety_ratings is _NEW_LIST else safety_ratings
         self.token_count = token_count
+        self.avg_logprobs = avg_logprobs
+        self.logprobs_result = logprobs_result
 
     def text(self) -> str:
         """The concatenated text parts."""

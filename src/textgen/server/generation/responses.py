@@ -1,17 +1,20 @@
 """Generation responses of each family from screened candidates: filters and feedback for
-text and messages, PromptFeedback and finish_reason SAFETY for content."""
+text and messages, PromptFeedback and finish_reason SAFETY for content (with log
+probabilities when the engine gave them, and token counts by modality)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+from textgen.server.engine import GeneratedCandidate
 from textgen.server.generation.resolution import ResolvedModel
 from textgen.server.generation.safety import Verdict
 from textgen.server.generation.screened import SAFETY, ScreenedCandidate
-from textgen.v1 import model_service_pb2, safety_pb2
+from textgen.v1 import content_pb2, generation_pb2, model_service_pb2, safety_pb2
 
 ContentFilter = safety_pb2.ContentFilter
 PromptFeedback = model_service_pb2.GenerateContentResponse.PromptFeedback
+TEXT = content_pb2.TEXT  # the Modality of every token this server counts
 
 
 def content_filter(message: str) -> safety_pb2.ContentFilter:
@@ -63,8 +66,21 @@ def content_response(
         if not blocked:
             candidate.content.role = "model"
             candidate.content.parts.extend(item.candidate.parts)
+            if item.candidate.logprobs_result is not None:  # only when asked for
+                _copy_logprobs(candidate, item.candidate)
     produced = sum(item.candidate.token_count for item in items)
-    response.usage_metadata.prompt_token_count = prompt_tokens
-    response.usage_metadata.candidates_token_count = produced
-    response.usage_metadata.total_token_count = prompt_tokens + produced
+    usage = response.usage_metadata
+    usage.prompt_token_count = prompt_tokens
+    usage.candidates_token_count = produced
+    usage.total_token_count = prompt_tokens + produced
+    # Every token is text: one entry each, equal to the counts above.
+    usage.prompt_tokens_details.add(modality=TEXT, token_count=prompt_tokens)
+    usage.candidates_tokens_details.add(modality=TEXT, token_count=produced)
     return response
+
+
+def _copy_logprobs(candidate: generation_pb2.Candidate, generated: GeneratedCandidate) -> None:
+    if generated.logprobs_result is not None:
+        candidate.logprobs_result.CopyFrom(generated.logprobs_result)
+    if generated.avg_logprobs is not None:
+        candidate.avg_logprobs = generated.avg_logprobs

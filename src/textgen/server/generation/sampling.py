@@ -4,7 +4,8 @@ GenerateTextRequest, GenerateMessageRequest and GenerationConfig share field nam
 (temperature, top_p, top_k, candidate_count, max_output_tokens, stop_sequences...), so one
 function reads whichever of them the message has. The request's own value wins, then the
 tuned model's default, then the base model's; max_output_tokens defaults to the model's
-output_token_limit and candidate_count to 1. The answer's schema, for the engine a JSON Schema
+output_token_limit and candidate_count to 1. response_logprobs with logprobs (0 when unset)
+becomes SamplingParams.logprobs. The answer's schema, for the engine a JSON Schema
 dict, comes from response_schema (a Schema) or from the JSON Schema document that
 GenerationConfig may carry instead (response_json_schema, or response_json_schema_ordered).
 """
@@ -45,6 +46,8 @@ _SAMPLING_FIELDS = (
     "response_schema",
     "response_json_schema",
     "response_json_schema_ordered",
+    "response_logprobs",
+    "logprobs",
 )
 # GenerationConfig's two fields for a JSON Schema document; validation lets at most one be set.
 _JSON_SCHEMA_FIELDS = ("response_json_schema", "response_json_schema_ordered")
@@ -114,7 +117,17 @@ def sampling_params(
         seed=_optional(source, fields, "seed"),
         response_mime_type=mime or TEXT_MIME_TYPE,
         response_schema=schema,
+        logprobs=_logprobs(source, fields),
     )
+
+
+def _logprobs(source: Message | None, fields: frozenset[str]) -> int | None:
+    """How many top alternatives per token to report, when response_logprobs asks for log
+    probabilities (GenerationConfig only); None when it does not."""
+    if "response_logprobs" not in fields or not getattr(source, "response_logprobs", False):
+        return None
+    top: int | None = _optional(source, fields, "logprobs")
+    return top or 0
 
 
 def _json_schema(source: Message) -> dict[str, Any] | None:

@@ -325,7 +325,9 @@ class ModelServicer(model_service_pb2_grpc.ModelServiceServicer):
             checks.append(violations(inner, CONTENT_RULES, "generate_content_request"))
         model = await self._resolve(request.model, "CountTokens", *checks)
         tokens = await self._state.engine.count_tokens(model.base, count_tokens_text(request))
-        return model_service_pb2.CountTokensResponse(total_tokens=tokens)
+        response = model_service_pb2.CountTokensResponse(total_tokens=tokens)
+        response.prompt_tokens_details.add(modality=content_pb2.TEXT, token_count=tokens)
+        return response
 
     # --- embeddings ---------------------------------------------------------------------
 

@@ -24,6 +24,7 @@ from textgen.server.validation.rules import (
 from textgen.v1 import model_pb2, safety_pb2
 
 MAX_CANDIDATES = 8
+MAX_LOGPROBS = 20  # top alternatives per token, as upstream allows
 MAX_STOP_SEQUENCES = 5
 MAX_BATCH_EMBED = 100
 TEXT_MAX_TEMPERATURE = 1.0
@@ -156,7 +157,11 @@ FUNCTION_JSON_SCHEMA_RULES: list[AnyRule] = [
 
 TEXT_SAMPLING_RULES = sampling_rules(TEXT_MAX_TEMPERATURE)
 # Under generation_config.
-CONTENT_SAMPLING_RULES = [*sampling_rules(CONTENT_MAX_TEMPERATURE), *RESPONSE_JSON_SCHEMA_RULES]
+CONTENT_SAMPLING_RULES = [
+    *sampling_rules(CONTENT_MAX_TEMPERATURE),
+    Rule("logprobs", between(0, MAX_LOGPROBS), f"must be between 0 and {MAX_LOGPROBS}"),
+    *RESPONSE_JSON_SCHEMA_RULES,
+]
 
 # GenerateText, StreamGenerateText and CountTextTokens.
 TEXT_RULES: list[AnyRule] = [

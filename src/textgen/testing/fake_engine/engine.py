@@ -15,6 +15,9 @@ one in textgen.testing.fake_engine):
    ``top_p`` narrow the word list. ``echo:unsafe:...`` markers in the prompt start the
    answer (see harm).
 
+With ``params.logprobs`` set (response_logprobs), every candidate reports its tokens' log
+probabilities, seeded as its text is (see logprobs); a stream reports them in its final item.
+
 Outside JSON mode, text answers then follow the system instruction's directives
 (directives). Every text answer is cut just before the first stop sequence
 (finish STOP), then to max_output_tokens tokens (finish MAX_TOKENS), counted with
@@ -126,18 +129,18 @@ class FakeEngine:
             ]
             final = all(part is None for part in upcoming)
             await asyncio.sleep(0)
-            yield GenerationOutput(
-                candidates=[
-                    GeneratedCandidate(
-                        parts=[] if part is None else [part],
-                        finish_reason=stream.outcome.finish_reason if final else _UNSPECIFIED,
-                        safety_ratings=list(stream.outcome.safety_ratings) if final else [],
-                        token_count=stream.outcome.token_count if final else 0,
-                    )
-                    for stream, part in zip(streams, current, strict=True)
-                ],
-                prompt_token_count=prompt_tokens,
-            )
+            candidates = [
+                GeneratedCandidate(
+                    parts=[] if part is None else [part],
+                    finish_reason=stream.outcome.finish_reason if final else _UNSPECIFIED,
+                    safety_ratings=list(stream.outcome.safety_ratings) if final else [],
+                    token_count=stream.outcome.token_count if final else 0,
+                )
+                for stream, part in zip(streams, current, strict=True)
+            ]
+            if final and request.params.logprobs is not None:
+                self._score(request, candidates, [stream.outcome for stream in streams])
+            yield GenerationOutput(candidates=candidates, prompt_token_count=prompt_tokens)
             if final:
                 return
 
@@ -187,7 +190,27 @@ class FakeEngine:
             else _finished(request, answer if isinstance(answer, str) else "".join(answer))
             for answer in self._answers(request)
         ]
+        if request.params.logprobs is not None:
+            self._score(request, candidates, candidates)
         return GenerationOutput(candidates=candidates, prompt_token_count=_prompt_tokens(request))
+
+    def _score(
+        self,
+        request: GenerationInput,
+        targets: Sequence[GeneratedCandidate],
+        wholes: Sequence[GeneratedCandidate],
+    ) -> None:
+        """Give each target the log probabilities of the whole candidate at its index."""
+        from textgen.testing.fake_engine.logprobs import scored  # noqa: PLC0415
+
+        top = request.params.logprobs or 0
+        fingerprint = _fingerprint(request)
+        for index, (target, whole) in enumerate(zip(targets, wholes, strict=True)):
+            text = "".join([_part_text(part) for part in whole.parts])
+            source = self._source(request, fingerprint, index, "logprobs")
+            target.avg_logprobs, target.logprobs_result = scored(
+                tokenizer.tokens(text), top, source
+            )
 
     def _answers(self, request: GenerationInput) -> list[GeneratedCandidate | Answer]:
         """Each candidate: a function call, ready, or its text before cuts and ratings."""
@@ -227,12 +250,15 @@ class FakeEngine:
             for index in range(count)
         ]
 
-    def _source(self, request: GenerationInput, fingerprint: bytes, index: int) -> random.Random:
-        """The random source for one candidate; seeds matter only when temperature > 0."""
+    def _source(
+        self, request: GenerationInput, fingerprint: bytes, index: int, *purpose: str
+    ) -> random.Random:
+        """The random source for one candidate (and purpose, beside its text); seeds matter
+        only when temperature > 0."""
         params = request.params
         seed = params.seed if params.seed is not None else self.seed
         sampled = seed if params.temperature > 0 else None
-        return seeded(request.model.name, fingerprint, index, sampled)
+        return seeded(request.model.name, fingerprint, index, sampled, *purpose)
 
 
 _UNSPECIFIED: FinishReason = generation_pb2.Candidate.FINISH_REASON_UNSPECIFIED
