@@ -120,9 +120,8 @@ class ReflectionPool:
         return found
 
     def FindFileContainingSymbol(self, symbol: str) -> descriptor.FileDescriptor:
-        """The file declaring `symbol` (a flavour's service or method, or any other name)."""
-        ours = symbol in self._names or symbol.rpartition(".")[0] in self._names
-        pool = self._pool() if ours else self._default
+        """The file declaring `symbol` (a flavour's service, or any other name)."""
+        pool = self._pool() if symbol in self._names else self._default
         found: descriptor.FileDescriptor = pool.FindFileContainingSymbol(symbol)
         return found
 
