@@ -91,8 +91,10 @@ def sampling_params(
     """
     fields: frozenset[str] = frozenset()
     if source is not None:
-        validate(source, _limit_rules(resolved.base, content=content), prefix)
         fields = _present_fields(source.DESCRIPTOR)
+        if not _sets_any(source, fields):
+            return _defaults(resolved)
+        validate(source, _limit_rules(resolved.base, content=content), prefix)
     temperature = _optional(source, fields, "temperature")
     top_p = _optional(source, fields, "top_p")
     top_k = _optional(source, fields, "top_k")
@@ -128,6 +130,40 @@ def _logprobs(source: Message | None, fields: frozenset[str]) -> int | None:
         return None
     top: int | None = _optional(source, fields, "logprobs")
     return top or 0
+
+
+def _sets_any(source: Message, fields: frozenset[str]) -> bool:
+    """Whether `source` sets any of `fields` (ListFields names only the fields set)."""
+    return any(field.name in fields for field, _ in source.ListFields())
+
+
+# id of a resolved base model -> (that model, its defaults); the model is held so that its id
+# is not reused while the entry lives. The resolver hands out one ResolvedModel per base model
+# and RPC, so this stays small; a tuned model's is built per call and not kept.
+_DEFAULTS: dict[int, tuple[ResolvedModel, SamplingParams]] = {}
+_DEFAULTS_KEPT = 256
+
+
+def _defaults(resolved: ResolvedModel) -> SamplingParams:
+    """What sampling_params answers for a source that sets none of its fields: every value
+    from the model (the limit rules check only fields that are set, so none can fail).
+    SamplingParams is frozen, so one answer serves every such request for a base model."""
+    known = _DEFAULTS.get(id(resolved))
+    if known is not None and known[0] is resolved:
+        return known[1]
+    params = SamplingParams(
+        temperature=_first(resolved.temperature, FALLBACK_TEMPERATURE),
+        top_p=_first(resolved.top_p, FALLBACK_TOP_P),
+        top_k=resolved.top_k,
+        candidate_count=1,
+        max_output_tokens=resolved.base.output_token_limit,
+        response_mime_type=TEXT_MIME_TYPE,
+    )
+    if resolved.tuned is None:
+        if len(_DEFAULTS) >= _DEFAULTS_KEPT:
+            _DEFAULTS.clear()
+        _DEFAULTS[id(resolved)] = (resolved, params)
+    return params
 
 
 def _json_schema(source: Message) -> dict[str, Any] | None:
