@@ -10,6 +10,7 @@ from typing import Any, cast
 
 from google.protobuf.empty_pb2 import Empty
 from google.rpc import code_pb2, status_pb2
+from textgen.v1 import tuned_model_pb2, tuned_model_service_pb2
 
 from tests.server.storage.conftest import Yielding
 from textgen.server.clock import ManualClock
@@ -175,3 +176,27 @@ async def test_with_a_store_that_yields_a_cancel_marks_the_runner() -> None:
     cancelled = await operations.cancel("operations/a", ALICE)
     assert cancelled.done and cancelled.error.code == code_pb2.CANCELLED
     assert job.cancelled and task.done()
+
+
+async def test_an_operation_packs_its_payloads_as_its_flavour_names_them() -> None:
+    store = MemoryOperationStore()
+    operations = Operations(ManualClock(), store)
+    gl = "google.ai.generativelanguage.v1beta"
+    metadata = tuned_model_service_pb2.CreateTunedModelMetadata(tuned_model="tunedModels/x")
+    created = await operations.create("operations/g", ALICE, metadata, api="generativelanguage")
+    assert created.metadata.type_url == f"type.googleapis.com/{gl}.CreateTunedModelMetadata"
+    await operations.update_metadata("operations/g", metadata)
+    await operations.complete("operations/g", tuned_model_pb2.TunedModel(name="tunedModels/x"))
+    done = await operations.get("operations/g", ALICE)
+    assert done.metadata.type_url == created.metadata.type_url
+    assert done.response.type_url == f"type.googleapis.com/{gl}.TunedModel"
+    assert tuned_model_pb2.TunedModel.FromString(done.response.value).name == "tunedModels/x"
+    stored = await store.get("operations/g")
+    assert stored is not None and stored.record.api == "generativelanguage"
+
+
+async def test_outside_an_upstream_call_an_operation_uses_our_type_urls() -> None:
+    operations = Operations(ManualClock(), MemoryOperationStore())
+    # Outside any call (a job started by the server itself): our own type URLs.
+    created = await operations.create("operations/t", ALICE, Empty())
+    assert created.metadata.type_url == "type.googleapis.com/google.protobuf.Empty"

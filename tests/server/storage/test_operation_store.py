@@ -45,3 +45,15 @@ async def test_names_under_a_collection(stores: Stores) -> None:
         await table.create(StoredOperation(operations_pb2.Operation(name=name), "alice"))
     found = await table.list(prefix="tunedModels/a/")
     assert [versioned.record.name for versioned in found] == ["tunedModels/a/operations/1"]
+
+
+async def test_the_flavour_is_kept(stores: Stores) -> None:
+    table = stores.operations
+    operation = operations_pb2.Operation(name="operations/g")
+    await table.create(StoredOperation(operation, "alice", "generativelanguage"))
+    await table.create(StoredOperation(operations_pb2.Operation(name="operations/t"), "alice"))
+    found = await table.get("operations/g")
+    assert found is not None and found.record.api == "generativelanguage"
+    await table.update(found.record, found.version)
+    [first, second] = await table.list()
+    assert (first.record.api, second.record.api) == ("generativelanguage", "textgen")
