@@ -17,16 +17,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable
 from contextvars import ContextVar
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from textgen.apis import TEXTGEN, Api
 from textgen.server.rpc.aio_types import Context, Handler
 from textgen.server.rpc.policy import Single, Streaming, with_behaviour
 
 
-@dataclass(frozen=True, slots=True)
-class Route:
+class Route(NamedTuple):
     """A flavour's path: our method's path for it (the path itself when not offered), the
     flavour's name, and whether this server offers the method."""
 
