@@ -90,7 +90,10 @@ async def _measure() -> dict[str, list[float]]:
     running = await serve(ServerState(engine=FakeEngine()), health=False, reflection=False)
     ours_target = f"127.0.0.1:{running.port}"
     async with grpc.aio.insecure_channel(ours_target) as channel:
-        answers = {path: await channel.unary_unary(path)(REQUEST) for path in (OURS, GOOGLE)}
+        answers: dict[str, bytes] = {}
+        for path in (OURS, GOOGLE):
+            raw: grpc.aio.UnaryUnaryMultiCallable[bytes, bytes] = channel.unary_unary(path)
+            answers[path] = await raw(REQUEST)
     assert answers[OURS] == answers[GOOGLE]
     bare, bare_port = await _bare(answers[GOOGLE])
     phases = {
