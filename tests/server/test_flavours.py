@@ -33,11 +33,13 @@ from textgen.v1 import (
 )
 
 from tests.server.conftest import details
-from textgen import apis
+from tests.server.rpc.test_auth_every_method import _call as call_raw
+from textgen import apis, contract
 from textgen.server.app import Running
 from textgen.server.clock import ManualClock
 from textgen.server.flavours import FlavourHandler, alias_files
 from textgen.server.rpc.routing import Routes
+from textgen.server.state import ServerState
 
 GL = "google.ai.generativelanguage.v1beta"
 FLASH = "models/gemini-1.5-flash"
@@ -359,3 +361,20 @@ def test_upstream_paths_keep_services_built_on_their_first_call() -> None:
         [sys.executable, "-c", _FIRST_CALLS], capture_output=True, text=True, check=True
     ).stdout.split("\n")
     assert found[:2] == ["models/text-bison-001 False", "True"]
+
+
+UPSTREAM_METHODS = [
+    (method.path, contract.streaming_kind(method.descriptor))
+    for method in apis.GENERATIVE_LANGUAGE_API.methods()
+    if method.path != method.canonical
+] + [(f"/{GL}.GenerativeService/GenerateAnswer", "unary")]
+
+
+@pytest.mark.parametrize(("method", "kind"), UPSTREAM_METHODS, ids=[m for m, _ in UPSTREAM_METHODS])
+async def test_every_upstream_path_checks_the_key_first(
+    state: ServerState, running: Running, channel: grpc.aio.Channel, method: str, kind: str
+) -> None:
+    state.api_keys.update({"key-a": "alice"})
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await call_raw(channel, method, kind, b"\xff\xff\xff", (("x-goog-api-key", "wrong"),))
+    assert caught.value.code() == grpc.StatusCode.UNAUTHENTICATED, caught.value.details()
