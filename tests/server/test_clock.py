@@ -72,4 +72,3 @@ async def test_negative_advance_is_refused() -> None:
 def test_timestamp_follows_the_clock() -> None:
     clock = ManualClock(start=100.5)
     assert timestamp(clock).ToNanoseconds() == 100_500_000_000
-
