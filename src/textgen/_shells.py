@@ -17,8 +17,9 @@ from typing import Any, Generic, TypeVar
 
 import grpc
 import grpc.aio
+from google.protobuf.message import Message
 
-from textgen import _transport, errors
+from textgen import _routes, _transport, errors
 from textgen._calls import (
     Attempt,
     Call,
@@ -27,6 +28,7 @@ from textgen._calls import (
     Driver,
     Effect,
     Gather,
+    Method,
     Plan,
     Sleep,
     Streamed,
@@ -44,12 +46,25 @@ MAX_THREADS = 8
 
 
 class _Runner(Generic[C, IC]):
-    """What both shells share: the channel pool and the call options."""
+    """What both shells share: the channel pool, the call options and the API flavour."""
 
-    def __init__(self, pool: _transport.ChannelPool[C, IC], options: CallOptions) -> None:
+    def __init__(
+        self,
+        pool: _transport.ChannelPool[C, IC],
+        options: CallOptions,
+        routing: _routes.Routing | None = None,
+    ) -> None:
         self.pool = pool
         self.options = options
         self.target = pool.endpoint.target  # the address the channel connects to
+        # Which path each method takes and what metadata goes with it (textgen.v1 by default).
+        self.routing = routing if routing is not None else _routes.routing("textgen")
+
+    def _prepare(
+        self, method: Method[Any, Any], request: Message | None
+    ) -> tuple[Method[Any, Any], _routes.Metadata]:
+        # The flavour's method and metadata; UnsupportedByApi before any network call.
+        return self.routing.prepare(method, request, self.options.metadata)
 
     def _channel(self) -> C:
         return self.pool.get(self.options.retry)
@@ -60,7 +75,8 @@ class SyncRunner(_Runner[grpc.Channel, _transport.SyncInterceptor]):
 
     def with_options(self, *, timeout: float | None, retry: RetryPolicy | None) -> SyncRunner:
         """A runner on the same pool with other call options."""
-        return SyncRunner(self.pool, self.options.replace(timeout=timeout, retry=retry))
+        options = self.options.replace(timeout=timeout, retry=retry)
+        return SyncRunner(self.pool, options, self.routing)
 
     def run(self, plan: Plan[R]) -> R:
         """Drive a plan to its result."""
@@ -89,23 +105,25 @@ class SyncRunner(_Runner[grpc.Channel, _transport.SyncInterceptor]):
         return self.run(retrying(c, self.options, failure=failure, deadline=deadline))
 
     def _unary(self, c: Call[Any], timeout: float) -> object:
+        method, metadata = self._prepare(c.method, c.request)
         return _transport.unary(
             self._channel(),
-            c.method,
+            method,
             c.request,
             timeout=timeout,
-            metadata=self.options.metadata,
+            metadata=metadata,
             target=self.target,
         )
 
     def stream(self, plan: Streamed[T]) -> Iterator[T]:
         """Iterate a server stream, parsing each message."""
+        method, metadata = self._prepare(plan.method, plan.request)
         for message in _transport.stream(
             self._channel(),
-            plan.method,
+            method,
             plan.request,
             timeout=self.options.timeout,
-            metadata=self.options.metadata,
+            metadata=metadata,
             target=self.target,
         ):
             yield from plan.items(message)
@@ -114,12 +132,13 @@ class SyncRunner(_Runner[grpc.Channel, _transport.SyncInterceptor]):
         if isinstance(effect, Call):
             return self.run(effect)
         if isinstance(effect, Upload):
+            method, metadata = self._prepare(effect.method, None)
             response = _transport.upload(
                 self._channel(),
-                effect.method,
+                method,
                 effect.requests,
                 timeout=self.options.timeout if effect.timeout is None else effect.timeout,
-                metadata=self.options.metadata,
+                metadata=metadata,
                 target=self.target,
             )
             return effect.parse(response)
@@ -147,7 +166,8 @@ class AsyncRunner(_Runner[grpc.aio.Channel, _transport.AsyncInterceptor]):
 
     def with_options(self, *, timeout: float | None, retry: RetryPolicy | None) -> AsyncRunner:
         """A runner on the same pool with other call options."""
-        return AsyncRunner(self.pool, self.options.replace(timeout=timeout, retry=retry))
+        options = self.options.replace(timeout=timeout, retry=retry)
+        return AsyncRunner(self.pool, options, self.routing)
 
     async def run(self, plan: Plan[R]) -> R:
         """Drive a plan to its result."""
@@ -176,23 +196,25 @@ class AsyncRunner(_Runner[grpc.aio.Channel, _transport.AsyncInterceptor]):
         return await self.run(retrying(c, self.options, failure=failure, deadline=deadline))
 
     async def _unary(self, c: Call[Any], timeout: float) -> object:
+        method, metadata = self._prepare(c.method, c.request)
         return await _transport.aio_unary(
             self._channel(),
-            c.method,
+            method,
             c.request,
             timeout=timeout,
-            metadata=self.options.metadata,
+            metadata=metadata,
             target=self.target,
         )
 
     async def stream(self, plan: Streamed[T]) -> AsyncIterator[T]:
         """Iterate a server stream, parsing each message."""
+        method, metadata = self._prepare(plan.method, plan.request)
         async for message in _transport.aio_stream(
             self._channel(),
-            plan.method,
+            method,
             plan.request,
             timeout=self.options.timeout,
-            metadata=self.options.metadata,
+            metadata=metadata,
             target=self.target,
         ):
             for item in plan.items(message):
@@ -202,12 +224,13 @@ class AsyncRunner(_Runner[grpc.aio.Channel, _transport.AsyncInterceptor]):
         if isinstance(effect, Call):
             return await self.run(effect)
         if isinstance(effect, Upload):
+            method, metadata = self._prepare(effect.method, None)
             response = await _transport.aio_upload(
                 self._channel(),
-                effect.method,
+                method,
                 effect.requests,
                 timeout=self.options.timeout if effect.timeout is None else effect.timeout,
-                metadata=self.options.metadata,
+                metadata=metadata,
                 target=self.target,
             )
             return effect.parse(response)

@@ -3,7 +3,8 @@
 Waiting long-polls with WaitOperation: each poll asks the server to hold the call for
 min(remaining, LONG_POLL) seconds and gives the RPC a slightly larger deadline, so a finished
 operation is noticed as soon as the server answers. Servers that answer UNIMPLEMENTED get
-GetOperation polls with exponential backoff and jitter instead. Every time the operation's
+GetOperation polls with exponential backoff and jitter instead, as do clients whose API flavour
+has no WaitOperation (Generative Language). Every time the operation's
 metadata changes, `report` is invoked (through an Invoke effect, so it may be async).
 """
 
@@ -126,8 +127,8 @@ def wait(
             started = time.monotonic()
             try:
                 current = yield call(WAIT_OPERATION, request, timeout=hold + POLL_SLACK)
-            except errors.Unimplemented:
-                long_poll = False
+            except (errors.Unimplemented, errors.UnsupportedByApi):
+                long_poll = False  # this server, or this API flavour, has no WaitOperation
                 continue
             except errors.DeadlineExceeded:
                 continue

@@ -10,7 +10,7 @@ from typing import Any, Generic, TypeVar
 import grpc
 import grpc.aio
 
-from textgen import _calls, _transport
+from textgen import _calls, _routes, _transport
 from textgen._shells import AsyncRunner, SyncRunner
 from textgen._transport import Opener
 from textgen.resources import (
@@ -36,6 +36,7 @@ Ch = TypeVar("Ch")  # the runner's channel
 IC = TypeVar("IC")  # an interceptor of that channel
 C = TypeVar("C", bound="_BaseClient[Any, Any, Any]")
 DEFAULT_TIMEOUT = 60.0
+DEFAULT_API = "textgen"
 
 
 def _retry_policy(
@@ -52,11 +53,12 @@ def _call_options(
     metadata: Sequence[tuple[str, str]],
     timeout: float,
     retry: RetryPolicy,
+    routing: _routes.Routing,
 ) -> _calls.CallOptions:
     if timeout <= 0:
         raise ValueError(f"timeout must be positive, not {timeout}")
     key = api_key if api_key is not None else os.environ.get(_transport.API_KEY_ENV)
-    sent = tuple(metadata) + (((_transport.API_KEY_HEADER, key),) if key else ())
+    sent = tuple(metadata) + (routing.key_metadata(key) if key else ())
     return _calls.CallOptions(timeout=timeout, retry=retry, metadata=sent)
 
 
@@ -77,22 +79,29 @@ class _BaseClient(Generic[S, Ch, IC]):
         metadata: Sequence[tuple[str, str]] = (),
         interceptors: Sequence[IC] = (),
         options: _transport.ChannelOptions = (),
+        api: str = DEFAULT_API,
     ) -> None:
+        routing = _routes.routing(api)
         policy = _retry_policy(retry, max_retries, RetryPolicy())
-        call_options = _call_options(api_key, metadata, timeout, policy)
+        call_options = _call_options(api_key, metadata, timeout, policy, routing)
         pool = _transport.ChannelPool(
             _transport.resolve_endpoint(target, credentials),
             self._opener(),
             options=options,
             interceptors=interceptors,
-            methods=_calls.grpc_retried_methods,
+            methods=routing.grpc_retried(_calls.grpc_retried_methods),
         )
-        self._attach(self._make_runner(pool, call_options))
+        self._attach(self._make_runner(pool, call_options, routing))
 
     def _opener(self) -> Opener[Ch, IC]:
         raise NotImplementedError
 
-    def _make_runner(self, pool: _transport.ChannelPool[Ch, IC], options: _calls.CallOptions) -> S:
+    def _make_runner(
+        self,
+        pool: _transport.ChannelPool[Ch, IC],
+        options: _calls.CallOptions,
+        routing: _routes.Routing,
+    ) -> S:
         raise NotImplementedError
 
     def _attach(self, runner: S) -> None:
@@ -102,6 +111,11 @@ class _BaseClient(Generic[S, Ch, IC]):
     def target(self) -> str:
         """The address this client connects to."""
         return self._runner.target
+
+    @property
+    def api(self) -> str:
+        """The API flavour this client speaks, such as "textgen" or "generativelanguage"."""
+        return self._runner.routing.name
 
     @property
     def timeout(self) -> float:
@@ -139,20 +153,25 @@ class _BaseClient(Generic[S, Ch, IC]):
         return copy
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(target={self.target!r}, timeout={self.timeout:g})"
+        api = "" if self.api == DEFAULT_API else f", api={self.api!r}"
+        return f"{type(self).__name__}(target={self.target!r}{api}, timeout={self.timeout:g})"
 
 
 class Client(_BaseClient[SyncRunner, grpc.Channel, _transport.SyncInterceptor]):
     """A blocking client. Use it as a context manager, or call close().
 
     target: "host:port", else $TEXTGEN_ENDPOINT, else the emulator in $TEXTGEN_EMULATOR_HOST.
-    api_key: sent as `x-api-key` on every call (default $TEXTGEN_API_KEY).
+    api_key: sent on every call (default $TEXTGEN_API_KEY), as `x-api-key`, or as the
+      chosen API's own clients send it (`x-goog-api-key` for Generative Language).
     credentials: grpc.ChannelCredentials for TLS; by default TLS with the system roots, or
       plaintext for loopback targets and the emulator; "insecure" forces plaintext there.
     timeout: seconds per call, retries included.
     retry: a textgen.RetryPolicy, the one budget and backoff of idempotent calls (default
       RetryPolicy(): 2 resends after UNAVAILABLE, or after RESOURCE_EXHAUSTED with RetryInfo).
       max_retries: shorthand that sets the budget of `retry` (or of the default policy).
+    api: the API flavour to speak (a name in textgen.apis.APIS): "textgen" (textgen.v1, the
+      default) or "generativelanguage" (Google's v1beta service names and metadata). A method
+      the flavour does not offer raises errors.UnsupportedByApi before anything is sent.
     """
 
     models: Models
@@ -169,8 +188,9 @@ class Client(_BaseClient[SyncRunner, grpc.Channel, _transport.SyncInterceptor]):
         self,
         pool: _transport.ChannelPool[grpc.Channel, _transport.SyncInterceptor],
         options: _calls.CallOptions,
+        routing: _routes.Routing,
     ) -> SyncRunner:
-        return SyncRunner(pool, options)
+        return SyncRunner(pool, options, routing)
 
     def _attach(self, runner: SyncRunner) -> None:
         self._runner = runner
@@ -215,8 +235,9 @@ class AsyncClient(_BaseClient[AsyncRunner, grpc.aio.Channel, _transport.AsyncInt
         self,
         pool: _transport.ChannelPool[grpc.aio.Channel, _transport.AsyncInterceptor],
         options: _calls.CallOptions,
+        routing: _routes.Routing,
     ) -> AsyncRunner:
-        return AsyncRunner(pool, options)
+        return AsyncRunner(pool, options, routing)
 
     def _attach(self, runner: AsyncRunner) -> None:
         self._runner = runner

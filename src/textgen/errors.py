@@ -41,6 +41,7 @@ __all__ = [
     "Unavailable",
     "Unimplemented",
     "Unknown",
+    "UnsupportedByApi",
     "UsageError",
     "from_rpc_error",
     "parse_details",
@@ -324,6 +325,18 @@ class OperationTimeout(TextgenError, TimeoutError):
 
 class UsageError(TextgenError, TypeError):
     """The client was used in a way it does not support; fix the calling code."""
+
+
+class UnsupportedByApi(UsageError):
+    """The client's API flavour does not offer this method; raised before anything is sent."""
+
+    def __init__(self, method: str, api: str) -> None:
+        self.method = method
+        self.api = api
+        super().__init__(
+            f"{method} is not offered by the {api!r} API; use a client with api='textgen' "
+            f"against a server that speaks textgen.v1"
+        )
 
 
 class BlockedContentError(TextgenError):

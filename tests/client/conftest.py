@@ -4,8 +4,11 @@ A test written once as `await api(lambda c: c.models.get("x"))` runs twice: with
 Client (in a worker thread) and with an AsyncClient (awaited). `live` does the same against a
 real FakeServer, fresh for each test. A module configures that server with
 `FAKE_SERVER = {...}` (FakeServer keyword arguments) and the job pace with
-`PROGRESSION = Progression...`. For the AsyncClient the server runs on the test's own event
-loop: grpc.aio does not support two event loops at once in one process, which is what a
+`PROGRESSION = Progression...`, and the API flavours its `api` and `live` clients speak
+with `APIS = ("textgen", "generativelanguage")` (each test then runs once per flavour; the
+default is textgen.v1 alone). The stub server and the FakeServer answer every flavour's names.
+For the AsyncClient the server runs on the test's own event loop: grpc.aio does not support
+two event loops at once in one process, which is what a
 background-thread server plus an asyncio client would be.
 """
 
@@ -34,6 +37,11 @@ class Api:
             target, **options
         )
         self._others: list[Api] = []
+
+    @property
+    def flavour(self) -> str:
+        """The API flavour the client speaks."""
+        return str(self.options.get("api", "textgen"))
 
     @property
     def is_async(self) -> bool:
@@ -77,8 +85,8 @@ def stub() -> Iterator[StubServer]:
 
 
 @pytest.fixture(params=["sync", "async"])
-async def api(request: pytest.FixtureRequest, stub: StubServer) -> AsyncIterator[Api]:
-    made = Api(request.param, stub.target, timeout=10)
+async def api(request: pytest.FixtureRequest, stub: StubServer, flavour: str) -> AsyncIterator[Api]:
+    made = Api(request.param, stub.target, timeout=10, api=flavour)
     yield made
     await made.close()
 
@@ -107,10 +115,33 @@ async def fake(request: pytest.FixtureRequest, kind: str) -> AsyncIterator[FakeS
             server.stop()
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "flavours(*names): the API flavours a test runs in, instead of its module's APIS"
+    )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Run a module's `api` and `live` tests once per flavour in its APIS (or the test's
+    `flavours` mark, for a test of something only some flavours have)."""
+    flavours = getattr(metafunc.module, "APIS", None)
+    marker = metafunc.definition.get_closest_marker("flavours")
+    if marker is not None:
+        flavours = marker.args
+    if flavours is not None and "flavour" in metafunc.fixturenames:
+        metafunc.parametrize("flavour", flavours)
+
+
 @pytest.fixture
-async def live(kind: str, fake: FakeServer) -> AsyncIterator[Api]:
-    """A client of the test's kind on its FakeServer."""
-    made = Api(kind, fake.target, timeout=20)
+def flavour() -> str:
+    """The API flavour the `api` and `live` clients speak (a module's APIS parametrises it)."""
+    return "textgen"
+
+
+@pytest.fixture
+async def live(kind: str, fake: FakeServer, flavour: str) -> AsyncIterator[Api]:
+    """A client of the test's kind and flavour on its FakeServer."""
+    made = Api(kind, fake.target, timeout=20, api=flavour)
     yield made
     await made.close()
 

@@ -1,4 +1,9 @@
-"""A tiny scripted gRPC server on 127.0.0.1 for transport-level client tests."""
+"""A tiny scripted gRPC server on 127.0.0.1 for transport-level client tests.
+
+A method scripted under our name also answers under every API flavour's name for it
+(textgen.apis), so one scripted test runs with clients of any flavour; `Received.path` says
+which name a call came by.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +20,7 @@ from google.protobuf.message import Message
 from google.rpc import status_pb2
 from grpc_status import rpc_status
 
+from textgen import apis
 from textgen._calls import Method
 
 Handler = Callable[[Any, Any], Any]
@@ -48,6 +54,12 @@ class Received:
     method: str
     request: Any
     metadata: dict[str, str]
+    path: str = ""  # the path the call came by: `method`, or a flavour's name for it
+
+
+def _our_paths() -> dict[str, str]:
+    # Each flavour's path for one of our methods -> our path.
+    return {m.path: m.canonical for api in apis.APIS.values() for m in api.methods()}
 
 
 @dataclass
@@ -96,12 +108,14 @@ class StubServer:
 
     def start(self) -> StubServer:
         outer = self
+        aliases = _our_paths()
 
         class Generic(grpc.GenericRpcHandler):
             def service(
                 self, details: grpc.HandlerCallDetails
             ) -> grpc.RpcMethodHandler[Any, Any] | None:
-                entry = outer.handlers.get(details.method)
+                path = details.method
+                entry = outer.handlers.get(aliases.get(path, path))
                 if entry is None:
                     return None
                 method, handler = entry
@@ -109,7 +123,9 @@ class StubServer:
                 def record(request: Any, context: Any) -> None:
                     with outer.lock:
                         outer.received.append(
-                            Received(method.path, request, dict(context.invocation_metadata()))
+                            Received(
+                                method.path, request, dict(context.invocation_metadata()), path
+                            )
                         )
 
                 if method.streaming:

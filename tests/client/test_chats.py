@@ -27,6 +27,9 @@ def _echo(request: pb.GenerateContentRequest, context: Any) -> pb.GenerateConten
     return _reply(f"turns={len(request.contents)}")
 
 
+APIS = ("textgen", "generativelanguage")
+
+
 async def test_send_message_keeps_history(api: Api, stub: StubServer) -> None:
     stub.script(GENERATE_CONTENT, _echo)
     chat = api.client.chats.create("gem", config={"temperature": 0})

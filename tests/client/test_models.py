@@ -35,6 +35,9 @@ def _model_pages(request: pb.ListModelsRequest, context: Any) -> pb.ListModelsRe
     )
 
 
+APIS = ("textgen", "generativelanguage")
+
+
 async def test_get_normalises_the_name(api: Api, stub: StubServer) -> None:
     stub.script(m.GET_MODEL, lambda request, context: model_pb2.Model(name=request.name))
     assert (await api(lambda c: c.models.get("text-1"))).name == "models/text-1"
@@ -100,6 +103,7 @@ async def test_blocked_text_says_why(api: Api, stub: StubServer) -> None:
     assert "HARM_CATEGORY_TOXICITY" in str(caught.value)
 
 
+@pytest.mark.flavours("textgen")
 async def test_stream_generate_text(api: Api, stub: StubServer) -> None:
     def pieces(request: Any, context: Any) -> Iterator[pb.GenerateTextResponse]:
         for word in ["Once ", "upon ", "a time"]:
@@ -110,6 +114,7 @@ async def test_stream_generate_text(api: Api, stub: StubServer) -> None:
     assert "".join(chunk.text for chunk in chunks) == "Once upon a time"
 
 
+@pytest.mark.flavours("textgen")
 async def test_stream_errors_are_typed(api: Api, stub: StubServer) -> None:
     def broken(request: Any, context: Any) -> Iterator[pb.GenerateTextResponse]:
         yield pb.GenerateTextResponse(candidates=[text_pb2.TextCompletion(output="a")])

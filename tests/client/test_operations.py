@@ -106,7 +106,20 @@ class FakeJob:
             )
             stub.script(_waiting.GET_OPERATION, self.advance)
 
+    def install_for(self, api: Api, stub: StubServer) -> None:
+        """As `install`, for the client's flavour: where the flavour has no WaitOperation,
+        the client polls GetOperation, so each GetOperation after the first one advances."""
+        if api.flavour == "textgen":
+            self.install(stub)
+            return
+        stub.script(_waiting.GET_OPERATION, self.get, self.advance)
+        stub.script(_waiting.CANCEL_OPERATION, self.cancel)
 
+
+APIS = ("textgen", "generativelanguage")
+
+
+@pytest.mark.flavours("textgen")
 async def test_result_long_polls_and_reports_progress(api: Api, stub: StubServer) -> None:
     job = FakeJob(3)
     job.install(stub)
@@ -127,8 +140,9 @@ async def test_result_long_polls_and_reports_progress(api: Api, stub: StubServer
     assert all(0 < hold <= _waiting.PROGRESS_POLL for hold in held)
 
 
+@pytest.mark.flavours("textgen")
 async def test_result_without_progress_uses_long_polls(api: Api, stub: StubServer) -> None:
-    FakeJob(2).install(stub)
+    FakeJob(2).install_for(api, stub)
     op = await api(lambda c: jobs(api).find(NAME))
     await api(lambda c: op.result(timeout=60))
     waits = stub.calls(_waiting.WAIT_OPERATION)
@@ -136,6 +150,7 @@ async def test_result_without_progress_uses_long_polls(api: Api, stub: StubServe
     assert held and all(_waiting.PROGRESS_POLL < hold <= _waiting.LONG_POLL for hold in held)
 
 
+@pytest.mark.flavours("textgen")
 async def test_falls_back_to_get_operation(api: Api, stub: StubServer) -> None:
     job = FakeJob(3)
     job.install(stub, wait=False)
@@ -148,7 +163,7 @@ async def test_falls_back_to_get_operation(api: Api, stub: StubServer) -> None:
 
 
 async def test_failed_operation_raises_operation_error(api: Api, stub: StubServer) -> None:
-    FakeJob(1, fail=True).install(stub)
+    FakeJob(1, fail=True).install_for(api, stub)
     op = await api(lambda c: jobs(api).find(NAME))
     with pytest.raises(errors.OperationError) as caught:
         await api(lambda c: op.result())
@@ -158,7 +173,7 @@ async def test_failed_operation_raises_operation_error(api: Api, stub: StubServe
 
 
 async def test_cancel(api: Api, stub: StubServer) -> None:
-    FakeJob(5).install(stub)
+    FakeJob(5).install_for(api, stub)
     op = await api(lambda c: jobs(api).find(NAME))
     await api(lambda c: op.cancel())
     assert op.cancelled() and op.done
@@ -169,13 +184,14 @@ async def test_cancel(api: Api, stub: StubServer) -> None:
 
 async def test_refresh(api: Api, stub: StubServer) -> None:
     job = FakeJob(2)
-    job.install(stub)
+    job.install_for(api, stub)
     op = await api(lambda c: jobs(api).find(NAME))
     job.done_steps = 2
     await api(lambda c: op.refresh())
     assert op.done and op.metadata.completed_steps == 2
 
 
+@pytest.mark.flavours("textgen")
 async def test_wait_timeout(api: Api, stub: StubServer) -> None:
     job = FakeJob(1)
     job.install(stub)
@@ -192,6 +208,37 @@ async def test_wait_timeout(api: Api, stub: StubServer) -> None:
     assert not op.done
 
 
+@pytest.mark.flavours("generativelanguage")
+async def test_result_polls_get_operation_where_the_api_has_no_wait(
+    api: Api, stub: StubServer
+) -> None:
+    job = FakeJob(3)
+    job.install_for(api, stub)
+    op = await api(lambda c: jobs(api).find(NAME))
+    seen: list[int] = []
+    result = await api(
+        lambda c: op.result(timeout=10, on_progress=lambda m: seen.append(m.completed_steps))
+    )
+    assert result == Tuned(name="tunedModels/t1")
+    assert seen == [0, 1, 2, 3]
+    assert stub.calls(_waiting.WAIT_OPERATION) == []
+    polls = stub.calls(_waiting.GET_OPERATION)
+    assert len(polls) == 4  # find, then one poll per step
+    for poll in polls:
+        assert poll.path == "/google.longrunning.Operations/GetOperation"
+        assert poll.metadata["x-goog-request-params"] == f"name={NAME}"
+
+
+@pytest.mark.flavours("generativelanguage")
+async def test_progress_bar_where_the_api_has_no_wait(api: Api, stub: StubServer) -> None:
+    FakeJob(2).install_for(api, stub)
+    op = await api(lambda c: jobs(api).find(NAME))
+    recorder = Recorder()
+    assert (await api(lambda c: op.result(progress=recorder))).name == "tunedModels/t1"
+    assert [(p.completed, p.total) for p in recorder.updates] == [(0, 2), (1, 2), (2, 2)]
+    assert (await api(lambda c: op.result(progress=True))).name == "tunedModels/t1"
+
+
 class Recorder:
     def __init__(self) -> None:
         self.updates: list[Progress] = []
@@ -205,7 +252,7 @@ class Recorder:
 
 
 async def test_pluggable_progress_renderer(api: Api, stub: StubServer) -> None:
-    FakeJob(2).install(stub)
+    FakeJob(2).install_for(api, stub)
     op = await api(lambda c: jobs(api).find(NAME))
     recorder = Recorder()
     await api(lambda c: op.result(progress=recorder))
@@ -215,7 +262,7 @@ async def test_pluggable_progress_renderer(api: Api, stub: StubServer) -> None:
 
 
 async def test_rich_progress_bar(api: Api, stub: StubServer) -> None:
-    FakeJob(2).install(stub)
+    FakeJob(2).install_for(api, stub)
     op = await api(lambda c: jobs(api).find(NAME))
     assert (await api(lambda c: op.result(progress=True))).name == "tunedModels/t1"
 
@@ -223,7 +270,7 @@ async def test_rich_progress_bar(api: Api, stub: StubServer) -> None:
 async def test_async_progress_callback(api: Api, stub: StubServer) -> None:
     if not api.is_async:
         return
-    FakeJob(2).install(stub)
+    FakeJob(2).install_for(api, stub)
     op = await api(lambda c: jobs(api).find(NAME))
     seen: list[int] = []
 
@@ -236,7 +283,7 @@ async def test_async_progress_callback(api: Api, stub: StubServer) -> None:
 
 async def test_operations_resource(api: Api, stub: StubServer) -> None:
     job = FakeJob(2)
-    job.install(stub)
+    job.install_for(api, stub)
     found = await api(lambda c: c.operations.get(NAME))
     assert isinstance(found.metadata, Meta)  # looked up from the type URL
     waited = await api(lambda c: c.operations.wait(NAME, timeout=10))

@@ -25,10 +25,12 @@ from tests.client.conftest import Api
 from tests.client.stub_server import StubServer, status
 from textgen import _calls, _transport, errors
 from textgen._waiting import DELETE_OPERATION
-from textgen.resources.models import GET_MODEL, STREAM_GENERATE_TEXT
+from textgen.resources._content import STREAM_GENERATE_CONTENT
+from textgen.resources.models import GET_MODEL
 from textgen.retry import GRPC_MAX_ATTEMPTS, RetryPolicy
 
 MODEL = model_pb2.Model(name="models/x")
+APIS = ("textgen", "generativelanguage")
 UNAVAILABLE = status(grpc.StatusCode.UNAVAILABLE, "try again")
 # Short waits, so that large budgets run quickly; the budget is what these tests count.
 FAST = RetryPolicy(initial_backoff=0.001, max_backoff=0.005)
@@ -146,12 +148,14 @@ async def test_non_idempotent_calls_are_not_retried(
 async def test_streams_are_retried_by_grpc_within_the_budget(
     api: Api, stub: StubServer, max_retries: int
 ) -> None:
-    stub.script(STREAM_GENERATE_TEXT, UNAVAILABLE)
+    # StreamGenerateContent: every flavour offers it, under its own name, which the retry
+    # service config must name for gRPC to retry it.
+    stub.script(STREAM_GENERATE_CONTENT, UNAVAILABLE)
     client = api.other(retry=replace(FAST, max_retries=max_retries))
     with pytest.raises(errors.Unavailable):
-        await client.items(lambda c: c.models.stream_generate_text("models/x", "hi"))
+        await client.items(lambda c: c.models.stream_generate_content("models/x", "hi"))
     expected = min(max_retries + 1, GRPC_MAX_ATTEMPTS)  # gRPC lowers larger budgets to 5
-    assert len(stub.calls(STREAM_GENERATE_TEXT)) == expected
+    assert len(stub.calls(STREAM_GENERATE_CONTENT)) == expected
 
 
 async def test_resource_exhausted_with_retry_info_is_retried(api: Api, stub: StubServer) -> None:

@@ -19,6 +19,9 @@ BASE = "gemini-1.0-pro-001"
 PAIRS = [("1", "2"), ("III", "IV")]
 
 
+APIS = ("textgen", "generativelanguage")
+
+
 FAKE_SERVER = {"clock": "manual"}
 PROGRESSION = Progression.immediate()
 
