@@ -23,9 +23,11 @@ from google.protobuf.descriptor import MethodDescriptor, ServiceDescriptor
 
 TEXTGEN = "textgen"
 GENERATIVE_LANGUAGE = "generativelanguage"
+YANDEX = "yandex"
 
 OPERATIONS_SERVICE = "google.longrunning.Operations"
 _GL = "google.ai.generativelanguage.v1beta"
+_YFM = "yandex.cloud.ai.foundation_models.v1"
 
 
 # The records are named tuples: immutable and hashable, and quick to define at import, which
@@ -52,13 +54,16 @@ class Method(NamedTuple):
 
 class Api(NamedTuple):
     """A flavour: its name, the package its messages live in, its services (a service shared
-    with us, such as google.longrunning.Operations, is listed under its own name), and the
-    package prefixes whose other methods this project does not offer."""
+    with us, such as google.longrunning.Operations, is listed under its own name), the
+    package prefixes whose other methods this project does not offer, and operation payload
+    types of ours that the flavour names in its package although none of its methods'
+    descriptors declares them (its operations are not google.longrunning's)."""
 
     name: str
     package: str
     services: tuple[Alias, ...] = ()
     families: tuple[str, ...] = ()
+    payloads: tuple[str, ...] = ()
 
     def methods(self) -> tuple[Method, ...]:
         """Every method the flavour offers, in table order."""
@@ -109,8 +114,28 @@ GENERATIVE_LANGUAGE_API = Api(
     families=("google.ai.generativelanguage.",),
 )
 
-APIS: Mapping[str, Api] = {api.name: api for api in (TEXTGEN_API, GENERATIVE_LANGUAGE_API)}
-UPSTREAM: tuple[Api, ...] = (GENERATIVE_LANGUAGE_API,)
+# Yandex's operations have a shape of their own, so its methods are served by services of
+# ours that answer it (textgen.yandex_operation), not by textgen.v1's.
+YANDEX_API = Api(
+    YANDEX,
+    _YFM,
+    services=(
+        Alias(
+            f"{_YFM}.TextGenerationBatchService",
+            "textgen.compat.yandex.v1.TextGenerationBatchService",
+        ),
+        Alias(
+            "yandex.cloud.operation.OperationService", "textgen.compat.yandex.v1.OperationService"
+        ),
+    ),
+    families=("yandex.cloud.",),
+    payloads=("textgen.v1.BatchCompletionMetadata", "textgen.v1.BatchCompletionResponse"),
+)
+
+APIS: Mapping[str, Api] = {
+    api.name: api for api in (TEXTGEN_API, GENERATIVE_LANGUAGE_API, YANDEX_API)
+}
+UPSTREAM: tuple[Api, ...] = (GENERATIVE_LANGUAGE_API, YANDEX_API)
 
 
 def get(name: str) -> Api:
@@ -144,11 +169,13 @@ def _services() -> dict[str, ServiceDescriptor]:
     # Loaded on first use: the contract's modules are not needed to import this one.
     from google.longrunning import operations_proto_pb2  # noqa: PLC0415
 
-    from textgen import contract  # noqa: PLC0415
+    from textgen import contract, yandex_operation  # noqa: PLC0415
 
     found = {service.full_name: service for service in contract.services()}
     operations = operations_proto_pb2.DESCRIPTOR.services_by_name["Operations"]
     found[operations.full_name] = operations
+    for service in yandex_operation.DESCRIPTOR.services_by_name.values():
+        found[service.full_name] = service
     return found
 
 
@@ -180,6 +207,8 @@ def _payload_types(api: Api) -> dict[str, str]:
         info = contract.operation_info(method.descriptor)
         for ours in info or ():
             renamed[ours] = f"{api.package}.{ours.rsplit('.', 1)[-1]}"
+    for ours in api.payloads:
+        renamed[ours] = f"{api.package}.{ours.rsplit('.', 1)[-1]}"
     return renamed
 
 

@@ -273,9 +273,9 @@ async def test_reflection_lists_and_describes_the_upstream_services(
 
 def test_the_declared_files_hold_every_route() -> None:
     routes = Routes(apis.UPSTREAM)
-    [proto] = alias_files(apis.UPSTREAM)
     declared = {
         f"/{proto.package}.{service.name}/{method.name}"
+        for proto in alias_files(apis.UPSTREAM)  # one file per upstream package
         for service in proto.service
         for method in service.method
     }

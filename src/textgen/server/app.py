@@ -129,7 +129,12 @@ async def serve(
     # built on the first such call).
     add_models = model_service_pb2_grpc.add_ModelServiceServicer_to_server
     ours = {MODEL_SERVICE: _OnFirstCall(MODEL_SERVICE, lambda: _collect(add_models, models))}
-    server.add_generic_rpc_handlers([FlavourHandler(routes, {**ours, **later})])
+    # Services reached only by a flavour's paths (Yandex's operation shape).
+    flavour_only = {
+        name: _OnFirstCall(name, functools.partial(build, state, operations))
+        for name, build in _FLAVOUR_ONLY.items()
+    }
+    server.add_generic_rpc_handlers([FlavourHandler(routes, {**ours, **later, **flavour_only})])
     try:
         if health:
             await _add_health(server, routes.services())
@@ -253,4 +258,23 @@ _BUILT_ON_FIRST_CALL: dict[str, Callable[[ServerState, Operations], grpc.Generic
     DATASET_SERVICE: _datasets,
     BATCH_SERVICE: _batches,
     OPERATIONS_SERVICE: _operations,
+}
+
+
+def _yandex_batches(state: ServerState, operations: Operations) -> grpc.GenericRpcHandler:
+    from textgen.server.services.yandex_service import batch_handler  # noqa: PLC0415
+
+    return batch_handler(state, operations)
+
+
+def _yandex_operations(state: ServerState, operations: Operations) -> grpc.GenericRpcHandler:
+    from textgen.server.services.yandex_service import operations_handler  # noqa: PLC0415
+
+    return operations_handler(state, operations)
+
+
+# Served only under Yandex's names (textgen.yandex_operation declares these services).
+_FLAVOUR_ONLY: dict[str, Callable[[ServerState, Operations], grpc.GenericRpcHandler]] = {
+    "textgen.compat.yandex.v1.TextGenerationBatchService": _yandex_batches,
+    "textgen.compat.yandex.v1.OperationService": _yandex_operations,
 }

@@ -47,11 +47,15 @@ def test_other_paths_of_the_flavour_packages_are_not_offered() -> None:
 
 
 def test_the_served_service_names() -> None:
-    assert ROUTES.services() == tuple(
-        f"{GL[1:]}.{name}"
-        for name in ("GenerativeService", "TextService", "DiscussService", "ModelService")
+    assert ROUTES.services() == (
+        *(
+            f"{GL[1:]}.{name}"
+            for name in ("GenerativeService", "TextService", "DiscussService", "ModelService")
+        ),
+        "yandex.cloud.ai.foundation_models.v1.TextGenerationBatchService",
+        "yandex.cloud.operation.OperationService",
     )
-    assert len(ROUTES) == 18
+    assert len(ROUTES) == 18 + 3  # Yandex: Completion, Get, Cancel
 
 
 async def served(handler: Handler | None) -> list[Any]:

@@ -103,7 +103,7 @@ async def start_batch(state: ServerState, operations: Operations, plan: BatchPla
         total_batches=math.ceil(rows / ROWS_PER_BATCH),
     )
     name = batch_operation_name(task_id)
-    operation = await operations.create(name, plan.owner, metadata)
+    operation = await operations.create(name, plan.owner, metadata, description="Batch completion")
     job = _Job(state, operations, plan, name=name, metadata=metadata, results=results)
     operations.start(name, job.run(rows), on_cancel=job.cancelled)
     return operation

@@ -94,7 +94,7 @@ async def start_tuning(
     record = dataclasses.replace(record, operation_name=name)
     if not await state.stores.tuned_models.create(record):
         raise already_exists(TUNED_MODEL.type, model.name)
-    operation = await operations.create(name, record.owner, metadata)
+    operation = await operations.create(name, record.owner, metadata, description="Model tuning")
     job = _Job(state, operations, record, name, metadata)
     operations.start(
         name,

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
@@ -81,13 +82,22 @@ class Operations:
     # --- lifecycle, for job runners ------------------------------------------------------
 
     async def create(
-        self, name: str, owner: str, metadata: Message, *, api: str | None = None
+        self,
+        name: str,
+        owner: str,
+        metadata: Message,
+        *,
+        api: str | None = None,
+        description: str = "",
     ) -> Operation:
         """A new, not yet done operation of flavour `api` (None: the flavour of the call
-        being served); ALREADY_EXISTS when the name is taken."""
+        being served), described by `description`; ALREADY_EXISTS when the name is taken.
+        The store records the server clock's time as its creation and modification times."""
         api = current_api() if api is None else api
         operation = Operation(name=name, metadata=_pack(metadata, api), done=False)
-        if not await self._store.create(StoredOperation(operation, owner, api)):
+        now = self.clock.now()
+        stored = StoredOperation(operation, owner, api, now, now, description)
+        if not await self._store.create(stored):
             raise already_exists(OPERATION_TYPE, name)
         self._live[name] = _Live()
         return operation
@@ -97,7 +107,9 @@ class Operations:
 
         def change(stored: StoredOperation) -> StoredOperation:
             stored.operation.metadata.CopyFrom(_pack(metadata, stored.api))
-            return stored
+            return dataclasses.replace(stored, modified_at=now)
+
+        now = self.clock.now()
 
         return await modify(self._store, name, change) is not None
 
@@ -155,6 +167,13 @@ class Operations:
     async def get(self, name: str, owner: str) -> Operation:
         """The caller's operation; NOT_FOUND when missing or someone else's."""
         return (await self._owned(name, owner)).operation
+
+    async def record(self, name: str, owner: str, *, poll: bool = False) -> StoredOperation:
+        """The caller's stored operation with what the store keeps beside it (NOT_FOUND when
+        missing or someone else's); with `poll`, read as poll() reads."""
+        if poll:
+            await self.poll(name, owner)
+        return await self._owned(name, owner)
 
     async def list(
         self,
@@ -258,8 +277,9 @@ class Operations:
                 stored.operation.response.CopyFrom(_pack(response, stored.api))
             if error is not None:
                 stored.operation.error.CopyFrom(error)
-            return stored
+            return dataclasses.replace(stored, modified_at=now)
 
+        now = self.clock.now()
         written: Versioned[StoredOperation] | None = await modify(self._store, name, change)
         if written is None or not finished:
             return False

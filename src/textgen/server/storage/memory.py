@@ -119,15 +119,33 @@ class _KeptOperation:
     owner: str
     done: bool
     api: str
+    created_at: float
+    modified_at: float
+    description: str
 
 
 def _freeze_operation(stored: StoredOperation) -> _KeptOperation:
     operation = stored.operation
-    return _KeptOperation(operation.SerializeToString(), stored.owner, operation.done, stored.api)
+    return _KeptOperation(
+        operation.SerializeToString(),
+        stored.owner,
+        operation.done,
+        stored.api,
+        stored.created_at,
+        stored.modified_at,
+        stored.description,
+    )
 
 
 def _thaw_operation(kept: _KeptOperation) -> StoredOperation:
-    return StoredOperation(Operation.FromString(kept.data), kept.owner, kept.api)
+    return StoredOperation(
+        Operation.FromString(kept.data),
+        kept.owner,
+        kept.api,
+        kept.created_at,
+        kept.modified_at,
+        kept.description,
+    )
 
 
 class MemoryOperationStore(_MemoryTable[StoredOperation, _KeptOperation]):

@@ -20,12 +20,17 @@ Operation = operations_pb2.Operation
 
 @dataclass(frozen=True)
 class StoredOperation:
-    """What the store keeps: the operation, the principal that owns it, and the API flavour
-    (textgen.apis) of the call that created it, whose type URLs its payloads are packed with."""
+    """What the store keeps: the operation, the principal that owns it, the API flavour
+    (textgen.apis) of the call that created it, whose type URLs its payloads are packed with,
+    and what Yandex's operation shape shows besides: when it was created and last changed
+    (server clock seconds) and a short description of its work."""
 
     operation: Operation
     owner: str
     api: str = TEXTGEN
+    created_at: float = 0.0
+    modified_at: float = 0.0
+    description: str = ""
 
     @property
     def name(self) -> str:
