@@ -153,3 +153,13 @@ def test_routed_metadata_escapes_like_the_official_client() -> None:
 def test_unknown_flavour_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown API"):
         textgen.Client("127.0.0.1:1", api="nonesuch")
+
+
+async def test_with_options_keeps_the_flavour(live: Api, fake: FakeServer) -> None:
+    client = live.other(api_key="k-1")
+    copy = client.client.with_options(timeout=5)
+    assert copy.api == "generativelanguage"
+    assert "api='generativelanguage'" in repr(copy)
+    model = await client(lambda c: c.with_options(timeout=5).models.get("text-bison-001"))
+    assert model.name == "models/text-bison-001"
+    assert fake.journal.last().path == f"/{GL}.ModelService/GetModel"
