@@ -110,3 +110,23 @@ def test_cancel_and_a_bad_model_uri(channel: grpc.Channel, fake: FakeServer) -> 
     with pytest.raises(grpc.RpcError) as caught:
         stub.Completion(request, metadata=METADATA)
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+def test_our_shapes_are_yandex_field_for_field() -> None:
+    from textgen import yandex_operation  # noqa: PLC0415
+
+    operation_pb2: Any = importlib.import_module("yandex.cloud.operation.operation_pb2")
+
+    def shape(message: Any) -> list[tuple[object, ...]]:
+        return [
+            (field.name, field.number, field.type, field.containing_oneof is not None)
+            for field in message.DESCRIPTOR.fields
+        ]
+
+    assert shape(yandex_operation.Operation) == shape(operation_pb2.Operation)
+    assert shape(yandex_operation.GetOperationRequest) == shape(
+        operation_service.GetOperationRequest
+    )
+    assert shape(yandex_operation.CancelOperationRequest) == shape(
+        operation_service.CancelOperationRequest
+    )

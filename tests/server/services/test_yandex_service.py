@@ -20,7 +20,7 @@ from grpc_reflection.v1alpha import reflection_pb2
 from textgen.v1 import text_generation_batch_service_pb2 as batch_pb2
 
 from tests.server.env import ALICE, KEYS, Env, as_user, violated_fields
-from textgen import yandex_operation
+from textgen import apis, yandex_operation
 from textgen.server.app import Running, serve
 from textgen.server.clock import MANUAL_EPOCH, ManualClock
 from textgen.server.lro.operations import Operations
@@ -292,3 +292,11 @@ def test_an_operation_read_as_googles_is_not_the_same() -> None:
     shaped = yandex_operation.Operation(id="abc", done=True)
     google = operations_pb2.Operation.FromString(shaped.SerializeToString())
     assert not google.done
+
+
+def test_the_yandex_table() -> None:
+    assert [method.path for method in apis.YANDEX_API.methods()] == [COMPLETION, GET, CANCEL]
+    assert apis.type_url(apis.YANDEX, "textgen.v1.BatchCompletionResponse") == RESPONSE_URL
+    assert apis.type_url(apis.YANDEX, "textgen.v1.BatchCompletionMetadata") == METADATA_URL
+    yandex_name = METADATA_URL.removeprefix("type.googleapis.com/")
+    assert apis.canonical_type_name(yandex_name) == "textgen.v1.BatchCompletionMetadata"
