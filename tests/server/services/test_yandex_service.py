@@ -159,6 +159,9 @@ async def test_an_unknown_model_is_not_found(yandex: Yandex) -> None:
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         await yandex.complete(["x"], "gpt://b1gfolder/yandexgpt-lite/latest")
     assert caught.value.code() == grpc.StatusCode.NOT_FOUND
+    message = caught.value.details() or ""
+    assert "'models/yandexgpt-lite'" in message
+    assert "'gpt://b1gfolder/yandexgpt-lite/latest'" in message
 
 
 def test_model_name() -> None:

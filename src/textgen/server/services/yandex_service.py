@@ -22,7 +22,8 @@ Model URIs: `gpt://<folder>/<model>` and `gpt://<folder>/<model>/<version>` with
 `latest`, `rc` or `deprecated` name our `models/<model>` (the folder must be non-empty and is
 not otherwise used); our own names (`models/...`, `tunedModels/...`) are accepted as they are.
 Any other URI, a tuned-model suffix (`.../latest@abc`) among them, is INVALID_ARGUMENT on
-`model_uri`.
+`model_uri`. A URI naming a model we do not have is NOT_FOUND: the message quotes the URI, the
+ResourceInfo names `models/<model>`.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from textgen import yandex_operation
 from textgen.server.lro.operations import Operations
 from textgen.server.names import OPERATIONS
 from textgen.server.rpc.auth import current_principal
-from textgen.server.rpc.errors import FieldViolation, invalid_argument
+from textgen.server.rpc.errors import FieldViolation, ServiceError, invalid_argument
 from textgen.server.services.text_generation_batch_service import TextGenerationBatchServicer
 from textgen.server.state import ServerState
 from textgen.server.storage import StoredOperation
@@ -112,6 +113,17 @@ def yandex_shape(stored: StoredOperation) -> Message:
     return cast("Message", shaped)
 
 
+def _quote_uri(error: ServiceError, uri: str, name: str) -> None:
+    # A model that is not found is named as the caller wrote it too; the ResourceInfo keeps
+    # our name for it.
+    if (
+        error.code == grpc.StatusCode.NOT_FOUND
+        and uri != name
+        and repr(name) in error.status.message
+    ):
+        error.status.message += f" (model URI {uri!r})"
+
+
 def _requested_name(request: Any) -> str:  # noqa: ANN401  (a message class built at run time)
     if not request.operation_id:
         raise invalid_argument([FieldViolation("operation_id", "is required")])
@@ -130,7 +142,11 @@ class YandexServicer:
         ours = batch_pb2.BatchCompletionRequest()
         ours.CopyFrom(request)
         ours.model_uri = model_name(request.model_uri)
-        started = await self._batches.Completion(ours, context)
+        try:
+            started = await self._batches.Completion(ours, context)
+        except ServiceError as error:
+            _quote_uri(error, request.model_uri, ours.model_uri)
+            raise
         stored = await self._operations.record(started.name, current_principal())
         return yandex_shape(stored)
 
