@@ -9,13 +9,11 @@ what it sent.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any
 
-from textgen.server.rpc.aio_types import Context, Handler
+from textgen.server.rpc.aio_types import Handler
 from textgen.server.rpc.errors import malformed_request
-from textgen.server.rpc.policy import Deserializer, Single, Streaming, with_behaviour
+from textgen.server.rpc.policy import Deserializer, with_request_check
 
 
 @dataclass(frozen=True)
@@ -34,40 +32,11 @@ class MalformedRequests:
         if decode is None:
             return handler
 
-        def check(request: object) -> None:
+        def check(request: object, position: int | None) -> None:
             if isinstance(request, _Undecodable):
                 raise malformed_request(method, request.reason)
 
-        async def checked(requests: AsyncIterator[Any]) -> AsyncIterator[Any]:
-            async for request in requests:
-                check(request)
-                yield request
-
-        streamed = handler.request_streaming
-
-        def single(behaviour: Single) -> Single:
-            async def checking(request: Any, context: Context) -> Any:  # noqa: ANN401
-                if streamed:
-                    return await behaviour(checked(request), context)
-                check(request)
-                return await behaviour(request, context)
-
-            return checking
-
-        def streaming(behaviour: Streaming) -> Streaming:
-            async def checking(request: Any, context: Context) -> AsyncIterator[Any]:  # noqa: ANN401
-                if streamed:
-                    request = checked(request)
-                else:
-                    check(request)
-                async for response in behaviour(request, context):
-                    yield response
-
-            return checking
-
-        return with_behaviour(
-            handler, single=single, streaming=streaming, request_deserializer=_forgiving(decode)
-        )
+        return with_request_check(handler, request_deserializer=_forgiving(decode), check=check)
 
 
 def _forgiving(decode: Deserializer) -> Deserializer:

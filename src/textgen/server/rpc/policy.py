@@ -119,3 +119,47 @@ class PolicyInterceptor(grpc.aio.ServerInterceptor):
         if route is None or route.offered:
             self._wrapped[method] = (handler, wrapped)
         return wrapped
+
+
+RequestCheck: TypeAlias = Callable[[Any, "int | None"], None]
+
+
+def with_request_check(
+    handler: Handler, *, request_deserializer: Deserializer, check: RequestCheck
+) -> Handler:
+    """A copy of `handler` that decodes with `request_deserializer` and runs `check` on each
+    request before the behaviour sees it: `check(request, None)` for a single request,
+    `check(request, n)` for the n-th message of a client stream (from 0). `check` raises to
+    refuse; for a stream the refusal comes when the servicer reads that message."""
+    streamed = handler.request_streaming
+
+    async def checked(requests: AsyncIterator[Any]) -> AsyncIterator[Any]:
+        position = 0
+        async for request in requests:
+            check(request, position)
+            position += 1
+            yield request
+
+    def single(behaviour: Single) -> Single:
+        async def checking(request: Any, context: Context) -> Any:  # noqa: ANN401
+            if streamed:
+                return await behaviour(checked(request), context)
+            check(request, None)
+            return await behaviour(request, context)
+
+        return checking
+
+    def streaming(behaviour: Streaming) -> Streaming:
+        async def checking(request: Any, context: Context) -> AsyncIterator[Any]:  # noqa: ANN401
+            if streamed:
+                request = checked(request)
+            else:
+                check(request, None)
+            async for response in behaviour(request, context):
+                yield response
+
+        return checking
+
+    return with_behaviour(
+        handler, single=single, streaming=streaming, request_deserializer=request_deserializer
+    )

@@ -24,15 +24,14 @@ field's value, not as an unknown field), and anything packed inside an `Any`.
 from __future__ import annotations
 
 import itertools
-from collections.abc import AsyncIterator, Iterator
-from typing import Any
+from collections.abc import Iterator
 
 from google.protobuf.message import Message
 
 from textgen._protobuf import has_unknown_fields, message_tree, unknown_field_numbers
-from textgen.server.rpc.aio_types import Context, Handler
+from textgen.server.rpc.aio_types import Handler
 from textgen.server.rpc.errors import FieldViolation, ServiceError, invalid_argument
-from textgen.server.rpc.policy import Deserializer, Single, Streaming, with_behaviour
+from textgen.server.rpc.policy import Deserializer, with_request_check
 from textgen.server.rpc.upstream_names import UPSTREAM_NAMES
 
 REASON = "UNSUPPORTED_FIELD"
@@ -60,38 +59,7 @@ class UnknownFields:
         decode = handler.request_deserializer
         if decode is None:
             return handler
-        streamed = handler.request_streaming
-
-        async def checked(requests: AsyncIterator[Any]) -> AsyncIterator[Any]:
-            position = 0
-            async for request in requests:
-                _check(request, position)
-                position += 1
-                yield request
-
-        def single(behaviour: Single) -> Single:
-            async def checking(request: Any, context: Context) -> Any:  # noqa: ANN401
-                if streamed:
-                    return await behaviour(checked(request), context)
-                _check(request, None)
-                return await behaviour(request, context)
-
-            return checking
-
-        def streaming(behaviour: Streaming) -> Streaming:
-            async def checking(request: Any, context: Context) -> AsyncIterator[Any]:  # noqa: ANN401
-                if streamed:
-                    request = checked(request)
-                else:
-                    _check(request, None)
-                async for response in behaviour(request, context):
-                    yield response
-
-            return checking
-
-        return with_behaviour(
-            handler, single=single, streaming=streaming, request_deserializer=_spotting(decode)
-        )
+        return with_request_check(handler, request_deserializer=_spotting(decode), check=_check)
 
 
 def _spotting(decode: Deserializer) -> Deserializer:
