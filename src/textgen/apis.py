@@ -16,7 +16,7 @@ row lists method names once.
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import NamedTuple
 
 from google.protobuf.descriptor import MethodDescriptor, ServiceDescriptor
@@ -72,6 +72,11 @@ class Api(NamedTuple):
     def upstream_services(self) -> tuple[str, ...]:
         """The flavour's service names that are not ours, each once."""
         return tuple(dict.fromkeys(a.upstream for a in self.services if a.upstream != a.ours))
+
+    def shared_paths(self) -> tuple[str, ...]:
+        """The paths of the flavour's methods that it calls by our own name (those of a
+        service both speak, such as google.longrunning.Operations/GetOperation)."""
+        return tuple(m.path for m in self.methods() if m.path == m.canonical)
 
     def type_name(self, full_name: str) -> str:
         """The name the flavour gives one of our operation payload types (others unchanged)."""
@@ -136,6 +141,7 @@ APIS: Mapping[str, Api] = {
     api.name: api for api in (TEXTGEN_API, GENERATIVE_LANGUAGE_API, YANDEX_API)
 }
 UPSTREAM: tuple[Api, ...] = (GENERATIVE_LANGUAGE_API, YANDEX_API)
+ALL: tuple[str, ...] = tuple(APIS)
 
 
 def get(name: str) -> Api:
@@ -144,6 +150,15 @@ def get(name: str) -> Api:
     if found is None:
         raise ValueError(f"unknown API {name!r}: use one of {', '.join(map(repr, APIS))}")
     return found
+
+
+def chosen(names: Iterable[str]) -> tuple[Api, ...]:
+    """The flavours called `names`, each once, in table order; ValueError for an unknown
+    name or for none at all."""
+    wanted = {get(name).name for name in names}
+    if not wanted:
+        raise ValueError(f"choose at least one API of {', '.join(map(repr, APIS))}")
+    return tuple(api for api in APIS.values() if api.name in wanted)
 
 
 def type_url(api: str, full_name: str) -> str:

@@ -1,7 +1,9 @@
 """`textgen serve`: the emulator, the real servicers over a FakeEngine for clients in any language.
 
-It serves every textgen.v1 service plus google.longrunning.Operations, gRPC health checking
-and server reflection, prints one parseable line once it listens::
+It serves every textgen.v1 service plus google.longrunning.Operations, and the same methods
+under the upstream APIs' names (`--api` picks which flavours: repeat it to serve several, or
+give `--api yandex` alone), gRPC health checking and server reflection, prints one parseable
+line once it listens::
 
     textgen emulator listening on 127.0.0.1:50051
 
@@ -33,6 +35,8 @@ if TYPE_CHECKING:
 
 LISTENING = "textgen emulator listening on"
 PROGRESSIONS = ("immediate", "duration", "polls")
+# The flavours of textgen.apis, spelled out so that `textgen --help` does not import it.
+_API_NAMES = ("textgen", "generativelanguage", "yandex")
 
 
 def register(subparsers: Subparsers) -> None:
@@ -83,6 +87,16 @@ def register(subparsers: Subparsers) -> None:
         help="seconds one job takes with --progression duration (default: %(default)s)",
     )
     parser.add_argument(
+        "--api",
+        dest="apis",
+        action="append",
+        choices=_API_NAMES,
+        default=None,
+        metavar="API",
+        help="serve this API flavour's names (textgen, generativelanguage or yandex); "
+        "repeatable. Default: all of them",
+    )
+    parser.add_argument(
         "--grace",
         type=float,
         default=5.0,
@@ -122,7 +136,13 @@ async def _serve(args: argparse.Namespace) -> int:
     pacer = _pacer(progression, args.job_seconds, state)
     operations = Operations(state.clock, state.stores.operations, pacer=pacer)
     try:
-        running = await serve(state, operations=operations, host=args.host, port=args.port)
+        running = await serve(
+            state,
+            operations=operations,
+            host=args.host,
+            port=args.port,
+            apis=args.apis or _API_NAMES,
+        )
     except AddressUnavailableError as error:
         _say(f"textgen serve: {error}", sys.stderr)
         return 2

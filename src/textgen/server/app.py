@@ -15,14 +15,16 @@ same servicers: see textgen.server.flavours.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, cast
 
 import grpc
 from google.longrunning import operations_pb2, operations_pb2_grpc
 
-from textgen import apis
 from textgen._extras import missing_extra
+from textgen.apis import ALL as ALL_APIS
+from textgen.apis import TEXTGEN, Api
+from textgen.apis import chosen as chosen_apis
 from textgen.server.address import AddressUnavailableError, check_address, format_address
 from textgen.server.flavours import FlavourHandler, ReflectionPool
 from textgen.server.lro.operations import Operations
@@ -97,16 +99,23 @@ async def serve(
     policies: Sequence[Policy] = (),
     health: bool = True,
     reflection: bool = True,
+    apis: Iterable[str] = ALL_APIS,
 ) -> Running:
     """Start a server for `state` on host:port (0 picks a free port) and return it.
 
     Every call goes through the shared policies, in this order: error mapping, authentication,
     the undecodable-request check, the unknown-field check, then `policies` (the FakeServer
     adds its journal and faults there), then the servicer. `interceptors` run after all of them.
+
+    `apis` names the API flavours served (textgen.apis; all of them by default): without
+    "textgen" the server answers only the upstream names, as the real services would, and
+    health checking and reflection list exactly the names served.
     """
     if operations is None:
         operations = Operations(state.clock, state.stores.operations)
-    routes = Routes(apis.UPSTREAM)
+    served = chosen_apis(apis)
+    native = any(api.name == TEXTGEN for api in served)
+    routes = Routes(api for api in served if api.name != TEXTGEN)
     shared = PolicyInterceptor(
         [
             ErrorMapping(),
@@ -119,12 +128,19 @@ async def serve(
     )
     server = grpc.aio.server(interceptors=[shared, *interceptors], options=SERVER_OPTIONS)
     models = ModelServicer(state)
-    model_service_pb2_grpc.add_ModelServiceServicer_to_server(models, server)
     later = {
         name: _OnFirstCall(name, functools.partial(build, state, operations))
         for name, build in _BUILT_ON_FIRST_CALL.items()
     }
-    server.add_generic_rpc_handlers(list(later.values()))
+    if native:
+        model_service_pb2_grpc.add_ModelServiceServicer_to_server(models, server)
+        server.add_generic_rpc_handlers(list(later.values()))
+    else:
+        # A service a flavour calls by our own name (google.longrunning.Operations), limited
+        # to the methods the flavour lists.
+        paths = frozenset(path for api in served for path in api.shared_paths())
+        if paths:
+            server.add_generic_rpc_handlers([_OnlyPaths(paths, later[OPERATIONS_SERVICE])])
     # The flavours' paths, served by the same servicers (ModelService's handler for them is
     # built on the first such call).
     add_models = model_service_pb2_grpc.add_ModelServiceServicer_to_server
@@ -136,10 +152,11 @@ async def serve(
     }
     server.add_generic_rpc_handlers([FlavourHandler(routes, {**ours, **later, **flavour_only})])
     try:
+        names = _served_names(native, served, routes)
         if health:
-            await _add_health(server, routes.services())
+            await _add_health(server, names)
         if reflection:
-            _add_reflection(server, routes)
+            _add_reflection(server, names, routes)
     except ImportError as error:
         raise missing_extra(error, "gRPC health checking and reflection") or error from None
     check_address(host, port)
@@ -152,22 +169,44 @@ async def serve(
     return Running(server, bound, state, operations)
 
 
-async def _add_health(server: grpc.aio.Server, upstream: Sequence[str]) -> None:
+def _served_names(native: bool, served: Sequence[Api], routes: Routes) -> tuple[str, ...]:
+    # Our services when textgen.v1 is served, else those a flavour calls by our name.
+    ours = SERVICE_NAMES if native else ()
+    shared = (path.split("/")[1] for api in served for path in api.shared_paths())
+    return tuple(dict.fromkeys((*ours, *shared, *routes.services())))
+
+
+async def _add_health(server: grpc.aio.Server, names: Sequence[str]) -> None:
     from grpc_health.v1 import health, health_pb2, health_pb2_grpc  # noqa: PLC0415
 
     servicer = health.aio.HealthServicer()
-    for name in ("", *SERVICE_NAMES, *upstream):
+    for name in ("", *names):
         await servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
     health_pb2_grpc.add_HealthServicer_to_server(servicer, server)
 
 
-def _add_reflection(server: grpc.aio.Server, routes: Routes) -> None:
+def _add_reflection(server: grpc.aio.Server, served: Sequence[str], routes: Routes) -> None:
     from grpc_health.v1 import health  # noqa: PLC0415
     from grpc_reflection.v1alpha import reflection  # noqa: PLC0415
 
-    names = (*SERVICE_NAMES, *routes.services(), reflection.SERVICE_NAME, health.SERVICE_NAME)
+    names = (*served, reflection.SERVICE_NAME, health.SERVICE_NAME)
     pool = cast("Any", ReflectionPool(routes.apis))  # a pool as far as reflection looks
     reflection.enable_server_reflection(names, server, pool=pool)
+
+
+class _OnlyPaths(grpc.GenericRpcHandler):
+    """`handler` for the given method paths only (a flavour's share of one of our services)."""
+
+    def __init__(self, paths: frozenset[str], handler: grpc.GenericRpcHandler) -> None:
+        self._paths = paths
+        self._handler = handler
+
+    def service(
+        self, handler_call_details: grpc.HandlerCallDetails
+    ) -> grpc.RpcMethodHandler[Any, Any] | None:
+        if handler_call_details.method not in self._paths:
+            return None
+        return self._handler.service(handler_call_details)
 
 
 # --- services built on their first call ---------------------------------------------------

@@ -18,7 +18,9 @@ test (`async with`) it runs on the test's own loop::
 Options: `seed` makes ids (and the engine) reproducible; `clock` is "real", "manual" or any
 Clock; `progression` sets how jobs advance (textgen.testing.Progression; by default a
 job takes 3 clock seconds, `Progression.immediate()` finishes it at once); `api_keys` maps
-API keys to principals (none: no key needed); `engine` replaces the default FakeEngine.
+API keys to principals (none: no key needed); `engine` replaces the default FakeEngine;
+`apis` names the API flavours served (textgen.apis: all by default; `apis=("yandex",)`
+answers only Yandex's names, as the real service would).
 It also serves gRPC health checking and reflection when the `server` extra is installed.
 """
 
@@ -28,12 +30,14 @@ import asyncio
 import contextlib
 import importlib.util
 import threading
-from collections.abc import Coroutine, Mapping
+from collections.abc import Coroutine, Iterable, Mapping
 from types import TracebackType
 from typing import Any, Literal, TypeVar
 
 import grpc
 
+from textgen.apis import ALL as ALL_APIS
+from textgen.apis import chosen as chosen_apis
 from textgen.server.app import Running, serve
 from textgen.server.clock import Clock, ManualClock, RealClock
 from textgen.server.engine import Engine
@@ -67,8 +71,11 @@ class FakeServer:
         progression: Progression | None = None,
         host: str = HOST,
         port: int = 0,
+        apis: Iterable[str] = ALL_APIS,
     ) -> None:
         self.seed = seed
+        # The API flavours served (textgen.apis), checked now rather than at start.
+        self.apis: tuple[str, ...] = tuple(api.name for api in chosen_apis(apis))
         self.clock: Clock = _make_clock(clock)
         self.state = ServerState(
             engine=engine if engine is not None else FakeEngine(seed=seed),
@@ -183,6 +190,7 @@ class FakeServer:
             policies=(self.journal, self.faults),
             health=_SERVER_EXTRA,
             reflection=_SERVER_EXTRA,
+            apis=self.apis,
         )
         return self
 
