@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import grpc
-from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+from grpc_reflection.v1alpha import reflection_pb2
 
 from tests.emulator.conftest import Emulator
 from textgen import apis
@@ -21,9 +21,13 @@ def test_serve_api_yandex_answers_yandex_names_only(
 ) -> None:
     emulator = emulator_factory("--api", "yandex")
     with grpc.insecure_channel(emulator.target) as channel:
-        stub = reflection_pb2_grpc.ServerReflectionStub(channel)
+        reflect = channel.stream_stream(
+            "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+            request_serializer=reflection_pb2.ServerReflectionRequest.SerializeToString,
+            response_deserializer=reflection_pb2.ServerReflectionResponse.FromString,
+        )
         request = reflection_pb2.ServerReflectionRequest(list_services="")
-        (answer,) = stub.ServerReflectionInfo(iter([request]), timeout=10)
+        (answer,) = reflect(iter([request]), timeout=10)
     assert {s.name for s in answer.list_services_response.service} == {
         "yandex.cloud.ai.foundation_models.v1.TextGenerationBatchService",
         "yandex.cloud.operation.OperationService",

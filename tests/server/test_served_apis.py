@@ -7,8 +7,8 @@ from __future__ import annotations
 import grpc
 import pytest
 from google.longrunning import operations_pb2
-from grpc_health.v1 import health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+from grpc_health.v1 import health_pb2
+from grpc_reflection.v1alpha import reflection_pb2
 from textgen.v1 import model_pb2, model_service_pb2
 
 from textgen import apis
@@ -44,14 +44,22 @@ SERVED = [
 
 
 def listed(channel: grpc.Channel) -> set[str]:
-    stub = reflection_pb2_grpc.ServerReflectionStub(channel)
+    reflect = channel.stream_stream(
+        "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+        request_serializer=reflection_pb2.ServerReflectionRequest.SerializeToString,
+        response_deserializer=reflection_pb2.ServerReflectionResponse.FromString,
+    )
     request = reflection_pb2.ServerReflectionRequest(list_services="")
-    (answer,) = stub.ServerReflectionInfo(iter([request]), timeout=10)
+    (answer,) = reflect(iter([request]), timeout=10)
     return {service.name for service in answer.list_services_response.service}
 
 
 def serving(channel: grpc.Channel, name: str) -> bool:
-    check = health_pb2_grpc.HealthStub(channel).Check
+    check = channel.unary_unary(
+        "/grpc.health.v1.Health/Check",
+        request_serializer=health_pb2.HealthCheckRequest.SerializeToString,
+        response_deserializer=health_pb2.HealthCheckResponse.FromString,
+    )
     try:
         reply = check(health_pb2.HealthCheckRequest(service=name), timeout=10)
     except grpc.RpcError as error:
