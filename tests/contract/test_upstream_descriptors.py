@@ -18,7 +18,7 @@ from google.protobuf.descriptor import Descriptor, EnumDescriptor, FieldDescript
 from textgen.v1 import model_pb2
 
 from tests.contract.conftest import PACKAGE, find_enum
-from tests.contract.test_wire_compat import OMITTED, OMITTED_ENUM_VALUES, TABLE, ours
+from tests.contract.test_wire_compat import OMITTED, OMITTED_ENUM_VALUES, OURS_ONLY, TABLE, ours
 from textgen._protobuf import is_repeated
 
 pytest.importorskip("google.ai.generativelanguage_v1beta")
@@ -88,6 +88,10 @@ def test_message_matches_the_official_descriptor(name: str) -> None:
     extra = {str(f.name) for f in mine.fields} - {
         str(f.name).removesuffix("_") for f in theirs.fields
     }
+    for own in sorted(field for field in extra if (name, field) in OURS_ONLY):
+        extra.discard(own)
+        if mine.fields_by_name[own].number in theirs.fields_by_number:
+            problems.append(f"{own}: number {mine.fields_by_name[own].number} is upstream's")
     assert not problems and not extra, f"{name}: {problems}; only ours: {sorted(extra)}"
 
 

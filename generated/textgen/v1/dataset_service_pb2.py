@@ -25,12 +25,13 @@ _sym_db = _symbol_database.Default()
 from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 from google.api import client_pb2 as google_dot_api_dot_client__pb2
 from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
+from google.api import field_info_pb2 as google_dot_api_dot_field__info__pb2
 from google.api import resource_pb2 as google_dot_api_dot_resource__pb2
 from google.protobuf import empty_pb2 as google_dot_protobuf_dot_empty__pb2
 from textgen.v1 import dataset_pb2 as textgen_dot_v1_dot_dataset__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n textgen/v1/dataset_service.proto\x12\ntextgen.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x17google/api/client.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a\x18textgen/v1/dataset.proto\"\x88\x01\n\x14\x43reateDatasetRequest\x12)\n\x07\x64\x61taset\x18\x01 \x01(\x0b\x32\x13.textgen.v1.DatasetB\x03\xe0\x41\x02\x12\x17\n\ndataset_id\x18\x02 \x01(\tB\x03\xe0\x41\x01\x12,\n\x04rows\x18\x03 \x03(\x0b\x32\x19.textgen.v1.DatasetPromptB\x03\xe0\x41\x02\"\x85\x01\n\x14UploadDatasetRequest\x12\x31\n\x06header\x18\x01 \x01(\x0b\x32\x1f.textgen.v1.UploadDatasetHeaderH\x00\x12/\n\x05\x63hunk\x18\x02 \x01(\x0b\x32\x1e.textgen.v1.UploadDatasetChunkH\x00\x42\t\n\x07payload\"Y\n\x13UploadDatasetHeader\x12)\n\x07\x64\x61taset\x18\x01 \x01(\x0b\x32\x13.textgen.v1.DatasetB\x03\xe0\x41\x02\x12\x17\n\ndataset_id\x18\x02 \x01(\tB\x03\xe0\x41\x01\"B\n\x12UploadDatasetChunk\x12,\n\x04rows\x18\x01 \x03(\x0b\x32\x19.textgen.v1.DatasetPromptB\x03\xe0\x41\x02\">\n\x11GetDatasetRequest\x12)\n\x04name\x18\x01 \x01(\tB\x1b\xe0\x41\x02\xfa\x41\x15\n\x13textgen.dev/Dataset\"F\n\x13ListDatasetsRequest\x12\x16\n\tpage_size\x18\x01 \x01(\x05\x42\x03\xe0\x41\x01\x12\x17\n\npage_token\x18\x02 \x01(\tB\x03\xe0\x41\x01\"V\n\x14ListDatasetsResponse\x12%\n\x08\x64\x61tasets\x18\x01 \x03(\x0b\x32\x13.textgen.v1.Dataset\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"A\n\x14\x44\x65leteDatasetRequest\x12)\n\x04name\x18\x01 \x01(\tB\x1b\xe0\x41\x02\xfa\x41\x15\n\x13textgen.dev/Dataset\"w\n\x16ListDatasetRowsRequest\x12,\n\x07\x64\x61taset\x18\x01 \x01(\tB\x1b\xe0\x41\x02\xfa\x41\x15\n\x13textgen.dev/Dataset\x12\x16\n\tpage_size\x18\x02 \x01(\x05\x42\x03\xe0\x41\x01\x12\x17\n\npage_token\x18\x03 \x01(\tB\x03\xe0\x41\x01\"X\n\x17ListDatasetRowsResponse\x12$\n\x04rows\x18\x01 \x03(\x0b\x32\x16.textgen.v1.DatasetRow\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"b\n\x18StreamDatasetRowsRequest\x12,\n\x07\x64\x61taset\x18\x01 \x01(\tB\x1b\xe0\x41\x02\xfa\x41\x15\n\x13textgen.dev/Dataset\x12\x18\n\x0bstart_index\x18\x02 \x01(\x03\x42\x03\xe0\x41\x01\"A\n\x19StreamDatasetRowsResponse\x12$\n\x04rows\x18\x01 \x03(\x0b\x32\x16.textgen.v1.DatasetRow2\xce\x06\n\x0e\x44\x61tasetService\x12n\n\rCreateDataset\x12 .textgen.v1.CreateDatasetRequest\x1a\x13.textgen.v1.Dataset\"&\xda\x41\x0c\x64\x61taset,rows\x82\xd3\xe4\x93\x02\x11\"\x0c/v1/datasets:\x01*\x12H\n\rUploadDataset\x12 .textgen.v1.UploadDatasetRequest\x1a\x13.textgen.v1.Dataset(\x01\x12\x66\n\nGetDataset\x12\x1d.textgen.v1.GetDatasetRequest\x1a\x13.textgen.v1.Dataset\"$\xda\x41\x04name\x82\xd3\xe4\x93\x02\x17\x12\x15/v1/{name=datasets/*}\x12~\n\x0cListDatasets\x12\x1f.textgen.v1.ListDatasetsRequest\x1a .textgen.v1.ListDatasetsResponse\"+\xda\x41\x14page_size,page_token\x82\xd3\xe4\x93\x02\x0e\x12\x0c/v1/datasets\x12o\n\rDeleteDataset\x12 .textgen.v1.DeleteDatasetRequest\x1a\x16.google.protobuf.Empty\"$\xda\x41\x04name\x82\xd3\xe4\x93\x02\x17*\x15/v1/{name=datasets/*}\x12\x8b\x01\n\x0fListDatasetRows\x12\".textgen.v1.ListDatasetRowsRequest\x1a#.textgen.v1.ListDatasetRowsResponse\"/\xda\x41\x07\x64\x61taset\x82\xd3\xe4\x93\x02\x1f\x12\x1d/v1/{dataset=datasets/*}/rows\x12\x9a\x01\n\x11StreamDatasetRows\x12$.textgen.v1.StreamDatasetRowsRequest\x1a%.textgen.v1.StreamDatasetRowsResponse\"6\xda\x41\x07\x64\x61taset\x82\xd3\xe4\x93\x02&\x12$/v1/{dataset=datasets/*}/rows:stream0\x01\x42U\n\x0e\x64\x65v.textgen.v1B\x13\x44\x61tasetServiceProtoP\x01\xa2\x02\x03TGX\xaa\x02\nTextgen.V1\xca\x02\nTextgen\\V1\xea\x02\x0bTextgen::V1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n textgen/v1/dataset_service.proto\x12\ntextgen.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x17google/api/client.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1bgoogle/api/field_info.proto\x1a\x19google/api/resource.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a\x18textgen/v1/dataset.proto\"\xa9\x01\n\x14\x43reateDatasetRequest\x12)\n\x07\x64\x61taset\x18\x01 \x01(\x0b\x32\x13.textgen.v1.DatasetB\x03\xe0\x41\x02\x12\x17\n\ndataset_id\x18\x02 \x01(\tB\x03\xe0\x41\x01\x12,\n\x04rows\x18\x03 \x03(\x0b\x32\x19.textgen.v1.DatasetPromptB\x03\xe0\x41\x02\x12\x1f\n\nrequest_id\x18\x04 \x01(\tB\x0b\xe0\x41\x01\xe2\x8c\xcf\xd7\x08\x02\x08\x01\"\x85\x01\n\x14UploadDatasetRequest\x12\x31\n\x06header\x18\x01 \x01(\x0b\x32\x1f.textgen.v1.UploadDatasetHeaderH\x00\x12/\n\x05\x63hunk\x18\x02 \x01(\x0b\x32\x1e.textgen.v1.UploadDatasetChunkH\x00\x42\t\n\x07payload\"z\n\x13UploadDatasetHeader\x12)\n\x07\x64\x61taset\x18\x01 \x01(\x0b\x32\x13.textgen.v1.DatasetB\x03\xe0\x41\x02\x12\x17\n\ndataset_id\x18\x02 \x01(\tB\x03\xe0\x41\x01\x12\x1f\n\nrequest_id\x18\x03 \x01(\tB\x0b\xe0\x41\x01\xe2\x8c\xcf\xd7\x08\x02\x08\x01\"B\n\x12UploadDatasetChunk\x12,\n\x04rows\x18\x01 \x03(\x0b\x32\x19.textgen.v1.DatasetPromptB\x03\xe0\x41\x02\">\n\x11GetDatasetRequest\x12)\n\x04name\x18\x01 \x01(\tB\x1b\xe0\x41\x02\xfa\x41\x15\n\x13textgen.dev/Dataset\"F\n\x13ListDatasetsRequest\x12\x16\n\tpage_size\x18\x01 \x01(\x05\x42\x03\xe0\x41\x01\x12\x17\n\npage_token\x18\x02 \x01(\tB\x03\xe0\x41\x01\"V\n\x14ListDatasetsResponse\x12%\n\x08\x64\x61tasets\x18\x01 \x03(\x0b\x32\x13.textgen.v1.Dataset\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"A\n\x14\x44\x65leteDatasetRequest\x12)\n\x04name\x18\x01 \x01(\tB\x1b\xe0\x41\x02\xfa\x41\x15\n\x13textgen.dev/Dataset\"w\n\x16ListDatasetRowsRequest\x12,\n\x07\x64\x61taset\x18\x01 \x01(\tB\x1b\xe0\x41\x02\xfa\x41\x15\n\x13textgen.dev/Dataset\x12\x16\n\tpage_size\x18\x02 \x01(\x05\x42\x03\xe0\x41\x01\x12\x17\n\npage_token\x18\x03 \x01(\tB\x03\xe0\x41\x01\"X\n\x17ListDatasetRowsResponse\x12$\n\x04rows\x18\x01 \x03(\x0b\x32\x16.textgen.v1.DatasetRow\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"b\n\x18StreamDatasetRowsRequest\x12,\n\x07\x64\x61taset\x18\x01 \x01(\tB\x1b\xe0\x41\x02\xfa\x41\x15\n\x13textgen.dev/Dataset\x12\x18\n\x0bstart_index\x18\x02 \x01(\x03\x42\x03\xe0\x41\x01\"A\n\x19StreamDatasetRowsResponse\x12$\n\x04rows\x18\x01 \x03(\x0b\x32\x16.textgen.v1.DatasetRow2\xce\x06\n\x0e\x44\x61tasetService\x12n\n\rCreateDataset\x12 .textgen.v1.CreateDatasetRequest\x1a\x13.textgen.v1.Dataset\"&\xda\x41\x0c\x64\x61taset,rows\x82\xd3\xe4\x93\x02\x11\"\x0c/v1/datasets:\x01*\x12H\n\rUploadDataset\x12 .textgen.v1.UploadDatasetRequest\x1a\x13.textgen.v1.Dataset(\x01\x12\x66\n\nGetDataset\x12\x1d.textgen.v1.GetDatasetRequest\x1a\x13.textgen.v1.Dataset\"$\xda\x41\x04name\x82\xd3\xe4\x93\x02\x17\x12\x15/v1/{name=datasets/*}\x12~\n\x0cListDatasets\x12\x1f.textgen.v1.ListDatasetsRequest\x1a .textgen.v1.ListDatasetsResponse\"+\xda\x41\x14page_size,page_token\x82\xd3\xe4\x93\x02\x0e\x12\x0c/v1/datasets\x12o\n\rDeleteDataset\x12 .textgen.v1.DeleteDatasetRequest\x1a\x16.google.protobuf.Empty\"$\xda\x41\x04name\x82\xd3\xe4\x93\x02\x17*\x15/v1/{name=datasets/*}\x12\x8b\x01\n\x0fListDatasetRows\x12\".textgen.v1.ListDatasetRowsRequest\x1a#.textgen.v1.ListDatasetRowsResponse\"/\xda\x41\x07\x64\x61taset\x82\xd3\xe4\x93\x02\x1f\x12\x1d/v1/{dataset=datasets/*}/rows\x12\x9a\x01\n\x11StreamDatasetRows\x12$.textgen.v1.StreamDatasetRowsRequest\x1a%.textgen.v1.StreamDatasetRowsResponse\"6\xda\x41\x07\x64\x61taset\x82\xd3\xe4\x93\x02&\x12$/v1/{dataset=datasets/*}/rows:stream0\x01\x42U\n\x0e\x64\x65v.textgen.v1B\x13\x44\x61tasetServiceProtoP\x01\xa2\x02\x03TGX\xaa\x02\nTextgen.V1\xca\x02\nTextgen\\V1\xea\x02\x0bTextgen::V1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -44,10 +45,14 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CREATEDATASETREQUEST'].fields_by_name['dataset_id']._serialized_options = b'\340A\001'
   _globals['_CREATEDATASETREQUEST'].fields_by_name['rows']._loaded_options = None
   _globals['_CREATEDATASETREQUEST'].fields_by_name['rows']._serialized_options = b'\340A\002'
+  _globals['_CREATEDATASETREQUEST'].fields_by_name['request_id']._loaded_options = None
+  _globals['_CREATEDATASETREQUEST'].fields_by_name['request_id']._serialized_options = b'\340A\001\342\214\317\327\010\002\010\001'
   _globals['_UPLOADDATASETHEADER'].fields_by_name['dataset']._loaded_options = None
   _globals['_UPLOADDATASETHEADER'].fields_by_name['dataset']._serialized_options = b'\340A\002'
   _globals['_UPLOADDATASETHEADER'].fields_by_name['dataset_id']._loaded_options = None
   _globals['_UPLOADDATASETHEADER'].fields_by_name['dataset_id']._serialized_options = b'\340A\001'
+  _globals['_UPLOADDATASETHEADER'].fields_by_name['request_id']._loaded_options = None
+  _globals['_UPLOADDATASETHEADER'].fields_by_name['request_id']._serialized_options = b'\340A\001\342\214\317\327\010\002\010\001'
   _globals['_UPLOADDATASETCHUNK'].fields_by_name['rows']._loaded_options = None
   _globals['_UPLOADDATASETCHUNK'].fields_by_name['rows']._serialized_options = b'\340A\002'
   _globals['_GETDATASETREQUEST'].fields_by_name['name']._loaded_options = None
@@ -80,30 +85,30 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_DATASETSERVICE'].methods_by_name['ListDatasetRows']._serialized_options = b'\332A\007dataset\202\323\344\223\002\037\022\035/v1/{dataset=datasets/*}/rows'
   _globals['_DATASETSERVICE'].methods_by_name['StreamDatasetRows']._loaded_options = None
   _globals['_DATASETSERVICE'].methods_by_name['StreamDatasetRows']._serialized_options = b'\332A\007dataset\202\323\344\223\002&\022$/v1/{dataset=datasets/*}/rows:stream'
-  _globals['_CREATEDATASETREQUEST']._serialized_start=219
-  _globals['_CREATEDATASETREQUEST']._serialized_end=355
-  _globals['_UPLOADDATASETREQUEST']._serialized_start=358
-  _globals['_UPLOADDATASETREQUEST']._serialized_end=491
-  _globals['_UPLOADDATASETHEADER']._serialized_start=493
-  _globals['_UPLOADDATASETHEADER']._serialized_end=582
-  _globals['_UPLOADDATASETCHUNK']._serialized_start=584
-  _globals['_UPLOADDATASETCHUNK']._serialized_end=650
-  _globals['_GETDATASETREQUEST']._serialized_start=652
-  _globals['_GETDATASETREQUEST']._serialized_end=714
-  _globals['_LISTDATASETSREQUEST']._serialized_start=716
-  _globals['_LISTDATASETSREQUEST']._serialized_end=786
-  _globals['_LISTDATASETSRESPONSE']._serialized_start=788
-  _globals['_LISTDATASETSRESPONSE']._serialized_end=874
-  _globals['_DELETEDATASETREQUEST']._serialized_start=876
-  _globals['_DELETEDATASETREQUEST']._serialized_end=941
-  _globals['_LISTDATASETROWSREQUEST']._serialized_start=943
-  _globals['_LISTDATASETROWSREQUEST']._serialized_end=1062
-  _globals['_LISTDATASETROWSRESPONSE']._serialized_start=1064
-  _globals['_LISTDATASETROWSRESPONSE']._serialized_end=1152
-  _globals['_STREAMDATASETROWSREQUEST']._serialized_start=1154
-  _globals['_STREAMDATASETROWSREQUEST']._serialized_end=1252
-  _globals['_STREAMDATASETROWSRESPONSE']._serialized_start=1254
-  _globals['_STREAMDATASETROWSRESPONSE']._serialized_end=1319
-  _globals['_DATASETSERVICE']._serialized_start=1322
-  _globals['_DATASETSERVICE']._serialized_end=2168
+  _globals['_CREATEDATASETREQUEST']._serialized_start=248
+  _globals['_CREATEDATASETREQUEST']._serialized_end=417
+  _globals['_UPLOADDATASETREQUEST']._serialized_start=420
+  _globals['_UPLOADDATASETREQUEST']._serialized_end=553
+  _globals['_UPLOADDATASETHEADER']._serialized_start=555
+  _globals['_UPLOADDATASETHEADER']._serialized_end=677
+  _globals['_UPLOADDATASETCHUNK']._serialized_start=679
+  _globals['_UPLOADDATASETCHUNK']._serialized_end=745
+  _globals['_GETDATASETREQUEST']._serialized_start=747
+  _globals['_GETDATASETREQUEST']._serialized_end=809
+  _globals['_LISTDATASETSREQUEST']._serialized_start=811
+  _globals['_LISTDATASETSREQUEST']._serialized_end=881
+  _globals['_LISTDATASETSRESPONSE']._serialized_start=883
+  _globals['_LISTDATASETSRESPONSE']._serialized_end=969
+  _globals['_DELETEDATASETREQUEST']._serialized_start=971
+  _globals['_DELETEDATASETREQUEST']._serialized_end=1036
+  _globals['_LISTDATASETROWSREQUEST']._serialized_start=1038
+  _globals['_LISTDATASETROWSREQUEST']._serialized_end=1157
+  _globals['_LISTDATASETROWSRESPONSE']._serialized_start=1159
+  _globals['_LISTDATASETROWSRESPONSE']._serialized_end=1247
+  _globals['_STREAMDATASETROWSREQUEST']._serialized_start=1249
+  _globals['_STREAMDATASETROWSREQUEST']._serialized_end=1347
+  _globals['_STREAMDATASETROWSRESPONSE']._serialized_start=1349
+  _globals['_STREAMDATASETROWSRESPONSE']._serialized_end=1414
+  _globals['_DATASETSERVICE']._serialized_start=1417
+  _globals['_DATASETSERVICE']._serialized_end=2263
 # @@protoc_insertion_point(module_scope)

@@ -22,9 +22,16 @@ class CreateDatasetRequest(google.protobuf.message.Message):
     DATASET_FIELD_NUMBER: builtins.int
     DATASET_ID_FIELD_NUMBER: builtins.int
     ROWS_FIELD_NUMBER: builtins.int
+    REQUEST_ID_FIELD_NUMBER: builtins.int
     dataset_id: builtins.str
     """The id part of the new name, `datasets/{dataset_id}`, matching
     `[a-z]([a-z0-9-]{0,61}[a-z0-9])?`. When absent the service makes one up.
+    """
+    request_id: builtins.str
+    """A UUID4 the caller picks to make this request idempotent (AIP-155). A
+    request that repeats the id of an earlier one from the same principal,
+    within the time the service remembers ids, gets the first request's
+    answer instead of creating a second dataset. Unset: never deduplicated.
     """
     @property
     def dataset(self) -> textgen.v1.dataset_pb2.Dataset:
@@ -40,9 +47,10 @@ class CreateDatasetRequest(google.protobuf.message.Message):
         dataset: textgen.v1.dataset_pb2.Dataset | None = ...,
         dataset_id: builtins.str = ...,
         rows: collections.abc.Iterable[textgen.v1.dataset_pb2.DatasetPrompt] | None = ...,
+        request_id: builtins.str = ...,
     ) -> None: ...
     def HasField(self, field_name: typing.Literal["dataset", b"dataset"]) -> builtins.bool: ...
-    def ClearField(self, field_name: typing.Literal["dataset", b"dataset", "dataset_id", b"dataset_id", "rows", b"rows"]) -> None: ...
+    def ClearField(self, field_name: typing.Literal["dataset", b"dataset", "dataset_id", b"dataset_id", "request_id", b"request_id", "rows", b"rows"]) -> None: ...
 
 global___CreateDatasetRequest = CreateDatasetRequest
 
@@ -82,8 +90,15 @@ class UploadDatasetHeader(google.protobuf.message.Message):
 
     DATASET_FIELD_NUMBER: builtins.int
     DATASET_ID_FIELD_NUMBER: builtins.int
+    REQUEST_ID_FIELD_NUMBER: builtins.int
     dataset_id: builtins.str
     """The id part of the new name, as in CreateDatasetRequest.dataset_id."""
+    request_id: builtins.str
+    """A UUID4 the caller picks to make this request idempotent (AIP-155). A
+    request that repeats the id of an earlier one from the same principal,
+    within the time the service remembers ids, gets the first request's
+    answer instead of creating a second dataset. Unset: never deduplicated.
+    """
     @property
     def dataset(self) -> textgen.v1.dataset_pb2.Dataset:
         """The dataset's display name, description and labels."""
@@ -93,9 +108,10 @@ class UploadDatasetHeader(google.protobuf.message.Message):
         *,
         dataset: textgen.v1.dataset_pb2.Dataset | None = ...,
         dataset_id: builtins.str = ...,
+        request_id: builtins.str = ...,
     ) -> None: ...
     def HasField(self, field_name: typing.Literal["dataset", b"dataset"]) -> builtins.bool: ...
-    def ClearField(self, field_name: typing.Literal["dataset", b"dataset", "dataset_id", b"dataset_id"]) -> None: ...
+    def ClearField(self, field_name: typing.Literal["dataset", b"dataset", "dataset_id", b"dataset_id", "request_id", b"request_id"]) -> None: ...
 
 global___UploadDatasetHeader = UploadDatasetHeader
 

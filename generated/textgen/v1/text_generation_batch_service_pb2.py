@@ -24,12 +24,13 @@ _sym_db = _symbol_database.Default()
 
 from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
+from google.api import field_info_pb2 as google_dot_api_dot_field__info__pb2
 from google.longrunning import operations_pb2 as google_dot_longrunning_dot_operations__pb2
 from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from google.protobuf import wrappers_pb2 as google_dot_protobuf_dot_wrappers__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n.textgen/v1/text_generation_batch_service.proto\x12\ntextgen.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a#google/longrunning/operations.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1egoogle/protobuf/wrappers.proto\"\xf8\x01\n\x16\x42\x61tchCompletionRequest\x12\x16\n\tmodel_uri\x18\x01 \x01(\tB\x03\xe0\x41\x02\x12>\n\x12\x63ompletion_options\x18\x02 \x01(\x0b\x32\x1d.textgen.v1.CompletionOptionsB\x03\xe0\x41\x01\x12\x1b\n\x11source_dataset_id\x18\x03 \x01(\tH\x00\x12\x15\n\x0bjson_object\x18\x04 \x01(\x08H\x01\x12-\n\x0bjson_schema\x18\x05 \x01(\x0b\x32\x16.textgen.v1.JsonSchemaH\x01\x42\x10\n\x0erequest_formatB\x11\n\x0fresponse_format\"\xc0\x01\n\x11\x43ompletionOptions\x12\x0e\n\x06stream\x18\x01 \x01(\x08\x12\x31\n\x0btemperature\x18\x02 \x01(\x0b\x32\x1c.google.protobuf.DoubleValue\x12/\n\nmax_tokens\x18\x03 \x01(\x0b\x32\x1b.google.protobuf.Int64Value\x12\x37\n\x11reasoning_options\x18\x04 \x01(\x0b\x32\x1c.textgen.v1.ReasoningOptions\"\x9f\x01\n\x10ReasoningOptions\x12\x38\n\x04mode\x18\x01 \x01(\x0e\x32*.textgen.v1.ReasoningOptions.ReasoningMode\"Q\n\rReasoningMode\x12\x1e\n\x1aREASONING_MODE_UNSPECIFIED\x10\x00\x12\x0c\n\x08\x44ISABLED\x10\x01\x12\x12\n\x0e\x45NABLED_HIDDEN\x10\x02\"5\n\nJsonSchema\x12\'\n\x06schema\x18\x01 \x01(\x0b\x32\x17.google.protobuf.Struct\"\x97\x01\n\x17\x42\x61tchCompletionMetadata\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x39\n\x0btask_status\x18\x02 \x01(\x0e\x32$.textgen.v1.BatchInferenceTaskStatus\x12\x19\n\x11\x63ompleted_batches\x18\x03 \x01(\x03\x12\x15\n\rtotal_batches\x18\x04 \x01(\x03\"\x80\x01\n\x17\x42\x61tchCompletionResponse\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x39\n\x0btask_status\x18\x02 \x01(\x0e\x32$.textgen.v1.BatchInferenceTaskStatus\x12\x19\n\x11result_dataset_id\x18\x03 \x01(\t*\x9b\x01\n\x18\x42\x61tchInferenceTaskStatus\x12+\n\'BATCH_INFERENCE_TASK_STATUS_UNSPECIFIED\x10\x00\x12\x0b\n\x07\x43REATED\x10\x01\x12\x0b\n\x07PENDING\x10\x02\x12\x0f\n\x0bIN_PROGRESS\x10\x03\x12\r\n\tCOMPLETED\x10\x04\x12\n\n\x06\x46\x41ILED\x10\x05\x12\x0c\n\x08\x43\x41NCELED\x10\x06\x32\xd4\x01\n\x1aTextGenerationBatchService\x12\xb5\x01\n\nCompletion\x12\".textgen.v1.BatchCompletionRequest\x1a\x1d.google.longrunning.Operation\"d\xca\x41\x32\n\x17\x42\x61tchCompletionResponse\x12\x17\x42\x61tchCompletionMetadata\x82\xd3\xe4\x93\x02)\"$/foundationModels/v1/completionBatch:\x01*Ba\n\x0e\x64\x65v.textgen.v1B\x1fTextGenerationBatchServiceProtoP\x01\xa2\x02\x03TGX\xaa\x02\nTextgen.V1\xca\x02\nTextgen\\V1\xea\x02\x0bTextgen::V1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n.textgen/v1/text_generation_batch_service.proto\x12\ntextgen.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1bgoogle/api/field_info.proto\x1a#google/longrunning/operations.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1egoogle/protobuf/wrappers.proto\"\x9a\x02\n\x16\x42\x61tchCompletionRequest\x12\x16\n\tmodel_uri\x18\x01 \x01(\tB\x03\xe0\x41\x02\x12>\n\x12\x63ompletion_options\x18\x02 \x01(\x0b\x32\x1d.textgen.v1.CompletionOptionsB\x03\xe0\x41\x01\x12\x1b\n\x11source_dataset_id\x18\x03 \x01(\tH\x00\x12\x15\n\x0bjson_object\x18\x04 \x01(\x08H\x01\x12-\n\x0bjson_schema\x18\x05 \x01(\x0b\x32\x16.textgen.v1.JsonSchemaH\x01\x12 \n\nrequest_id\x18\xe8\x07 \x01(\tB\x0b\xe0\x41\x01\xe2\x8c\xcf\xd7\x08\x02\x08\x01\x42\x10\n\x0erequest_formatB\x11\n\x0fresponse_format\"\xc0\x01\n\x11\x43ompletionOptions\x12\x0e\n\x06stream\x18\x01 \x01(\x08\x12\x31\n\x0btemperature\x18\x02 \x01(\x0b\x32\x1c.google.protobuf.DoubleValue\x12/\n\nmax_tokens\x18\x03 \x01(\x0b\x32\x1b.google.protobuf.Int64Value\x12\x37\n\x11reasoning_options\x18\x04 \x01(\x0b\x32\x1c.textgen.v1.ReasoningOptions\"\x9f\x01\n\x10ReasoningOptions\x12\x38\n\x04mode\x18\x01 \x01(\x0e\x32*.textgen.v1.ReasoningOptions.ReasoningMode\"Q\n\rReasoningMode\x12\x1e\n\x1aREASONING_MODE_UNSPECIFIED\x10\x00\x12\x0c\n\x08\x44ISABLED\x10\x01\x12\x12\n\x0e\x45NABLED_HIDDEN\x10\x02\"5\n\nJsonSchema\x12\'\n\x06schema\x18\x01 \x01(\x0b\x32\x17.google.protobuf.Struct\"\x97\x01\n\x17\x42\x61tchCompletionMetadata\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x39\n\x0btask_status\x18\x02 \x01(\x0e\x32$.textgen.v1.BatchInferenceTaskStatus\x12\x19\n\x11\x63ompleted_batches\x18\x03 \x01(\x03\x12\x15\n\rtotal_batches\x18\x04 \x01(\x03\"\x80\x01\n\x17\x42\x61tchCompletionResponse\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x39\n\x0btask_status\x18\x02 \x01(\x0e\x32$.textgen.v1.BatchInferenceTaskStatus\x12\x19\n\x11result_dataset_id\x18\x03 \x01(\t*\x9b\x01\n\x18\x42\x61tchInferenceTaskStatus\x12+\n\'BATCH_INFERENCE_TASK_STATUS_UNSPECIFIED\x10\x00\x12\x0b\n\x07\x43REATED\x10\x01\x12\x0b\n\x07PENDING\x10\x02\x12\x0f\n\x0bIN_PROGRESS\x10\x03\x12\r\n\tCOMPLETED\x10\x04\x12\n\n\x06\x46\x41ILED\x10\x05\x12\x0c\n\x08\x43\x41NCELED\x10\x06\x32\xd4\x01\n\x1aTextGenerationBatchService\x12\xb5\x01\n\nCompletion\x12\".textgen.v1.BatchCompletionRequest\x1a\x1d.google.longrunning.Operation\"d\xca\x41\x32\n\x17\x42\x61tchCompletionResponse\x12\x17\x42\x61tchCompletionMetadata\x82\xd3\xe4\x93\x02)\"$/foundationModels/v1/completionBatch:\x01*Ba\n\x0e\x64\x65v.textgen.v1B\x1fTextGenerationBatchServiceProtoP\x01\xa2\x02\x03TGX\xaa\x02\nTextgen.V1\xca\x02\nTextgen\\V1\xea\x02\x0bTextgen::V1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -41,24 +42,26 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_BATCHCOMPLETIONREQUEST'].fields_by_name['model_uri']._serialized_options = b'\340A\002'
   _globals['_BATCHCOMPLETIONREQUEST'].fields_by_name['completion_options']._loaded_options = None
   _globals['_BATCHCOMPLETIONREQUEST'].fields_by_name['completion_options']._serialized_options = b'\340A\001'
+  _globals['_BATCHCOMPLETIONREQUEST'].fields_by_name['request_id']._loaded_options = None
+  _globals['_BATCHCOMPLETIONREQUEST'].fields_by_name['request_id']._serialized_options = b'\340A\001\342\214\317\327\010\002\010\001'
   _globals['_TEXTGENERATIONBATCHSERVICE'].methods_by_name['Completion']._loaded_options = None
   _globals['_TEXTGENERATIONBATCHSERVICE'].methods_by_name['Completion']._serialized_options = b'\312A2\n\027BatchCompletionResponse\022\027BatchCompletionMetadata\202\323\344\223\002)\"$/foundationModels/v1/completionBatch:\001*'
-  _globals['_BATCHINFERENCETASKSTATUS']._serialized_start=1173
-  _globals['_BATCHINFERENCETASKSTATUS']._serialized_end=1328
-  _globals['_BATCHCOMPLETIONREQUEST']._serialized_start=225
-  _globals['_BATCHCOMPLETIONREQUEST']._serialized_end=473
-  _globals['_COMPLETIONOPTIONS']._serialized_start=476
-  _globals['_COMPLETIONOPTIONS']._serialized_end=668
-  _globals['_REASONINGOPTIONS']._serialized_start=671
-  _globals['_REASONINGOPTIONS']._serialized_end=830
-  _globals['_REASONINGOPTIONS_REASONINGMODE']._serialized_start=749
-  _globals['_REASONINGOPTIONS_REASONINGMODE']._serialized_end=830
-  _globals['_JSONSCHEMA']._serialized_start=832
-  _globals['_JSONSCHEMA']._serialized_end=885
-  _globals['_BATCHCOMPLETIONMETADATA']._serialized_start=888
-  _globals['_BATCHCOMPLETIONMETADATA']._serialized_end=1039
-  _globals['_BATCHCOMPLETIONRESPONSE']._serialized_start=1042
-  _globals['_BATCHCOMPLETIONRESPONSE']._serialized_end=1170
-  _globals['_TEXTGENERATIONBATCHSERVICE']._serialized_start=1331
-  _globals['_TEXTGENERATIONBATCHSERVICE']._serialized_end=1543
+  _globals['_BATCHINFERENCETASKSTATUS']._serialized_start=1236
+  _globals['_BATCHINFERENCETASKSTATUS']._serialized_end=1391
+  _globals['_BATCHCOMPLETIONREQUEST']._serialized_start=254
+  _globals['_BATCHCOMPLETIONREQUEST']._serialized_end=536
+  _globals['_COMPLETIONOPTIONS']._serialized_start=539
+  _globals['_COMPLETIONOPTIONS']._serialized_end=731
+  _globals['_REASONINGOPTIONS']._serialized_start=734
+  _globals['_REASONINGOPTIONS']._serialized_end=893
+  _globals['_REASONINGOPTIONS_REASONINGMODE']._serialized_start=812
+  _globals['_REASONINGOPTIONS_REASONINGMODE']._serialized_end=893
+  _globals['_JSONSCHEMA']._serialized_start=895
+  _globals['_JSONSCHEMA']._serialized_end=948
+  _globals['_BATCHCOMPLETIONMETADATA']._serialized_start=951
+  _globals['_BATCHCOMPLETIONMETADATA']._serialized_end=1102
+  _globals['_BATCHCOMPLETIONRESPONSE']._serialized_start=1105
+  _globals['_BATCHCOMPLETIONRESPONSE']._serialized_end=1233
+  _globals['_TEXTGENERATIONBATCHSERVICE']._serialized_start=1394
+  _globals['_TEXTGENERATIONBATCHSERVICE']._serialized_end=1606
 # @@protoc_insertion_point(module_scope)

@@ -70,6 +70,7 @@ class BatchCompletionRequest(google.protobuf.message.Message):
     SOURCE_DATASET_ID_FIELD_NUMBER: builtins.int
     JSON_OBJECT_FIELD_NUMBER: builtins.int
     JSON_SCHEMA_FIELD_NUMBER: builtins.int
+    REQUEST_ID_FIELD_NUMBER: builtins.int
     model_uri: builtins.str
     """The model to run: `models/{model}` or `tunedModels/{tuned_model}`."""
     source_dataset_id: builtins.str
@@ -77,6 +78,14 @@ class BatchCompletionRequest(google.protobuf.message.Message):
     json_object: builtins.bool
     """When true, every completion is a JSON object. Prompts should ask for
     JSON too.
+    """
+    request_id: builtins.str
+    """A UUID4 the caller picks to make this request idempotent (AIP-155). A
+    request that repeats the id of an earlier one from the same principal,
+    within the time the service remembers ids, gets the first request's
+    answer instead of creating a second batch task. Unset: never
+    deduplicated. Not part of the upstream message: its number stays far from
+    upstream's, so a field added there later cannot collide.
     """
     @property
     def completion_options(self) -> global___CompletionOptions:
@@ -94,9 +103,10 @@ class BatchCompletionRequest(google.protobuf.message.Message):
         source_dataset_id: builtins.str = ...,
         json_object: builtins.bool = ...,
         json_schema: global___JsonSchema | None = ...,
+        request_id: builtins.str = ...,
     ) -> None: ...
     def HasField(self, field_name: typing.Literal["completion_options", b"completion_options", "json_object", b"json_object", "json_schema", b"json_schema", "request_format", b"request_format", "response_format", b"response_format", "source_dataset_id", b"source_dataset_id"]) -> builtins.bool: ...
-    def ClearField(self, field_name: typing.Literal["completion_options", b"completion_options", "json_object", b"json_object", "json_schema", b"json_schema", "model_uri", b"model_uri", "request_format", b"request_format", "response_format", b"response_format", "source_dataset_id", b"source_dataset_id"]) -> None: ...
+    def ClearField(self, field_name: typing.Literal["completion_options", b"completion_options", "json_object", b"json_object", "json_schema", b"json_schema", "model_uri", b"model_uri", "request_format", b"request_format", "request_id", b"request_id", "response_format", b"response_format", "source_dataset_id", b"source_dataset_id"]) -> None: ...
     @typing.overload
     def WhichOneof(self, oneof_group: typing.Literal["request_format", b"request_format"]) -> typing.Literal["source_dataset_id"] | None: ...
     @typing.overload

@@ -25,6 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 from google.api import client_pb2 as google_dot_api_dot_client__pb2
 from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
+from google.api import field_info_pb2 as google_dot_api_dot_field__info__pb2
 from google.api import resource_pb2 as google_dot_api_dot_resource__pb2
 from google.longrunning import operations_pb2 as google_dot_longrunning_dot_operations__pb2
 from google.protobuf import empty_pb2 as google_dot_protobuf_dot_empty__pb2
@@ -32,7 +33,7 @@ from google.protobuf import field_mask_pb2 as google_dot_protobuf_dot_field__mas
 from textgen.v1 import tuned_model_pb2 as textgen_dot_v1_dot_tuned__model__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$textgen/v1/tuned_model_service.proto\x12\ntextgen.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x17google/api/client.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a#google/longrunning/operations.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1ctextgen/v1/tuned_model.proto\"\x80\x01\n\x17\x43reateTunedModelRequest\x12 \n\x0etuned_model_id\x18\x01 \x01(\tB\x03\xe0\x41\x01H\x00\x88\x01\x01\x12\x30\n\x0btuned_model\x18\x02 \x01(\x0b\x32\x16.textgen.v1.TunedModelB\x03\xe0\x41\x02\x42\x11\n\x0f_tuned_model_id\"\xc4\x01\n\x18\x43reateTunedModelMetadata\x12\x30\n\x0btuned_model\x18\x05 \x01(\tB\x1b\xfa\x41\x18\n\x16textgen.dev/TunedModel\x12\x13\n\x0btotal_steps\x18\x01 \x01(\x05\x12\x17\n\x0f\x63ompleted_steps\x18\x02 \x01(\x05\x12\x19\n\x11\x63ompleted_percent\x18\x03 \x01(\x02\x12-\n\tsnapshots\x18\x04 \x03(\x0b\x32\x1a.textgen.v1.TuningSnapshot\"D\n\x14GetTunedModelRequest\x12,\n\x04name\x18\x01 \x01(\tB\x1e\xe0\x41\x02\xfa\x41\x18\n\x16textgen.dev/TunedModel\"^\n\x16ListTunedModelsRequest\x12\x16\n\tpage_size\x18\x01 \x01(\x05\x42\x03\xe0\x41\x01\x12\x17\n\npage_token\x18\x02 \x01(\tB\x03\xe0\x41\x01\x12\x13\n\x06\x66ilter\x18\x03 \x01(\tB\x03\xe0\x41\x01\"`\n\x17ListTunedModelsResponse\x12,\n\x0ctuned_models\x18\x01 \x03(\x0b\x32\x16.textgen.v1.TunedModel\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x81\x01\n\x17UpdateTunedModelRequest\x12\x30\n\x0btuned_model\x18\x01 \x01(\x0b\x32\x16.textgen.v1.TunedModelB\x03\xe0\x41\x02\x12\x34\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMaskB\x03\xe0\x41\x02\"G\n\x17\x44\x65leteTunedModelRequest\x12,\n\x04name\x18\x01 \x01(\tB\x1e\xe0\x41\x02\xfa\x41\x18\n\x16textgen.dev/TunedModel2\x88\x06\n\x11TunedModelService\x12\xd0\x01\n\x10\x43reateTunedModel\x12#.textgen.v1.CreateTunedModelRequest\x1a\x1d.google.longrunning.Operation\"x\xca\x41&\n\nTunedModel\x12\x18\x43reateTunedModelMetadata\xda\x41\x0btuned_model\xda\x41\x1atuned_model_id,tuned_model\x82\xd3\xe4\x93\x02\x1e\"\x0f/v1/tunedModels:\x0btuned_model\x12r\n\rGetTunedModel\x12 .textgen.v1.GetTunedModelRequest\x1a\x16.textgen.v1.TunedModel\"\'\xda\x41\x04name\x82\xd3\xe4\x93\x02\x1a\x12\x18/v1/{name=tunedModels/*}\x12\x8a\x01\n\x0fListTunedModels\x12\".textgen.v1.ListTunedModelsRequest\x1a#.textgen.v1.ListTunedModelsResponse\".\xda\x41\x14page_size,page_token\x82\xd3\xe4\x93\x02\x11\x12\x0f/v1/tunedModels\x12\xa4\x01\n\x10UpdateTunedModel\x12#.textgen.v1.UpdateTunedModelRequest\x1a\x16.textgen.v1.TunedModel\"S\xda\x41\x17tuned_model,update_mask\x82\xd3\xe4\x93\x02\x33\x32$/v1/{tuned_model.name=tunedModels/*}:\x0btuned_model\x12x\n\x10\x44\x65leteTunedModel\x12#.textgen.v1.DeleteTunedModelRequest\x1a\x16.google.protobuf.Empty\"\'\xda\x41\x04name\x82\xd3\xe4\x93\x02\x1a*\x18/v1/{name=tunedModels/*}BX\n\x0e\x64\x65v.textgen.v1B\x16TunedModelServiceProtoP\x01\xa2\x02\x03TGX\xaa\x02\nTextgen.V1\xca\x02\nTextgen\\V1\xea\x02\x0bTextgen::V1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$textgen/v1/tuned_model_service.proto\x12\ntextgen.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x17google/api/client.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1bgoogle/api/field_info.proto\x1a\x19google/api/resource.proto\x1a#google/longrunning/operations.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1ctextgen/v1/tuned_model.proto\"\xa2\x01\n\x17\x43reateTunedModelRequest\x12 \n\x0etuned_model_id\x18\x01 \x01(\tB\x03\xe0\x41\x01H\x00\x88\x01\x01\x12\x30\n\x0btuned_model\x18\x02 \x01(\x0b\x32\x16.textgen.v1.TunedModelB\x03\xe0\x41\x02\x12 \n\nrequest_id\x18\xe8\x07 \x01(\tB\x0b\xe0\x41\x01\xe2\x8c\xcf\xd7\x08\x02\x08\x01\x42\x11\n\x0f_tuned_model_id\"\xc4\x01\n\x18\x43reateTunedModelMetadata\x12\x30\n\x0btuned_model\x18\x05 \x01(\tB\x1b\xfa\x41\x18\n\x16textgen.dev/TunedModel\x12\x13\n\x0btotal_steps\x18\x01 \x01(\x05\x12\x17\n\x0f\x63ompleted_steps\x18\x02 \x01(\x05\x12\x19\n\x11\x63ompleted_percent\x18\x03 \x01(\x02\x12-\n\tsnapshots\x18\x04 \x03(\x0b\x32\x1a.textgen.v1.TuningSnapshot\"D\n\x14GetTunedModelRequest\x12,\n\x04name\x18\x01 \x01(\tB\x1e\xe0\x41\x02\xfa\x41\x18\n\x16textgen.dev/TunedModel\"^\n\x16ListTunedModelsRequest\x12\x16\n\tpage_size\x18\x01 \x01(\x05\x42\x03\xe0\x41\x01\x12\x17\n\npage_token\x18\x02 \x01(\tB\x03\xe0\x41\x01\x12\x13\n\x06\x66ilter\x18\x03 \x01(\tB\x03\xe0\x41\x01\"`\n\x17ListTunedModelsResponse\x12,\n\x0ctuned_models\x18\x01 \x03(\x0b\x32\x16.textgen.v1.TunedModel\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x81\x01\n\x17UpdateTunedModelRequest\x12\x30\n\x0btuned_model\x18\x01 \x01(\x0b\x32\x16.textgen.v1.TunedModelB\x03\xe0\x41\x02\x12\x34\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMaskB\x03\xe0\x41\x02\"G\n\x17\x44\x65leteTunedModelRequest\x12,\n\x04name\x18\x01 \x01(\tB\x1e\xe0\x41\x02\xfa\x41\x18\n\x16textgen.dev/TunedModel2\x88\x06\n\x11TunedModelService\x12\xd0\x01\n\x10\x43reateTunedModel\x12#.textgen.v1.CreateTunedModelRequest\x1a\x1d.google.longrunning.Operation\"x\xca\x41&\n\nTunedModel\x12\x18\x43reateTunedModelMetadata\xda\x41\x0btuned_model\xda\x41\x1atuned_model_id,tuned_model\x82\xd3\xe4\x93\x02\x1e\"\x0f/v1/tunedModels:\x0btuned_model\x12r\n\rGetTunedModel\x12 .textgen.v1.GetTunedModelRequest\x1a\x16.textgen.v1.TunedModel\"\'\xda\x41\x04name\x82\xd3\xe4\x93\x02\x1a\x12\x18/v1/{name=tunedModels/*}\x12\x8a\x01\n\x0fListTunedModels\x12\".textgen.v1.ListTunedModelsRequest\x1a#.textgen.v1.ListTunedModelsResponse\".\xda\x41\x14page_size,page_token\x82\xd3\xe4\x93\x02\x11\x12\x0f/v1/tunedModels\x12\xa4\x01\n\x10UpdateTunedModel\x12#.textgen.v1.UpdateTunedModelRequest\x1a\x16.textgen.v1.TunedModel\"S\xda\x41\x17tuned_model,update_mask\x82\xd3\xe4\x93\x02\x33\x32$/v1/{tuned_model.name=tunedModels/*}:\x0btuned_model\x12x\n\x10\x44\x65leteTunedModel\x12#.textgen.v1.DeleteTunedModelRequest\x1a\x16.google.protobuf.Empty\"\'\xda\x41\x04name\x82\xd3\xe4\x93\x02\x1a*\x18/v1/{name=tunedModels/*}BX\n\x0e\x64\x65v.textgen.v1B\x16TunedModelServiceProtoP\x01\xa2\x02\x03TGX\xaa\x02\nTextgen.V1\xca\x02\nTextgen\\V1\xea\x02\x0bTextgen::V1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -44,6 +45,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CREATETUNEDMODELREQUEST'].fields_by_name['tuned_model_id']._serialized_options = b'\340A\001'
   _globals['_CREATETUNEDMODELREQUEST'].fields_by_name['tuned_model']._loaded_options = None
   _globals['_CREATETUNEDMODELREQUEST'].fields_by_name['tuned_model']._serialized_options = b'\340A\002'
+  _globals['_CREATETUNEDMODELREQUEST'].fields_by_name['request_id']._loaded_options = None
+  _globals['_CREATETUNEDMODELREQUEST'].fields_by_name['request_id']._serialized_options = b'\340A\001\342\214\317\327\010\002\010\001'
   _globals['_CREATETUNEDMODELMETADATA'].fields_by_name['tuned_model']._loaded_options = None
   _globals['_CREATETUNEDMODELMETADATA'].fields_by_name['tuned_model']._serialized_options = b'\372A\030\n\026textgen.dev/TunedModel'
   _globals['_GETTUNEDMODELREQUEST'].fields_by_name['name']._loaded_options = None
@@ -70,20 +73,20 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_TUNEDMODELSERVICE'].methods_by_name['UpdateTunedModel']._serialized_options = b'\332A\027tuned_model,update_mask\202\323\344\223\00232$/v1/{tuned_model.name=tunedModels/*}:\013tuned_model'
   _globals['_TUNEDMODELSERVICE'].methods_by_name['DeleteTunedModel']._loaded_options = None
   _globals['_TUNEDMODELSERVICE'].methods_by_name['DeleteTunedModel']._serialized_options = b'\332A\004name\202\323\344\223\002\032*\030/v1/{name=tunedModels/*}'
-  _globals['_CREATETUNEDMODELREQUEST']._serialized_start=298
-  _globals['_CREATETUNEDMODELREQUEST']._serialized_end=426
-  _globals['_CREATETUNEDMODELMETADATA']._serialized_start=429
-  _globals['_CREATETUNEDMODELMETADATA']._serialized_end=625
-  _globals['_GETTUNEDMODELREQUEST']._serialized_start=627
-  _globals['_GETTUNEDMODELREQUEST']._serialized_end=695
-  _globals['_LISTTUNEDMODELSREQUEST']._serialized_start=697
-  _globals['_LISTTUNEDMODELSREQUEST']._serialized_end=791
-  _globals['_LISTTUNEDMODELSRESPONSE']._serialized_start=793
-  _globals['_LISTTUNEDMODELSRESPONSE']._serialized_end=889
-  _globals['_UPDATETUNEDMODELREQUEST']._serialized_start=892
-  _globals['_UPDATETUNEDMODELREQUEST']._serialized_end=1021
-  _globals['_DELETETUNEDMODELREQUEST']._serialized_start=1023
-  _globals['_DELETETUNEDMODELREQUEST']._serialized_end=1094
-  _globals['_TUNEDMODELSERVICE']._serialized_start=1097
-  _globals['_TUNEDMODELSERVICE']._serialized_end=1873
+  _globals['_CREATETUNEDMODELREQUEST']._serialized_start=327
+  _globals['_CREATETUNEDMODELREQUEST']._serialized_end=489
+  _globals['_CREATETUNEDMODELMETADATA']._serialized_start=492
+  _globals['_CREATETUNEDMODELMETADATA']._serialized_end=688
+  _globals['_GETTUNEDMODELREQUEST']._serialized_start=690
+  _globals['_GETTUNEDMODELREQUEST']._serialized_end=758
+  _globals['_LISTTUNEDMODELSREQUEST']._serialized_start=760
+  _globals['_LISTTUNEDMODELSREQUEST']._serialized_end=854
+  _globals['_LISTTUNEDMODELSRESPONSE']._serialized_start=856
+  _globals['_LISTTUNEDMODELSRESPONSE']._serialized_end=952
+  _globals['_UPDATETUNEDMODELREQUEST']._serialized_start=955
+  _globals['_UPDATETUNEDMODELREQUEST']._serialized_end=1084
+  _globals['_DELETETUNEDMODELREQUEST']._serialized_start=1086
+  _globals['_DELETETUNEDMODELREQUEST']._serialized_end=1157
+  _globals['_TUNEDMODELSERVICE']._serialized_start=1160
+  _globals['_TUNEDMODELSERVICE']._serialized_end=1936
 # @@protoc_insertion_point(module_scope)

@@ -22,11 +22,20 @@ class CreateTunedModelRequest(google.protobuf.message.Message):
 
     TUNED_MODEL_ID_FIELD_NUMBER: builtins.int
     TUNED_MODEL_FIELD_NUMBER: builtins.int
+    REQUEST_ID_FIELD_NUMBER: builtins.int
     tuned_model_id: builtins.str
     """The id part of the new name, `tunedModels/{tuned_model_id}`. It must
     match `[a-z]([a-z0-9-]{0,38}[a-z0-9])?`: up to 40 characters, starting
     with a letter and ending with a letter or digit. When absent the service
     makes one up.
+    """
+    request_id: builtins.str
+    """A UUID4 the caller picks to make this request idempotent (AIP-155). A
+    request that repeats the id of an earlier one from the same principal,
+    within the time the service remembers ids, gets the first request's
+    answer instead of creating a second tuned model and tuning job. Unset:
+    never deduplicated. Not part of the upstream message: its number stays
+    far from upstream's, so a field added there later cannot collide.
     """
     @property
     def tuned_model(self) -> textgen.v1.tuned_model_pb2.TunedModel:
@@ -37,9 +46,10 @@ class CreateTunedModelRequest(google.protobuf.message.Message):
         *,
         tuned_model_id: builtins.str | None = ...,
         tuned_model: textgen.v1.tuned_model_pb2.TunedModel | None = ...,
+        request_id: builtins.str = ...,
     ) -> None: ...
     def HasField(self, field_name: typing.Literal["_tuned_model_id", b"_tuned_model_id", "tuned_model", b"tuned_model", "tuned_model_id", b"tuned_model_id"]) -> builtins.bool: ...
-    def ClearField(self, field_name: typing.Literal["_tuned_model_id", b"_tuned_model_id", "tuned_model", b"tuned_model", "tuned_model_id", b"tuned_model_id"]) -> None: ...
+    def ClearField(self, field_name: typing.Literal["_tuned_model_id", b"_tuned_model_id", "request_id", b"request_id", "tuned_model", b"tuned_model", "tuned_model_id", b"tuned_model_id"]) -> None: ...
     def WhichOneof(self, oneof_group: typing.Literal["_tuned_model_id", b"_tuned_model_id"]) -> typing.Literal["tuned_model_id"] | None: ...
 
 global___CreateTunedModelRequest = CreateTunedModelRequest
