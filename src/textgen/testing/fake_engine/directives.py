@@ -20,7 +20,15 @@ from dataclasses import dataclass
 from textgen.v1 import content_pb2
 
 _CASE = re.compile(r"\b(uppercase|lowercase)\b", re.IGNORECASE)
-_KEYED_LINE = re.compile(r"^\s*(respond|prefix):.*$", re.IGNORECASE | re.MULTILINE)
+# Leading blanks are matched with [^\S\n] (whitespace other than a newline), never \s: a
+# pattern whose leading \s* can run across line ends is retried from every line start, so a
+# run of blank lines cost time quadratic in its length. Kept to one line, every pattern here
+# looks at each character a bounded number of times.
+_KEYED_LINE = re.compile(r"^[^\S\n]*(respond|prefix):.*$", re.IGNORECASE | re.MULTILINE)
+_VALUES = {
+    key: re.compile(rf"^[^\S\n]*{key}:[ \t]*(.*)$", re.IGNORECASE | re.MULTILINE)
+    for key in ("respond", "prefix")
+}
 
 
 @dataclass(frozen=True)
@@ -58,5 +66,7 @@ class Directives:
 
 
 def _line_value(text: str, key: str) -> str | None:
-    match = re.search(rf"^\s*{key}:[ \t]*(.*?)\s*$", text, re.IGNORECASE | re.MULTILINE)
-    return match.group(1) if match else None
+    # The rest of the first line that starts with the key, without its trailing whitespace
+    # (stripped here rather than by a lazy group and \s*$, which would backtrack).
+    match = _VALUES[key].search(text)
+    return match.group(1).rstrip() if match else None
