@@ -8,6 +8,13 @@ for Generative Language the `x-goog-request-params` routing header, whose field 
 `{variables}` of the method's google.api.http template (the official clients derive theirs
 from the same annotations).
 
+Where a flavour answers one of our methods with a message of another shape (Yandex's
+operations), an `Adapter` says which of the flavour's methods stands for ours and how to
+convert; the routed method is then an `Adapted` one, whose `encode` and `decode` the transport
+uses in place of the message classes' own. For Yandex these are batch Completion (the model
+name written as `gpt://<folder>/<model>/latest`), and GetOperation and CancelOperation sent as
+OperationService Get and Cancel. Yandex has no WaitOperation, so waiting polls Get.
+
 Adding a flavour means a row in `textgen.apis` and, if its clients send other metadata, a
 `Speech` entry below.
 """
@@ -17,15 +24,17 @@ from __future__ import annotations
 import dataclasses
 import re
 import urllib.parse
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 from google.api import annotations_pb2, http_pb2
+from google.protobuf import empty_pb2
 from google.protobuf.descriptor import MethodDescriptor
 from google.protobuf.message import Message
 
-from textgen import apis, errors
+from textgen import apis, errors, yandex_operation
 from textgen._calls import Method
+from textgen.v1 import text_generation_batch_service_pb2 as batch_pb2
 
 Metadata = tuple[tuple[str, str], ...]
 ROUTING_HEADER = "x-goog-request-params"
@@ -34,27 +43,119 @@ ROUTING_HEADER = "x-goog-request-params"
 _VARIABLE = re.compile(r"\{([a-z0-9_.]+)(?:=[^}]*)?\}")
 
 
+BEARER = ("authorization", "Bearer {}")  # a bearer token (such as a Yandex IAM token)
+
+
 class Speech(NamedTuple):
     """How a flavour's clients present themselves: the header (and value format) carrying
-    the API key, and whether they send the routing header."""
+    the API key, whether they send the routing header, and the header naming the folder on
+    calls to the services whose names start with `folder_services`."""
 
     key_header: str
     key_format: str = "{}"
     routing_header: bool = False
+    folder_header: str = ""
+    folder_services: str = ""
 
 
 SPEECH: dict[str, Speech] = {
     apis.TEXTGEN: Speech("x-api-key"),
     apis.GENERATIVE_LANGUAGE: Speech("x-goog-api-key", routing_header=True),
+    # The folder travels in model URIs; REST callers also name it in x-folder-id on the
+    # foundation-models services, and so do we (the operation service takes no folder).
+    apis.YANDEX: Speech(
+        "authorization",
+        "Api-Key {}",
+        folder_header="x-folder-id",
+        folder_services="yandex.cloud.ai.",
+    ),
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class Adapted(Method[Any, Any]):
+    """One of our methods sent as a flavour's method of another shape: `encode` writes our
+    request as the flavour's request bytes, `decode` reads its answer as our response type."""
+
+    encode: Callable[[Any], bytes] = dataclasses.field(kw_only=True)
+    decode: Callable[[bytes], Any] = dataclasses.field(kw_only=True)
+
+
+class Adapter(NamedTuple):
+    """Which of a flavour's methods (our declaration's path for it, as in textgen.apis)
+    stands for one of ours, and the conversions: `encode(request, folder)` gives the
+    flavour's request message (raising UsageError when it cannot be written), `decode` reads
+    the flavour's answer as our response."""
+
+    theirs: str
+    encode: Callable[[Any, str | None], Message]
+    decode: Callable[[bytes], Message]
+
+
+def yandex_model_uri(model: str, folder: str | None) -> str:
+    """`models/x` (or `x`) as `gpt://<folder>/x/latest`; a `gpt://` URI, or a name of
+    another collection, is kept. UsageError when a folder is needed and none was given."""
+    if model.startswith("gpt://") or ("/" in model and not model.startswith("models/")):
+        return model
+    if not folder:
+        raise errors.UsageError(
+            f"the Yandex API names models by URI: pass Client(folder_id=...) to send {model!r} "
+            "as gpt://<folder>/<model>/latest, or give the gpt:// URI itself"
+        )
+    return f"gpt://{folder}/{model.removeprefix('models/')}/latest"
+
+
+def _completion(request: batch_pb2.BatchCompletionRequest, folder: str | None) -> Message:
+    sent = batch_pb2.BatchCompletionRequest()
+    sent.CopyFrom(request)
+    sent.model_uri = yandex_model_uri(request.model_uri, folder)
+    return sent
+
+
+def _operation_request(kind: type[Message]) -> Callable[[Any, str | None], Message]:
+    def encode(request: Any, folder: str | None) -> Message:  # noqa: ANN401  (Get or Cancel)
+        return kind(operation_id=yandex_operation.operation_id(request.name))
+
+    return encode
+
+
+def _operation(data: bytes) -> Message:
+    return yandex_operation.longrunning(yandex_operation.Operation.FromString(data))
+
+
+def _empty(data: bytes) -> Message:
+    return empty_pb2.Empty()  # CancelOperation answers Empty; Yandex's Cancel, the operation
+
+
+_YANDEX_OPERATIONS = yandex_operation.OPERATION_SERVICE
+ADAPTERS: Mapping[str, Mapping[str, Adapter]] = {
+    apis.YANDEX: {
+        "/textgen.v1.TextGenerationBatchService/Completion": Adapter(
+            f"/{yandex_operation.BATCH_SERVICE}/Completion", _completion, _operation
+        ),
+        "/google.longrunning.Operations/GetOperation": Adapter(
+            f"/{_YANDEX_OPERATIONS}/Get",
+            _operation_request(yandex_operation.GetOperationRequest),
+            _operation,
+        ),
+        "/google.longrunning.Operations/CancelOperation": Adapter(
+            f"/{_YANDEX_OPERATIONS}/Cancel",
+            _operation_request(yandex_operation.CancelOperationRequest),
+            _empty,
+        ),
+    },
 }
 
 
 class Route(NamedTuple):
-    """One of our methods in a flavour: the method under its path there, and the request
-    fields (dotted paths) whose values the routing header carries."""
+    """One of our methods in a flavour: the method under its path there, the request
+    fields (dotted paths) whose values the routing header carries, metadata every call of it
+    carries, and its adapter when the flavour's message differs from ours."""
 
     method: Method[Any, Any]
     fields: tuple[str, ...] = ()
+    metadata: Metadata = ()
+    adapter: Adapter | None = None
 
 
 def routing_fields(descriptor: MethodDescriptor) -> tuple[str, ...]:
@@ -77,18 +178,24 @@ def _field_value(request: Message, path: str) -> str:
 
 
 class Routing:
-    """Routes for one flavour, resolved from the flavour table once per method."""
+    """Routes for one flavour, resolved from the flavour table once per method. `folder` is
+    the Yandex folder id that model URIs and `x-folder-id` name."""
 
-    def __init__(self, api: apis.Api) -> None:
+    def __init__(self, api: apis.Api, *, folder: str | None = None) -> None:
         self.api = api
-        self.speech = SPEECH.get(api.name)
-        if self.speech is None:
+        self.folder = folder or None
+        speech = SPEECH.get(api.name)
+        if speech is None:
             raise ValueError(f"the client does not speak the {api.name!r} API yet")
+        self.speech = speech
+        if folder is not None and not speech.folder_header:
+            raise ValueError(f"folder_id is for api='yandex', not for api={api.name!r}")
         # No aliases at all means our own names: every method is offered as declared.
         self.native = not api.services
         self._paths: dict[str, tuple[str, MethodDescriptor]] = {
             m.canonical: (m.path, m.descriptor) for m in api.methods()
         }
+        self._adapters = ADAPTERS.get(api.name, {})
         self._routes: dict[str, Route] = {}
 
     @property
@@ -98,7 +205,18 @@ class Routing:
 
     def offers(self, method: Method[Any, Any]) -> bool:
         """Whether the flavour has this method."""
-        return self.native or method.path in self._paths
+        return self.native or self._entry(method) is not None
+
+    def _entry(
+        self, method: Method[Any, Any]
+    ) -> tuple[str, MethodDescriptor, Adapter | None] | None:
+        # The flavour's path and our descriptor for `method`, and its adapter if it has one.
+        found = self._paths.get(method.path)
+        if found is not None:
+            return (*found, None)
+        adapter = self._adapters.get(method.path)
+        found = None if adapter is None else self._paths.get(adapter.theirs)
+        return None if found is None else (*found, adapter)
 
     def route(self, method: Method[Any, Any]) -> Route:
         """The method as the flavour calls it; UnsupportedByApi if the flavour lacks it."""
@@ -108,25 +226,42 @@ class Routing:
         if self.native:
             found = Route(method)
         else:
-            entry = self._paths.get(method.path)
+            entry = self._entry(method)
             if entry is None:
                 raise errors.UnsupportedByApi(method.name, self.api.name)
-            path, descriptor = entry
-            service = path[1:].rsplit("/", 1)[0]
-            fields = routing_fields(descriptor) if self.speech_routes else ()
-            found = Route(dataclasses.replace(method, service=service), fields)
+            path, descriptor, adapter = entry
+            service, name = path[1:].rsplit("/", 1)
+            routed: Method[Any, Any] = dataclasses.replace(method, service=service, name=name)
+            if adapter is not None:
+                routed = self._adapted(routed, adapter)
+            fields = routing_fields(descriptor) if self.speech.routing_header else ()
+            found = Route(routed, fields, self._service_metadata(service), adapter)
         self._routes[method.path] = found
         return found
 
-    @property
-    def speech_routes(self) -> bool:
-        """Whether calls carry the routing header."""
-        return self.speech is not None and self.speech.routing_header
+    def _adapted(self, routed: Method[Any, Any], adapter: Adapter) -> Adapted:
+        folder = self.folder
+
+        def encode(request: Message) -> bytes:
+            return adapter.encode(request, folder).SerializeToString()
+
+        fields = {f.name: getattr(routed, f.name) for f in dataclasses.fields(routed)}
+        return Adapted(**fields, encode=encode, decode=adapter.decode)
+
+    def _service_metadata(self, service: str) -> Metadata:
+        speech = self.speech
+        if self.folder and speech.folder_header and service.startswith(speech.folder_services):
+            return ((speech.folder_header, self.folder),)
+        return ()
 
     def key_metadata(self, key: str) -> Metadata:
         """The metadata that carries an API key in this flavour."""
-        assert self.speech is not None
         return ((self.speech.key_header, self.speech.key_format.format(key)),)
+
+    @staticmethod
+    def token_metadata(token: str) -> Metadata:
+        """The metadata that carries a bearer token (a Yandex IAM token, say)."""
+        return ((BEARER[0], BEARER[1].format(token)),)
 
     def prepare(
         self, method: Method[Any, Any], request: Message | None, metadata: Metadata
@@ -136,6 +271,9 @@ class Routing:
         if self.native:
             return method, metadata
         route = self.route(method)
+        if route.adapter is not None and request is not None:
+            route.adapter.encode(request, self.folder)  # a request it cannot write fails here
+        metadata = (*metadata, *route.metadata) if route.metadata else metadata
         if not route.fields or request is None:
             return route.method, metadata
         params = "&".join(
@@ -156,6 +294,6 @@ class Routing:
         return routed
 
 
-def routing(name: str) -> Routing:
+def routing(name: str, *, folder: str | None = None) -> Routing:
     """The Routing of the flavour called `name` (ValueError naming the known ones)."""
-    return Routing(apis.get(name))
+    return Routing(apis.get(name), folder=folder)

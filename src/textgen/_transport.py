@@ -23,6 +23,7 @@ from google.protobuf.message import Message
 
 from textgen import __version__, errors
 from textgen._calls import Method
+from textgen._routes import Adapted
 from textgen.retry import RetryPolicy
 
 ENDPOINT_ENV = "TEXTGEN_ENDPOINT"
@@ -236,7 +237,8 @@ _MULTICALLABLES: weakref.WeakKeyDictionary[Channel, dict[str, object]] = weakref
 
 def _multicallable(channel: Channel, method: Method[Any, Any], factory: Callable[..., M]) -> M:
     """`factory(path, ...)` for this channel, built on first use; `factory` is one of the
-    channel's unary_unary, unary_stream, stream_unary and stream_stream.
+    channel's unary_unary, unary_stream, stream_unary and stream_stream. A path always names
+    the same method of one flavour, so it is a good key even for an `Adapted` method.
 
     Callable[..., M]: the grpc stubs leave out `_registered_method`, which grpcio takes and
     the generated stubs pass too.
@@ -246,10 +248,14 @@ def _multicallable(channel: Channel, method: Method[Any, Any], factory: Callable
         cache = _MULTICALLABLES.setdefault(channel, {})
     found = cache.get(method.path)
     if found is None:
+        serializer: Callable[[Any], bytes] = method.request_type.SerializeToString
+        deserializer: Callable[[bytes], Any] = method.response_type.FromString
+        if isinstance(method, Adapted):  # a flavour's method of another shape (_routes)
+            serializer, deserializer = method.encode, method.decode
         found = cache[method.path] = factory(
             method.path,
-            request_serializer=method.request_type.SerializeToString,
-            response_deserializer=method.response_type.FromString,
+            request_serializer=serializer,
+            response_deserializer=deserializer,
             _registered_method=True,
         )
     return cast(M, found)  # a path has one kind of RPC, so the same factory built it

@@ -4,8 +4,10 @@ Waiting long-polls with WaitOperation: each poll asks the server to hold the cal
 min(remaining, LONG_POLL) seconds and gives the RPC a slightly larger deadline, so a finished
 operation is noticed as soon as the server answers. Servers that answer UNIMPLEMENTED get
 GetOperation polls with exponential backoff and jitter instead, as do clients whose API flavour
-has no WaitOperation (Generative Language). Every time the operation's
-metadata changes, `report` is invoked (through an Invoke effect, so it may be async).
+has no WaitOperation (Generative Language; Yandex, whose GetOperation is OperationService Get).
+Those polls start at FIRST_DELAY and grow to MAX_DELAY, or to WATCHED_MAX_DELAY while somebody
+watches progress, so a progress bar keeps moving. Every time the operation's metadata changes,
+`report` is invoked (through an Invoke effect, so it may be async).
 """
 
 from __future__ import annotations
@@ -67,6 +69,7 @@ POLL_SLACK = 2.0  # extra RPC deadline beyond the server-side wait
 FIRST_DELAY = 0.05  # GetOperation fallback: first pause, then x BACKOFF up to MAX_DELAY
 BACKOFF = 1.6
 MAX_DELAY = 5.0
+WATCHED_MAX_DELAY = 1.0  # the longest GetOperation pause while progress is shown
 JITTER = 0.2
 
 Report = Callable[[operations_pb2.Operation], object]
@@ -78,10 +81,11 @@ def get_operation(name: str) -> operations_pb2.GetOperationRequest:
 
 
 class Backoff:
-    """Exponential delays with +-JITTER multiplicative jitter."""
+    """Exponential delays up to `cap` seconds, with +-JITTER multiplicative jitter."""
 
-    def __init__(self) -> None:
+    def __init__(self, cap: float = MAX_DELAY) -> None:
         self._next = FIRST_DELAY
+        self._cap = cap
 
     def reset(self) -> None:
         """Start again from the first delay."""
@@ -90,7 +94,7 @@ class Backoff:
     def delay(self) -> float:
         """The next pause, in seconds."""
         current = self._next
-        self._next = min(self._next * BACKOFF, MAX_DELAY)
+        self._next = min(self._next * BACKOFF, self._cap)
         return current * random.uniform(1 - JITTER, 1 + JITTER)
 
 
@@ -104,12 +108,13 @@ def wait(
     """Wait until `current` is done or `timeout` seconds pass (OperationTimeout).
 
     Each WaitOperation holds for at most `hold_limit` seconds: LONG_POLL when nobody watches
-    progress, PROGRESS_POLL when somebody does.
+    progress, PROGRESS_POLL when somebody does (GetOperation polls then pause at most
+    WATCHED_MAX_DELAY).
     """
     name = current.name
     deadline = None if timeout is None else time.monotonic() + timeout
     long_poll = True
-    backoff = Backoff()
+    backoff = Backoff(MAX_DELAY if hold_limit >= LONG_POLL else WATCHED_MAX_DELAY)
     seen = current.metadata.SerializeToString()
     if current.HasField("metadata"):
         yield Invoke(report, args=(current,))

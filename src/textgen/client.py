@@ -54,11 +54,19 @@ def _call_options(
     timeout: float,
     retry: RetryPolicy,
     routing: _routes.Routing,
+    *,
+    iam_token: str | None,
 ) -> _calls.CallOptions:
     if timeout <= 0:
         raise ValueError(f"timeout must be positive, not {timeout}")
-    key = api_key if api_key is not None else os.environ.get(_transport.API_KEY_ENV)
-    sent = tuple(metadata) + (routing.key_metadata(key) if key else ())
+    if iam_token is not None:
+        if api_key is not None:
+            raise ValueError("pass api_key or iam_token, not both")
+        credential = routing.token_metadata(iam_token)
+    else:
+        key = api_key if api_key is not None else os.environ.get(_transport.API_KEY_ENV)
+        credential = routing.key_metadata(key) if key else ()
+    sent = tuple(metadata) + credential
     return _calls.CallOptions(timeout=timeout, retry=retry, metadata=sent)
 
 
@@ -80,10 +88,14 @@ class _BaseClient(Generic[S, Ch, IC]):
         interceptors: Sequence[IC] = (),
         options: _transport.ChannelOptions = (),
         api: str = DEFAULT_API,
+        folder_id: str | None = None,
+        iam_token: str | None = None,
     ) -> None:
-        routing = _routes.routing(api)
+        routing = _routes.routing(api, folder=folder_id)
         policy = _retry_policy(retry, max_retries, RetryPolicy())
-        call_options = _call_options(api_key, metadata, timeout, policy, routing)
+        call_options = _call_options(
+            api_key, metadata, timeout, policy, routing, iam_token=iam_token
+        )
         pool = _transport.ChannelPool(
             _transport.resolve_endpoint(target, credentials),
             self._opener(),
@@ -114,8 +126,13 @@ class _BaseClient(Generic[S, Ch, IC]):
 
     @property
     def api(self) -> str:
-        """The API flavour this client speaks, such as "textgen" or "generativelanguage"."""
+        """The API flavour this client speaks: "textgen", "generativelanguage" or "yandex"."""
         return self._runner.routing.name
+
+    @property
+    def folder_id(self) -> str | None:
+        """The Yandex folder that model URIs and `x-folder-id` name (api="yandex" only)."""
+        return self._runner.routing.folder
 
     @property
     def timeout(self) -> float:
@@ -162,7 +179,10 @@ class Client(_BaseClient[SyncRunner, grpc.Channel, _transport.SyncInterceptor]):
 
     target: "host:port", else $TEXTGEN_ENDPOINT, else the emulator in $TEXTGEN_EMULATOR_HOST.
     api_key: sent on every call (default $TEXTGEN_API_KEY), as `x-api-key`, or as the
-      chosen API's own clients send it (`x-goog-api-key` for Generative Language).
+      chosen API's own clients send it (`x-goog-api-key` for Generative Language,
+      `authorization: Api-Key <key>` for Yandex).
+    iam_token: instead of api_key, a bearer token (a Yandex IAM token), sent as
+      `authorization: Bearer <token>`.
     credentials: grpc.ChannelCredentials for TLS; by default TLS with the system roots, or
       plaintext for loopback targets and the emulator; "insecure" forces plaintext there.
     timeout: seconds per call, retries included.
@@ -170,8 +190,11 @@ class Client(_BaseClient[SyncRunner, grpc.Channel, _transport.SyncInterceptor]):
       RetryPolicy(): 2 resends after UNAVAILABLE, or after RESOURCE_EXHAUSTED with RetryInfo).
       max_retries: shorthand that sets the budget of `retry` (or of the default policy).
     api: the API flavour to speak (a name in textgen.apis.APIS): "textgen" (textgen.v1, the
-      default) or "generativelanguage" (Google's v1beta service names and metadata). A method
+      default), "generativelanguage" (Google's v1beta service names and metadata) or
+      "yandex" (Yandex foundation models: batch completions and their operations). A method
       the flavour does not offer raises errors.UnsupportedByApi before anything is sent.
+    folder_id: with api="yandex", the folder: model names become gpt://<folder>/<model>/latest
+      and batch calls carry `x-folder-id`.
     """
 
     models: Models

@@ -14,6 +14,10 @@ and two services that the Yandex flavour (textgen.apis) renames: `OperationServi
 Cancel) and `TextGenerationBatchService` (Completion, taking our BatchCompletionRequest,
 which is wire-identical to Yandex's, and answering `Operation`).
 
+It also converts between the two shapes' names (`operation_id`, `operation_name`) and reads a
+Yandex operation as a google.longrunning one (`longrunning`), which the server and the
+client's Yandex flavour share.
+
 They are declared here rather than in protos/ so that the published contract stays
 `textgen.v1` alone (its lint, breaking-change baseline and TypeScript output untouched) and
 so that server and client share them without depending on yandexcloud.
@@ -23,6 +27,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from google.longrunning import operations_pb2
 from google.protobuf import (
     any_pb2,
     descriptor_pb2,
@@ -113,3 +118,33 @@ def _message(name: str) -> type[Message]:
 Operation = _message("Operation")
 GetOperationRequest = _message("GetOperationRequest")
 CancelOperationRequest = _message("CancelOperationRequest")
+
+
+# --- between Yandex's shape and google.longrunning's -------------------------------------
+
+OPERATIONS_PREFIX = "operations/"
+
+
+def operation_id(name: str) -> str:
+    """The Yandex id of our operation `name` (`operations/abc` -> `abc`)."""
+    return name.removeprefix(OPERATIONS_PREFIX)
+
+
+def operation_name(operation_id: str) -> str:
+    """Our name for a Yandex operation id; an id holding a `/` (an operation another flavour
+    started, such as `tunedModels/x/operations/y`) is already a full name."""
+    return operation_id if "/" in operation_id else OPERATIONS_PREFIX + operation_id
+
+
+def longrunning(shaped: Message) -> operations_pb2.Operation:
+    """A Yandex-shaped operation as a google.longrunning.Operation (name from its id)."""
+    source: Any = shaped
+    operation = operations_pb2.Operation(name=operation_name(source.id), done=source.done)
+    if source.HasField("metadata"):
+        operation.metadata.CopyFrom(source.metadata)
+    result = source.WhichOneof("result")
+    if result == "error":
+        operation.error.CopyFrom(source.error)
+    elif result == "response":
+        operation.response.CopyFrom(source.response)
+    return operation

@@ -36,13 +36,13 @@ from google.protobuf.message import Message
 
 from textgen import yandex_operation
 from textgen.server.lro.operations import Operations
-from textgen.server.names import OPERATIONS
 from textgen.server.rpc.auth import current_principal
 from textgen.server.rpc.errors import FieldViolation, ServiceError, invalid_argument
 from textgen.server.services.text_generation_batch_service import TextGenerationBatchServicer
 from textgen.server.state import ServerState
 from textgen.server.storage import StoredOperation
 from textgen.v1 import text_generation_batch_service_pb2 as batch_pb2
+from textgen.yandex_operation import operation_id, operation_name
 
 MODEL_URI_SCHEME = "gpt://"
 MODEL_VERSIONS = frozenset({"latest", "rc", "deprecated"})
@@ -80,16 +80,6 @@ def _timestamp(seconds: float) -> timestamp_pb2.Timestamp:
     stamp = timestamp_pb2.Timestamp()
     stamp.FromNanoseconds(round(seconds * 1e9))
     return stamp
-
-
-def operation_id(name: str) -> str:
-    """The Yandex id of our operation `name`."""
-    return name.removeprefix(f"{OPERATIONS}/")
-
-
-def operation_name(operation_id: str) -> str:
-    """Our name for a Yandex operation id."""
-    return operation_id if "/" in operation_id else f"{OPERATIONS}/{operation_id}"
 
 
 def yandex_shape(stored: StoredOperation) -> Message:
