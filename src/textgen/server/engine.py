@@ -228,7 +228,12 @@ class GenerationInput(_FrozenData):
 
 @dataclass(init=False, repr=False, eq=False)
 class GeneratedCandidate(_Data):
-    """One candidate answer, before safety thresholds are applied by the servicer."""
+    """One candidate answer, before safety thresholds are applied by the servicer.
+
+    `safety_ratings` are optional: an engine that rates as it generates fills them, and the
+    servicer judges those when they cover every category the request screens. Otherwise
+    (none given, or a category missing) the servicer calls `rate()` on the candidate's text.
+    """
 
     parts: list[content_pb2.Part]
     finish_reason: FinishReason = generation_pb2.Candidate.STOP

@@ -123,6 +123,22 @@ class SafetyPolicy:
             judged.append(judged_rating)
         return Verdict(judged, blocks)
 
+    def judge_own(self, ratings: Sequence[Rating]) -> Verdict | None:
+        """The verdict on ratings an engine gave with its candidate, or None when they
+        lack a category this policy screens (the caller then asks the engine to rate).
+
+        Only the screened categories are judged, in this policy's order, so the verdict
+        equals the one `rate` would give from an engine that rates the same way.
+        """
+        if len(ratings) < len(self.categories):
+            return None
+        by_category = {rating.category: rating for rating in ratings}
+        try:
+            chosen = [by_category[category] for category in self.categories]
+        except KeyError:
+            return None
+        return self.judge(chosen)
+
     async def rate(
         self,
         engine: Engine,

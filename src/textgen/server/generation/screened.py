@@ -1,5 +1,8 @@
 """Screened generation: rate the prompt, run the engine, judge each candidate.
 
+A candidate is judged on the ratings the engine returned with it when they cover every
+category the request screens; otherwise the engine's `rate` is asked for its text.
+
 Shared by GenerateText, GenerateMessage and GenerateContent (and their streaming forms);
 each servicer method only turns the result into its own response type. A blocked prompt
 never reaches the engine.
@@ -52,7 +55,10 @@ async def generate(
     output = await engine.generate(request)
     candidates = []
     for index, candidate in enumerate(output.candidates):
-        verdict = await policy.rate(engine, request.model, candidate.text())
+        # An engine that rated its candidate is judged on those ratings, not asked again.
+        verdict = policy.judge_own(candidate.safety_ratings)
+        if verdict is None:
+            verdict = await policy.rate(engine, request.model, candidate.text())
         candidates.append(ScreenedCandidate(index, candidate, verdict))
     return Screened(prompt, output.prompt_token_count or tokens, candidates)
 

@@ -46,7 +46,7 @@ from textgen.testing.fake_engine.catalog import embedding_dimension as catalog_d
 from textgen.testing.fake_engine.chunker import Chunker
 from textgen.testing.fake_engine.embeddings import embed_text, fit
 from textgen.testing.fake_engine.json_values import json_text
-from textgen.testing.fake_engine.prose import paragraph, seeded, vocabulary
+from textgen.testing.fake_engine.prose import digest, paragraph, seeded, vocabulary
 from textgen.v1 import content_pb2, generation_pb2, model_pb2, safety_pb2
 
 if TYPE_CHECKING:
@@ -245,7 +245,7 @@ class FakeEngine:
         fingerprint = _fingerprint(request)
         return [
             directed(
-                " ".join([*markers, paragraph(self._source(request, fingerprint, index), words)])
+                " ".join([*markers, paragraph(self._draws(request, fingerprint, index), words)])
             )
             for index in range(count)
         ]
@@ -255,10 +255,17 @@ class FakeEngine:
     ) -> random.Random:
         """The random source for one candidate (and purpose, beside its text); seeds matter
         only when temperature > 0."""
+        return seeded(*self._key(request, fingerprint, index), *purpose)
+
+    def _draws(self, request: GenerationInput, fingerprint: bytes, index: int) -> bytes:
+        """The bytes one candidate's plain text is drawn from, keyed as `_source` is."""
+        return digest(*self._key(request, fingerprint, index))
+
+    def _key(self, request: GenerationInput, fingerprint: bytes, index: int) -> tuple[object, ...]:
         params = request.params
         seed = params.seed if params.seed is not None else self.seed
         sampled = seed if params.temperature > 0 else None
-        return seeded(request.model.name, fingerprint, index, sampled, *purpose)
+        return (request.model.name, fingerprint, index, sampled)
 
 
 _UNSPECIFIED: FinishReason = generation_pb2.Candidate.FINISH_REASON_UNSPECIFIED
