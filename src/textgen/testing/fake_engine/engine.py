@@ -231,8 +231,10 @@ class FakeEngine:
         if json_mode:
             schema = params.response_schema or DEFAULT_JSON_SCHEMA
             fingerprint = _fingerprint(request)
+            # At most max_output_tokens values: each takes a token, so more would be cut.
+            budget = params.max_output_tokens
             return [
-                json_text(schema, self._source(request, fingerprint, index), words)
+                json_text(schema, self._source(request, fingerprint, index), words, budget=budget)
                 for index in range(count)
             ]
         if request.contents and _holds_results(request.contents[-1]):
