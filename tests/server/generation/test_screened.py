@@ -9,7 +9,7 @@ from typing import NamedTuple
 import pytest
 from textgen.v1 import generation_pb2, model_pb2, safety_pb2
 
-from textgen.server.engine import RatingStream
+from textgen.server.engine import GenerationInput, GenerationOutput, RatingStream
 from textgen.server.generation import screened
 from textgen.server.generation.safety import CONTENT_DEFAULT_CATEGORIES, SafetyPolicy
 from textgen.testing.fake_engine import harm
@@ -133,3 +133,50 @@ async def test_each_piece_is_rated_once() -> None:
     ]
     assert "".join(sent) == answer
     assert engine.rated == len(answer)
+
+
+class RatingsAsked(FakeEngine):
+    """Records every text it is asked to rate. With keep_all=False its candidates lose the
+    last category of their own ratings."""
+
+    def __init__(self, *, keep_all: bool) -> None:
+        super().__init__()
+        self.asked: list[str] = []
+        self._keep_all = keep_all
+
+    async def rate(
+        self,
+        model: model_pb2.Model,
+        text: str,
+        categories: Sequence[harm.HarmCategory],
+        *,
+        stream: RatingStream | None = None,
+    ) -> list[safety_pb2.SafetyRating]:
+        self.asked.append(text)
+        return await super().rate(model, text, categories, stream=stream)
+
+    async def generate(self, request: GenerationInput) -> GenerationOutput:
+        output = await super().generate(request)
+        if not self._keep_all:
+            for candidate in output.candidates:
+                del candidate.safety_ratings[-1]
+        return output
+
+
+@pytest.mark.parametrize("keep_all", [True, False])
+async def test_unary_candidates_are_judged_on_their_own_ratings_when_complete(
+    keep_all: bool,
+) -> None:
+    # A harassment marker in the answer blocks it either way; the engine is asked to rate
+    # the candidate only when its own ratings lack a screened category.
+    engine = RatingsAsked(keep_all=keep_all)
+    answer = "fine " + harm.marker(safety_pb2.HARM_CATEGORY_HARASSMENT, "high")
+    request = generation_input(GEMINI, "go", system=f"respond: {answer}")
+    policy = SafetyPolicy.build([], CONTENT_DEFAULT_CATEGORIES)
+    result = await screened.generate(engine, request, policy, policy.judge([]), 1)
+    (item,) = result.candidates
+    assert item.verdict.blocked
+    assert [rating.category for rating in item.verdict.ratings] == list(policy.categories)
+    expected = policy.judge(harm.rate(item.candidate.text(), policy.categories))
+    assert list(item.verdict.ratings) == list(expected.ratings)
+    assert engine.asked == ([] if keep_all else [item.candidate.text()])
