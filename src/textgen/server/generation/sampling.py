@@ -21,9 +21,11 @@ from google.protobuf.message import Message
 
 from textgen.server.engine import SamplingParams
 from textgen.server.generation.resolution import ResolvedModel
+from textgen.server.rpc.errors import FieldViolation
 from textgen.server.validation import generation_rules
 from textgen.server.validation.generation_rules import model_limit_rules
-from textgen.server.validation.rules import AnyRule, validate
+from textgen.server.validation.rules import AnyRule, ensure, validate
+from textgen.server.validation.schema_limits import fewest_values, size_message
 from textgen.v1 import content_pb2, model_pb2
 
 FALLBACK_TEMPERATURE = 1.0
@@ -102,25 +104,41 @@ def sampling_params(
     max_output_tokens = _optional(source, fields, "max_output_tokens")
     stops = tuple(getattr(source, "stop_sequences", ())) if "stop_sequences" in fields else ()
     mime = getattr(source, "response_mime_type", "") if "response_mime_type" in fields else ""
+    if max_output_tokens is None:
+        max_output_tokens = resolved.base.output_token_limit
     schema = None
     if source is not None and "response_schema" in fields and source.HasField("response_schema"):
         schema = schema_to_json(source.response_schema)  # type: ignore[attr-defined]
+        _check_size(schema, max_output_tokens, prefix, "response_schema")
     elif source is not None and "response_json_schema" in fields:
         schema = _json_schema(source)
+        if schema is not None:
+            _check_size(schema, max_output_tokens, prefix, _json_schema_field(source))
     return SamplingParams(
         temperature=_first(temperature, resolved.temperature, FALLBACK_TEMPERATURE),
         top_p=_first(top_p, resolved.top_p, FALLBACK_TOP_P),
         top_k=top_k if top_k is not None else resolved.top_k,
         candidate_count=candidate_count if candidate_count is not None else 1,
-        max_output_tokens=(
-            max_output_tokens if max_output_tokens is not None else resolved.base.output_token_limit
-        ),
+        max_output_tokens=max_output_tokens,
         stop_sequences=stops,
         seed=_optional(source, fields, "seed"),
         response_mime_type=mime or TEXT_MIME_TYPE,
         response_schema=schema,
         logprobs=_logprobs(source, fields),
     )
+
+
+def _check_size(schema: dict[str, Any], cap: int, prefix: str, field: str) -> None:
+    """INVALID_ARGUMENT on the schema's field when the fewest values an answer to it holds
+    exceed max_output_tokens (each value takes at least one token)."""
+    if fewest_values(schema, cap) > cap:
+        path = f"{prefix}.{field}" if prefix else field
+        ensure([FieldViolation(path, size_message(cap, "max_output_tokens"))])
+
+
+def _json_schema_field(source: Message) -> str:
+    """Which of GenerationConfig's JSON Schema fields is set."""
+    return next((name for name in _JSON_SCHEMA_FIELDS if source.HasField(name)), "")
 
 
 def _logprobs(source: Message | None, fields: frozenset[str]) -> int | None:

@@ -13,7 +13,9 @@ from textgen.server.rpc.errors import FieldViolation, invalid_argument
 from textgen.server.validation.rules import (
     AnyRule,
     CrossRule,
+    Fault,
     Rule,
+    TreeRule,
     at_least,
     at_most,
     between,
@@ -21,6 +23,7 @@ from textgen.server.validation.rules import (
     is_set,
     non_empty,
 )
+from textgen.server.validation.schema_limits import document_faults, schema_faults
 from textgen.v1 import model_pb2, safety_pb2
 
 MAX_CANDIDATES = 8
@@ -98,6 +101,34 @@ def finite_numbers(value: struct_pb2.Value) -> bool:
 _FINITE = "must hold only finite numbers (JSON has no NaN or Infinity)"
 
 
+def struct_faults(document: struct_pb2.Struct) -> list[Fault]:
+    """A fault for each NaN or infinite number in a JSON object (function call arguments,
+    a function's response), naming where it sits in the object as a JSON pointer."""
+    found: list[Fault] = []
+    pending: list[tuple[str, struct_pb2.Value]] = [
+        (f"/{_escaped(key)}", value) for key, value in document.fields.items()
+    ]
+    while pending:
+        pointer, item = pending.pop()
+        kind = item.WhichOneof("kind")
+        if kind == "number_value" and not math.isfinite(item.number_value):
+            found.append(("", f"holds {item.number_value} at {pointer}; {_FINITE}"))
+        elif kind == "struct_value":
+            pending.extend(
+                (f"{pointer}/{_escaped(key)}", value)
+                for key, value in item.struct_value.fields.items()
+            )
+        elif kind == "list_value":
+            pending.extend(
+                (f"{pointer}/{index}", value) for index, value in enumerate(item.list_value.values)
+            )
+    return sorted(found)
+
+
+def _escaped(key: str) -> str:
+    return key.replace("~", "~0").replace("/", "~1")
+
+
 def _either(first: str, second: str, within: str = "") -> CrossRule:
     """A message (or each one `within` reaches) may set `first` or `second`, not both;
     reported on `second`."""
@@ -131,6 +162,7 @@ def _response_json_schema_rules(name: str) -> list[AnyRule]:
             when_set=True,
         ),
         Rule(name, finite_numbers, _FINITE),
+        TreeRule(name, document_faults),
     ]
 
 
@@ -152,6 +184,15 @@ FUNCTION_JSON_SCHEMA_RULES: list[AnyRule] = [
     _either("response", "response_json_schema", _DECLARATIONS),
     _finite("parameters_json_schema", _DECLARATIONS),
     _finite("response_json_schema", _DECLARATIONS),
+    TreeRule(f"{_DECLARATIONS}.parameters", schema_faults),
+    TreeRule(f"{_DECLARATIONS}.response", schema_faults),
+    TreeRule(f"{_DECLARATIONS}.parameters_json_schema", document_faults),
+    TreeRule(f"{_DECLARATIONS}.response_json_schema", document_faults),
+]
+# Function calls and function responses in the turns carry JSON objects, finite throughout.
+FUNCTION_PART_RULES: list[AnyRule] = [
+    TreeRule("contents[].parts[].function_call.args", struct_faults),
+    TreeRule("contents[].parts[].function_response.response", struct_faults),
 ]
 
 
@@ -160,6 +201,7 @@ TEXT_SAMPLING_RULES = sampling_rules(TEXT_MAX_TEMPERATURE)
 CONTENT_SAMPLING_RULES = [
     *sampling_rules(CONTENT_MAX_TEMPERATURE),
     Rule("logprobs", between(0, MAX_LOGPROBS), f"must be between 0 and {MAX_LOGPROBS}"),
+    TreeRule("response_schema", schema_faults),
     *RESPONSE_JSON_SCHEMA_RULES,
 ]
 
@@ -190,6 +232,7 @@ CONTENT_RULES: list[AnyRule] = [
     ),
     Rule("cached_content", lambda _: False, "this server keeps no cached content"),
     *FUNCTION_JSON_SCHEMA_RULES,
+    *FUNCTION_PART_RULES,
 ]
 COUNT_TOKENS_RULES: list[AnyRule] = [
     CrossRule(
@@ -197,6 +240,7 @@ COUNT_TOKENS_RULES: list[AnyRule] = [
         lambda m: not (m.contents and m.HasField("generate_content_request")),
         "set either contents or generate_content_request, not both",
     ),
+    *FUNCTION_PART_RULES,
 ]
 
 BATCH_EMBED_TEXT_RULES: list[AnyRule] = [

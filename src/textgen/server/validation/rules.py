@@ -5,7 +5,9 @@ A `Rule` names a field by its path relative to the checked message (`temperature
 of the path to each element and reports the index (`safety_settings[2].category`). A rule
 is skipped when its field is absent (an unset optional scalar or message), unless
 `required`. A `CrossRule` checks the whole message, for rules that relate fields; `within`
-points it at nested messages instead (each FunctionDeclaration of each Tool, say).
+points it at nested messages instead (each FunctionDeclaration of each Tool, say). A
+`TreeRule` looks inside a field's value (a Schema tree, a JSON document) and reports each
+fault it finds at its own path below the field.
 
 The rule sets live beside this module, one per service (`generation_rules`, `tuning_rules`,
 `dataset_rules`, `batch_rules`). Syntactic rules run before any lookup; the few that need
@@ -130,6 +132,9 @@ class CrossRule:
 
     `when_set` declares that the check can fail only while `field` is set, so that a rule
     without `within` is skipped, unchecked, while the field is unset.
+
+    `describe`, when given, words the failure from the checked message (to quote a limit
+    or a count the message itself sets); `message` is used otherwise.
     """
 
     field: str
@@ -138,6 +143,7 @@ class CrossRule:
     reason: str = "INVALID_FIELD"
     within: str = ""
     when_set: bool = False
+    describe: Callable[[Any], str] | None = None
     # `within` split into its segments once.
     segments: tuple[str, ...] = dataclasses.field(init=False, repr=False, compare=False)
 
@@ -149,15 +155,50 @@ class CrossRule:
         if not self.segments:
             if self.check(message):
                 return []
-            return [FieldViolation(_join(prefix, self.field), self.message, self.reason)]
+            return [self.failure(prefix, message)]
         return [
-            FieldViolation(_join(path, self.field), self.message, self.reason)
+            self.failure(path, nested)
             for path, present, nested in _walk(message, self.segments, prefix)
             if present and not self.check(nested)
         ]
 
+    def failure(self, path: str, checked: Any) -> FieldViolation:  # noqa: ANN401 (a message)
+        """The violation reported when `checked`, found at `path`, fails the check."""
+        text = self.message if self.describe is None else self.describe(checked)
+        return FieldViolation(_join(path, self.field), text, self.reason)
 
-AnyRule = Rule | CrossRule
+
+# What a TreeRule's finder reports: a path below the field ("" for the field itself, or a
+# suffix such as ".items.minimum") and why that value fails.
+Fault = tuple[str, str]
+
+
+@dataclass(frozen=True)
+class TreeRule:
+    """A rule that looks inside the value at `field` (written like a Rule's path, so `[]`
+    reaches every element) and reports each fault `find` names at the field's path plus the
+    fault's own suffix. It is skipped while the field is unset."""
+
+    field: str
+    find: Callable[[Any], Iterable[Fault]]
+    reason: str = "INVALID_FIELD"
+    required = False  # read by the plan, as it reads Rule's
+    segments: tuple[str, ...] = dataclasses.field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "segments", tuple(self.field.split(".")))
+
+    def violations(self, message: Message, prefix: str = "") -> list[FieldViolation]:
+        """A violation for each fault found in each value the path reaches."""
+        return [
+            FieldViolation(f"{path}{suffix}", text, self.reason)
+            for path, present, value in _walk(message, self.segments, prefix)
+            if present
+            for suffix, text in self.find(value)
+        ]
+
+
+AnyRule = Rule | CrossRule | TreeRule
 
 
 @dataclass(frozen=True)
@@ -172,9 +213,7 @@ class _SharedWalk:
         for path, present, nested in _walk(message, self.rules[0].segments, prefix):
             if present:
                 found.extend(
-                    FieldViolation(_join(path, rule.field), rule.message, rule.reason)
-                    for rule in self.rules
-                    if not rule.check(nested)
+                    rule.failure(path, nested) for rule in self.rules if not rule.check(nested)
                 )
         return found
 
@@ -278,7 +317,7 @@ def _plan(descriptor: Descriptor, rules: Sequence[AnyRule]) -> Plan:
         if each:  # each element is checked: an empty field has none
             plan.append((name, True, rule))
         else:
-            needed = isinstance(rule, Rule) and rule.required
+            needed = not isinstance(rule, CrossRule) and rule.required
             plan.append((name if optional and not needed else None, False, rule))
     if len(_PLANS) >= _PLANS_KEPT:
         _PLANS.clear()

@@ -32,6 +32,7 @@ returned fields, e.g. ``get_weather returned temperature 21, unit celsius.``
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Iterator, Sequence
 
@@ -125,7 +126,9 @@ def _json_arguments(document: object, text: str) -> dict[str, JsonValue]:
 def _mentions(text: str) -> tuple[Iterator[str], Iterator[float]]:
     """The quoted texts, then the numbers outside quotes, in the order the text has them."""
     quoted = [first or second for first, second in _QUOTED.findall(text)]
-    numbers = iter(float(found) for found in _NUMBER.findall(_QUOTED.sub(" ", text)))
+    written = (float(found) for found in _NUMBER.findall(_QUOTED.sub(" ", text)))
+    # A number too long for a float reads as infinite, which no JSON value holds: skipped.
+    numbers = (number for number in written if math.isfinite(number))
     return iter(quoted), numbers
 
 
@@ -152,7 +155,8 @@ def _fill(
 
 
 class _JsonFiller:
-    """_fill's rules for a JSON Schema document (root is what ``$ref`` resolves against)."""
+    """_fill's rules for a JSON Schema document (root is what ``$ref`` resolves against),
+    writing at most MAX_ARGUMENT_VALUES values (any asked for after that are null)."""
 
     def __init__(
         self, root: object, text: str, quoted: Iterator[str], numbers: Iterator[float]
@@ -161,8 +165,12 @@ class _JsonFiller:
         self._text = text
         self._quoted = quoted
         self._numbers = numbers
+        self._left = MAX_ARGUMENT_VALUES
 
     def fill(self, schema: object, depth: int) -> JsonValue:
+        if self._left <= 0:
+            return None
+        self._left -= 1
         found = resolve(schema, self._root)
         if not isinstance(found, dict) or depth > _MAX_DEPTH:
             return next(self._quoted, "") if found is True else None
@@ -209,6 +217,9 @@ class _JsonFiller:
 
 # Deeper JSON Schema members are filled with null, so a schema that refers to itself ends.
 _MAX_DEPTH = 16
+# The most values one call's arguments hold (objects count as one each, members apart), so
+# that a schema whose members refer to it twice over stays cheap.
+MAX_ARGUMENT_VALUES = 4096
 
 
 def _strings(value: object) -> list[str]:

@@ -37,6 +37,15 @@ branches) still gets an answer, as close as the rules above make it; it cannot c
 `json_text` writes the value a piece at a time, as `json.dumps(value_for(...))` would write it
 whole, drawing from the source in the same order; so an answer can be streamed before all of
 it is drawn.
+
+The work is bounded whatever the schema. An answer holds at most `budget` values (every value
+counts, containers included; MAX_VALUES unless the caller passes its output cap): once they
+are spent, arrays and objects take no more members and a value still asked for is null.
+Each value takes at least one token, so with the output cap as the budget the spent answer
+is longer than the cap and is cut there anyway: the part a caller sees is the same as
+without the budget. Counts (minItems) are clamped to what is left of it. Resolution of
+``$ref``, ``allOf``, ``anyOf`` and ``oneOf`` takes at most _STEPS steps for one subschema,
+branches included, and each subschema is resolved once per answer.
 """
 
 from __future__ import annotations
@@ -65,25 +74,38 @@ _LOWER_BOUNDS = ("minimum", "exclusiveMinimum", "minLength", "min_length", "minI
 _UPPER_BOUNDS = ("maximum", "exclusiveMaximum", "maxLength", "max_length", "maxItems", "max_items")
 _BRANCHES = ("anyOf", "any_of", "oneOf", "one_of")
 _ALL = ("allOf", "all_of")
-_STEPS = 64  # resolution steps for one subschema ($ref, allOf, anyOf), all told
+_STEPS = 128  # resolution steps for one subschema ($ref, allOf, anyOf), branches included
+MAX_VALUES = 65_536  # the values one answer holds at most, when the caller names no budget
 
 
-def value_for(schema: AnySchema, source: random.Random, words: tuple[str, ...]) -> JsonValue:
-    """A value that schema accepts, drawn from source."""
-    return _Writer(schema, source, words).value(schema, 0)
+def value_for(
+    schema: AnySchema, source: random.Random, words: tuple[str, ...], *, budget: int = MAX_VALUES
+) -> JsonValue:
+    """A value that schema accepts, drawn from source, of at most `budget` values."""
+    return _Writer(schema, source, words, budget).value(schema, 0)
 
 
-def json_text(schema: AnySchema, source: random.Random, words: tuple[str, ...]) -> Iterator[str]:
-    """`json.dumps(value_for(schema, source, words))` in pieces, drawn as they are written."""
-    return _Writer(schema, source, words).text(schema, 0)
+def json_text(
+    schema: AnySchema, source: random.Random, words: tuple[str, ...], *, budget: int = MAX_VALUES
+) -> Iterator[str]:
+    """`json.dumps(value_for(schema, source, words, budget=budget))` in pieces, drawn as they
+    are written."""
+    return _Writer(schema, source, words, budget).text(schema, 0)
 
 
 def resolve(schema: object, root: object) -> AnySchema:
     """schema with its ``$ref``, ``allOf``, ``anyOf`` and ``oneOf`` worked out against root
     (see the module docstring): a boolean, or an object without those keywords."""
+    return _resolve(schema, root, [_STEPS])
+
+
+def _resolve(schema: object, root: object, steps: list[int]) -> AnySchema:
+    # `steps` holds what is left of the steps shared by this resolution and every branch
+    # it resolves on the way; when none are left, the keywords at hand are kept as they are.
     current: object = schema
     refs = 0
-    for _ in range(_STEPS):
+    while steps[0] > 0:
+        steps[0] -= 1
         if isinstance(current, bool):
             return current
         if not isinstance(current, dict):
@@ -100,7 +122,9 @@ def resolve(schema: object, root: object) -> AnySchema:
             branches = current[every] if isinstance(current[every], list) else []
             merged: AnySchema = rest
             for branch in branches:
-                merged = _merge(merged, resolve(branch, root))
+                if steps[0] <= 0:
+                    break
+                merged = _merge(merged, _resolve(branch, root, steps))
             current = merged
             continue
         some = next((key for key in _BRANCHES if key in current), None)
@@ -108,7 +132,11 @@ def resolve(schema: object, root: object) -> AnySchema:
             rest = {key: value for key, value in current.items() if key != some}
             branches = current[some] if isinstance(current[some], list) else []
             chosen = next(
-                (found for branch in branches if (found := resolve(branch, root)) is not False),
+                (
+                    found
+                    for branch in branches
+                    if (found := _resolve(branch, root, steps)) is not False
+                ),
                 None if branches else True,
             )
             current = False if chosen is None else _merge(rest, chosen)
@@ -179,17 +207,38 @@ def _is_number(value: object) -> bool:
 
 
 class _Writer:
-    """Writes values for the subschemas of one document (the root $ref resolves against)."""
+    """Writes values for the subschemas of one document (the root $ref resolves against),
+    at most `budget` of them."""
 
-    def __init__(self, root: object, source: random.Random, words: tuple[str, ...]) -> None:
+    def __init__(
+        self, root: object, source: random.Random, words: tuple[str, ...], budget: int
+    ) -> None:
         self._root = root
         self._source = source
         self._words = words
+        self._left = budget
+        # id of a subschema -> (it, resolved); held so that ids are not reused meanwhile.
+        self._resolved: dict[int, tuple[object, AnySchema]] = {}
+        # (id of a resolved object schema, shallow) -> (it, its members).
+        self._member_lists: dict[tuple[int, bool], tuple[object, list[tuple[str, object]]]] = {}
+
+    def _resolve(self, schema: object) -> AnySchema:
+        known = self._resolved.get(id(schema))
+        if known is None or known[0] is not schema:
+            known = self._resolved[id(schema)] = (schema, resolve(schema, self._root))
+        return known[1]
+
+    def _spend(self) -> bool:
+        """Take one value from the budget; False when it is spent."""
+        if self._left <= 0:
+            return False
+        self._left -= 1
+        return True
 
     def value(self, schema: object, depth: int) -> JsonValue:
-        if depth > MAX_DEPTH:
+        if depth > MAX_DEPTH or not self._spend():
             return None
-        found = resolve(schema, self._root)
+        found = self._resolve(schema)
         if not isinstance(found, dict):  # true: any value; false: none exists, so null
             return self._string({}) if found else None
         if "const" in found:
@@ -201,25 +250,31 @@ class _Writer:
             return chosen
         kind = _kind(found)
         if kind == "object":
-            return {
-                name: self.value(member, depth + 1) for name, member in self._members(found, depth)
-            }
+            written: dict[str, JsonValue] = {}
+            for name, member in self._members(found, depth):
+                if self._left <= 0:
+                    break
+                written[name] = self.value(member, depth + 1)
+            return written
         if kind == "array":
             return [self.value(item, depth + 1) for item in self._items(found, depth)]
         return self._scalar(kind, found)
 
     def text(self, schema: object, depth: int) -> Iterator[str]:
-        found = resolve(schema, self._root) if depth <= MAX_DEPTH else None
+        found = self._resolve(schema) if depth <= MAX_DEPTH and self._left > 0 else None
         simple = not isinstance(found, dict) or "const" in found or found.get("enum")
         kind = "" if simple or not isinstance(found, dict) else _kind(found)
+        if kind in ("object", "array", "string"):
+            self._spend()  # the container or string itself (value() spends for the rest)
         if kind == "object" and isinstance(found, dict):
             separator = "{"
-            members = self._members(found, depth)
-            for name, member in members:
+            for name, member in self._members(found, depth):
+                if self._left <= 0:
+                    break
                 yield f"{separator}{encode_basestring_ascii(name)}: "
                 yield from self.text(member, depth + 1)
                 separator = ", "
-            yield "}" if members else "{}"
+            yield "}" if separator == ", " else "{}"
         elif kind == "array" and isinstance(found, dict):
             items = self._items(found, depth)
             for index, item in enumerate(items):
@@ -232,7 +287,15 @@ class _Writer:
             yield json.dumps(self.value(schema, depth))
 
     def _members(self, schema: JsonSchema, depth: int) -> list[tuple[str, object]]:
-        """Each member to write and its subschema, in order (no draws)."""
+        """Each member to write and its subschema, in order (no draws); worked out once
+        per schema and depth class."""
+        key = (id(schema), depth >= SHALLOW_DEPTH)
+        known = self._member_lists.get(key)
+        if known is None or known[0] is not schema:
+            known = self._member_lists[key] = (schema, self._listed_members(schema, depth))
+        return known[1]
+
+    def _listed_members(self, schema: JsonSchema, depth: int) -> list[tuple[str, object]]:
         properties = schema.get("properties")
         properties = properties if isinstance(properties, dict) else {}
         required = schema.get("required")
@@ -251,7 +314,7 @@ class _Writer:
         members = []
         for name in names:
             member = properties.get(name, extra)
-            if resolve(member, self._root) is not False:
+            if self._resolve(member) is not False:
                 members.append((name, member))
         return members
 
@@ -262,8 +325,9 @@ class _Writer:
         if isinstance(rest, list):  # the older tuple form
             prefix, rest = rest, schema.get("additionalItems", True)
         prefix = prefix if isinstance(prefix, list) else []
-        count = self._item_count(schema, shallow=depth >= SHALLOW_DEPTH)
-        if resolve(rest, self._root) is False:
+        # No more items than values left to write (each item is at least one).
+        count = min(self._item_count(schema, shallow=depth >= SHALLOW_DEPTH), self._left)
+        if self._resolve(rest) is False:
             count = min(count, len(prefix))
         return [prefix[index] if index < len(prefix) else rest for index in range(count)]
 
@@ -361,7 +425,11 @@ def _number(schema: JsonSchema, source: random.Random, *, integer: bool) -> floa
         most = math.ceil(high) - 1 if high_strict else math.floor(high)
         return source.randint(least, max(least, most))
     high = max(low, high)
-    drawn = min(high, max(low, round(source.uniform(low, high), 2)))
+    if math.isfinite(high - low):
+        drawn = source.uniform(low, high)
+    else:  # the range is wider than a float holds: draw in its halves, then double
+        drawn = source.uniform(low / 2, high / 2) * 2
+    drawn = min(high, max(low, round(drawn, 2)))
     if (low_strict and drawn <= low) or (high_strict and drawn >= high):
         drawn = (low + high) / 2
     return drawn
