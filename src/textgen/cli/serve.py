@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, TextIO
 if TYPE_CHECKING:
     from textgen.cli import Subparsers
     from textgen.server.lro.pacing import Pacer
+    from textgen.server.quotas import StorageLimits
     from textgen.server.state import ServerState
 
 LISTENING = "textgen emulator listening on"
@@ -56,7 +57,11 @@ def register(subparsers: Subparsers) -> None:
         help="port to bind; 0 picks a free one (default: %(default)s)",
     )
     parser.add_argument(
-        "--seed", type=int, default=0, help="seed for ids and the engine (default: 0)"
+        "--seed",
+        type=int,
+        default=None,
+        help="seed for ids and the engine, to reproduce a run (default: the engine uses 0 and "
+        "ids are random, so names never repeat across restarts)",
     )
     parser.add_argument(
         "--api-key",
@@ -102,6 +107,7 @@ def register(subparsers: Subparsers) -> None:
         default=5.0,
         help="seconds to finish calls on shutdown (default: %(default)s)",
     )
+    _add_limits(parser)
     parser.set_defaults(run=run)
 
 
@@ -122,7 +128,7 @@ async def _serve(args: argparse.Namespace) -> int:
     if args.engine is None:
         from textgen.testing.fake_engine.engine import FakeEngine  # noqa: PLC0415
 
-        engine = FakeEngine(seed=args.seed)
+        engine = FakeEngine(seed=args.seed or 0)
     else:
         from textgen.server.engine_spec import EngineSpecError, load_engine  # noqa: PLC0415
 
@@ -131,7 +137,12 @@ async def _serve(args: argparse.Namespace) -> int:
         except EngineSpecError as error:
             _say(f"textgen serve: {error}", sys.stderr)
             return 2
-    state = ServerState(engine=engine, ids=IdGenerator(args.seed), api_keys=dict(args.api_keys))
+    state = ServerState(
+        engine=engine,
+        ids=IdGenerator(args.seed),
+        api_keys=dict(args.api_keys),
+        limits=_limits(args),
+    )
     progression = args.progression or ("duration" if args.engine is None else None)
     pacer = _pacer(progression, args.job_seconds, state)
     operations = Operations(state.clock, state.stores.operations, pacer=pacer)
@@ -192,3 +203,32 @@ def _api_key(text: str) -> tuple[str, str]:
     if not sep or not key or not principal:
         raise argparse.ArgumentTypeError(f"expected KEY=PRINCIPAL, got {text!r}")
     return key, principal
+
+
+# The storage limits (textgen.server.quotas.StorageLimits): option, field, type, what it is.
+_LIMITS = (
+    ("--max-dataset-rows", "dataset_rows", int, "rows one dataset may hold"),
+    ("--max-dataset-bytes", "dataset_bytes", int, "encoded bytes of rows one dataset may hold"),
+    ("--max-row-bytes", "row_bytes", int, "encoded bytes of one uploaded row"),
+    ("--max-resources", "resources_per_principal", int, "datasets and tuned models per key"),
+    ("--operation-retention", "operation_retention", float, "seconds a finished operation is kept"),
+    ("--request-id-seconds", "request_id_seconds", float, "seconds a create's request_id is kept"),
+)
+
+
+def _add_limits(parser: argparse.ArgumentParser) -> None:
+    # Each limit's default is StorageLimits' own (docs/limits.md), shown without importing it.
+    for option, _, kind, what in _LIMITS:
+        parser.add_argument(option, type=kind, default=None, help=f"{what} (see docs/limits.md)")
+
+
+def _limits(args: argparse.Namespace) -> StorageLimits:
+    from textgen.server.quotas import StorageLimits  # noqa: PLC0415
+
+    given = {field: getattr(args, field_option(option)) for option, field, _, _ in _LIMITS}
+    return StorageLimits(**{field: value for field, value in given.items() if value is not None})
+
+
+def field_option(option: str) -> str:
+    """The argparse destination of an option: `--max-row-bytes` -> `max_row_bytes`."""
+    return option.removeprefix("--").replace("-", "_")

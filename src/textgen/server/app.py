@@ -85,7 +85,9 @@ class Running:
         return f"Running(port={self.port})"
 
     async def stop(self, grace: float | None = None) -> None:
-        """Stop accepting calls and end the running ones after `grace` seconds."""
+        """Stop accepting calls and end the running ones after `grace` seconds; waiters on
+        operations are answered UNAVAILABLE at once and jobs stop at their next stage."""
+        self.operations.shutdown()
         await self.server.stop(grace)
 
 
@@ -113,6 +115,7 @@ async def serve(
     """
     if operations is None:
         operations = Operations(state.clock, state.stores.operations)
+    operations.retention = state.limits.operation_retention
     served = chosen_apis(apis)
     native = any(api.name == TEXTGEN for api in served)
     routes = Routes(api for api in served if api.name != TEXTGEN)

@@ -2,7 +2,9 @@
 
 One ServerState is shared by every servicer of a server. Tuned models, datasets and
 operations are kept in `stores` (textgen.server.storage); the Operations lifecycle
-(textgen.server.lro.operations) works on `stores.operations`.
+(textgen.server.lro.operations) works on `stores.operations`. `limits` bounds what is
+stored (textgen.server.quotas) and `request_ids` remembers the answers of idempotent
+creates (textgen.server.idempotency).
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from dataclasses import dataclass, field
 
 from textgen.server.clock import Clock, RealClock
 from textgen.server.engine import Engine
+from textgen.server.idempotency import RequestIds
+from textgen.server.quotas import StorageLimits
 from textgen.server.storage import Stores
 from textgen.v1 import model_pb2
 
@@ -24,10 +28,22 @@ DEFAULT_BATCH_CONCURRENCY = 8
 
 
 class IdGenerator:
-    """Random ids and suffixes from a seedable source, so tests can predict names."""
+    """Random ids and suffixes.
+
+    Without a seed they come from the operating system's randomness, so a restarted server
+    never issues the names it issued before (12 characters: about 62 bits). With a seed
+    they repeat the same sequence on every run, for tests that predict names; such a server
+    must not keep state across restarts.
+    """
 
     def __init__(self, seed: int | None = None) -> None:
-        self._random = random.Random(seed)
+        self._random: random.Random = random.Random()
+        self.reseed(seed)
+
+    @property
+    def seeded(self) -> bool:
+        """Whether the ids repeat from run to run."""
+        return not isinstance(self._random, random.SystemRandom)
 
     def suffix(self, length: int = 5) -> str:
         """Lower-case letters and digits, starting with a letter."""
@@ -38,8 +54,8 @@ class IdGenerator:
         return first + rest
 
     def reseed(self, seed: int | None) -> None:
-        """Start the sequence again from a seed."""
-        self._random.seed(seed)
+        """Start the sequence again from a seed; None: unpredictable from now on."""
+        self._random = random.SystemRandom() if seed is None else random.Random(seed)
 
 
 @dataclass
@@ -60,11 +76,20 @@ class ServerState:
     # ROWS_PER_BATCH). How fast jobs move between stages is the pacer's business: see
     # textgen.server.lro.pacing, given to Operations.
     batch_concurrency: int = DEFAULT_BATCH_CONCURRENCY
+    # Rows, bytes and resources a server keeps, and how long (textgen.server.quotas).
+    limits: StorageLimits = field(default_factory=StorageLimits)
+    # The answers of creates that carried a request_id, kept for limits.request_id_seconds.
+    request_ids: RequestIds = field(init=False, repr=False, compare=False)
 
     # The engine's catalog as last listed, and by name (see base_models).
     _catalog: tuple[Sequence[model_pb2.Model], dict[str, model_pb2.Model]] | None = field(
         default=None, init=False, repr=False, compare=False
     )
+
+    def __post_init__(self) -> None:
+        self.request_ids = RequestIds(
+            self.clock, self.limits.request_id_seconds, self.limits.request_ids
+        )
 
     def base_models(self) -> dict[str, model_pb2.Model]:
         """The engine's catalog, by resource name; shared, so not to be changed. It is built
@@ -76,6 +101,8 @@ class ServerState:
         return catalog[1]
 
     async def reset(self, seed: int | None = None) -> None:
-        """Empty every store and reseed ids (stop running jobs first: see FakeServer)."""
+        """Empty every store, forget request ids and reseed ids (stop running jobs first:
+        see FakeServer)."""
         await self.stores.clear()
+        self.request_ids.clear()
         self.ids.reseed(seed)

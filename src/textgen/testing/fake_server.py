@@ -21,6 +21,7 @@ job takes 3 clock seconds, `Progression.immediate()` finishes it at once); `api_
 API keys to principals (none: no key needed); `engine` replaces the default FakeEngine;
 `apis` names the API flavours served (textgen.apis: all by default; `apis=("yandex",)`
 answers only Yandex's names, as the real service would).
+`limits` bounds what it stores and for how long (textgen.server.quotas.StorageLimits).
 It also serves gRPC health checking and reflection when the `server` extra is installed.
 """
 
@@ -42,6 +43,7 @@ from textgen.server.app import Running, serve
 from textgen.server.clock import Clock, ManualClock, RealClock
 from textgen.server.engine import Engine
 from textgen.server.lro.operations import Operations
+from textgen.server.quotas import StorageLimits
 from textgen.server.state import IdGenerator, ServerState
 from textgen.testing.fake_engine.engine import FakeEngine
 from textgen.testing.faults import Faults, Script, Step
@@ -72,6 +74,7 @@ class FakeServer:
         host: str = HOST,
         port: int = 0,
         apis: Iterable[str] = ALL_APIS,
+        limits: StorageLimits | None = None,
     ) -> None:
         self.seed = seed
         # The API flavours served (textgen.apis), checked now rather than at start.
@@ -82,6 +85,7 @@ class FakeServer:
             clock=self.clock,
             ids=IdGenerator(seed),
             api_keys=dict(api_keys or {}),
+            limits=limits if limits is not None else StorageLimits(),
         )
         self.pacer = ProgressionPacer(self.clock, progression)
         self.journal = Journal()

@@ -9,7 +9,9 @@ The job shares the event loop with every call the server answers, so it never ho
 long: within a batch, up to `ServerState.batch_concurrency` rows are in flight at once (each
 awaiting the engine, which does its model work off the loop or in short pieces), and each
 row ends by yielding to the loop. A batch's rows are stored together, in input order, once
-all of them are answered; cancelling the job stops it there, between two batches.
+all of them are answered; cancelling the job stops it there, between two batches, and
+deletes the result dataset with the rows it had so far. A server shutdown stops the job at
+the same boundary (Operations.pause).
 
 Yielding is not enough when the rows themselves are CPU work on the loop's thread (the fake
 engine's are): that thread then holds the GIL, and grpc's own threads, which move every other
@@ -202,7 +204,9 @@ class _Job:
             self.rested = time.thread_time()
 
     async def cancelled(self) -> None:
+        # A cancelled task keeps no partial results: its result dataset goes with them.
         await self._status(Status.CANCELED)
+        await self.state.stores.datasets.delete(self.results.name)
 
     async def _status(self, status: batch_pb2.BatchInferenceTaskStatus.ValueType) -> None:
         self.metadata.task_status = status

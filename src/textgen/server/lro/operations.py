@@ -16,6 +16,12 @@ An operation belongs to the API flavour of the call that created it (textgen.api
 URLs, so a client of that API can unpack them, and the store keeps the flavour for the
 updates that come later.
 
+A finished operation is kept for `retention` seconds of the server clock after it ended
+(AIP-151 lets a service forget finished operations); after that it answers NOT_FOUND and is
+swept from the store. `shutdown` (a server stopping) answers every WaitOperation at once
+with UNAVAILABLE, so its caller retries on another server, and stops each running job at its
+next stage boundary (the operation then ends UNAVAILABLE, not CANCELLED).
+
 How jobs move between stages is the pacer's business (textgen.server.lro.pacing): in
 production `NoPacing` never holds a job and a read never waits; the emulator's test pacer
 (textgen.testing.pacing) is plugged in the same way.
@@ -40,7 +46,8 @@ from textgen import apis
 from textgen.server.clock import Clock
 from textgen.server.lro.pacing import NoPacing, Pacer
 from textgen.server.names import OPERATION_TYPE
-from textgen.server.rpc.errors import already_exists, not_found
+from textgen.server.quotas import DEFAULT_OPERATION_RETENTION
+from textgen.server.rpc.errors import ServiceError, already_exists, make_error, not_found
 from textgen.server.rpc.routing import current_api
 from textgen.server.storage import (
     MemoryOperationStore,
@@ -72,12 +79,22 @@ class Operations:
     """Every long-running operation of a server, and the work behind each."""
 
     def __init__(
-        self, clock: Clock, store: OperationStore | None = None, pacer: Pacer | None = None
+        self,
+        clock: Clock,
+        store: OperationStore | None = None,
+        pacer: Pacer | None = None,
+        *,
+        retention: float = DEFAULT_OPERATION_RETENTION,
     ) -> None:
         self.clock = clock
         self._store: OperationStore = store if store is not None else MemoryOperationStore()
         self._live: dict[str, _Live] = {}
         self.pacer: Pacer = pacer if pacer is not None else NoPacing()
+        # Seconds a finished operation is kept (see the module docstring).
+        self.retention = retention
+        self._swept = clock.now()
+        # Set by shutdown(): waiters answer UNAVAILABLE and jobs stop at their next stage.
+        self._closing = asyncio.Event()
 
     # --- lifecycle, for job runners ------------------------------------------------------
 
@@ -96,6 +113,7 @@ class Operations:
         api = current_api() if api is None else api
         operation = Operation(name=name, metadata=_pack(metadata, api), done=False)
         now = self.clock.now()
+        await self._sweep(now)
         stored = StoredOperation(operation, owner, api, now, now, description)
         if not await self._store.create(stored):
             raise already_exists(OPERATION_TYPE, name)
@@ -159,8 +177,23 @@ class Operations:
 
     async def pause(self, name: str, stages: int) -> None:
         """A boundary between two of the `stages` stages of the operation's job: the pacer
-        may hold the job here (in production it never does)."""
+        may hold the job here (in production it never does). Once the server is shutting
+        down, the job stops here (its task is cancelled)."""
+        if self._closing.is_set():
+            raise asyncio.CancelledError
         await self.pacer.stage(name, stages)
+        if self._closing.is_set():
+            raise asyncio.CancelledError
+
+    def shutdown(self) -> None:
+        """The server is stopping: wake every waiter (each answers UNAVAILABLE) and stop
+        each running job at its next stage boundary."""
+        self._closing.set()
+
+    @property
+    def closing(self) -> bool:
+        """Whether shutdown() was called."""
+        return self._closing.is_set()
 
     # --- reads and control, for servicers (owner-checked) ---------------------------------
 
@@ -239,11 +272,25 @@ class Operations:
             live.waiters += 1
             try:
                 with self.pacer.waiting(name), contextlib.suppress(asyncio.TimeoutError):
-                    await asyncio.wait_for(live.done.wait(), timeout)
+                    await asyncio.wait_for(self._done_or_closing(live), timeout)
             finally:
                 live.waiters -= 1
         stored = await self._store.get(name)
+        if stored is not None and not stored.record.operation.done and self.closing:
+            raise shutting_down()
         return stored.record.operation if stored is not None else operation
+
+    async def _done_or_closing(self, live: _Live) -> None:
+        # Until the operation is done or the server starts shutting down.
+        if self._closing.is_set():
+            return
+        done = asyncio.ensure_future(live.done.wait())
+        closing = asyncio.ensure_future(self._closing.wait())
+        try:
+            await asyncio.wait({done, closing}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            done.cancel()
+            closing.cancel()
 
     def waiting(self, name: str) -> int:
         """How many wait() calls are waiting for the operation to finish."""
@@ -254,9 +301,24 @@ class Operations:
 
     async def _owned(self, name: str, owner: str) -> StoredOperation:
         stored = await self._store.get(name)
-        if stored is None or stored.record.owner != owner:
+        if stored is None or stored.record.owner != owner or self._expired(stored.record):
             raise not_found(OPERATION_TYPE, name)
         return stored.record
+
+    def _expired(self, stored: StoredOperation, now: float | None = None) -> bool:
+        # Finished more than `retention` seconds ago (modified_at is when it finished).
+        now = self.clock.now() if now is None else now
+        return stored.operation.done and stored.modified_at + self.retention <= now
+
+    async def _sweep(self, now: float) -> None:
+        # Delete expired operations, at most once per tenth of the retention time, so the
+        # scan costs little per create.
+        if now - self._swept < self.retention / 10:
+            return
+        self._swept = now
+        for found in await self._store.list(done=True):
+            if self._expired(found.record, now) and name_is_idle(self._live, found.record.name):
+                await self._store.delete(found.record.name)
 
     async def _finish(
         self,
@@ -318,11 +380,41 @@ class Operations:
                 await on_cancel()
             except Exception:
                 _LOG.exception("cancelling operation %s", name)
-        await self._finish(name, error=cancelled_status())
+        await self._finish(name, error=stopped_status() if self.closing else cancelled_status())
 
     def _task_ended(self, name: str, live: _Live) -> None:
         if live.forgotten and self._live.get(name) is live:
             del self._live[name]
+
+
+def name_is_idle(live: dict[str, _Live], name: str) -> bool:
+    """Whether no work of this process belongs to the named operation any more."""
+    return name not in live
+
+
+async def current_operation(operations: Operations, owner: str, first: Operation) -> Operation:
+    """The operation `first` names as it is now, or `first` when it is gone (the answer an
+    idempotent create repeats: see textgen.server.idempotency)."""
+    try:
+        return await operations.get(first.name, owner)
+    except ServiceError:
+        return first
+
+
+def shutting_down() -> ServiceError:
+    """UNAVAILABLE for a waiter on a server that is stopping."""
+    return make_error(
+        code_pb2.UNAVAILABLE,
+        "The server is shutting down; retry the call (on another server, or once it is back)",
+    )
+
+
+def stopped_status() -> status_pb2.Status:
+    """The error of an operation whose job was stopped by a server shutdown."""
+    return status_pb2.Status(
+        code=code_pb2.UNAVAILABLE,
+        message="The server shut down before the job finished; start it again",
+    )
 
 
 def cancelled_status() -> status_pb2.Status:

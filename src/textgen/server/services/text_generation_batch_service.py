@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import grpc
@@ -12,8 +13,9 @@ from textgen.server.engine import SamplingParams
 from textgen.server.generation.resolution import ResolvedModel, resolve_model
 from textgen.server.generation.sampling import FALLBACK_TOP_P, JSON_MIME_TYPE, TEXT_MIME_TYPE
 from textgen.server.jobs.batch import BatchPlan, start_batch
-from textgen.server.lro.operations import Operations
+from textgen.server.lro.operations import Operations, current_operation
 from textgen.server.names import DATASET, model_name_violations
+from textgen.server.quotas import check_resource_quota
 from textgen.server.rpc.auth import current_principal, find_owned
 from textgen.server.rpc.errors import FieldViolation
 from textgen.server.state import ServerState
@@ -93,4 +95,17 @@ class TextGenerationBatchServicer(batch_grpc.TextGenerationBatchServiceServicer)
         validate(request, batch_model_rules(model.base))
         source = await source_dataset(self._state, request.source_dataset_id, owner)
         plan = BatchPlan(owner, model, sampling(request, model), source)
-        return await start_batch(self._state, self._operations, plan)
+
+        async def create() -> operations_pb2.Operation:
+            # The job writes a result dataset, which counts towards the caller's quota.
+            await check_resource_quota(self._state.stores, self._state.limits, owner)
+            return await start_batch(self._state, self._operations, plan)
+
+        return await self._state.request_ids.once(
+            owner,
+            "Completion",
+            request.request_id,
+            operations_pb2.Operation,
+            create,
+            refresh=functools.partial(current_operation, self._operations, owner),
+        )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import re
 
 import grpc
@@ -12,13 +13,14 @@ from google.protobuf import empty_pb2
 from textgen.server.clock import timestamp
 from textgen.server.generation.resolution import base_model, tuned_model
 from textgen.server.jobs.tuning import public_model, start_tuning
-from textgen.server.lro.operations import Operations
+from textgen.server.lro.operations import Operations, current_operation
 from textgen.server.names import (
     GENERATED_ID_LENGTH,
     TUNED_MODEL,
     TUNED_MODEL_ID_MAX,
     name_violations,
 )
+from textgen.server.quotas import check_resource_quota
 from textgen.server.rpc.auth import current_principal
 from textgen.server.rpc.errors import FieldViolation, ServiceError, invalid_argument, not_found
 from textgen.server.rpc.pagination import DEFAULT_TUNED_MODELS, fetch_page
@@ -97,18 +99,30 @@ class TunedModelServicer(tuned_model_service_pb2_grpc.TunedModelServiceServicer)
             violations(source, [*TUNED_MODEL_RULES, *TUNING_TASK_RULES], "tuned_model"),
         )
         base = await self._source_base(source, principal)
-        name = self._new_name(request.tuned_model_id, source.display_name)
-        record = TunedModelRecord(
-            model=self._initial_model(source, name, base),
-            owner=principal,
-            base_model=base,
-            examples=tuple(
-                (example.text_input, example.output)
-                for example in source.tuning_task.training_data.examples.examples
-            ),
+
+        async def create() -> operations_pb2.Operation:
+            await check_resource_quota(self._state.stores, self._state.limits, principal)
+            name = self._new_name(request.tuned_model_id, source.display_name)
+            record = TunedModelRecord(
+                model=self._initial_model(source, name, base),
+                owner=principal,
+                base_model=base,
+                examples=tuple(
+                    (example.text_input, example.output)
+                    for example in source.tuning_task.training_data.examples.examples
+                ),
+            )
+            # Stored by start_tuning, which answers ALREADY_EXISTS when the name is taken.
+            return await start_tuning(self._state, self._operations, record)
+
+        return await self._state.request_ids.once(
+            principal,
+            "CreateTunedModel",
+            request.request_id,
+            operations_pb2.Operation,
+            create,
+            refresh=functools.partial(current_operation, self._operations, principal),
         )
-        # Stored by start_tuning, which answers ALREADY_EXISTS when the name is taken.
-        return await start_tuning(self._state, self._operations, record)
 
     async def _source_base(self, source: TunedModel, principal: str) -> model_pb2.Model:
         # The base model to tune: named directly, or under the caller's source tuned model.

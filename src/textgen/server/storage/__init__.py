@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from textgen.server.storage.datasets import DatasetRecord, DatasetStore, RowBlock
+from textgen.server.storage.datasets import DatasetRecord, DatasetStore, RowBlock, RowUsage
 from textgen.server.storage.memory import (
     MemoryDatasetStore,
     MemoryOperationStore,
@@ -36,6 +36,7 @@ __all__ = [
     "MemoryTunedModelStore",
     "OperationStore",
     "RowBlock",
+    "RowUsage",
     "StoredOperation",
     "Stores",
     "TunedModelRecord",

@@ -74,6 +74,14 @@ class RowBlock:
 
 
 @dataclass(frozen=True)
+class RowUsage:
+    """What a dataset's rows take: how many, and their encoded bytes."""
+
+    rows: int
+    bytes: int
+
+
+@dataclass(frozen=True)
 class DatasetRecord:
     """A dataset (without its rows) and its owner."""
 
@@ -99,6 +107,11 @@ class DatasetStore(Table[DatasetRecord], Protocol):
         """Append a block of rows, numbered on from the rows already there (atomic: a reader
         sees all of them or none); the new row count, or None when the dataset is missing.
         The block's kind must be the dataset's."""
+        ...
+
+    async def usage(self, name: str) -> RowUsage | None:
+        """The dataset's row count and the encoded bytes of its rows (the sum of its blocks'
+        `data`); None when it is missing."""
         ...
 
     async def read_rows(

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from google.protobuf.message import Message
 
-from textgen.server.storage.datasets import DatasetRecord, RowBlock
+from textgen.server.storage.datasets import DatasetRecord, RowBlock, RowUsage
 from textgen.server.storage.operations import Operation, StoredOperation
 from textgen.server.storage.table import FIRST_VERSION, Record, Versioned
 from textgen.server.storage.tuned_models import TunedModelRecord
@@ -45,13 +46,19 @@ class _MemoryTable(Generic[R, F]):
     def __init__(self, freeze: Callable[[R], F], thaw: Callable[[F], R]) -> None:
         self._freeze, self._thaw = freeze, thaw
         self._entries: dict[str, _Entry[F]] = {}
+        self._owned: Counter[str] = Counter()  # records per owner
 
     async def create(self, record: R) -> bool:
         """Insert unless the name is taken; True when inserted."""
         if record.name in self._entries:
             return False
         self._entries[record.name] = _Entry(self._freeze(record), record.owner, FIRST_VERSION)
+        self._owned[record.owner] += 1
         return True
+
+    async def count(self, *, owner: str) -> int:
+        """How many records `owner` has."""
+        return self._owned[owner]
 
     async def get(self, name: str) -> Versioned[R] | None:
         """A copy and its version, or None."""
@@ -63,17 +70,27 @@ class _MemoryTable(Generic[R, F]):
         entry = self._entries.get(record.name)
         if entry is None or entry.version != expected_version:
             return None
+        if entry.owner != record.owner:
+            self._owned[entry.owner] -= 1
+            self._owned[record.owner] += 1
         entry.kept, entry.owner = self._freeze(record), record.owner
         entry.version += 1
         return entry.version
 
     async def delete(self, name: str) -> bool:
         """Remove; True when there was a record."""
-        return self._entries.pop(name, None) is not None
+        entry = self._entries.pop(name, None)
+        if entry is None:
+            return False
+        self._owned[entry.owner] -= 1
+        if not self._owned[entry.owner]:
+            del self._owned[entry.owner]
+        return True
 
     async def clear(self) -> None:
         """Remove every record."""
         self._entries.clear()
+        self._owned.clear()
 
     def _select(
         self,
@@ -208,13 +225,14 @@ class MemoryTunedModelStore(_MemoryTable[TunedModelRecord, TunedModelRecord]):
 class _Rows:
     # A dataset's rows: encoded blocks and the index of each block's first row.
 
-    __slots__ = ("blocks", "count", "kind", "starts")
+    __slots__ = ("blocks", "count", "kind", "size", "starts")
 
     def __init__(self, kind: dataset_pb2.Dataset.Kind.ValueType) -> None:
         self.kind = kind
         self.blocks: list[RowBlock] = []
         self.starts: list[int] = []
         self.count = 0
+        self.size = 0  # encoded bytes
 
     def check(self, block: RowBlock) -> None:
         if block.kind != self.kind:
@@ -225,6 +243,7 @@ class _Rows:
             self.blocks.append(piece)
             self.starts.append(self.count)
             self.count += piece.count
+            self.size += len(piece.data)
 
     def read(self, start: int, stop: int) -> list[dataset_pb2.DatasetRow]:
         rows: list[dataset_pb2.DatasetRow] = []
@@ -299,6 +318,11 @@ class MemoryDatasetStore(_MemoryTable[DatasetRecord, DatasetRecord]):
         kept.check(rows)
         kept.append(rows)
         return kept.count
+
+    async def usage(self, name: str) -> RowUsage | None:
+        """How many rows the dataset holds and their encoded bytes; None when missing."""
+        kept = self._rows.get(name)
+        return None if kept is None else RowUsage(kept.count, kept.size)
 
     async def read_rows(
         self, name: str, start: int = 0, stop: int | None = None

@@ -81,6 +81,10 @@ class Table(Protocol[R]):
         """Remove the record (atomic); True when there was one."""
         ...
 
+    async def count(self, *, owner: str) -> int:
+        """How many records `owner` has (for quotas)."""
+        ...
+
     async def clear(self) -> None:
         """Remove every record (for tests and FakeServer.reset)."""
         ...
