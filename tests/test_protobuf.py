@@ -16,6 +16,7 @@ from google.protobuf.descriptor import FieldDescriptor
 from textgen.v1 import content_pb2
 
 from textgen._protobuf import (
+    decoded_with_unknown_fields,
     has_unknown_fields,
     is_repeated,
     message_tree,
@@ -121,6 +122,53 @@ def test_has_unknown_fields() -> None:
     stray = content_pb2.Part.FromString(clean.parts[0].SerializeToString() + _STRAY_BYTES)
     deep = content_pb2.Content(role="user", parts=[content_pb2.Part(text="b"), stray])
     assert has_unknown_fields(deep) is True  # found two levels down
+
+
+def _tag(number: int, wire_type: int) -> bytes:
+    return _varint(number << 3 | wire_type)
+
+
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while True:
+        low, value = value & 0x7F, value >> 7
+        out.append(low | (0x80 if value else 0))
+        if not value:
+            return bytes(out)
+
+
+def _field(number: int, payload: bytes) -> bytes:
+    return _tag(number, 2) + _varint(len(payload)) + payload
+
+
+def test_decoded_with_unknown_fields() -> None:
+    clean = content_pb2.Content(role="user", parts=[content_pb2.Part(text="a")])
+    data = clean.SerializeToString()
+    assert decoded_with_unknown_fields(content_pb2.Content.FromString(data), data) is False
+
+    # Two levels down, before or after the known fields: found either way.
+    part = content_pb2.Part(text="b").SerializeToString()
+    for stray_part in (part + _STRAY_BYTES, _STRAY_VARINT + part):
+        deep = _field(2, b"user") + _field(1, part) + _field(1, stray_part)
+        decoded = content_pb2.Content.FromString(deep)
+        assert decoded_with_unknown_fields(decoded, deep) is True
+
+    # Bytes that are not how we encode (the same field twice, a default value sent, the
+    # role sent before the parts) but hold no unknown field: answered False, the message
+    # left as decoded.
+    for odd in (
+        _field(2, b"model") + _field(2, b"user") + _field(1, part),
+        _field(2, b"user") + _field(1, part),
+        _field(2, b"") + _field(1, part),
+    ):
+        decoded = content_pb2.Content.FromString(odd)
+        assert decoded.SerializeToString() != odd
+        expected = content_pb2.Content.FromString(odd)
+        assert decoded_with_unknown_fields(decoded, odd) is False
+        assert decoded == expected
+    # ...and holding one, answered True.
+    odd = _field(2, b"user") + _field(1, part + _STRAY_VARINT)
+    assert decoded_with_unknown_fields(content_pb2.Content.FromString(odd), odd) is True
 
 
 def test_message_tree() -> None:

@@ -9,10 +9,11 @@ field, at its path in the request. The leaf is the field's upstream name where w
 (`contents[0].parts[1].#99`). Each message of a client stream is checked on its own.
 
 The check sits in the request deserializer, where each request's bytes are at hand, and stays
-cheap for the requests it lets through: take the decoded request's size, discard its unknown
-fields (protobuf does that recursively, in C), take the size again (textgen._protobuf's
-has_unknown_fields, which walks the message only on the pure-Python runtime). Equal sizes
-mean there were none, and the request goes on as it was decoded. Only a request that will be
+cheap for the requests it lets through: discard the decoded request's unknown fields
+(protobuf does that recursively, in C) and encode it again; getting the received bytes back
+proves there were none (textgen._protobuf's decoded_with_unknown_fields, which also covers
+senders that encode differently, and walks the message only on the pure-Python runtime).
+The request then goes on as it was decoded. Only a request that will be
 refused is decoded a second time and walked in Python to name its fields, and only after the
 caller is authenticated: the deserializer hands on a marker, which the behaviour turns into
 the error.
@@ -28,7 +29,7 @@ from collections.abc import Iterator
 
 from google.protobuf.message import Message
 
-from textgen._protobuf import has_unknown_fields, message_tree, unknown_field_numbers
+from textgen._protobuf import decoded_with_unknown_fields, message_tree, unknown_field_numbers
 from textgen.server.rpc.aio_types import Handler
 from textgen.server.rpc.errors import FieldViolation, ServiceError, invalid_argument
 from textgen.server.rpc.policy import Deserializer, with_request_check
@@ -65,7 +66,7 @@ class UnknownFields:
 def _spotting(decode: Deserializer) -> Deserializer:
     def decode_and_look(data: bytes) -> object:
         request = decode(data)
-        if isinstance(request, Message) and has_unknown_fields(request):
+        if isinstance(request, Message) and decoded_with_unknown_fields(request, data):
             return _Unsupported(data, decode)
         return request
 
