@@ -2,7 +2,9 @@
 
 A method scripted under our name also answers under every API flavour's name for it
 (textgen.apis), so one scripted test runs with clients of any flavour; `Received.path` says
-which name a call came by.
+which name a call came by. Where a flavour's messages have another shape (Yandex's
+operations), the stub converts as the emulator does: the scripted handler sees our request
+and its answer is sent in the flavour's shape.
 """
 
 from __future__ import annotations
@@ -15,12 +17,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import grpc
+from google.longrunning import operations_pb2
 from google.protobuf import any_pb2
 from google.protobuf.message import Message
 from google.rpc import status_pb2
 from grpc_status import rpc_status
+from textgen.v1 import text_generation_batch_service_pb2 as batch_pb2
 
-from textgen import apis
+from textgen import _routes, apis, yandex_operation
 from textgen._calls import Method
 
 Handler = Callable[[Any, Any], Any]
@@ -58,8 +62,65 @@ class Received:
 
 
 def _our_paths() -> dict[str, str]:
-    # Each flavour's path for one of our methods -> our path.
-    return {m.path: m.canonical for api in apis.APIS.values() for m in api.methods()}
+    # Each flavour's path for one of our methods -> our path (the path of ours an adapter
+    # stands in for, where the flavour's shape differs).
+    stands_for = {
+        adapter.theirs: ours
+        for adapters in _routes.ADAPTERS.values()
+        for ours, adapter in adapters.items()
+    }
+    return {
+        m.path: stands_for.get(m.canonical, m.canonical)
+        for api in apis.APIS.values()
+        for m in api.methods()
+    }
+
+
+class _Shape:
+    """How a Yandex path's messages are read and written around a handler of ours."""
+
+    def __init__(self, request: Callable[[bytes], Any], response: Callable[[Any, Any], Any]):
+        self.request = request
+        self.response = response  # (our request, our answer) -> the flavour's answer
+
+
+def _yandex_request(kind: Any) -> Callable[[bytes], Any]:
+    def read(data: bytes) -> Any:
+        request: Any = kind.FromString(data)
+        name = yandex_operation.operation_name(request.operation_id)
+        return operations_pb2.GetOperationRequest(name=name)
+
+    return read
+
+
+def _as_yandex(operation: Any) -> Any:
+    shaped: Any = yandex_operation.Operation(
+        id=yandex_operation.operation_id(operation.name), done=operation.done
+    )
+    if operation.HasField("metadata"):
+        shaped.metadata.CopyFrom(operation.metadata)
+    if operation.HasField("error"):
+        shaped.error.CopyFrom(operation.error)
+    if operation.HasField("response"):
+        shaped.response.CopyFrom(operation.response)
+    return shaped
+
+
+_YANDEX_OPERATIONS = "/yandex.cloud.operation.OperationService"
+SHAPES = {
+    "/yandex.cloud.ai.foundation_models.v1.TextGenerationBatchService/Completion": _Shape(
+        batch_pb2.BatchCompletionRequest.FromString, lambda _, answer: _as_yandex(answer)
+    ),
+    f"{_YANDEX_OPERATIONS}/Get": _Shape(
+        _yandex_request(yandex_operation.GetOperationRequest), lambda _, answer: _as_yandex(answer)
+    ),
+    f"{_YANDEX_OPERATIONS}/Cancel": _Shape(
+        lambda data: operations_pb2.CancelOperationRequest(
+            name=_yandex_request(yandex_operation.CancelOperationRequest)(data).name
+        ),
+        lambda request, _: _as_yandex(operations_pb2.Operation(name=request.name)),
+    ),
+}
 
 
 @dataclass
@@ -140,14 +201,19 @@ class StubServer:
                         response_serializer=method.response_type.SerializeToString,
                     )
 
+                shape = SHAPES.get(path)
+
                 def unary(request: Any, context: Any) -> Any:
                     record(request, context)
-                    return handler(request, context)
+                    answer = handler(request, context)
+                    return answer if shape is None else shape.response(request, answer)
 
                 return grpc.unary_unary_rpc_method_handler(
                     unary,
-                    request_deserializer=method.request_type.FromString,
-                    response_serializer=method.response_type.SerializeToString,
+                    request_deserializer=(
+                        method.request_type.FromString if shape is None else shape.request
+                    ),
+                    response_serializer=lambda message: message.SerializeToString(),
                 )
 
         self.server = grpc.server(

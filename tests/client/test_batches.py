@@ -21,6 +21,7 @@ HARMFUL = "unsafe:violence:high"
 
 FAKE_SERVER = {"clock": "manual"}
 PROGRESSION = Progression.immediate()
+APIS = ("textgen", "generativelanguage", "yandex")
 
 
 async def results(live: Api, job: Any) -> list[Any]:

@@ -27,7 +27,7 @@ def _echo(request: pb.GenerateContentRequest, context: Any) -> pb.GenerateConten
     return _reply(f"turns={len(request.contents)}")
 
 
-APIS = ("textgen", "generativelanguage")
+APIS = ("textgen", "generativelanguage", "yandex")
 
 
 async def test_send_message_keeps_history(api: Api, stub: StubServer) -> None:

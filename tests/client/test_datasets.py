@@ -17,6 +17,8 @@ from textgen.resources.datasets import UPLOAD_DATASET
 from textgen.rows import JsonlError, PromptRow, to_prompt
 from textgen.testing.fake_server import FakeServer
 
+APIS = ("textgen", "generativelanguage", "yandex")
+
 
 def texts(rows: list[PromptRow]) -> list[str | None]:
     return [row.text for row in rows]

@@ -14,7 +14,7 @@ from tests.client.stub_server import StubServer, status
 from textgen import errors
 from textgen.resources.models import GET_MODEL
 
-APIS = ("textgen", "generativelanguage")
+APIS = ("textgen", "generativelanguage", "yandex")
 
 
 async def test_invalid_argument_carries_field_violations(api: Api, stub: StubServer) -> None:

@@ -35,7 +35,7 @@ def _model_pages(request: pb.ListModelsRequest, context: Any) -> pb.ListModelsRe
     )
 
 
-APIS = ("textgen", "generativelanguage")
+APIS = ("textgen", "generativelanguage", "yandex")
 
 
 async def test_get_normalises_the_name(api: Api, stub: StubServer) -> None:

@@ -116,7 +116,7 @@ class FakeJob:
         stub.script(_waiting.CANCEL_OPERATION, self.cancel)
 
 
-APIS = ("textgen", "generativelanguage")
+APIS = ("textgen", "generativelanguage", "yandex")
 
 
 @pytest.mark.flavours("textgen")

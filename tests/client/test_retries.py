@@ -30,7 +30,7 @@ from textgen.resources.models import GET_MODEL
 from textgen.retry import GRPC_MAX_ATTEMPTS, RetryPolicy
 
 MODEL = model_pb2.Model(name="models/x")
-APIS = ("textgen", "generativelanguage")
+APIS = ("textgen", "generativelanguage", "yandex")
 UNAVAILABLE = status(grpc.StatusCode.UNAVAILABLE, "try again")
 # Short waits, so that large budgets run quickly; the budget is what these tests count.
 FAST = RetryPolicy(initial_backoff=0.001, max_backoff=0.005)

@@ -19,7 +19,7 @@ BASE = "gemini-1.0-pro-001"
 PAIRS = [("1", "2"), ("III", "IV")]
 
 
-APIS = ("textgen", "generativelanguage")
+APIS = ("textgen", "generativelanguage", "yandex")
 
 
 FAKE_SERVER = {"clock": "manual"}
