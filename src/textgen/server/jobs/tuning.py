@@ -5,16 +5,22 @@
 (response: the TunedModel) or to FAILED (error; CANCELLED when the operation is cancelled).
 
 The engine owns the loop (`Engine.tune` yields a TuningProgress per step, then the adapter);
-this job records each step as a snapshot in CreateTunedModelMetadata as it arrives, and asks
-for the next one only after a pause at the stage boundary (which only a test pacer fills).
+this job records each step as it arrives, and asks for the next one only after a pause at the
+stage boundary (which only a test pacer fills).
+
+Snapshots are kept at a bounded count, so that a step costs the same at the end of a long run
+as at its start and the operation stays small: the tuned model and the operation's metadata
+hold every `stride`-th step (stride 1 at first), at most MAX_SNAPSHOTS of them, plus the
+latest step when it is not one of those. When the list is full, every other kept step is
+dropped and the stride doubles, so the whole loss curve stays, at a coarser grain.
 """
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
-import math
 from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 from google.rpc import code_pb2, status_pb2
 
@@ -25,16 +31,22 @@ from textgen.server.names import GENERATED_ID_LENGTH, TUNED_MODEL, tuning_operat
 from textgen.server.rpc.errors import ServiceError, already_exists
 from textgen.server.state import ServerState
 from textgen.server.storage import TunedModelRecord, modify
+from textgen.server.validation.tuning_rules import (
+    DEFAULT_EPOCHS,
+    LARGE_BATCH,
+    LARGE_RATE,
+    SMALL_BATCH,
+    SMALL_DATASET_EXAMPLES,
+    SMALL_RATE,
+    tuning_steps,
+)
 from textgen.v1 import tuned_model_pb2, tuned_model_service_pb2
 
 TunedModel = tuned_model_pb2.TunedModel
+TuningSnapshot = tuned_model_pb2.TuningSnapshot
 
-# Fallback defaults, used only when the servicer left a hyperparameter unset: the service
-# picks the batch size and learning rate by dataset size.
-DEFAULT_EPOCHS = 5
-SMALL_DATASET_EXAMPLES = 500
-SMALL_BATCH, LARGE_BATCH = 4, 16
-SMALL_RATE, LARGE_RATE = 0.001, 0.0002
+# The most snapshots a tuned model and its operation hold (see the module docstring).
+MAX_SNAPSHOTS = 256
 
 
 def tuning_params(record: TunedModelRecord) -> TuningParams:
@@ -60,7 +72,33 @@ def tuning_params(record: TunedModelRecord) -> TuningParams:
 
 def total_steps(examples: int, params: TuningParams) -> int:
     """ceil(examples / batch_size) steps per epoch, times epoch_count."""
-    return math.ceil(examples / params.batch_size) * params.epoch_count
+    return tuning_steps(examples, params.epoch_count, params.batch_size)
+
+
+class Snapshots:
+    """The snapshots a run keeps: every `stride`-th step, at most `limit` of them, then the
+    latest step if it is not one of them (see the module docstring)."""
+
+    def __init__(self, limit: int = MAX_SNAPSHOTS) -> None:
+        self._limit = max(limit, 2)
+        self._kept: list[TuningSnapshot] = []
+        self._latest: TuningSnapshot | None = None
+        self.stride = 1
+
+    def add(self, snapshot: TuningSnapshot) -> list[TuningSnapshot]:
+        """Record one step's snapshot; the list to show now, oldest first."""
+        self._latest = None
+        if snapshot.step % self.stride == 0:
+            if len(self._kept) >= self._limit:
+                self.stride *= 2
+                self._kept = [kept for kept in self._kept if kept.step % self.stride == 0]
+            if snapshot.step % self.stride == 0:
+                self._kept.append(snapshot)
+            else:
+                self._latest = snapshot
+        else:
+            self._latest = snapshot
+        return self._kept if self._latest is None else [*self._kept, self._latest]
 
 
 async def start_tuning(
@@ -125,6 +163,7 @@ class _Job:
     ) -> None:
         self.state, self.operations, self.record = state, operations, record
         self.name, self.metadata = name, metadata
+        self.snapshots = Snapshots()
 
     async def run(self, events: AsyncIterator[TuningEvent]) -> None:
         try:
@@ -154,14 +193,15 @@ class _Job:
             await asyncio.sleep(0)  # the loop serves other calls between steps
 
     async def _record(self, progress: TuningProgress) -> None:
-        snapshot = tuned_model_pb2.TuningSnapshot(
+        snapshot = TuningSnapshot(
             step=progress.step,
             epoch=progress.epoch,
             mean_loss=progress.mean_loss,
             compute_time=timestamp(self.state.clock),
         )
-        await self._change(lambda model: model.tuning_task.snapshots.append(snapshot))
-        self.metadata.snapshots.append(snapshot)
+        shown = self.snapshots.add(snapshot)
+        await self._change(lambda model: _show(model.tuning_task.snapshots, shown))
+        _show(self.metadata.snapshots, shown)
         self.metadata.completed_steps = progress.step
         total = max(self.metadata.total_steps, 1)
         self.metadata.completed_percent = min(100.0, 100.0 * progress.step / total)
@@ -197,6 +237,18 @@ class _Job:
             edit(self.record.model)
             return self.record.model
         return written.record.model
+
+
+def _show(field: Any, snapshots: list[TuningSnapshot]) -> None:  # noqa: ANN401 (repeated field)
+    # Make a repeated snapshots field hold `snapshots`: usually one more at the end, else
+    # the thinned list anew.
+    if len(field) < len(snapshots) and all(
+        field[index].step == snapshots[index].step for index in (0, len(field) - 1) if field
+    ):
+        field.extend(snapshots[len(field) :])
+        return
+    del field[:]
+    field.extend(snapshots)
 
 
 def _failure(error: Exception) -> status_pb2.Status:
