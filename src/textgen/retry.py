@@ -27,8 +27,13 @@ design (A6) gives for the service config. A RetryInfo delay replaces the backoff
 RETRY_INFO_JITTER of itself. gRPC's transparent retries stay on; they only resend requests
 that no server application received, so they do not count against the budget.
 
-Methods declared non-idempotent (those that create something) are never retried by either
-layer.
+Methods declared non-idempotent (updates, deletes, uploads) are never retried by either
+layer. Creates are idempotent: each carries a `request_id` (a UUID4 made per call, see
+textgen.resources._request_ids) and the server answers a repeat of it with the first
+result (AIP-155), so the loop resends them like any idempotent call. To resend creates after
+DEADLINE_EXCEEDED too, list it in `retryable_codes`; within one call an attempt that ran out
+of time leaves none for another, so an application that saw DEADLINE_EXCEEDED repeats the
+create itself, passing the same `request_id=`.
 """
 
 from __future__ import annotations

@@ -174,12 +174,22 @@ async def test_get_and_list(live: Api, fake: FakeServer) -> None:
     assert await live.items(lambda c: c.batches.list(done=False)) == []
 
 
-async def test_completion_is_never_retried(live: Api, fake: FakeServer) -> None:
+async def test_completion_is_resent_with_its_request_id(live: Api, fake: FakeServer) -> None:
+    """Completion carries a fresh request_id, so UNAVAILABLE is retried: one task results."""
     await live(lambda c: c.datasets.create(["a"], dataset_id="once"))
     fake.script("Completion").fail(grpc.StatusCode.UNAVAILABLE)
-    with pytest.raises(errors.Unavailable):
-        await live(lambda c: c.batches.create(TEXT_MODEL, dataset="once"))
-    fake.journal.assert_called("Completion", times=1)
+    job = await live(lambda c: c.batches.create(TEXT_MODEL, dataset="once"))
+    sent = [call.request.request_id for call in fake.journal.calls("Completion")]
+    assert len(sent) == 2 and sent[0] == sent[1] and len(sent[0]) == 36
+    listed = await live.items(lambda c: c.batches.list())
+    assert [listed_job.name for listed_job in listed] == [job.name]
+    # A create repeated by the application with the same id starts nothing new.
+    again = await live(
+        lambda c: c.batches.create(TEXT_MODEL, dataset="once", request_id=sent[0])
+    )
+    assert again.name == job.name
+    fresh = await live(lambda c: c.batches.create(TEXT_MODEL, dataset="once"))
+    assert fresh.name != job.name
 
 
 async def test_batch_embed_contents_in_chunks(live: Api, fake: FakeServer) -> None:

@@ -143,12 +143,17 @@ async def test_delete(live: Api) -> None:
         await live(lambda c: c.tuned_models.get("tunedModels/short-lived"))
 
 
-async def test_create_is_never_retried(live: Api, fake: FakeServer) -> None:
+async def test_create_is_resent_with_its_request_id(live: Api, fake: FakeServer) -> None:
+    """CreateTunedModel carries a fresh request_id, so UNAVAILABLE is retried safely."""
     fake.script("CreateTunedModel").fail(grpc.StatusCode.UNAVAILABLE)
-    with pytest.raises(errors.Unavailable):
-        await live(lambda c: c.tuned_models.create(BASE, PAIRS))
-    fake.journal.assert_called("CreateTunedModel", times=1)
-    assert await live.items(lambda c: c.tuned_models.list()) == []
+    await live(lambda c: c.tuned_models.create(BASE, PAIRS))
+    sent = [call.request.request_id for call in fake.journal.calls("CreateTunedModel")]
+    assert len(sent) == 2 and sent[0] == sent[1] and len(sent[0]) == 36
+    assert len(await live.items(lambda c: c.tuned_models.list())) == 1
+    await live(lambda c: c.tuned_models.create(BASE, PAIRS, request_id=sent[0]))
+    assert len(await live.items(lambda c: c.tuned_models.list())) == 1
+    await live(lambda c: c.tuned_models.create(BASE, PAIRS))
+    assert len(await live.items(lambda c: c.tuned_models.list())) == 2
 
 
 async def test_learning_rate_options(live: Api, fake: FakeServer) -> None:

@@ -13,6 +13,7 @@ from textgen._calls import Call, Paged, Program, call, method, paged
 from textgen._shells import AsyncRunner, SyncRunner
 from textgen.resources._base import Resource
 from textgen.resources._content import model_name
+from textgen.resources._request_ids import new_request_id
 from textgen.resources.batch_job import (
     async_job,
     async_jobs,
@@ -25,13 +26,14 @@ from textgen.rows import PromptInput
 from textgen.v1 import text_generation_batch_service_pb2 as batch_pb2
 
 SERVICE = "textgen.v1.TextGenerationBatchService"
-# Each Completion starts a new task over the whole dataset: never resent.
+# Each Completion starts a new task over the whole dataset; it carries a fresh request_id,
+# so the server answers a resent one with the first task (AIP-155).
 COMPLETION = method(
     SERVICE,
     "Completion",
     batch_pb2.BatchCompletionRequest,
     operations_pb2.Operation,
-    idempotent=False,
+    idempotent=True,
 )
 ReasoningMode = batch_pb2.ReasoningOptions.ReasoningMode
 ReasoningInput = str | int  # "disabled", "enabled_hidden" or a ReasoningMode value
@@ -103,13 +105,15 @@ class BatchCalls:
         reasoning_mode: ReasoningInput | None = None,
         json_object: bool = False,
         json_schema: Mapping[str, Any] | None = None,
+        request_id: str | None = None,
     ) -> Program[operations_pb2.Operation]:
         """Start a batch completion of every row of a prompt dataset; returns its job.
 
         Give exactly one of `dataset` (`datasets/x` or `x`) or `rows` (uploaded first as a new
         dataset, see `datasets.create`). json_object=True asks for JSON answers, json_schema
-        (a JSON Schema dict of "type": "object") for answers of that shape. The task is
-        never resent automatically.
+        (a JSON Schema dict of "type": "object") for answers of that shape. The request
+        carries `request_id` (a fresh UUID4 unless given), so the client's retries, or a
+        call repeated with the same id, start one task only.
         """
         if (dataset is None) == (rows is None):
             raise errors.UsageError("pass exactly one of dataset= or rows=")
@@ -121,6 +125,7 @@ class BatchCalls:
             json_object=json_object,
             json_schema=json_schema,
         )
+        request.request_id = new_request_id(request_id)
         if dataset is not None:
             request.source_dataset_id = dataset_id(dataset)
         return _start(request, rows)

@@ -29,14 +29,16 @@ from textgen.resources._base import (
     sync_paged,
     sync_stream,
 )
+from textgen.resources._request_ids import new_request_id
 from textgen.rows import PromptInput, Row, from_row, jsonl_prompts, to_prompt
 from textgen.v1 import dataset_pb2, dataset_service_pb2
 
 pb = dataset_service_pb2
 SERVICE = "textgen.v1.DatasetService"
-# Creating twice would make two datasets (or fail on a taken id), so neither is resent.
+# A create carries a fresh request_id, so the server answers a resent one with the dataset
+# it made the first time (AIP-155). An upload streams its rows once and is never resent.
 CREATE_DATASET = method(
-    SERVICE, "CreateDataset", pb.CreateDatasetRequest, dataset_pb2.Dataset, idempotent=False
+    SERVICE, "CreateDataset", pb.CreateDatasetRequest, dataset_pb2.Dataset, idempotent=True
 )
 UPLOAD_DATASET = method(
     SERVICE,
@@ -86,11 +88,14 @@ def _header(
     description: str | None,
     dataset_id: str | None,
     labels: Mapping[str, str] | None,
+    request_id: str | None = None,
 ) -> pb.UploadDatasetHeader:
     dataset = dataset_pb2.Dataset(
         display_name=display_name or "", description=description or "", labels=labels or {}
     )
-    return pb.UploadDatasetHeader(dataset=dataset, dataset_id=dataset_id or "")
+    return pb.UploadDatasetHeader(
+        dataset=dataset, dataset_id=dataset_id or "", request_id=new_request_id(request_id)
+    )
 
 
 def _chunks(prompts: Iterable[dataset_pb2.DatasetPrompt]) -> Iterator[pb.UploadDatasetChunk]:
@@ -123,7 +128,10 @@ def _create(
     first = [to_prompt(row) for row in itertools.islice(remaining, CREATE_LIMIT + 1)]
     if len(first) <= CREATE_LIMIT:
         request = pb.CreateDatasetRequest(
-            dataset=header.dataset, dataset_id=header.dataset_id, rows=first
+            dataset=header.dataset,
+            dataset_id=header.dataset_id,
+            rows=first,
+            request_id=header.request_id,
         )
         created: dataset_pb2.Dataset = yield call(CREATE_DATASET, request)
         return created
@@ -158,13 +166,17 @@ class DatasetCalls:
         description: str | None = None,
         dataset_id: str | None = None,
         labels: Mapping[str, str] | None = None,
+        request_id: str | None = None,
     ) -> Program[dataset_pb2.Dataset]:
         """A prompt dataset from rows (see `textgen.rows`: strings, message lists, dicts).
 
         Up to 1000 rows go in one CreateDataset; more are streamed with UploadDataset in
         chunks of at most 500 rows, read from `rows` as they are sent (a generator works).
+        The request carries `request_id` (a fresh UUID4 unless given): the server answers
+        a repeat with the dataset it made first.
         """
-        return _create(rows, _header(display_name, description, dataset_id, labels))
+        header = _header(display_name, description, dataset_id, labels, request_id)
+        return _create(rows, header)
 
     @staticmethod
     def create_from_jsonl(
@@ -174,6 +186,7 @@ class DatasetCalls:
         description: str | None = None,
         dataset_id: str | None = None,
         labels: Mapping[str, str] | None = None,
+        request_id: str | None = None,
     ) -> Program[dataset_pb2.Dataset]:
         """A prompt dataset from a JSONL file, streamed up with UploadDataset as it is read.
 
@@ -181,7 +194,8 @@ class DatasetCalls:
         JSON string. A bad line raises textgen.rows.JsonlError (a ValueError) naming its line
         number, and the upload is cancelled: no dataset is created.
         """
-        return _create_from_file(path, _header(display_name, description, dataset_id, labels))
+        header = _header(display_name, description, dataset_id, labels, request_id)
+        return _create_from_file(path, header)
 
     @staticmethod
     def get(name: str) -> Call[dataset_pb2.Dataset]:

@@ -22,6 +22,7 @@ from textgen.resources._base import (
     sync_paged,
 )
 from textgen.resources._content import model_name
+from textgen.resources._request_ids import new_request_id
 from textgen.resources.models import ModelCalls
 from textgen.v1 import tuned_model_pb2, tuned_model_service_pb2
 
@@ -32,13 +33,14 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 SERVICE = "textgen.v1.TunedModelService"
-# Creating starts a tuning job: a resent create would start a second one.
+# Creating starts a tuning job; each create carries a fresh request_id, so the server
+# answers a resent one with the first job instead of starting a second (AIP-155).
 CREATE_TUNED_MODEL = method(
     SERVICE,
     "CreateTunedModel",
     pb.CreateTunedModelRequest,
     operations_pb2.Operation,
-    idempotent=False,
+    idempotent=True,
 )
 GET_TUNED_MODEL = method(
     SERVICE, "GetTunedModel", pb.GetTunedModelRequest, TunedModel, idempotent=True
@@ -164,13 +166,16 @@ class TunedModelCalls:
         temperature: float | None = None,
         top_p: float | None = None,
         top_k: int | None = None,
+        request_id: str | None = None,
     ) -> LongRunning[TunedModel, Metadata]:
         """Start tuning `base_model` on `training_data`; returns the operation.
 
         training_data: (input, output) pairs, dicts with "text_input" (or "input") and
         "output", TuningExample protos, or a TuningExamples. base_model may also be a tuned
         model (`tunedModels/x`) to tune further. `operation.result()` is the ACTIVE
-        TunedModel; its progress is the tuning steps done. Never resent automatically.
+        TunedModel; its progress is the tuning steps done. The request carries
+        `request_id` (a fresh UUID4 unless given), so the client's retries, or a call
+        repeated with the same id, start one job only.
         """
         tuned = TunedModel(
             display_name=display_name or "",
@@ -188,7 +193,9 @@ class TunedModelCalls:
         for field, value in {"temperature": temperature, "top_p": top_p, "top_k": top_k}.items():
             if value is not None:
                 setattr(tuned, field, value)
-        request = pb.CreateTunedModelRequest(tuned_model=tuned)
+        request = pb.CreateTunedModelRequest(
+            tuned_model=tuned, request_id=new_request_id(request_id)
+        )
         if tuned_model_id is not None:
             request.tuned_model_id = tuned_model_id
         return LongRunning(call(CREATE_TUNED_MODEL, request), TunedModel, Metadata, tuning_progress)
