@@ -14,7 +14,10 @@ context variable that servicers read with `current_principal()`.
 
 Resources (tuned models, datasets, operations) record their owner's principal; `find_owned`
 looks one up in its store and answers NOT_FOUND for another principal's resource, exactly as
-for a missing one, so callers cannot probe for names they do not own.
+for a missing one, so reading, changing, deleting or using a name tells a caller nothing
+about a resource it does not own. Ids chosen at creation are one namespace shared by every
+principal: creating with an id someone else holds answers ALREADY_EXISTS, as for one's own,
+so a create does reveal that an id is taken (and nothing else about its resource).
 """
 
 from __future__ import annotations
