@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from textgen.testing.fake_engine import tokenizer
@@ -23,6 +25,17 @@ from textgen.testing.fake_engine.engine import FakeEngine
 def test_counts_words_and_punctuation(text: str, expected: int) -> None:
     assert tokenizer.count_tokens(text) == expected
     assert len(tokenizer.tokens(text)) == expected
+
+
+def test_ascii_count_agrees_with_the_pattern() -> None:
+    # Counting ASCII text takes a shortcut; it must agree with the tokens everywhere,
+    # control characters and every kind of whitespace included.
+    alphabet = [chr(code) for code in range(128)]
+    source = random.Random(7)
+    for _ in range(20_000):
+        text = "".join(source.choices(alphabet, k=source.randint(0, 24)))
+        assert tokenizer.count_tokens(text) == len(tokenizer.tokens(text)), repr(text)
+    assert tokenizer.count_tokens("a\x1fb\x1c\x7f_c") == 4  # "a" "b" "\x7f" "_c"
 
 
 async def test_engine_counts_with_the_tokenizer() -> None:
