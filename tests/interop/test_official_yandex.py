@@ -21,6 +21,7 @@ import grpc
 import pytest
 
 import textgen
+from tests.interop.official_calls import Row
 from textgen.rows import ResultRow
 from textgen.testing import FakeServer, Progression
 
@@ -32,6 +33,12 @@ operation_service: Any = importlib.import_module("yandex.cloud.operation.operati
 _BATCH = "yandex.cloud.ai.foundation_models.v1.text_generation.text_generation_service"
 batch_service: Any = importlib.import_module(f"{_BATCH}_pb2")
 batch_grpc: Any = importlib.import_module(f"{_BATCH}_pb2_grpc")
+inference: Any = importlib.import_module(
+    "yandex.cloud.ai.batch_inference.v1.batch_inference_service_pb2"
+)
+inference_grpc: Any = importlib.import_module(
+    "yandex.cloud.ai.batch_inference.v1.batch_inference_service_pb2_grpc"
+)
 task_status: Any = importlib.import_module(
     "yandex.cloud.ai.foundation_models.v1.batch_inference_task_status_pb2"
 )
@@ -130,3 +137,82 @@ def test_our_shapes_are_yandex_field_for_field() -> None:
     assert shape(yandex_operation.CancelOperationRequest) == shape(
         operation_service.CancelOperationRequest
     )
+
+
+def test_batch_inference_service_is_not_offered(channel: grpc.Channel) -> None:
+    stub: Any = inference_grpc.BatchInferenceServiceStub(channel)
+    calls = {
+        "Describe": inference.DescribeBatchInferenceRequest(task_id="x"),
+        "List": inference.ListBatchInferencesRequest(folder_id=FOLDER),
+        "Cancel": inference.CancelBatchInferenceRequest(task_id="x"),
+        "Delete": inference.DeleteBatchInferenceRequest(task_id="x"),
+    }
+    for method, request in calls.items():
+        with pytest.raises(grpc.RpcError) as caught:
+            getattr(stub, method)(request, metadata=METADATA)
+        assert caught.value.code() == grpc.StatusCode.UNIMPLEMENTED
+        assert f"BatchInferenceService/{method} is not offered by this emulator" in str(
+            caught.value.details()
+        )
+
+
+def test_the_yandex_flavoured_client_reads_what_the_stubs_start(
+    fake: FakeServer, channel: grpc.Channel
+) -> None:
+    with textgen.Client(fake.target, api_key=KEY) as client:
+        prompts = client.datasets.create(["Say hello"])
+    request = batch_service.BatchCompletionRequest(
+        model_uri=f"gpt://{FOLDER}/text-bison-001/latest",
+        source_dataset_id=prompts.name.removeprefix("datasets/"),
+    )
+    started = batch_grpc.TextGenerationBatchServiceStub(channel).Completion(
+        request, metadata=METADATA
+    )
+    with textgen.Client(fake.target, api="yandex", api_key=KEY, folder_id=FOLDER) as yandex:
+        job = yandex.batches.get(started.id).wait(timeout=20)
+    assert job.status == textgen.BatchStatus.COMPLETED
+    assert job.task_id == started.id
+    assert job.result_dataset is not None
+
+
+# The official calls these tests make, for the README's table (official_calls.py).
+ROWS = [
+    Row(
+        "`TextGenerationBatchServiceStub.Completion` (`gpt://<folder>/<model>[/<version>]`)",
+        "TextGenerationBatchService/Completion",
+        "works: a `yandex.cloud.operation.Operation` (id, description, created_at, created_by, "
+        "modified_at, done, metadata)",
+        "test_completion_then_get_until_done",
+    ),
+    Row(
+        "`OperationServiceStub.Get` until done, `Unpack` of metadata and response",
+        "OperationService/Get",
+        "works: `BatchCompletionMetadata` (batch counts) and `BatchCompletionResponse`; the "
+        "result rows read with `textgen.Client`",
+        "test_completion_then_get_until_done",
+    ),
+    Row(
+        "`OperationServiceStub.Cancel`",
+        "OperationService/Cancel",
+        "works: the operation, done, with error CANCELLED",
+        "test_cancel_and_a_bad_model_uri",
+    ),
+    Row(
+        "`Completion` with a malformed URI (`gpt:///model/latest`)",
+        "TextGenerationBatchService/Completion",
+        "INVALID_ARGUMENT on `model_uri`",
+        "test_cancel_and_a_bad_model_uri",
+    ),
+    Row(
+        "`BatchInferenceServiceStub`: `Describe`, `List`, `Cancel`, `Delete`",
+        "yandex.cloud.ai.batch_inference.v1.BatchInferenceService",
+        'UNIMPLEMENTED, "... is not offered by this emulator"',
+        "test_batch_inference_service_is_not_offered",
+    ),
+    Row(
+        '`textgen.Client(api="yandex")` on an operation the stubs started',
+        "OperationService/Get",
+        "works: waits by polling Get, reads status and batch counts",
+        "test_the_yandex_flavoured_client_reads_what_the_stubs_start",
+    ),
+]
