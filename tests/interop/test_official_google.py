@@ -315,6 +315,23 @@ def test_the_official_call_gets_what_our_client_gets(
         assert len(calls) > 1  # the official pager fetched every page
 
 
+@pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
+def test_our_client_in_googles_flavour_sends_what_the_official_client_sends(
+    fake: FakeServer, google: SimpleNamespace, case: Case
+) -> None:
+    with textgen.Client(fake.target, api="generativelanguage", api_key=KEY) as ours:
+        expected = case.ours(ours)
+    [sent, *_] = fake.journal.calls(case.method)
+    fake.journal.clear()
+
+    assert case.official(google, as_official(sent.request, case.request)) == expected
+    [official, *_] = fake.journal.calls(case.method)
+    assert (sent.path, sent.api) == (official.path, official.api)
+    assert sent.path.startswith(f"/{GL}.")
+    for header in ("x-goog-request-params", "x-goog-api-key"):
+        assert sent.header(header) == official.header(header), header
+
+
 def upstream_service(method: str) -> str:
     return next(
         m.path.split("/")[1].rsplit(".", 1)[1]
