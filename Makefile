@@ -1,6 +1,7 @@
 # Every target builds what it needs: a project-local virtualenv (.venv) pinned by
 # requirements/constraints.txt, and buf from npm under tools/node. A fresh clone needs only
-# python3 (3.10+), make, and Node.js with npm.
+# python3 (3.10+), make, and Node.js with npm; the PostgreSQL tests also need initdb and
+# pg_ctl (Debian's postgresql package: `make postgres` installs it), and skip without them.
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -13,17 +14,17 @@ BASE ?= main
 DIST := .build/dist
 
 .PHONY: venv protodeps generate check-generated lint typecheck pytest test demo bench breaking clean \
-	wheel matrix
+	wheel matrix postgres
 
 venv: $(STAMP)
 
 $(STAMP): pyproject.toml setup.py requirements/constraints.txt
-	@echo "== Setting up $(VENV): textgen-grpc (editable) with its dev, server and cli extras,"
+	@echo "== Setting up $(VENV): textgen-grpc (editable) with its dev, server, cli and postgres extras,"
 	@echo "== at the versions in requirements/constraints.txt. The first run downloads about"
 	@echo "== 60 packages; later runs reuse them."
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	set -o pipefail; $(PY) -m pip install --disable-pip-version-check --progress-bar off \
-	  -c requirements/constraints.txt -e '.[dev,server,cli]' \
+	  -c requirements/constraints.txt -e '.[dev,server,cli,postgres]' \
 	  2> >(grep -v '^WARNING: Location' >&2) | { grep -E '^(Collecting|Installing|Successfully)' || true; }
 	touch $@
 
@@ -66,7 +67,20 @@ pytest: protodeps $(BUF)
 # Every check, as CI runs it: the static checks in .venv, then the suite from the built wheel
 # on the floor dependencies (oldest Python) and the newest ones (newest Python), and the wheel
 # smoke test, the three in parallel (tools/matrix.py).
-test: lint typecheck check-generated breaking-baseline typescript matrix
+test: postgres lint typecheck check-generated breaking-baseline typescript matrix
+
+# initdb and pg_ctl for the throwaway PostgreSQL clusters of the tests (tests/pg_cluster.py):
+# on PATH, or where Debian's postgresql package puts them; installed with apt-get when
+# missing and this runs as root (CI does), otherwise the PostgreSQL tests skip.
+postgres:
+	@if command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+	  echo "postgres: initdb found"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "postgres: installing the postgresql package"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
+	else \
+	  echo "postgres: initdb is missing (install the postgresql package); its tests will skip"; \
+	fi
 
 # The sdist, and a wheel built from it, in .build/dist.
 wheel: $(STAMP)

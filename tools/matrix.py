@@ -34,12 +34,12 @@ ROOT = Path(__file__).resolve().parents[1]
 LEGS_DIR = ROOT / ".build" / "legs"
 CONSTRAINTS = ROOT / "requirements" / "constraints.txt"
 INTEROP = ROOT / "requirements" / "interop.txt"
-EXTRAS = "dev,server,cli"
+EXTRAS = "dev,server,cli,postgres"
 MIN_PYTHON = (3, 10)
 SHOWN = re.compile(
     r"^(grpcio|grpcio-status|grpcio-health-checking|grpcio-reflection|protobuf|"
     r"googleapis-common-protos|pytest|pytest-asyncio|mypy|types-protobuf|types-grpcio|"
-    r"google-ai-generativelanguage|google-api-core|yandexcloud)==",
+    r"google-ai-generativelanguage|google-api-core|yandexcloud|psycopg|psycopg-pool)==",
     re.IGNORECASE,
 )
 

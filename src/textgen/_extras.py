@@ -3,6 +3,7 @@
 The base install is the client, the in-process FakeServer and the pytest plugin. Two extras add
 the rest: `server` (gRPC health checking and reflection, for `textgen serve` and
 `textgen.server.app.serve`) and `cli` (rich, for the command line and progress bars).
+`postgres` (psycopg 3 and its pool) lets a server keep its state in PostgreSQL.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ EXTRAS: Mapping[str, str] = {
     "grpc_health": "server",
     "grpc_reflection": "server",
     "rich": "cli",
+    "psycopg": "postgres",
+    "psycopg_pool": "postgres",
 }
 
 

@@ -1,7 +1,9 @@
 """The store implementations every contract test runs against, and one adapter per record kind.
 
-A new implementation (SQLite, PostgreSQL) joins the contract by adding a factory to
-IMPLEMENTATIONS: an async context manager that yields empty Stores and cleans up after.
+A new implementation joins the contract by adding a factory to IMPLEMENTATIONS: an async
+context manager that takes the pytest request (for the fixtures it needs) and yields empty
+Stores, cleaning up after. SQLite runs on a file in the test's temporary directory,
+PostgreSQL on the session's throwaway cluster (tests/pg_cluster.py), emptied before each test.
 """
 
 from __future__ import annotations
@@ -10,12 +12,14 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, cast
 
 import pytest
 from google.longrunning import operations_proto_pb2 as operations_pb2
 from textgen.v1 import dataset_pb2, model_pb2, tuned_model_pb2
 
+from tests.pg_cluster import Cluster
 from textgen.server.storage import (
     DatasetRecord,
     DatasetStore,
@@ -25,10 +29,11 @@ from textgen.server.storage import (
     TunedModelRecord,
     TunedModelStore,
 )
+from textgen.server.storage.backends import open_backend
 
 
 @contextlib.asynccontextmanager
-async def memory() -> AsyncIterator[Stores]:
+async def memory(request: pytest.FixtureRequest) -> AsyncIterator[Stores]:
     yield Stores()
 
 
@@ -52,7 +57,7 @@ class Yielding:
 
 
 @contextlib.asynccontextmanager
-async def yielding_memory() -> AsyncIterator[Stores]:
+async def yielding_memory(request: pytest.FixtureRequest) -> AsyncIterator[Stores]:
     plain = Stores()
     yield Stores(
         operations=cast(OperationStore, Yielding(plain.operations)),
@@ -61,15 +66,39 @@ async def yielding_memory() -> AsyncIterator[Stores]:
     )
 
 
-IMPLEMENTATIONS: dict[str, Callable[[], contextlib.AbstractAsyncContextManager[Stores]]] = {
+@contextlib.asynccontextmanager
+async def sqlite(request: pytest.FixtureRequest) -> AsyncIterator[Stores]:
+    tmp_path: Path = request.getfixturevalue("tmp_path")
+    backend = await open_backend(f"sqlite://{tmp_path / 'stores.db'}")
+    try:
+        yield backend.stores
+    finally:
+        await backend.close()
+
+
+@contextlib.asynccontextmanager
+async def postgres(request: pytest.FixtureRequest) -> AsyncIterator[Stores]:
+    cluster: Cluster = request.getfixturevalue("postgres_cluster")
+    backend = await open_backend(cluster.url())
+    try:
+        await backend.stores.clear()
+        yield backend.stores
+    finally:
+        await backend.close()
+
+
+Factory = Callable[[pytest.FixtureRequest], contextlib.AbstractAsyncContextManager[Stores]]
+IMPLEMENTATIONS: dict[str, Factory] = {
     "memory": memory,
     "memory-yielding": yielding_memory,
+    "sqlite": sqlite,
+    "postgres": postgres,
 }
 
 
 @pytest.fixture(params=sorted(IMPLEMENTATIONS))
 async def stores(request: pytest.FixtureRequest) -> AsyncIterator[Stores]:
-    async with IMPLEMENTATIONS[request.param]() as made:
+    async with IMPLEMENTATIONS[request.param](request) as made:
         yield made
 
 

@@ -3,9 +3,18 @@ it keeps besides the proto."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from textgen.v1 import model_pb2, tuned_model_pb2
 
 from textgen.server.storage import Stores, TunedModelRecord
+
+
+@dataclass(frozen=True)
+class Adapter:
+    """What an engine's tuning might produce (durable stores pickle it)."""
+
+    weights: tuple[float, ...]
 
 
 def record(name: str, display_name: str, description: str = "") -> TunedModelRecord:
@@ -39,7 +48,7 @@ async def test_listing_by_words(stores: Stores) -> None:
 
 async def test_everything_besides_the_proto_is_kept(stores: Stores) -> None:
     table = stores.tuned_models
-    adapter = object()
+    adapter = Adapter((0.5, 0.25))
     stored = record("tunedModels/a", "A")
     await table.create(stored)
     current = await table.get("tunedModels/a")
@@ -57,7 +66,8 @@ async def test_everything_besides_the_proto_is_kept(stores: Stores) -> None:
     assert found is not None
     assert found.record.base_model.name == "models/base"
     assert found.record.examples == (("1", "I"), ("2", "II"))
-    assert found.record.adapter is adapter  # shared, as the engine gave it
+    # The memory store shares the engine's object; durable stores keep an equal copy.
+    assert found.record.adapter == adapter
     assert found.record.operation_name == "tunedModels/a/operations/x"
     found.record.base_model.name = "models/changed"
     again = await table.get("tunedModels/a")

@@ -1,0 +1,391 @@
+"""What the SQLite and PostgreSQL stores share: how records become rows, and the one-statement
+reads and writes of every table.
+
+Each write that the interfaces call atomic is one SQL statement here (create is an INSERT
+... ON CONFLICT DO NOTHING, update an UPDATE that compares the version, delete a DELETE that
+takes a dataset's row blocks with it by a foreign key), so the database makes it atomic. The
+dataset writes that take several statements (a create with rows, an append) are transactions
+in each store's own module.
+
+Records are kept as their encoded protos; a tuned model's adapter is pickled (a durable store
+cannot share the engine's object as the memory store does, so what an engine returns as its
+adapter must pickle). Listings are in `seq` order, the creation order.
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, Protocol, TypeVar
+
+from textgen.server.storage.datasets import DatasetRecord, RowBlock, RowUsage
+from textgen.server.storage.operations import Operation, StoredOperation
+from textgen.server.storage.table import Record, Versioned
+from textgen.server.storage.tuned_models import TunedModelRecord
+from textgen.v1 import dataset_pb2, dataset_service_pb2, model_pb2, tuned_model_pb2
+
+R = TypeVar("R", bound=Record)
+Row = Sequence[Any]
+
+# A block of more rows than this is stored as several, so a read decodes little it does not use.
+MAX_BLOCK_ROWS = 1000
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """How one database spells what differs: parameters, substring tests, no limit."""
+
+    name: str
+    placeholder: str
+    contains: str  # a condition: the column's text holds the parameter's
+    no_limit: int | None
+
+    def sql(self, text: str) -> str:
+        """`text` with each `?` replaced by this dialect's placeholder."""
+        return text.replace("?", self.placeholder)
+
+
+SQLITE = Dialect("sqlite", "?", "instr(search, ?) > 0", -1)
+POSTGRES = Dialect("postgres", "%s", "strpos(search, ?) > 0", None)
+
+
+class Runner(Protocol):
+    """Runs one statement in its own transaction."""
+
+    dialect: Dialect
+
+    async def rowcount(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Execute; how many rows it changed."""
+        ...
+
+    async def one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
+        """The first row of a query, or None."""
+        ...
+
+    async def all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        """Every row of a query."""
+        ...
+
+
+@dataclass(frozen=True)
+class Codec(Generic[R]):
+    """How one kind of record is stored: its table, the columns written besides name, owner
+    and version, the columns read back, and the conversions."""
+
+    table: str
+    written: tuple[str, ...]
+    read: tuple[str, ...]
+    encode: Callable[[R], tuple[Any, ...]]  # values of `written`
+    decode: Callable[[str, Row], R]  # (owner, values of `read`) -> record
+
+
+class SqlTable(Generic[R]):
+    """The Table operations and the filtered listing, as single statements."""
+
+    def __init__(self, runner: Runner, codec: Codec[R]) -> None:
+        self._runner, self._codec = runner, codec
+        self._dialect = runner.dialect
+        columns = ", ".join(codec.written)
+        marks = ", ".join("?" for _ in codec.written)
+        sets = ", ".join(f"{column} = ?" for column in codec.written)
+        read = ", ".join(codec.read)
+        table = codec.table
+        sql = self._dialect.sql
+        self._create = sql(
+            f"INSERT INTO {table} (name, owner, version, {columns}) VALUES (?, ?, 1, {marks}) "
+            "ON CONFLICT (name) DO NOTHING"
+        )
+        self._get = sql(f"SELECT version, owner, {read} FROM {table} WHERE name = ?")
+        self._update = sql(
+            f"UPDATE {table} SET owner = ?, version = version + 1, {sets} "
+            "WHERE name = ? AND version = ?"
+        )
+        self._delete = sql(f"DELETE FROM {table} WHERE name = ?")
+        self._count = sql(f"SELECT count(*) FROM {table} WHERE owner = ?")
+        self._clear = f"DELETE FROM {table}"
+        self._list = f"SELECT name, version, owner, {read} FROM {table}"
+
+    async def create(self, record: R) -> bool:
+        """Insert unless the name is taken; True when inserted."""
+        params = (record.name, record.owner, *self._codec.encode(record))
+        return await self._runner.rowcount(self._create, params) == 1
+
+    async def get(self, name: str) -> Versioned[R] | None:
+        """The record and its version, or None."""
+        row = await self._runner.one(self._get, (name,))
+        if row is None:
+            return None
+        return Versioned(self._codec.decode(row[1], row[2:]), int(row[0]))
+
+    async def update(self, record: R, expected_version: int) -> int | None:
+        """Replace if the version matches; the new version or None."""
+        params = (record.owner, *self._codec.encode(record), record.name, expected_version)
+        changed = await self._runner.rowcount(self._update, params)
+        return expected_version + 1 if changed == 1 else None
+
+    async def delete(self, name: str) -> bool:
+        """Remove; True when there was a record."""
+        return await self._runner.rowcount(self._delete, (name,)) == 1
+
+    async def count(self, *, owner: str) -> int:
+        """How many records `owner` has."""
+        row = await self._runner.one(self._count, (owner,))
+        return int(row[0]) if row is not None else 0
+
+    async def clear(self) -> None:
+        """Remove every record."""
+        await self._runner.rowcount(self._clear)
+
+    async def _select(
+        self,
+        owner: str | None,
+        prefix: str,
+        start: int,
+        limit: int | None,
+        conditions: Sequence[tuple[str, Any]] = (),
+    ) -> list[Versioned[R]]:
+        # The matches in creation order, from match `start`, at most `limit`.
+        if start < 0 or (limit is not None and limit < 0):
+            raise ValueError("start and limit must not be negative")
+        if limit == 0:
+            return []
+        where: list[str] = []
+        params: list[Any] = []
+        if owner is not None:
+            where.append("owner = ?")
+            params.append(owner)
+        if prefix:
+            where.append("substr(name, 1, ?) = ?")
+            params += [len(prefix), prefix]
+        for condition, value in conditions:
+            where.append(condition)
+            params.append(value)
+        text = self._list + (" WHERE " + " AND ".join(where) if where else "")
+        text += " ORDER BY seq LIMIT ? OFFSET ?"
+        params += [self._dialect.no_limit if limit is None else limit, start]
+        rows = await self._runner.all(self._dialect.sql(text), params)
+        return [Versioned(self._codec.decode(row[2], row[3:]), int(row[1])) for row in rows]
+
+
+# --- operations ----------------------------------------------------------------------------
+
+
+def _encode_operation(stored: StoredOperation) -> tuple[Any, ...]:
+    operation = stored.operation
+    return (
+        operation.done,
+        stored.api,
+        stored.created_at,
+        stored.modified_at,
+        stored.description,
+        operation.SerializeToString(),
+    )
+
+
+def _decode_operation(owner: str, values: Row) -> StoredOperation:
+    _, api, created_at, modified_at, description, data = values
+    return StoredOperation(
+        Operation.FromString(bytes(data)),
+        owner,
+        api,
+        float(created_at),
+        float(modified_at),
+        description,
+    )
+
+
+_OPERATION_COLUMNS = ("done", "api", "created_at", "modified_at", "description", "data")
+OPERATIONS: Codec[StoredOperation] = Codec(
+    "operations", _OPERATION_COLUMNS, _OPERATION_COLUMNS, _encode_operation, _decode_operation
+)
+
+
+class SqlOperationStore(SqlTable[StoredOperation]):
+    """An OperationStore in SQL."""
+
+    def __init__(self, runner: Runner) -> None:
+        super().__init__(runner, OPERATIONS)
+
+    async def list(
+        self,
+        *,
+        owner: str | None = None,
+        prefix: str = "",
+        done: bool | None = None,
+        start: int = 0,
+        limit: int | None = None,
+    ) -> list[Versioned[StoredOperation]]:
+        """Matching operations in creation order, from match `start`, at most `limit`."""
+        conditions = [] if done is None else [("done = ?", done)]
+        return await self._select(owner, prefix, start, limit, conditions)
+
+
+# --- tuned models --------------------------------------------------------------------------
+
+
+def _encode_tuned(record: TunedModelRecord) -> tuple[Any, ...]:
+    model = record.model
+    return (
+        model.SerializeToString(),
+        record.base_model.SerializeToString(),
+        json.dumps([list(pair) for pair in record.examples]),
+        None if record.adapter is None else pickle.dumps(record.adapter),
+        record.operation_name,
+        f"{model.display_name}\n{model.description}".lower(),
+    )
+
+
+def _decode_tuned(owner: str, values: Row) -> TunedModelRecord:
+    model, base_model, examples, adapter, operation_name = values[:5]
+    return TunedModelRecord(
+        model=tuned_model_pb2.TunedModel.FromString(bytes(model)),
+        owner=owner,
+        base_model=model_pb2.Model.FromString(bytes(base_model)),
+        examples=tuple((str(pair[0]), str(pair[1])) for pair in json.loads(examples)),
+        # Only this server writes the column, so unpickling it trusts no one else.
+        adapter=None if adapter is None else pickle.loads(bytes(adapter)),
+        operation_name=operation_name,
+    )
+
+
+_TUNED_COLUMNS = ("model", "base_model", "examples", "adapter", "operation_name", "search")
+TUNED_MODELS: Codec[TunedModelRecord] = Codec(
+    "tuned_models", _TUNED_COLUMNS, _TUNED_COLUMNS, _encode_tuned, _decode_tuned
+)
+
+
+class SqlTunedModelStore(SqlTable[TunedModelRecord]):
+    """A TunedModelStore in SQL."""
+
+    def __init__(self, runner: Runner) -> None:
+        super().__init__(runner, TUNED_MODELS)
+
+    async def list(
+        self,
+        *,
+        owner: str | None = None,
+        prefix: str = "",
+        words: Sequence[str] = (),
+        start: int = 0,
+        limit: int | None = None,
+    ) -> list[Versioned[TunedModelRecord]]:
+        """Matching tuned models in creation order, from match `start`, at most `limit`."""
+        conditions = [(self._dialect.contains, word.lower()) for word in words]
+        return await self._select(owner, prefix, start, limit, conditions)
+
+
+# --- datasets ------------------------------------------------------------------------------
+
+
+def _encode_dataset(record: DatasetRecord) -> tuple[Any, ...]:
+    return (record.dataset.kind, record.dataset.SerializeToString())
+
+
+def _decode_dataset(owner: str, values: Row) -> DatasetRecord:
+    _, data, row_count = values
+    dataset = dataset_pb2.Dataset.FromString(bytes(data))
+    dataset.row_count = int(row_count)
+    return DatasetRecord(dataset, owner)
+
+
+DATASETS: Codec[DatasetRecord] = Codec(
+    "datasets",
+    ("kind", "dataset"),
+    ("kind", "dataset", "row_count"),
+    _encode_dataset,
+    _decode_dataset,
+)
+
+# Dataset statements with `?` placeholders (Dialect.sql converts them).
+INSERT_DATASET = (
+    "INSERT INTO datasets (name, owner, version, kind, dataset, row_count, row_bytes) "
+    "VALUES (?, ?, 1, ?, ?, ?, ?) ON CONFLICT (name) DO NOTHING"
+)
+INSERT_BLOCK = (
+    "INSERT INTO dataset_blocks (dataset_seq, first_index, row_count, data) VALUES (?, ?, ?, ?)"
+)
+GROW_DATASET = "UPDATE datasets SET row_count = ?, row_bytes = ? WHERE seq = ?"
+
+
+def check_kind(kind: int, blocks: Sequence[RowBlock]) -> None:
+    """ValueError unless every block is of the dataset's kind."""
+    if any(block.kind != kind for block in blocks):
+        raise ValueError("a block of rows must be of the dataset's kind")
+
+
+def pieces(blocks: Sequence[RowBlock], first_index: int) -> list[tuple[int, RowBlock]]:
+    """The blocks as stored: pieces of at most MAX_BLOCK_ROWS rows, each with the index of
+    its first row, numbered on from `first_index` (empty blocks are left out)."""
+    found: list[tuple[int, RowBlock]] = []
+    at = first_index
+    for block in blocks:
+        for piece in _split(block):
+            found.append((at, piece))
+            at += piece.count
+    return found
+
+
+def _split(block: RowBlock) -> list[RowBlock]:
+    if block.count <= MAX_BLOCK_ROWS:
+        return [block] if block.count else []
+    if block.kind == dataset_pb2.Dataset.KIND_RESULTS:
+        results = dataset_service_pb2.StreamDatasetRowsResponse.FromString(block.data).rows
+        return [
+            RowBlock.of_results(row.result for row in results[at : at + MAX_BLOCK_ROWS])
+            for at in range(0, len(results), MAX_BLOCK_ROWS)
+        ]
+    prompts = dataset_service_pb2.UploadDatasetChunk.FromString(block.data).rows
+    return [
+        RowBlock.of_prompts(prompts[at : at + MAX_BLOCK_ROWS])
+        for at in range(0, len(prompts), MAX_BLOCK_ROWS)
+    ]
+
+
+class SqlDatasetReads(SqlTable[DatasetRecord]):
+    """The dataset store's one-statement parts: records, usage, row reads and the listing.
+    Each database's store adds the writes that take a transaction."""
+
+    def __init__(self, runner: Runner) -> None:
+        super().__init__(runner, DATASETS)
+        sql = runner.dialect.sql
+        self._usage = sql("SELECT row_count, row_bytes FROM datasets WHERE name = ?")
+        self._blocks = sql(
+            "SELECT d.kind, b.first_index, b.row_count, b.data FROM datasets d "
+            "JOIN dataset_blocks b ON b.dataset_seq = d.seq "
+            "WHERE d.name = ? AND b.first_index < ? AND b.first_index + b.row_count > ? "
+            "ORDER BY b.first_index"
+        )
+
+    async def usage(self, name: str) -> RowUsage | None:
+        """How many rows the dataset holds and their encoded bytes; None when missing."""
+        row = await self._runner.one(self._usage, (name,))
+        return None if row is None else RowUsage(int(row[0]), int(row[1]))
+
+    async def read_rows(
+        self, name: str, start: int = 0, stop: int | None = None
+    ) -> list[dataset_pb2.DatasetRow]:
+        """Rows `start` to `stop` (exclusive), numbered."""
+        if start < 0:
+            raise ValueError("start must not be negative")
+        end = 2**62 if stop is None else stop
+        if end <= start:
+            return []
+        rows: list[dataset_pb2.DatasetRow] = []
+        for kind, at, count, data in await self._runner.all(self._blocks, (name, end, start)):
+            block = RowBlock(dataset_pb2.Dataset.Kind.ValueType(kind), bytes(data), int(count))
+            first = int(at)
+            rows.extend(block.decode(first, max(start - first, 0), end - first))
+        return rows
+
+    async def list(
+        self,
+        *,
+        owner: str | None = None,
+        prefix: str = "",
+        start: int = 0,
+        limit: int | None = None,
+    ) -> list[Versioned[DatasetRecord]]:
+        """Matching datasets in creation order, from match `start`, at most `limit`."""
+        return await self._select(owner, prefix, start, limit)
