@@ -24,10 +24,11 @@ from textgen import apis, yandex_operation
 from textgen.server.app import Running, serve
 from textgen.server.clock import MANUAL_EPOCH, ManualClock
 from textgen.server.lro.operations import Operations
-from textgen.server.services.yandex_service import model_name, operation_id, operation_name
+from textgen.server.services.yandex_service import model_name
 from textgen.server.state import IdGenerator, ServerState
 from textgen.testing.fake_engine.engine import FakeEngine
 from textgen.testing.pacing import Progression, ProgressionPacer
+from textgen.yandex_operation import operation_id, operation_name
 
 YFM = "/yandex.cloud.ai.foundation_models.v1"
 COMPLETION = f"{YFM}.TextGenerationBatchService/Completion"
