@@ -1,8 +1,9 @@
 """Optional dependencies: which extra brings which module, and what to tell a user who lacks it.
 
-The base install is the client, the in-process FakeServer and the pytest plugin. Two extras add
+The base install is the client, the in-process FakeServer and the pytest plugin. Extras add
 the rest: `server` (gRPC health checking and reflection, for `textgen serve` and
-`textgen.server.app.serve`) and `cli` (rich, for the command line and progress bars).
+`textgen.server.app.serve`), `cli` (rich, for the command line and progress bars) and `http`
+(aiohttp, for HTTP/JSON beside gRPC: `--http-port`, `http_port=`).
 `postgres` (psycopg 3 and its pool) lets a server keep its state in PostgreSQL.
 """
 

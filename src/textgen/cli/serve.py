@@ -34,6 +34,8 @@ if TYPE_CHECKING:
     from textgen.server.quotas import StorageLimits
     from textgen.server.state import ServerState
 
+# Printed after LISTENING when --http-port is given, with the HTTP base URL.
+HTTP_LISTENING = "textgen emulator serving HTTP/JSON on"
 LISTENING = "textgen emulator listening on"
 PROGRESSIONS = ("immediate", "duration", "polls")
 # The flavours of textgen.apis, spelled out so that `textgen --help` does not import it.
@@ -55,6 +57,14 @@ def register(subparsers: Subparsers) -> None:
         type=int,
         default=50051,
         help="port to bind; 0 picks a free one (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--http-port",
+        type=int,
+        default=None,
+        metavar="PORT",
+        help="also serve HTTP/JSON (the contract's http rules, for google-genai and curl) on "
+        "this port; 0 picks a free one. Needs the `http` extra (default: gRPC only)",
     )
     parser.add_argument(
         "--seed",
@@ -153,6 +163,7 @@ async def _serve(args: argparse.Namespace) -> int:
             host=args.host,
             port=args.port,
             apis=args.apis or _API_NAMES,
+            http_port=args.http_port,
         )
     except AddressUnavailableError as error:
         _say(f"textgen serve: {error}", sys.stderr)
@@ -163,6 +174,9 @@ async def _serve(args: argparse.Namespace) -> int:
         loop.add_signal_handler(signum, stop.set)
     try:
         _say(f"{LISTENING} {format_address(args.host, running.port)}", sys.stdout)
+        if running.http is not None:
+            url = f"http://{format_address(args.host, running.http.port)}"
+            _say(f"{HTTP_LISTENING} {url}", sys.stdout)
         await stop.wait()
         _say("textgen emulator stopping", sys.stderr)
     finally:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import grpc
 from google.longrunning import operations_pb2, operations_pb2_grpc
@@ -27,6 +27,7 @@ from textgen.apis import TEXTGEN, Api
 from textgen.apis import chosen as chosen_apis
 from textgen.server.address import AddressUnavailableError, check_address, format_address
 from textgen.server.flavours import FlavourHandler, ReflectionPool
+from textgen.server.http.dispatch import Registrations
 from textgen.server.lro.operations import Operations
 from textgen.server.rpc.auth import Authentication
 from textgen.server.rpc.error_mapping import ErrorMapping
@@ -46,6 +47,9 @@ from textgen.v1 import (
     tuned_model_service_pb2,
     tuned_model_service_pb2_grpc,
 )
+
+if TYPE_CHECKING:
+    from textgen.server.http.server import HttpServer
 
 # A port is never shared with another process, so a test server cannot steal traffic.
 SERVER_OPTIONS = [("grpc.so_reuseport", 0)]
@@ -71,7 +75,7 @@ SERVICE_NAMES: tuple[str, ...] = (
 class Running:
     """A started server: its port, the state and operations it serves."""
 
-    __slots__ = ("operations", "port", "server", "state")
+    __slots__ = ("http", "operations", "port", "server", "state")
 
     def __init__(
         self, server: grpc.aio.Server, port: int, state: ServerState, operations: Operations
@@ -80,6 +84,8 @@ class Running:
         self.port = port
         self.state = state
         self.operations = operations
+        # The HTTP/JSON server beside it, when one was asked for (textgen.server.http).
+        self.http: HttpServer | None = None
 
     def __repr__(self) -> str:
         return f"Running(port={self.port})"
@@ -88,6 +94,8 @@ class Running:
         """Stop accepting calls and end the running ones after `grace` seconds; waiters on
         operations are answered UNAVAILABLE at once and jobs stop at their next stage."""
         self.operations.shutdown()
+        if self.http is not None:
+            await self.http.stop()
         await self.server.stop(grace)
 
 
@@ -102,6 +110,7 @@ async def serve(
     health: bool = True,
     reflection: bool = True,
     apis: Iterable[str] = ALL_APIS,
+    http_port: int | None = None,
 ) -> Running:
     """Start a server for `state` on host:port (0 picks a free port) and return it.
 
@@ -112,6 +121,10 @@ async def serve(
     `apis` names the API flavours served (textgen.apis; all of them by default): without
     "textgen" the server answers only the upstream names, as the real services would, and
     health checking and reflection list exactly the names served.
+
+    With `http_port` (0 picks a free port) the server also answers HTTP/JSON on host, from
+    the contract's `google.api.http` rules, through the same handlers and policies
+    (textgen.server.http; the `http` extra); `Running.http.port` is its port.
     """
     if operations is None:
         operations = Operations(state.clock, state.stores.operations)
@@ -130,20 +143,22 @@ async def serve(
         routes,
     )
     server = grpc.aio.server(interceptors=[shared, *interceptors], options=SERVER_OPTIONS)
+    # Registrations go through `registry`, which keeps the handlers for HTTP calls.
+    registry = Registrations(server)
     models = ModelServicer(state)
     later = {
         name: _OnFirstCall(name, functools.partial(build, state, operations))
         for name, build in _BUILT_ON_FIRST_CALL.items()
     }
     if native:
-        model_service_pb2_grpc.add_ModelServiceServicer_to_server(models, server)
-        server.add_generic_rpc_handlers(list(later.values()))
+        model_service_pb2_grpc.add_ModelServiceServicer_to_server(models, registry.as_server())
+        registry.add_generic_rpc_handlers(list(later.values()))
     else:
         # A service a flavour calls by our own name (google.longrunning.Operations), limited
         # to the methods the flavour lists.
         paths = frozenset(path for api in served for path in api.shared_paths())
         if paths:
-            server.add_generic_rpc_handlers([_OnlyPaths(paths, later[OPERATIONS_SERVICE])])
+            registry.add_generic_rpc_handlers([_OnlyPaths(paths, later[OPERATIONS_SERVICE])])
     # The flavours' paths, served by the same servicers (ModelService's handler for them is
     # built on the first such call).
     add_models = model_service_pb2_grpc.add_ModelServiceServicer_to_server
@@ -153,7 +168,7 @@ async def serve(
         name: _OnFirstCall(name, functools.partial(build, state, operations))
         for name, build in _FLAVOUR_ONLY.items()
     }
-    server.add_generic_rpc_handlers([FlavourHandler(routes, {**ours, **later, **flavour_only})])
+    registry.add_generic_rpc_handlers([FlavourHandler(routes, {**ours, **later, **flavour_only})])
     try:
         names = _served_names(native, served, routes)
         if health:
@@ -169,7 +184,34 @@ async def serve(
     except RuntimeError as error:  # the port was taken after the check
         raise AddressUnavailableError(f"cannot listen on {address}: {error}") from error
     await server.start()
-    return Running(server, bound, state, operations)
+    running = Running(server, bound, state, operations)
+    if http_port is not None:
+        try:
+            running.http = await _serve_http(
+                served, registry, [shared, *interceptors], state, host=host, port=http_port
+            )
+        except BaseException:
+            await server.stop(None)
+            raise
+    return running
+
+
+async def _serve_http(
+    served: Sequence[Api],
+    registry: Registrations,
+    interceptors: Sequence[grpc.aio.ServerInterceptor],
+    state: ServerState,
+    *,
+    host: str,
+    port: int,
+) -> HttpServer:
+    try:
+        from textgen.server.http.server import serve_http  # noqa: PLC0415
+    except ImportError as error:
+        raise missing_extra(error, "HTTP/JSON serving") or error from None
+    return await serve_http(
+        served, registry.handlers, interceptors, state.api_keys, host=host, port=port
+    )
 
 
 def _served_names(native: bool, served: Sequence[Api], routes: Routes) -> tuple[str, ...]:

@@ -23,6 +23,8 @@ API keys to principals (none: no key needed); `engine` replaces the default Fake
 answers only Yandex's names, as the real service would).
 `limits` bounds what it stores and for how long (textgen.server.quotas.StorageLimits).
 It also serves gRPC health checking and reflection when the `server` extra is installed.
+`http_port` (0 for a free port, or `http=True`) also serves HTTP/JSON from the contract's
+http rules (the `http` extra): `fake.http_url` is its base URL, for google-genai or curl.
 """
 
 from __future__ import annotations
@@ -75,6 +77,8 @@ class FakeServer:
         port: int = 0,
         apis: Iterable[str] = ALL_APIS,
         limits: StorageLimits | None = None,
+        http_port: int | None = None,
+        http: bool = False,
     ) -> None:
         self.seed = seed
         # The API flavours served (textgen.apis), checked now rather than at start.
@@ -92,6 +96,7 @@ class FakeServer:
         self.faults = Faults()
         self.operations = Operations(self.clock, self.state.stores.operations, self.pacer)
         self._host, self._port = host, port
+        self._http_port = 0 if http and http_port is None else http_port
         self._running: Running | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -109,6 +114,14 @@ class FakeServer:
     def target(self) -> str:
         """The address to dial, such as "127.0.0.1:50123"."""
         return f"{self._host}:{self.port}"
+
+    @property
+    def http_url(self) -> str:
+        """The base URL of the HTTP/JSON server, such as "http://127.0.0.1:50124"."""
+        running = self._running
+        if running is None or running.http is None:
+            raise RuntimeError("no HTTP server: start the FakeServer with http_port= or http=True")
+        return f"http://{self._host}:{running.http.port}"
 
     def channel(self) -> grpc.Channel:
         """A new insecure sync channel to the server (close it, or use it in `with`)."""
@@ -195,6 +208,7 @@ class FakeServer:
             health=_SERVER_EXTRA,
             reflection=_SERVER_EXTRA,
             apis=self.apis,
+            http_port=self._http_port,
         )
         return self
 
