@@ -6,7 +6,9 @@ operation is noticed as soon as the server answers. Servers that answer UNIMPLEM
 GetOperation polls with exponential backoff and jitter instead, as do clients whose API flavour
 has no WaitOperation (Generative Language; Yandex, whose GetOperation is OperationService Get).
 Those polls start at FIRST_DELAY and grow to MAX_DELAY, or to WATCHED_MAX_DELAY while somebody
-watches progress, so a progress bar keeps moving. Every time the operation's metadata changes,
+watches progress, so a progress bar keeps moving. A long poll that ends UNAVAILABLE (the server
+stopped or is restarting) is sent again after a backoff pause, until the timeout. Every time
+the operation's metadata changes,
 `report` is invoked (through an Invoke effect, so it may be async).
 """
 
@@ -136,6 +138,12 @@ def wait(
                 long_poll = False  # this server, or this API flavour, has no WaitOperation
                 continue
             except errors.DeadlineExceeded:
+                continue
+            except errors.Unavailable:
+                # The server stopped or restarted (its retries are spent): poll again after
+                # a pause; a server that kept the operation answers the next WaitOperation.
+                pause = backoff.delay()
+                yield Sleep(pause if remaining is None else max(0.0, min(pause, remaining)))
                 continue
             if current == previous and time.monotonic() - started < hold / 2:
                 yield Sleep(backoff.delay())  # the server answered early without news
