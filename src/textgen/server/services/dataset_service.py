@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Sequence
-from typing import Any
+from typing import Any, cast
 
 import grpc
 from google.protobuf import empty_pb2
@@ -127,7 +127,8 @@ class DatasetServicer(dataset_service_pb2_grpc.DatasetServiceServicer):
                 self._withdraw(created.name, principal, header.request_id)
 
         if made:
-            context.add_done_callback(withdraw)
+            # The typing stubs declare the callback as a class no function matches.
+            cast("Any", context).add_done_callback(withdraw)
         return created
 
     def _withdraw(self, name: str, principal: str, request_id: str) -> None:
