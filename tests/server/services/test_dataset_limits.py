@@ -149,13 +149,11 @@ def _quota_subject(error: grpc.aio.AioRpcError) -> str:
     assert error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
     status = status_of(error)
     assert status is not None
-    failures = [
-        failure
-        for detail in status.details
-        if detail.Is(error_details_pb2.QuotaFailure.DESCRIPTOR)
-        for failure in [error_details_pb2.QuotaFailure()]
-        if detail.Unpack(failure)
-    ]
+    failures = []
+    for detail in status.details:
+        failure = error_details_pb2.QuotaFailure()
+        if detail.Unpack(failure):  # False for the other details
+            failures.append(failure)
     assert len(failures) == 1
     return failures[0].violations[0].subject
 
