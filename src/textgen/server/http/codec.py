@@ -29,6 +29,7 @@ from google.protobuf import descriptor_pool, json_format
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 
+from textgen._protobuf import is_repeated
 from textgen.apis import canonical_type_name
 from textgen.server.http.routes import Route
 from textgen.server.rpc.errors import FieldViolation, ServiceError, invalid_argument
@@ -67,7 +68,7 @@ class _Types:
     messages under the names upstream flavours give them."""
 
     def __init__(self) -> None:
-        self._pool: Any = descriptor_pool.Default()  # type: ignore[no-untyped-call]
+        self._pool: Any = cast("Any", descriptor_pool).Default()
 
     def FindMessageTypeByName(self, name: str) -> Descriptor:
         """The descriptor of message type `name`."""
@@ -197,16 +198,12 @@ def _check_value(value: object, field: FieldDescriptor, path: str) -> None:
             for key, item in value.items():
                 _check_value(item, entry, f"{path}[{key!r}]")
         return
-    if _is_repeated(field) and isinstance(value, list):
+    if is_repeated(field) and isinstance(value, list):
         for index, item in enumerate(value):
             if isinstance(item, dict):
                 _check_members(item, message, f"{path}[{index}]")
     elif isinstance(value, dict):
         _check_members(value, message, path)
-
-
-def _is_repeated(field: FieldDescriptor) -> bool:
-    return bool(field.label == FieldDescriptor.LABEL_REPEATED)
 
 
 def _put_parameter(document: dict[str, Any], descriptor: Descriptor, name: str, value: str) -> None:
@@ -235,12 +232,12 @@ def _put(
             if field.message_type is not None and field.message_type.full_name not in _SPECIAL:
                 raise _bad(path, f"`{path}` is a message; name one of its fields")
             scalar = _scalar(field, value, path)
-            if _is_repeated(field) and query:
+            if is_repeated(field) and query:
                 target.setdefault(key, []).append(scalar)
             else:
                 target[key] = scalar
             return
-        if field.message_type is None or _is_repeated(field):
+        if field.message_type is None or is_repeated(field):
             raise _bad(path, f"`{name}` has no fields to set")
         nested = target.setdefault(key, {})
         if not isinstance(nested, dict):
