@@ -45,6 +45,7 @@ from google.rpc import code_pb2, status_pb2
 from textgen import apis
 from textgen.server.clock import Clock
 from textgen.server.lro.pacing import NoPacing, Pacer
+from textgen.server.lro.watching import wait_elsewhere
 from textgen.server.names import OPERATION_TYPE
 from textgen.server.quotas import DEFAULT_OPERATION_RETENTION
 from textgen.server.rpc.errors import ServiceError, already_exists, make_error, not_found
@@ -265,8 +266,8 @@ class Operations:
         operation = await self.poll(name, owner)
         if operation.done:
             return operation
-        # No live state: the operation ended since it was read, or it does not run in this
-        # process. Either way the store has the answer.
+        # No live state: the operation ended since it was read, or its work runs elsewhere
+        # (another replica, a resumed job): a durable store's watch wakes the wait then.
         live = self._live.get(name)
         if live is not None:
             live.waiters += 1
@@ -275,6 +276,8 @@ class Operations:
                     await asyncio.wait_for(self._done_or_closing(live), timeout)
             finally:
                 live.waiters -= 1
+        else:
+            await wait_elsewhere(self._store, name, self._closing, timeout)
         stored = await self._store.get(name)
         if stored is not None and not stored.record.operation.done and self.closing:
             raise shutting_down()
