@@ -105,6 +105,12 @@ async def test_prompt_token_count_covers_turns_and_system_instruction() -> None:
     ]
     output = await FakeEngine().generate(generation_input(GEMINI, turns, system="Be brief."))
     assert output.prompt_token_count == 3 + 2 + 4 + 3
+    # Parts are counted apart: "wor" and "ld" are two tokens, not the one word they join to.
+    split = content_pb2.Content(
+        role="user", parts=[content_pb2.Part(text="wor"), content_pb2.Part(text="ld!")]
+    )
+    output = await FakeEngine().generate(generation_input(GEMINI, [split]))
+    assert output.prompt_token_count == 1 + 2
 
 
 async def test_multi_turn_history_changes_the_answer() -> None:

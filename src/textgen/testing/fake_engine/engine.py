@@ -392,8 +392,11 @@ def _prompt_tokens(request: GenerationInput) -> int:
     turns = request.contents
     if request.system_instruction is not None:
         turns = [*turns, request.system_instruction]
-    count = tokenizer.count_tokens
-    return sum([count(_part_text(part)) for turn in turns for part in turn.parts])
+    # Each part's tokens, counted at once: no token spans a space, and spaces are not
+    # tokens, so the parts joined by spaces hold exactly the sum of their counts.
+    return tokenizer.count_tokens(
+        " ".join([_part_text(part) for turn in turns for part in turn.parts])
+    )
 
 
 def _part_text(part: content_pb2.Part) -> str:
