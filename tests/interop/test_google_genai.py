@@ -11,7 +11,9 @@ skips elsewhere.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -28,6 +30,7 @@ errors = pytest.importorskip("google.genai.errors")
 import textgen  # noqa: E402
 from textgen.testing import FakeServer, Progression  # noqa: E402
 
+README_MARKER = "# google-genai against the emulator"
 KEY = "genai-key"
 MODEL = "gemini-1.5-flash"
 EMBEDDER = "text-embedding-004"
@@ -293,3 +296,13 @@ def test_tunings_get_reads_a_model_tuned_over_grpc(client: Any, ours: textgen.Cl
     assert job.state == types.JobState.JOB_STATE_SUCCEEDED
     assert job.tuned_model is not None
     assert job.tuned_model.model == tuned.name
+
+
+def test_the_readme_example_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    readme = Path(__file__).resolve().parents[2] / "README.md"
+    blocks = re.findall(r"^```py\n(.*?)^```", readme.read_text(), flags=re.S | re.M)
+    [example] = [block for block in blocks if block.startswith(README_MARKER)]
+    exec(compile(example, "README.md (google-genai)", "exec"), {"__name__": "readme"})
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[-1].startswith("['models/")
+    assert printed[-2] == "2"
