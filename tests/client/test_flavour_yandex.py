@@ -254,3 +254,12 @@ def test_the_retry_config_names_only_what_yandex_has() -> None:
     assert routing.offers(textgen.resources.batches.COMPLETION)
     assert not routing.offers(textgen.resources.datasets.STREAM_DATASET_ROWS)
     assert routing.route(textgen.resources.batches.COMPLETION).method.path == COMPLETION
+
+
+def test_with_options_keeps_the_flavour_and_folder() -> None:
+    with textgen.Client("127.0.0.1:1", api="yandex", folder_id=FOLDER) as client:
+        copy = client.with_options(timeout=5)
+        assert (copy.api, copy.folder_id) == ("yandex", FOLDER)
+        assert "api='yandex'" in repr(copy)
+    with textgen.Client("127.0.0.1:1") as ours:
+        assert ours.folder_id is None
