@@ -60,11 +60,27 @@ BEHAVIOR_DIFFERS: dict[tuple[str, str], str] = {
     ),
 }
 
+# Vertex AI's TextGenerationModel.predict takes these sampling settings; the Generative
+# Language text API does not.
+_VERTEX_TEXT = "a sampling setting of Vertex AI's text models (predict)"
+
 # Fields of ours in mirrored messages, with the reason. Their numbers must be none of the
 # upstream message's, so a payload of either side decodes in the other.
 OURS_ONLY: dict[tuple[str, str], str] = {
     ("CreateTunedModelRequest", "request_id"): "idempotent creates (AIP-155)",
     ("BatchCompletionRequest", "request_id"): "idempotent creates (AIP-155)",
+    ("GenerateTextRequest", "presence_penalty"): _VERTEX_TEXT,
+    ("GenerateTextRequest", "frequency_penalty"): _VERTEX_TEXT,
+    ("GenerateTextRequest", "logprobs"): _VERTEX_TEXT,
+    ("GenerateTextRequest", "logit_bias"): _VERTEX_TEXT,
+    ("GenerateTextRequest", "seed"): _VERTEX_TEXT,
+    (
+        "TextCompletion",
+        "avg_logprobs",
+    ): "the log probabilities GenerateTextRequest.logprobs asks for",
+    ("TextCompletion", "logprobs_result"): (
+        "the log probabilities GenerateTextRequest.logprobs asks for"
+    ),
 }
 
 _SCALARS = {

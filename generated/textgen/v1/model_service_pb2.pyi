@@ -33,7 +33,9 @@ class GetModelRequest(google.protobuf.message.Message):
 
     NAME_FIELD_NUMBER: builtins.int
     name: builtins.str
-    """The model's resource name, `models/{model}`."""
+    """The model's resource name, `models/{model}`, or a tuned model's,
+    `tunedModels/{tuned_model}`.
+    """
     def __init__(
         self,
         *,
@@ -97,6 +99,22 @@ class GenerateTextRequest(google.protobuf.message.Message):
 
     DESCRIPTOR: google.protobuf.descriptor.Descriptor
 
+    @typing.final
+    class LogitBiasEntry(google.protobuf.message.Message):
+        DESCRIPTOR: google.protobuf.descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: builtins.int
+        VALUE_FIELD_NUMBER: builtins.int
+        key: builtins.str
+        value: builtins.float
+        def __init__(
+            self,
+            *,
+            key: builtins.str = ...,
+            value: builtins.float = ...,
+        ) -> None: ...
+        def ClearField(self, field_name: typing.Literal["key", b"key", "value", b"value"]) -> None: ...
+
     MODEL_FIELD_NUMBER: builtins.int
     PROMPT_FIELD_NUMBER: builtins.int
     TEMPERATURE_FIELD_NUMBER: builtins.int
@@ -106,6 +124,11 @@ class GenerateTextRequest(google.protobuf.message.Message):
     TOP_K_FIELD_NUMBER: builtins.int
     SAFETY_SETTINGS_FIELD_NUMBER: builtins.int
     STOP_SEQUENCES_FIELD_NUMBER: builtins.int
+    PRESENCE_PENALTY_FIELD_NUMBER: builtins.int
+    FREQUENCY_PENALTY_FIELD_NUMBER: builtins.int
+    LOGPROBS_FIELD_NUMBER: builtins.int
+    LOGIT_BIAS_FIELD_NUMBER: builtins.int
+    SEED_FIELD_NUMBER: builtins.int
     model: builtins.str
     """The model to run: `models/{model}` or `tunedModels/{tuned_model}`."""
     temperature: builtins.float
@@ -124,6 +147,28 @@ class GenerateTextRequest(google.protobuf.message.Message):
     """How many of the most likely tokens are considered at each step, at
     least 1. Defaults to the model's value.
     """
+    presence_penalty: builtins.float
+    """Fields 1001 to 1005 are not part of the upstream message (the Vertex AI
+    text models take them); their numbers stay far from upstream's so that a
+    field added there later cannot collide.
+
+    Penalty on tokens that already appear in the output, however often,
+    from -2.0 up to but not including 2.0. Positive values make new tokens
+    more likely, negative values repeated ones. Unset means 0.
+    """
+    frequency_penalty: builtins.float
+    """Penalty on tokens in proportion to how often they already appear in the
+    output, from -2.0 up to but not including 2.0. Unset means 0.
+    """
+    logprobs: builtins.int
+    """When set, each candidate reports the log probability of each chosen
+    token with this many most likely alternatives per step, from 0 to 5
+    (0: the chosen tokens only), in TextCompletion.logprobs_result.
+    """
+    seed: builtins.int
+    """A seed for sampling: the same seed and request give the same output.
+    Unset means the service picks one.
+    """
     @property
     def prompt(self) -> textgen.v1.text_pb2.TextPrompt:
         """The text to continue."""
@@ -140,6 +185,13 @@ class GenerateTextRequest(google.protobuf.message.Message):
         string itself is left out of the output.
         """
 
+    @property
+    def logit_bias(self) -> google.protobuf.internal.containers.ScalarMap[builtins.str, builtins.float]:
+        """Bias added to the score of given tokens, from -100 to 100 each: -100
+        in effect bans a token, 100 all but forces it. Keys are tokens as text,
+        as the model's tokenizer splits it; at most 100 entries.
+        """
+
     def __init__(
         self,
         *,
@@ -152,13 +204,26 @@ class GenerateTextRequest(google.protobuf.message.Message):
         top_k: builtins.int | None = ...,
         safety_settings: collections.abc.Iterable[textgen.v1.safety_pb2.SafetySetting] | None = ...,
         stop_sequences: collections.abc.Iterable[builtins.str] | None = ...,
+        presence_penalty: builtins.float | None = ...,
+        frequency_penalty: builtins.float | None = ...,
+        logprobs: builtins.int | None = ...,
+        logit_bias: collections.abc.Mapping[builtins.str, builtins.float] | None = ...,
+        seed: builtins.int | None = ...,
     ) -> None: ...
-    def HasField(self, field_name: typing.Literal["_candidate_count", b"_candidate_count", "_max_output_tokens", b"_max_output_tokens", "_temperature", b"_temperature", "_top_k", b"_top_k", "_top_p", b"_top_p", "candidate_count", b"candidate_count", "max_output_tokens", b"max_output_tokens", "prompt", b"prompt", "temperature", b"temperature", "top_k", b"top_k", "top_p", b"top_p"]) -> builtins.bool: ...
-    def ClearField(self, field_name: typing.Literal["_candidate_count", b"_candidate_count", "_max_output_tokens", b"_max_output_tokens", "_temperature", b"_temperature", "_top_k", b"_top_k", "_top_p", b"_top_p", "candidate_count", b"candidate_count", "max_output_tokens", b"max_output_tokens", "model", b"model", "prompt", b"prompt", "safety_settings", b"safety_settings", "stop_sequences", b"stop_sequences", "temperature", b"temperature", "top_k", b"top_k", "top_p", b"top_p"]) -> None: ...
+    def HasField(self, field_name: typing.Literal["_candidate_count", b"_candidate_count", "_frequency_penalty", b"_frequency_penalty", "_logprobs", b"_logprobs", "_max_output_tokens", b"_max_output_tokens", "_presence_penalty", b"_presence_penalty", "_seed", b"_seed", "_temperature", b"_temperature", "_top_k", b"_top_k", "_top_p", b"_top_p", "candidate_count", b"candidate_count", "frequency_penalty", b"frequency_penalty", "logprobs", b"logprobs", "max_output_tokens", b"max_output_tokens", "presence_penalty", b"presence_penalty", "prompt", b"prompt", "seed", b"seed", "temperature", b"temperature", "top_k", b"top_k", "top_p", b"top_p"]) -> builtins.bool: ...
+    def ClearField(self, field_name: typing.Literal["_candidate_count", b"_candidate_count", "_frequency_penalty", b"_frequency_penalty", "_logprobs", b"_logprobs", "_max_output_tokens", b"_max_output_tokens", "_presence_penalty", b"_presence_penalty", "_seed", b"_seed", "_temperature", b"_temperature", "_top_k", b"_top_k", "_top_p", b"_top_p", "candidate_count", b"candidate_count", "frequency_penalty", b"frequency_penalty", "logit_bias", b"logit_bias", "logprobs", b"logprobs", "max_output_tokens", b"max_output_tokens", "model", b"model", "presence_penalty", b"presence_penalty", "prompt", b"prompt", "safety_settings", b"safety_settings", "seed", b"seed", "stop_sequences", b"stop_sequences", "temperature", b"temperature", "top_k", b"top_k", "top_p", b"top_p"]) -> None: ...
     @typing.overload
     def WhichOneof(self, oneof_group: typing.Literal["_candidate_count", b"_candidate_count"]) -> typing.Literal["candidate_count"] | None: ...
     @typing.overload
+    def WhichOneof(self, oneof_group: typing.Literal["_frequency_penalty", b"_frequency_penalty"]) -> typing.Literal["frequency_penalty"] | None: ...
+    @typing.overload
+    def WhichOneof(self, oneof_group: typing.Literal["_logprobs", b"_logprobs"]) -> typing.Literal["logprobs"] | None: ...
+    @typing.overload
     def WhichOneof(self, oneof_group: typing.Literal["_max_output_tokens", b"_max_output_tokens"]) -> typing.Literal["max_output_tokens"] | None: ...
+    @typing.overload
+    def WhichOneof(self, oneof_group: typing.Literal["_presence_penalty", b"_presence_penalty"]) -> typing.Literal["presence_penalty"] | None: ...
+    @typing.overload
+    def WhichOneof(self, oneof_group: typing.Literal["_seed", b"_seed"]) -> typing.Literal["seed"] | None: ...
     @typing.overload
     def WhichOneof(self, oneof_group: typing.Literal["_temperature", b"_temperature"]) -> typing.Literal["temperature"] | None: ...
     @typing.overload

@@ -117,7 +117,9 @@ class ModelServiceServicer(object):
     """
 
     def GetModel(self, request, context):
-        """Returns one base model.
+        """Returns one model: a base model (`models/{model}`), or the caller's
+        tuned model (`tunedModels/{tuned_model}`) described as a Model, with the
+        limits and generation methods of its base.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -29,7 +29,10 @@ class ModelServiceStub:
         textgen.v1.model_service_pb2.GetModelRequest,
         textgen.v1.model_pb2.Model,
     ]
-    """Returns one base model."""
+    """Returns one model: a base model (`models/{model}`), or the caller's
+    tuned model (`tunedModels/{tuned_model}`) described as a Model, with the
+    limits and generation methods of its base.
+    """
 
     ListModels: grpc.UnaryUnaryMultiCallable[
         textgen.v1.model_service_pb2.ListModelsRequest,
@@ -121,7 +124,10 @@ class ModelServiceAsyncStub:
         textgen.v1.model_service_pb2.GetModelRequest,
         textgen.v1.model_pb2.Model,
     ]
-    """Returns one base model."""
+    """Returns one model: a base model (`models/{model}`), or the caller's
+    tuned model (`tunedModels/{tuned_model}`) described as a Model, with the
+    limits and generation methods of its base.
+    """
 
     ListModels: grpc.aio.UnaryUnaryMultiCallable[
         textgen.v1.model_service_pb2.ListModelsRequest,
@@ -215,7 +221,10 @@ class ModelServiceServicer(metaclass=abc.ABCMeta):
         request: textgen.v1.model_service_pb2.GetModelRequest,
         context: _ServicerContext,
     ) -> typing.Union[textgen.v1.model_pb2.Model, collections.abc.Awaitable[textgen.v1.model_pb2.Model]]:
-        """Returns one base model."""
+        """Returns one model: a base model (`models/{model}`), or the caller's
+        tuned model (`tunedModels/{tuned_model}`) described as a Model, with the
+        limits and generation methods of its base.
+        """
 
     @abc.abstractmethod
     def ListModels(

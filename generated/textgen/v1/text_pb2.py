@@ -24,10 +24,11 @@ _sym_db = _symbol_database.Default()
 
 from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
 from textgen.v1 import citation_pb2 as textgen_dot_v1_dot_citation__pb2
+from textgen.v1 import generation_pb2 as textgen_dot_v1_dot_generation__pb2
 from textgen.v1 import safety_pb2 as textgen_dot_v1_dot_safety__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15textgen/v1/text.proto\x12\ntextgen.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19textgen/v1/citation.proto\x1a\x17textgen/v1/safety.proto\"\x1f\n\nTextPrompt\x12\x11\n\x04text\x18\x01 \x01(\tB\x03\xe0\x41\x02\"\xb0\x01\n\x0eTextCompletion\x12\x13\n\x06output\x18\x01 \x01(\tB\x03\xe0\x41\x03\x12\x30\n\x0esafety_ratings\x18\x02 \x03(\x0b\x32\x18.textgen.v1.SafetyRating\x12\x41\n\x11\x63itation_metadata\x18\x03 \x01(\x0b\x32\x1c.textgen.v1.CitationMetadataB\x03\xe0\x41\x03H\x00\x88\x01\x01\x42\x14\n\x12_citation_metadata\"\x1a\n\tEmbedding\x12\r\n\x05value\x18\x01 \x03(\x02\x42K\n\x0e\x64\x65v.textgen.v1B\tTextProtoP\x01\xa2\x02\x03TGX\xaa\x02\nTextgen.V1\xca\x02\nTextgen\\V1\xea\x02\x0bTextgen::V1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15textgen/v1/text.proto\x12\ntextgen.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19textgen/v1/citation.proto\x1a\x1btextgen/v1/generation.proto\x1a\x17textgen/v1/safety.proto\"\x1f\n\nTextPrompt\x12\x11\n\x04text\x18\x01 \x01(\tB\x03\xe0\x41\x02\"\xb6\x02\n\x0eTextCompletion\x12\x13\n\x06output\x18\x01 \x01(\tB\x03\xe0\x41\x03\x12\x30\n\x0esafety_ratings\x18\x02 \x03(\x0b\x32\x18.textgen.v1.SafetyRating\x12\x41\n\x11\x63itation_metadata\x18\x03 \x01(\x0b\x32\x1c.textgen.v1.CitationMetadataB\x03\xe0\x41\x03H\x00\x88\x01\x01\x12\x1f\n\x0c\x61vg_logprobs\x18\xe9\x07 \x01(\x01\x42\x03\xe0\x41\x03H\x01\x88\x01\x01\x12>\n\x0flogprobs_result\x18\xea\x07 \x01(\x0b\x32\x1a.textgen.v1.LogprobsResultB\x03\xe0\x41\x03H\x02\x88\x01\x01\x42\x14\n\x12_citation_metadataB\x0f\n\r_avg_logprobsB\x12\n\x10_logprobs_result\"\x1a\n\tEmbedding\x12\r\n\x05value\x18\x01 \x03(\x02\x42K\n\x0e\x64\x65v.textgen.v1B\tTextProtoP\x01\xa2\x02\x03TGX\xaa\x02\nTextgen.V1\xca\x02\nTextgen\\V1\xea\x02\x0bTextgen::V1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -41,10 +42,14 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_TEXTCOMPLETION'].fields_by_name['output']._serialized_options = b'\340A\003'
   _globals['_TEXTCOMPLETION'].fields_by_name['citation_metadata']._loaded_options = None
   _globals['_TEXTCOMPLETION'].fields_by_name['citation_metadata']._serialized_options = b'\340A\003'
-  _globals['_TEXTPROMPT']._serialized_start=122
-  _globals['_TEXTPROMPT']._serialized_end=153
-  _globals['_TEXTCOMPLETION']._serialized_start=156
-  _globals['_TEXTCOMPLETION']._serialized_end=332
-  _globals['_EMBEDDING']._serialized_start=334
-  _globals['_EMBEDDING']._serialized_end=360
+  _globals['_TEXTCOMPLETION'].fields_by_name['avg_logprobs']._loaded_options = None
+  _globals['_TEXTCOMPLETION'].fields_by_name['avg_logprobs']._serialized_options = b'\340A\003'
+  _globals['_TEXTCOMPLETION'].fields_by_name['logprobs_result']._loaded_options = None
+  _globals['_TEXTCOMPLETION'].fields_by_name['logprobs_result']._serialized_options = b'\340A\003'
+  _globals['_TEXTPROMPT']._serialized_start=151
+  _globals['_TEXTPROMPT']._serialized_end=182
+  _globals['_TEXTCOMPLETION']._serialized_start=185
+  _globals['_TEXTCOMPLETION']._serialized_end=495
+  _globals['_EMBEDDING']._serialized_start=497
+  _globals['_EMBEDDING']._serialized_end=523
 # @@protoc_insertion_point(module_scope)

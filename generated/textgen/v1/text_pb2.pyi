@@ -9,6 +9,7 @@ import google.protobuf.descriptor
 import google.protobuf.internal.containers
 import google.protobuf.message
 import textgen.v1.citation_pb2
+import textgen.v1.generation_pb2
 import textgen.v1.safety_pb2
 import typing
 
@@ -41,8 +42,18 @@ class TextCompletion(google.protobuf.message.Message):
     OUTPUT_FIELD_NUMBER: builtins.int
     SAFETY_RATINGS_FIELD_NUMBER: builtins.int
     CITATION_METADATA_FIELD_NUMBER: builtins.int
+    AVG_LOGPROBS_FIELD_NUMBER: builtins.int
+    LOGPROBS_RESULT_FIELD_NUMBER: builtins.int
     output: builtins.str
     """The generated text."""
+    avg_logprobs: builtins.float
+    """Fields 1001 and 1002 are not part of the upstream message; their numbers
+    stay far from upstream's so that a field added there later cannot
+    collide.
+
+    The mean log probability of the output's tokens; set when the request
+    asked for logprobs.
+    """
     @property
     def safety_ratings(self) -> google.protobuf.internal.containers.RepeatedCompositeFieldContainer[textgen.v1.safety_pb2.SafetyRating]:
         """How the candidate was rated for each harm category."""
@@ -51,16 +62,29 @@ class TextCompletion(google.protobuf.message.Message):
     def citation_metadata(self) -> textgen.v1.citation_pb2.CitationMetadata:
         """Sources that the output repeats, if any."""
 
+    @property
+    def logprobs_result(self) -> textgen.v1.generation_pb2.LogprobsResult:
+        """Each chosen token's log probability, with the most likely alternatives
+        at each step; set when the request asked for logprobs.
+        """
+
     def __init__(
         self,
         *,
         output: builtins.str = ...,
         safety_ratings: collections.abc.Iterable[textgen.v1.safety_pb2.SafetyRating] | None = ...,
         citation_metadata: textgen.v1.citation_pb2.CitationMetadata | None = ...,
+        avg_logprobs: builtins.float | None = ...,
+        logprobs_result: textgen.v1.generation_pb2.LogprobsResult | None = ...,
     ) -> None: ...
-    def HasField(self, field_name: typing.Literal["_citation_metadata", b"_citation_metadata", "citation_metadata", b"citation_metadata"]) -> builtins.bool: ...
-    def ClearField(self, field_name: typing.Literal["_citation_metadata", b"_citation_metadata", "citation_metadata", b"citation_metadata", "output", b"output", "safety_ratings", b"safety_ratings"]) -> None: ...
+    def HasField(self, field_name: typing.Literal["_avg_logprobs", b"_avg_logprobs", "_citation_metadata", b"_citation_metadata", "_logprobs_result", b"_logprobs_result", "avg_logprobs", b"avg_logprobs", "citation_metadata", b"citation_metadata", "logprobs_result", b"logprobs_result"]) -> builtins.bool: ...
+    def ClearField(self, field_name: typing.Literal["_avg_logprobs", b"_avg_logprobs", "_citation_metadata", b"_citation_metadata", "_logprobs_result", b"_logprobs_result", "avg_logprobs", b"avg_logprobs", "citation_metadata", b"citation_metadata", "logprobs_result", b"logprobs_result", "output", b"output", "safety_ratings", b"safety_ratings"]) -> None: ...
+    @typing.overload
+    def WhichOneof(self, oneof_group: typing.Literal["_avg_logprobs", b"_avg_logprobs"]) -> typing.Literal["avg_logprobs"] | None: ...
+    @typing.overload
     def WhichOneof(self, oneof_group: typing.Literal["_citation_metadata", b"_citation_metadata"]) -> typing.Literal["citation_metadata"] | None: ...
+    @typing.overload
+    def WhichOneof(self, oneof_group: typing.Literal["_logprobs_result", b"_logprobs_result"]) -> typing.Literal["logprobs_result"] | None: ...
 
 global___TextCompletion = TextCompletion
 
