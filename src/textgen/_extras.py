@@ -20,6 +20,7 @@ EXTRAS: Mapping[str, str] = {
     "rich": "cli",
     "psycopg": "postgres",
     "psycopg_pool": "postgres",
+    "aiohttp": "http",
 }
 
 
