@@ -112,6 +112,14 @@ def register(subparsers: Subparsers) -> None:
         "repeatable. Default: all of them",
     )
     parser.add_argument(
+        "--store",
+        default="memory:",
+        metavar="URL",
+        help="where tuned models, datasets and operations live: memory: (default; lost on "
+        "exit), sqlite:///path/to/file.db, or postgresql://user@host:port/db (several "
+        "replicas; the `postgres` extra). See README, Running it for real",
+    )
+    parser.add_argument(
         "--grace",
         type=float,
         default=5.0,
@@ -147,8 +155,16 @@ async def _serve(args: argparse.Namespace) -> int:
         except EngineSpecError as error:
             _say(f"textgen serve: {error}", sys.stderr)
             return 2
+    from textgen.server.storage.backends import open_backend  # noqa: PLC0415
+
+    try:
+        backend = await open_backend(args.store)
+    except Exception as error:  # a bad URL, a missing extra, an unreachable database
+        _say(f"textgen serve: cannot open --store {args.store}: {error}", sys.stderr)
+        return 2
     state = ServerState(
         engine=engine,
+        stores=backend.stores,
         ids=IdGenerator(args.seed),
         api_keys=dict(args.api_keys),
         limits=_limits(args),
@@ -164,6 +180,7 @@ async def _serve(args: argparse.Namespace) -> int:
             port=args.port,
             apis=args.apis or _API_NAMES,
             http_port=args.http_port,
+            store=backend,
         )
     except AddressUnavailableError as error:
         _say(f"textgen serve: {error}", sys.stderr)

@@ -15,7 +15,7 @@ same servicers: see textgen.server.flavours.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 import grpc
@@ -37,6 +37,7 @@ from textgen.server.rpc.routing import Routes
 from textgen.server.rpc.unknown_fields import UnknownFields
 from textgen.server.services.model_service import ModelServicer
 from textgen.server.state import ServerState
+from textgen.server.storage.backends import Backend, open_backend
 from textgen.v1 import (
     dataset_service_pb2,
     dataset_service_pb2_grpc,
@@ -75,7 +76,7 @@ SERVICE_NAMES: tuple[str, ...] = (
 class Running:
     """A started server: its port, the state and operations it serves."""
 
-    __slots__ = ("http", "operations", "port", "server", "state")
+    __slots__ = ("closers", "http", "operations", "port", "server", "state")
 
     def __init__(
         self, server: grpc.aio.Server, port: int, state: ServerState, operations: Operations
@@ -86,6 +87,8 @@ class Running:
         self.operations = operations
         # The HTTP/JSON server beside it, when one was asked for (textgen.server.http).
         self.http: HttpServer | None = None
+        # Run after the server stops (a durable store's job workers and connections).
+        self.closers: list[Callable[[], Awaitable[None]]] = []
 
     def __repr__(self) -> str:
         return f"Running(port={self.port})"
@@ -97,6 +100,8 @@ class Running:
         if self.http is not None:
             await self.http.stop()
         await self.server.stop(grace)
+        for close in self.closers:
+            await close()
 
 
 async def serve(
@@ -111,6 +116,7 @@ async def serve(
     reflection: bool = True,
     apis: Iterable[str] = ALL_APIS,
     http_port: int | None = None,
+    store: str | Backend | None = None,
 ) -> Running:
     """Start a server for `state` on host:port (0 picks a free port) and return it.
 
@@ -125,7 +131,13 @@ async def serve(
     With `http_port` (0 picks a free port) the server also answers HTTP/JSON on host, from
     the contract's `google.api.http` rules, through the same handlers and policies
     (textgen.server.http; the `http` extra); `Running.http.port` is its port.
+
+    `store` (a URL, textgen.server.storage.backends, or an opened Backend) replaces the
+    state's stores with durable ones; once the server listens, its job workers resume what
+    a previous server left, and `Running.stop` stops them and closes the store. A given
+    `operations` must then be built on the backend's operation store.
     """
+    backend = await _use_store(state, store)
     if operations is None:
         operations = Operations(state.clock, state.stores.operations)
     operations.retention = state.limits.operation_retention
@@ -193,7 +205,26 @@ async def serve(
         except BaseException:
             await server.stop(None)
             raise
+    if backend is not None:
+        running.closers.append(await _attach_store(state, operations, backend))
     return running
+
+
+async def _use_store(state: ServerState, store: str | Backend | None) -> Backend | None:
+    # Open the store a URL names, and make its stores the state's.
+    backend = await open_backend(store) if isinstance(store, str) else store
+    if backend is not None:
+        state.stores = backend.stores
+    return backend
+
+
+async def _attach_store(
+    state: ServerState, operations: Operations, backend: Backend
+) -> Callable[[], Awaitable[None]]:
+    # Start the job workers of a durable store; what stops them and closes it.
+    from textgen.server.jobs.resume import attach_backend  # noqa: PLC0415
+
+    return await attach_backend(state, operations, backend)
 
 
 async def _serve_http(

@@ -20,6 +20,7 @@ from textgen.server.engine import Engine
 from textgen.server.idempotency import RequestIds
 from textgen.server.quotas import StorageLimits
 from textgen.server.storage import Stores
+from textgen.server.storage.ledger import DurableWork
 from textgen.v1 import model_pb2
 
 DEFAULT_PRINCIPAL = "default"
@@ -78,6 +79,8 @@ class ServerState:
     batch_concurrency: int = DEFAULT_BATCH_CONCURRENCY
     # Rows, bytes and resources a server keeps, and how long (textgen.server.quotas).
     limits: StorageLimits = field(default_factory=StorageLimits)
+    # On a durable store, what runs its jobs so they survive the process (set by app.serve).
+    durable: DurableWork | None = field(default=None, repr=False, compare=False)
     # The answers of creates that carried a request_id, kept for limits.request_id_seconds.
     request_ids: RequestIds = field(init=False, repr=False, compare=False)
 

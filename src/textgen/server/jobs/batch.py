@@ -106,6 +106,9 @@ async def start_batch(state: ServerState, operations: Operations, plan: BatchPla
     )
     name = batch_operation_name(task_id)
     operation = await operations.create(name, plan.owner, metadata, description="Batch completion")
+    if state.durable is not None:  # a durable store's workers run it (jobs/durable.py)
+        await state.durable.start_batch(plan, name, metadata, results.name)
+        return operation
     job = _Job(state, operations, plan, name=name, metadata=metadata, results=results)
     operations.start(name, job.run(rows), on_cancel=job.cancelled)
     return operation

@@ -139,6 +139,8 @@ async def start_tuning(
         job.run(state.engine.tune(record.base_model, record.examples, params)),
         on_cancel=job.cancelled,
     )
+    if state.durable is not None:  # leased, so another server resumes it (jobs/durable.py)
+        await state.durable.record_tuning(name)
     return operation
 
 

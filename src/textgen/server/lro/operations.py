@@ -96,6 +96,9 @@ class Operations:
         self._swept = clock.now()
         # Set by shutdown(): waiters answer UNAVAILABLE and jobs stop at their next stage.
         self._closing = asyncio.Event()
+        # On a durable store a job stopped by shutdown stays running in the store, to be
+        # resumed (textgen.server.jobs.resume), instead of ending UNAVAILABLE.
+        self.resumes_jobs = False
 
     # --- lifecycle, for job runners ------------------------------------------------------
 
@@ -377,6 +380,8 @@ class Operations:
         live = self._live.get(name)
         if stored is None or stored.record.operation.done:
             return
+        if self.closing and self.resumes_jobs:
+            return  # left running in the store, for the next server to resume
         if live is not None and live.on_cancel is not None:
             on_cancel, live.on_cancel = live.on_cancel, None
             try:

@@ -24,7 +24,7 @@ async def wait_elsewhere(
         current = await store.get(name)  # after registering, so no finish is missed
         if current is None or current.record.operation.done:
             return
-        stop = asyncio.ensure_future(closing.wait())
+        stop: asyncio.Future[None] = asyncio.ensure_future(_closed(closing))
         try:
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(
@@ -32,3 +32,7 @@ async def wait_elsewhere(
                 )
         finally:
             stop.cancel()
+
+
+async def _closed(closing: asyncio.Event) -> None:
+    await closing.wait()

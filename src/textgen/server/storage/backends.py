@@ -17,6 +17,7 @@ from urllib.parse import urlparse
 
 from textgen._extras import missing_extra
 from textgen.server.storage import Stores
+from textgen.server.storage.ledger import JobLedger
 
 MEMORY = "memory:"
 
@@ -34,6 +35,8 @@ class Backend:
     stores: Stores
     database: object | None
     _close: Callable[[], Awaitable[None]] | None = None
+    # The work behind running operations, on a durable store (textgen.server.storage.ledger).
+    ledger: JobLedger | None = None
 
     @property
     def durable(self) -> bool:
@@ -88,13 +91,14 @@ async def open_backend(url: str = MEMORY) -> Backend:
             SqliteOperationStore,
             SqliteTunedModelStore,
         )
+        from textgen.server.storage.sqlite_ledger import SqliteJobLedger  # noqa: PLC0415
 
         lite = SqliteDatabase(sqlite_path(url))
         await lite.open()
         stores = Stores(
             SqliteOperationStore(lite), SqliteTunedModelStore(lite), SqliteDatasetStore(lite)
         )
-        return Backend(url, kind, stores, lite, lite.close)
+        return Backend(url, kind, stores, lite, lite.close, SqliteJobLedger(lite))
     try:
         from textgen.server.storage.postgres import (  # noqa: PLC0415
             PostgresDatabase,
@@ -102,6 +106,7 @@ async def open_backend(url: str = MEMORY) -> Backend:
             PostgresOperationStore,
             PostgresTunedModelStore,
         )
+        from textgen.server.storage.postgres_ledger import PostgresJobLedger  # noqa: PLC0415
     except ImportError as error:
         raise missing_extra(error, "A PostgreSQL store") or error from None
     conninfo = "postgresql" + url[url.index(":") :]
@@ -110,4 +115,4 @@ async def open_backend(url: str = MEMORY) -> Backend:
     stores = Stores(
         PostgresOperationStore(pg), PostgresTunedModelStore(pg), PostgresDatasetStore(pg)
     )
-    return Backend(url, kind, stores, pg, pg.close)
+    return Backend(url, kind, stores, pg, pg.close, PostgresJobLedger(pg))

@@ -12,10 +12,13 @@ psycopg is the `postgres` extra: `pip install 'textgen-grpc[postgres]'`.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
+import psycopg
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
@@ -37,6 +40,10 @@ from textgen.server.storage.sql_tables import (
 # The advisory lock that serialises migrations (any constant shared by every replica).
 MIGRATION_LOCK = 0x7465_7874_6765_6E31  # "textgen1"
 DEFAULT_POOL_SIZE = 10
+# The NOTIFY channel on which replicas announce finished operations (the payload: its name).
+DONE_CHANNEL = "textgen_operation_done"
+# Seconds between attempts to listen again after the listening connection broke.
+RELISTEN_SECONDS = 0.5
 
 
 class PostgresDatabase:
@@ -53,15 +60,46 @@ class PostgresDatabase:
             open=False,
             kwargs={"autocommit": True},
         )
+        # Called with the name of each operation another replica (or this one) finished.
+        self.listeners: list[Callable[[str], None]] = []
+        self._listener: asyncio.Task[None] | None = None
 
     async def open(self) -> None:
-        """Open the pool and bring the schema up to date."""
+        """Open the pool, bring the schema up to date and start listening for finished
+        operations."""
         await self.pool.open(wait=True)
         await self._migrate()
+        listening = asyncio.get_running_loop().create_future()
+        self._listener = asyncio.create_task(self._listen(listening))
+        await listening
 
     async def close(self) -> None:
-        """Close every connection."""
+        """Stop listening and close every connection."""
+        if self._listener is not None:
+            self._listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._listener
+            self._listener = None
         await self.pool.close()
+
+    async def _listen(self, listening: asyncio.Future[None]) -> None:
+        # One connection of its own, outside the pool, LISTENing for finished operations;
+        # each notification is handed to every listener. A broken connection is replaced
+        # (waiters whose notification was lost wake at their timeout and read the store).
+        while True:
+            try:
+                conn = await AsyncConnection.connect(self.conninfo, autocommit=True)
+                async with conn:
+                    await conn.execute(f"LISTEN {DONE_CHANNEL}".encode())
+                    if not listening.done():
+                        listening.set_result(None)
+                    async for notice in conn.notifies():
+                        for listener in self.listeners:
+                            listener(notice.payload)
+            except psycopg.OperationalError:
+                if not listening.done():
+                    raise
+                await asyncio.sleep(RELISTEN_SECONDS)
 
     async def _migrate(self) -> None:
         now = datetime.datetime.now(datetime.timezone.utc).isoformat()
@@ -98,7 +136,18 @@ class PostgresDatabase:
 
 
 class PostgresOperationStore(SqlOperationStore):
-    """An OperationStore in PostgreSQL."""
+    """An OperationStore in PostgreSQL: a finished operation is announced to every replica
+    (NOTIFY), whose listener wakes its own waiters."""
+
+    def __init__(self, database: PostgresDatabase) -> None:
+        super().__init__(database)
+        self._database = database
+        database.listeners.append(self.done_watch.notify)
+
+    async def finished(self, name: str) -> None:
+        """NOTIFY every replica (this one's listener included) that `name` is done."""
+        self.done_watch.notify(name)
+        await self._database.rowcount("SELECT pg_notify(%s, %s)", (DONE_CHANNEL, name))
 
 
 class PostgresTunedModelStore(SqlTunedModelStore):

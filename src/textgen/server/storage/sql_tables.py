@@ -24,6 +24,7 @@ from textgen.server.storage.datasets import DatasetRecord, RowBlock, RowUsage
 from textgen.server.storage.operations import Operation, StoredOperation
 from textgen.server.storage.table import Record, Versioned
 from textgen.server.storage.tuned_models import TunedModelRecord
+from textgen.server.storage.watch import DoneWatch
 from textgen.v1 import dataset_pb2, dataset_service_pb2, model_pb2, tuned_model_pb2
 
 R = TypeVar("R", bound=Record)
@@ -203,10 +204,23 @@ OPERATIONS: Codec[StoredOperation] = Codec(
 
 
 class SqlOperationStore(SqlTable[StoredOperation]):
-    """An OperationStore in SQL."""
+    """An OperationStore in SQL, with a DoneWatch its waiters wait on."""
 
     def __init__(self, runner: Runner) -> None:
         super().__init__(runner, OPERATIONS)
+        self.done_watch = DoneWatch()
+
+    async def update(self, record: StoredOperation, expected_version: int) -> int | None:
+        """Replace if the version matches, and wake this process's waiters when the
+        operation is now done; the new version or None."""
+        version = await super().update(record, expected_version)
+        if version is not None and record.operation.done:
+            await self.finished(record.name)
+        return version
+
+    async def finished(self, name: str) -> None:
+        """Tell the waiters that `name` is done (a shared store tells every replica)."""
+        self.done_watch.notify(name)
 
     async def list(
         self,

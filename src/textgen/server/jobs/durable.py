@@ -1,0 +1,340 @@
+"""Jobs that outlive the process: batch and tuning work kept in the store's job ledger.
+
+On a durable store (SQLite, PostgreSQL) a batch job is not one task of the server that
+created it. `start_batch` records the job in the ledger (textgen.server.storage.ledger), and
+every server's workers claim its batches, run them with the batch runner's row code, and
+record each batch's rows in one transaction that also appends them in input order. So:
+
+- after a restart (or on another replica, once the dead one's lease lapses) the job goes on
+  from its last completed batch; a batch that was running when the process died runs again,
+  and its rows are written once;
+- `completed_batches` counts the batches done by every worker;
+- the worker that completes the last batch completes the operation;
+- cancelling the operation anywhere ends it in the store at once; the workers see it at their
+  next batch (the batch in flight is discarded), and the first to see it marks the job
+  CANCELED and deletes its partial results.
+
+A tuning job is leased whole: its server renews the lease while the engine trains; when that
+server dies, the lease lapses and a server (the same one restarted, or another replica)
+starts the run again from the start: the engine's tune() has no way to resume from a
+snapshot, so the snapshots begin again too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import json
+import logging
+import os
+import secrets
+import socket
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from google.protobuf import any_pb2
+from google.rpc import code_pb2, status_pb2
+
+from textgen.server.engine import SamplingParams
+from textgen.server.generation.resolution import resolve_model
+from textgen.server.jobs.batch import ROWS_PER_BATCH, BatchPlan
+from textgen.server.jobs.batch import _Job as BatchRows
+from textgen.server.lro.operations import Operations
+from textgen.server.names import DATASET
+from textgen.server.state import ServerState
+from textgen.server.storage import DatasetRecord, RowBlock, StoredOperation, modify
+from textgen.server.storage.ledger import BATCH, TUNING, BatchClaim, Job, JobLedger
+from textgen.v1 import dataset_pb2, tuned_model_pb2, tuned_model_service_pb2
+from textgen.v1 import text_generation_batch_service_pb2 as batch_pb2
+
+Status = batch_pb2.BatchInferenceTaskStatus
+LEASE_SECONDS = 5.0  # how long a claim lasts without renewal
+RENEW_SECONDS = 1.0  # how often a worker renews what it holds
+IDLE_SECONDS = 0.1  # how often an idle worker looks for batches another replica added
+SWEEP_SECONDS = 1.0  # how often jobs are checked for a lapsed tuning lease or a lost finish
+
+_LOG = logging.getLogger(__name__)
+
+
+class DurableJobs:
+    """The workers of one server for the jobs of a durable store."""
+
+    def __init__(
+        self,
+        state: ServerState,
+        operations: Operations,
+        ledger: JobLedger,
+        *,
+        shared: bool,
+        workers: int = 1,
+    ) -> None:
+        self.state, self.operations, self.ledger = state, operations, ledger
+        self.shared = shared
+        self.worker = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+        self._workers = workers
+        self._wake = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._tuning: dict[str, asyncio.Task[None]] = {}
+
+    async def start(self) -> None:
+        """Start the workers; on a store only this process uses, what a previous process
+        held is free again at once."""
+        if not self.shared:
+            await self.ledger.release_all()
+        loop = asyncio.get_running_loop()
+        self._tasks = [loop.create_task(self._work()) for _ in range(self._workers)]
+        self._tasks.append(loop.create_task(self._sweep()))
+
+    async def stop(self) -> None:
+        """Stop every worker; what they held is claimed again after a restart (or, on a
+        shared store, by another replica once the leases lapse)."""
+        tasks = [*self._tasks, *self._tuning.values()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._tasks, self._tuning = [], {}
+
+    # --- batches -----------------------------------------------------------------------
+
+    async def start_batch(
+        self, plan: BatchPlan, name: str, metadata: batch_pb2.BatchCompletionMetadata, results: str
+    ) -> None:
+        """Record a new batch job; the workers take it from there."""
+        spec = {
+            "owner": plan.owner,
+            "model": plan.model.name,
+            "params": _params_json(plan.params),
+            "source": plan.source.name,
+            "rows": plan.source.dataset.row_count,
+            "results": results,
+            "task_id": metadata.task_id,
+        }
+        await self.ledger.add(Job(name, BATCH, json.dumps(spec), metadata.total_batches))
+        self._wake.set()
+
+    async def _work(self) -> None:
+        while not self.operations.closing:
+            claim = await self.ledger.claim_batch(self.worker, LEASE_SECONDS)
+            if claim is None:
+                self._wake.clear()
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), IDLE_SECONDS)
+                continue
+            try:
+                await self._holding(
+                    lambda c=claim: self.ledger.renew_batch(c, self.worker, LEASE_SECONDS),  # type: ignore[misc]
+                    self._run_batch(claim),
+                )
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                _LOG.exception("batch %s of %s", claim.number, claim.job.operation)
+
+    async def _run_batch(self, claim: BatchClaim) -> None:
+        name, spec = claim.job.operation, json.loads(claim.job.spec)
+        stored = await self.state.stores.operations.get(name)
+        if stored is None or stored.record.operation.done:
+            await self._stopped(claim.job, spec)
+            return
+        try:
+            rows = await self._rows(spec, name)
+        except Exception as error:  # the model or the source went away: the job fails
+            await self._failed(claim.job, spec, type(error).__name__)
+            return
+        await self.operations.pause(name, claim.job.total + 2)
+        await self._set_metadata(name, status=Status.IN_PROGRESS)
+        start = claim.number * ROWS_PER_BATCH
+        stop = min(start + ROWS_PER_BATCH, int(spec["rows"]))
+        source = await self.state.stores.datasets.read_rows(spec["source"], start, stop)
+        if len(source) != stop - start:
+            await self._failed(claim.job, spec, "SourceGoneError")
+            return
+        answered = await rows.answer(start, [row.prompt for row in source])
+        block = RowBlock.of_results(row.result for row in answered)
+        done = await self.ledger.complete_batch(claim, self.worker, spec["results"], block)
+        if done.stopped:
+            await self._stopped(claim.job, spec)
+        elif done.results_gone:
+            await self._failed(claim.job, spec, "SourceGoneError")
+        elif done.recorded:
+            await self._set_metadata(name, completed=done.completed)
+            if done.completed >= claim.job.total:
+                await self._completed(claim.job, spec)
+
+    async def _rows(self, spec: dict[str, Any], name: str) -> _BatchRows:
+        # The row code of the batch runner, for this job's plan.
+        owner = spec["owner"]
+        model = await resolve_model(self.state, spec["model"], owner)
+        source = await self.state.stores.datasets.get(spec["source"])
+        if source is None:
+            raise LookupError(f"{spec['source']} is gone")
+        values = dict(spec["params"], stop_sequences=tuple(spec["params"]["stop_sequences"]))
+        plan = BatchPlan(owner, model, SamplingParams(**values), source.record)
+        return _BatchRows(self.state, self.operations, plan, name)
+
+    async def _completed(self, job: Job, spec: dict[str, Any]) -> None:
+        await self._set_metadata(job.operation, status=Status.COMPLETED)
+        await self.operations.complete(
+            job.operation,
+            batch_pb2.BatchCompletionResponse(
+                task_id=spec["task_id"],
+                task_status=Status.COMPLETED,
+                result_dataset_id=DATASET.id_of(spec["results"]),
+            ),
+        )
+        await self.ledger.finish(job.operation)
+
+    async def _failed(self, job: Job, spec: dict[str, Any], why: str) -> None:
+        if not await self.ledger.finish(job.operation):
+            return
+        await self._set_metadata(job.operation, status=Status.FAILED)
+        await self.operations.fail(
+            job.operation,
+            status_pb2.Status(code=code_pb2.INTERNAL, message=f"The batch failed ({why})"),
+        )
+
+    async def _stopped(self, job: Job, spec: dict[str, Any]) -> None:
+        # The operation finished without its job (cancelled): once, mark the task CANCELED
+        # and drop its partial results, as a cancelled batch does.
+        if not await self.ledger.finish(job.operation):
+            return
+        stored = await self.state.stores.operations.get(job.operation)
+        if stored is not None and stored.record.operation.error.code == code_pb2.CANCELLED:
+            await self._set_metadata(job.operation, status=Status.CANCELED)
+            await self.state.stores.datasets.delete(spec["results"])
+
+    async def _set_metadata(
+        self, name: str, *, status: int | None = None, completed: int | None = None
+    ) -> None:
+        # Change the stored BatchCompletionMetadata in place: completed batches only grow
+        # (replicas report theirs in any order) and a final status is never replaced.
+        def change(stored: StoredOperation) -> StoredOperation | None:
+            if stored.operation.done:
+                return None
+            holder = stored.operation.metadata
+            metadata = batch_pb2.BatchCompletionMetadata.FromString(holder.value)
+            before = metadata.SerializeToString()
+            if status is not None and metadata.task_status < status:
+                metadata.task_status = status  # type: ignore[assignment]
+            if completed is not None:
+                metadata.completed_batches = max(metadata.completed_batches, completed)
+            if metadata.SerializeToString() == before:
+                return None
+            packed = any_pb2.Any(type_url=holder.type_url, value=metadata.SerializeToString())
+            stored.operation.metadata.CopyFrom(packed)
+            return dataclasses.replace(stored, modified_at=self.state.clock.now())
+
+        await modify(self.state.stores.operations, name, change)
+
+    # --- tuning ------------------------------------------------------------------------
+
+    async def record_tuning(self, name: str) -> None:
+        """A tuning job this server just started: lease it and keep the lease while it runs."""
+        await self.ledger.add(Job(name, TUNING, "{}"), worker=self.worker, lease=LEASE_SECONDS)
+        self._keep(name)
+
+    def _keep(self, name: str) -> None:
+        async def renew() -> None:
+            while await self.ledger.renew_job(name, self.worker, LEASE_SECONDS):
+                await asyncio.sleep(RENEW_SECONDS)
+                stored = await self.state.stores.operations.get(name)
+                if stored is None or stored.record.operation.done:
+                    await self.ledger.finish(name)
+                    return
+
+        task = asyncio.get_running_loop().create_task(renew())
+        self._tuning[name] = task
+        task.add_done_callback(lambda _: self._tuning.pop(name, None))
+
+    async def _sweep(self) -> None:
+        while not self.operations.closing:
+            with contextlib.suppress(Exception):
+                await self._resume_tuning()
+            await asyncio.sleep(SWEEP_SECONDS)
+
+    async def _resume_tuning(self) -> None:
+        # Restart, from the start, each tuning job whose server stopped renewing its lease.
+        while True:
+            job = await self.ledger.claim_job(TUNING, self.worker, LEASE_SECONDS)
+            if job is None:
+                return
+            stored = await self.state.stores.operations.get(job.operation)
+            if stored is None or stored.record.operation.done:
+                await self.ledger.finish(job.operation)
+                continue
+            try:
+                await self._restart_tuning(stored.record)
+            except Exception:
+                _LOG.exception("resuming %s", job.operation)
+                await self.ledger.finish(job.operation)
+                await self.operations.fail(
+                    job.operation,
+                    status_pb2.Status(code=code_pb2.INTERNAL, message="Tuning could not resume"),
+                )
+                continue
+            self._keep(job.operation)
+
+    async def _restart_tuning(self, stored: StoredOperation) -> None:
+        from textgen.server.jobs import tuning  # noqa: PLC0415
+
+        name = stored.operation.name
+        metadata = tuned_model_service_pb2.CreateTunedModelMetadata.FromString(
+            stored.operation.metadata.value
+        )
+        model_name = metadata.tuned_model
+
+        def restart(record: Any) -> Any:  # noqa: ANN401 (a TunedModelRecord)
+            del record.model.tuning_task.snapshots[:]
+            record.model.state = tuned_model_pb2.TunedModel.CREATING
+            return record
+
+        written = await modify(self.state.stores.tuned_models, model_name, restart)
+        if written is None:
+            raise LookupError(f"{model_name} is gone")
+        record = written.record
+        fresh = tuned_model_service_pb2.CreateTunedModelMetadata(
+            tuned_model=model_name, total_steps=metadata.total_steps
+        )
+        await self.operations.update_metadata(name, fresh)
+        job = tuning._Job(self.state, self.operations, record, name, fresh)
+        params = tuning.tuning_params(record)
+        events = self.state.engine.tune(record.base_model, record.examples, params)
+        self.operations.start(name, job.run(events), on_cancel=job.cancelled)
+
+    # --- shared --------------------------------------------------------------------------
+
+    async def _holding(self, renew: Callable[[], Awaitable[bool]], work: Awaitable[None]) -> None:
+        # Run `work` while renewing its lease every RENEW_SECONDS.
+        async def keep() -> None:
+            while True:
+                await asyncio.sleep(RENEW_SECONDS)
+                if not await renew():
+                    return
+
+        keeper = asyncio.ensure_future(keep())
+        try:
+            await work
+        finally:
+            keeper.cancel()
+
+
+class _BatchRows(BatchRows):
+    """The batch runner's row code (engine calls, safety, errors per row) for one batch."""
+
+    def __init__(
+        self, state: ServerState, operations: Operations, plan: BatchPlan, name: str
+    ) -> None:
+        metadata = batch_pb2.BatchCompletionMetadata()
+        results = DatasetRecord(dataset_pb2.Dataset(), plan.owner)  # unused: rows go to the ledger
+        super().__init__(state, operations, plan, name=name, metadata=metadata, results=results)
+
+    async def answer(self, first: int, prompts: list[Any]) -> list[Any]:
+        """The rows' answers, in input order."""
+        return await self._answer(first, prompts)
+
+
+def _params_json(params: SamplingParams) -> dict[str, Any]:
+    values = {field.name: getattr(params, field.name) for field in dataclasses.fields(params)}
+    values["stop_sequences"] = list(params.stop_sequences)
+    return values
