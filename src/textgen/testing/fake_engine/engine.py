@@ -28,8 +28,10 @@ family of categories (content or text methods) plus any category a marker names.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import random
+import re
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, TypeAlias
 
@@ -51,6 +53,7 @@ from textgen.v1 import content_pb2, generation_pb2, model_pb2, safety_pb2
 
 if TYPE_CHECKING:
     from textgen.server.engine_tuning import TuningEvent, TuningParams
+    from textgen.testing.fake_engine.citations import Source
 
 # Function calls, directives, tuning memory and JSON formatting are loaded by the first
 # request that uses them (function-level imports below), so starting a server is quicker.
@@ -62,6 +65,11 @@ DEFAULT_JSON_SCHEMA = {"type": "object", "properties": {"answer": {"type": "stri
 STREAM_CHUNK_TOKENS = 4
 # A text answer: the whole text, or (JSON mode) its pieces, written as they are asked for.
 Answer: TypeAlias = "str | Iterator[str]"
+# The sources a request's text answers recite (see citations).
+Cited: TypeAlias = "Sequence[Source]"
+# Whatever lengths.requested or citations.quoted_source could find in a prompt is matched by
+# this (a quote mark or a word a length request uses), so a prompt it misses is plain.
+_ASKS_MORE = re.compile(r"[\"“]|word|sentence|long|detail|essay|depth", re.IGNORECASE)
 
 
 class FakeEngine:
@@ -119,7 +127,11 @@ class FakeEngine:
         answer as for a short one.
         """
         prompt_tokens = _prompt_tokens(request)
-        streams = [_Streamed(request, answer) for answer in self._answers(request)]
+        answers, cited = self._answers(request)
+        streams = [_Streamed(request, answer, cited) for answer in answers]
+        params = request.params
+        if params.include_thoughts or params.thinking_budget:
+            _think(request, streams)
         upcoming = [stream.next_part() for stream in streams]
         while True:
             current = upcoming
@@ -135,6 +147,8 @@ class FakeEngine:
                     finish_reason=stream.outcome.finish_reason if final else _UNSPECIFIED,
                     safety_ratings=list(stream.outcome.safety_ratings) if final else [],
                     token_count=stream.outcome.token_count if final else 0,
+                    citation_metadata=stream.outcome.citation_metadata if final else None,
+                    thoughts_token_count=stream.thoughts_token_count if final else 0,
                 )
                 for stream, part in zip(streams, current, strict=True)
             ]
@@ -184,13 +198,17 @@ class FakeEngine:
         yield TuningResult(memory.finish())
 
     def _generate(self, request: GenerationInput) -> GenerationOutput:
+        answers, cited = self._answers(request)
         candidates = [
             answer
             if isinstance(answer, GeneratedCandidate)
-            else _finished(request, answer if isinstance(answer, str) else "".join(answer))
-            for answer in self._answers(request)
+            else _finished(request, answer if isinstance(answer, str) else "".join(answer), cited)
+            for answer in answers
         ]
-        if request.params.logprobs is not None:
+        params = request.params
+        if params.include_thoughts or params.thinking_budget:
+            _think(request, candidates)
+        if params.logprobs is not None:
             self._score(request, candidates, candidates)
         return GenerationOutput(candidates=candidates, prompt_token_count=_prompt_tokens(request))
 
@@ -206,27 +224,28 @@ class FakeEngine:
         top = request.params.logprobs or 0
         fingerprint = _fingerprint(request)
         for index, (target, whole) in enumerate(zip(targets, wholes, strict=True)):
-            text = "".join([_part_text(part) for part in whole.parts])
+            text = "".join([_part_text(part) for part in whole.parts if not part.thought])
             source = self._source(request, fingerprint, index, "logprobs")
             target.avg_logprobs, target.logprobs_result = scored(
                 tokenizer.tokens(text), top, source
             )
 
-    def _answers(self, request: GenerationInput) -> list[GeneratedCandidate | Answer]:
-        """Each candidate: a function call, ready, or its text before cuts and ratings."""
+    def _answers(self, request: GenerationInput) -> tuple[list[GeneratedCandidate | Answer], Cited]:
+        """Each candidate: a function call, ready, or its text before cuts and ratings; and
+        the sources those texts recite."""
         count = request.params.candidate_count
         if request.tools:  # without tools, no call
             from textgen.testing.fake_engine import function_calls  # noqa: PLC0415
 
             call = function_calls.plan_call(request.contents, request.tools, request.tool_config)
             if call is not None:
-                return [_called(request.model, call) for _ in range(count)]
+                return [_called(request.model, call) for _ in range(count)], ()
         params = request.params
         json_mode = params.response_mime_type == JSON_MIME_TYPE
         directed = _directed(request.system_instruction)
         recalled = _recall(request, json_mode=json_mode)
         if recalled is not None:
-            return [recalled if json_mode else directed(recalled)] * count
+            return [recalled if json_mode else directed(recalled)] * count, ()
         words = vocabulary(params.top_k, params.top_p)
         if json_mode:
             schema = params.response_schema or DEFAULT_JSON_SCHEMA
@@ -236,21 +255,33 @@ class FakeEngine:
             return [
                 json_text(schema, self._source(request, fingerprint, index), words, budget=budget)
                 for index in range(count)
-            ]
+            ], ()
         if request.contents and _holds_results(request.contents[-1]):
             from textgen.testing.fake_engine import function_calls  # noqa: PLC0415
 
             results = function_calls.responses(request.contents[-1])
-            return [directed(function_calls.describe(results))] * count
+            return [directed(function_calls.describe(results))] * count, ()
         prompt = request.prompt_text()
         markers = harm.echoed_markers(prompt) if ":" in prompt else ()
         fingerprint = _fingerprint(request)
+        # A plain answer, unless the request shapes it (each check is cheap when it does not).
+        if (
+            not (params.presence_penalty or params.frequency_penalty or params.logit_bias)
+            and _ASKS_MORE.search(prompt) is None
+        ):
+            return [
+                directed(
+                    " ".join([*markers, paragraph(self._draws(request, fingerprint, index), words)])
+                )
+                for index in range(count)
+            ], ()
+        from textgen.testing.fake_engine import shaped  # noqa: PLC0415
+
+        written = shaped.Shaped(params, prompt, words)
         return [
-            directed(
-                " ".join([*markers, paragraph(self._draws(request, fingerprint, index), words)])
-            )
+            directed(" ".join([*markers, written.answer(self._key(request, fingerprint, index))]))
             for index in range(count)
-        ]
+        ], written.cited
 
     def _source(
         self, request: GenerationInput, fingerprint: bytes, index: int, *purpose: str
@@ -312,7 +343,7 @@ def _is_json(text: str) -> bool:
     return True
 
 
-def _finished(request: GenerationInput, text: str) -> GeneratedCandidate:
+def _finished(request: GenerationInput, text: str, cited: Cited = ()) -> GeneratedCandidate:
     """A text candidate cut at stop sequences and max_output_tokens, then rated."""
     params = request.params
     if params.stop_sequences:
@@ -324,31 +355,67 @@ def _finished(request: GenerationInput, text: str) -> GeneratedCandidate:
     if cut:
         text, _ = tokenizer.truncate(text, params.max_output_tokens)
         tokens = params.max_output_tokens  # truncate keeps exactly that many
-    return _rated(request.model, [content_pb2.Part(text=text)], text, cut=cut, tokens=tokens)
+    parts = [content_pb2.Part(text=text)]
+    return _rated(request.model, parts, text, cut=cut, tokens=tokens, cited=cited)
 
 
 def _rated(
-    model: model_pb2.Model, parts: list[content_pb2.Part], text: str, *, cut: bool, tokens: int
+    model: model_pb2.Model,
+    parts: list[content_pb2.Part],
+    text: str,
+    *,
+    cut: bool,
+    tokens: int,
+    cited: Cited = (),
 ) -> GeneratedCandidate:
-    """A text candidate with its finish reason (MAX_TOKENS when cut) and ratings."""
-    return GeneratedCandidate(
+    """A text candidate with its finish reason (MAX_TOKENS when cut), ratings and, when it
+    recites sources, their citations."""
+    candidate = GeneratedCandidate(
         parts=parts,
         finish_reason=generation_pb2.Candidate.MAX_TOKENS if cut else generation_pb2.Candidate.STOP,
         safety_ratings=harm.rate(text, _categories(model, text)),
         token_count=tokens,
     )
+    if cited:
+        from textgen.testing.fake_engine.citations import cite  # noqa: PLC0415
+
+        candidate.citation_metadata = cite(cited, text)
+    return candidate
+
+
+def _think(request: GenerationInput, targets: Sequence[GeneratedCandidate | _Streamed]) -> None:
+    """Give each text candidate the reasoning thinking_config asks for (see thinking)."""
+    from textgen.testing.fake_engine.thinking import thought  # noqa: PLC0415
+
+    key = (request.model.name, _fingerprint(request))
+    reasoning = thought(request.params, request.prompt_text(), key)
+    if reasoning is None:
+        return
+    for target in targets:
+        if isinstance(target, _Streamed):
+            target.think(reasoning.tokens, reasoning.part)
+        elif not any(part.HasField("function_call") for part in target.parts):
+            target.thoughts_token_count = reasoning.tokens
+            if reasoning.part is not None:
+                target.parts.insert(0, reasoning.part)
 
 
 class _Streamed:
     """One candidate of a stream: its parts, each made when asked for, then how it ended."""
 
-    def __init__(self, request: GenerationInput, answer: GeneratedCandidate | Answer) -> None:
+    def __init__(
+        self, request: GenerationInput, answer: GeneratedCandidate | Answer, cited: Cited = ()
+    ) -> None:
         # `outcome` (finish reason, ratings, token count) is known once every part is out.
         self.outcome: GeneratedCandidate
+        self.thoughts_token_count = 0
         self._model = request.model
+        self._cited = cited
+        self._text = True
         if isinstance(answer, GeneratedCandidate):  # a function call, whole already
             self.outcome = answer
-            self._parts = iter(answer.parts)
+            self._parts: Iterator[content_pb2.Part] = iter(answer.parts)
+            self._text = False
             return
         params = request.params
         chunker = Chunker(params.stop_sequences, params.max_output_tokens, STREAM_CHUNK_TOKENS)
@@ -359,6 +426,13 @@ class _Streamed:
         """The next part, or None after the last."""
         return next(self._parts, None)
 
+    def think(self, tokens: int, part: content_pb2.Part | None) -> None:
+        """Reason before a text answer: tokens counted, and part (if any) sent first."""
+        if self._text:
+            self.thoughts_token_count = tokens
+            if part is not None:
+                self._parts = itertools.chain([part], self._parts)
+
     def _text_parts(self, chunker: Chunker, fragments: Iterable[str]) -> Iterator[content_pb2.Part]:
         sent = []
         for chunk in chunker.chunks(fragments):
@@ -366,7 +440,9 @@ class _Streamed:
             yield content_pb2.Part(text=chunk)
         text = "".join(sent)
         whole = [content_pb2.Part(text=text)]
-        self.outcome = _rated(self._model, whole, text, cut=chunker.cut, tokens=chunker.tokens)
+        self.outcome = _rated(
+            self._model, whole, text, cut=chunker.cut, tokens=chunker.tokens, cited=self._cited
+        )
 
 
 def _called(model: model_pb2.Model, call: content_pb2.FunctionCall) -> GeneratedCandidate:
