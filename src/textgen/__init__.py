@@ -15,13 +15,18 @@ from typing import TYPE_CHECKING
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
-    from textgen import errors
+    from textgen import errors, types
     from textgen.client import AsyncClient, Client
     from textgen.operation import AsyncOperation, Operation
+    from textgen.parts import ModelContent, Part, UserContent
     from textgen.resources.batch_job import AsyncBatchJob, BatchJob, BatchStatus
     from textgen.retry import RetryPolicy
     from textgen.rows import PromptRow, ResultRow
-    from textgen.types import AutomaticFunctionCallingConfig, GenerateContentConfig
+    from textgen.types import (
+        AutomaticFunctionCallingConfig,
+        EmbedContentConfig,
+        GenerateContentConfig,
+    )
 
 # Each public name and the module that defines it.
 _EXPORTS = {
@@ -32,12 +37,18 @@ _EXPORTS = {
     "BatchJob": "textgen.resources.batch_job",
     "BatchStatus": "textgen.resources.batch_job",
     "Client": "textgen.client",
+    "EmbedContentConfig": "textgen.types",
     "GenerateContentConfig": "textgen.types",
+    "ModelContent": "textgen.parts",
     "Operation": "textgen.operation",
+    "Part": "textgen.parts",
     "PromptRow": "textgen.rows",
     "ResultRow": "textgen.rows",
     "RetryPolicy": "textgen.retry",
+    "UserContent": "textgen.parts",
 }
+# Submodules reachable as attributes of the package, imported on first use.
+_MODULES = ("errors", "types")
 
 __all__ = [
     "AsyncBatchJob",
@@ -47,19 +58,24 @@ __all__ = [
     "BatchJob",
     "BatchStatus",
     "Client",
+    "EmbedContentConfig",
     "GenerateContentConfig",
+    "ModelContent",
     "Operation",
+    "Part",
     "PromptRow",
     "ResultRow",
     "RetryPolicy",
+    "UserContent",
     "__version__",
     "errors",
+    "types",
 ]
 
 
 def __getattr__(name: str) -> object:
-    if name == "errors":
-        return importlib.import_module("textgen.errors")
+    if name in _MODULES:
+        return importlib.import_module(f"textgen.{name}")
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'textgen' has no attribute {name!r}")

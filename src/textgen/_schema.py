@@ -41,8 +41,30 @@ def is_pydantic_model(annotation: object) -> bool:
 
 
 def is_typed_dict(annotation: object) -> bool:
-    """True for a TypedDict class."""
-    return isinstance(annotation, type) and typing.is_typeddict(annotation)
+    """True for a TypedDict class, from `typing` or from `typing_extensions` (whose class
+    `typing.is_typeddict` does not recognise on every Python)."""
+    if not isinstance(annotation, type):
+        return False
+    if typing.is_typeddict(annotation):
+        return True
+    return (
+        issubclass(annotation, dict)
+        and hasattr(annotation, "__required_keys__")
+        and hasattr(annotation, "__total__")
+    )
+
+
+class RecursiveSchemaError(TypeError):
+    """A type or JSON schema refers to itself; a Schema proto has no references to say so."""
+
+
+def _recursive(name: str, path: list[str]) -> RecursiveSchemaError:
+    cycle = " -> ".join([*path[path.index(name) :], name])
+    return RecursiveSchemaError(
+        f"{name} is recursive ({cycle}), and a Schema cannot refer to itself; "
+        "describe the answer without the cycle, or pass a JSON Schema with $defs and $ref "
+        "as response_json_schema"
+    )
 
 
 def from_type(annotation: Any, description: str = "") -> Schema:  # noqa: ANN401
@@ -51,13 +73,27 @@ def from_type(annotation: Any, description: str = "") -> Schema:  # noqa: ANN401
     Supports str, int, float, bool, None, list/tuple/set/Sequence, dict/Mapping, Optional and
     unions, Literal, Enum, datetime/date, dataclasses, TypedDicts and pydantic models.
     """
-    schema = _from_type(annotation)
+    schema = _from_type(_listed(annotation), [])
     if description:
         schema.description = description
     return schema
 
 
-def _from_type(annotation: Any) -> Schema:  # noqa: ANN401
+def _listed(annotation: Any) -> Any:  # noqa: ANN401
+    """`[T]` (google-generativeai's `list([Recipe])`) as `list[T]`; anything else as it is."""
+    if isinstance(annotation, list) and len(annotation) == 1:
+        return list[annotation[0]]
+    return annotation
+
+
+def _from_type(annotation: Any, path: list[str]) -> Schema:  # noqa: ANN401
+    if isinstance(annotation, type) and (
+        dataclasses.is_dataclass(annotation) or is_typed_dict(annotation)
+    ):
+        name = annotation.__qualname__
+        if name in path:
+            raise _recursive(name, path)
+        path = [*path, name]
     if annotation in _SIMPLE:
         return Schema(type=_SIMPLE[annotation])
     origin = get_origin(annotation)
@@ -66,9 +102,9 @@ def _from_type(annotation: Any) -> Schema:  # noqa: ANN401
         members = [a for a in args if a is not type(None)]
         nullable = len(members) < len(args)
         if len(members) == 1:
-            inner = _from_type(members[0])
+            inner = _from_type(members[0], path)
         else:
-            inner = Schema(any_of=[_from_type(a) for a in members])
+            inner = Schema(any_of=[_from_type(a, path) for a in members])
             inner.type = content_pb2.TYPE_UNSPECIFIED
         inner.nullable = nullable or inner.nullable
         return inner
@@ -76,7 +112,7 @@ def _from_type(annotation: Any) -> Schema:  # noqa: ANN401
         return Schema(type=content_pb2.STRING, format="enum", enum=[str(a) for a in args])
     if origin in (list, tuple, set, frozenset) or _is_abc(origin, "Sequence", "Set", "Iterable"):
         item = args[0] if args else str
-        return Schema(type=content_pb2.ARRAY, items=_from_type(item))
+        return Schema(type=content_pb2.ARRAY, items=_from_type(item, path))
     if origin is dict or _is_abc(origin, "Mapping"):
         return Schema(type=content_pb2.OBJECT)
     if annotation in (list, tuple, set):
@@ -99,12 +135,13 @@ def _from_type(annotation: Any) -> Schema:  # noqa: ANN401
             for f in fields
             if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
         ]
-        return _object({f.name: _from_type(hints[f.name]) for f in fields}, required)
+        return _object({f.name: _from_type(hints[f.name], path) for f in fields}, required)
     if is_typed_dict(annotation):
         hints = get_type_hints(annotation)
         required_keys: frozenset[str] = getattr(annotation, "__required_keys__", frozenset())
         return _object(
-            {k: _from_type(v) for k, v in hints.items()}, [k for k in hints if k in required_keys]
+            {k: _from_type(v, path) for k, v in hints.items()},
+            [k for k in hints if k in required_keys],
         )
     raise TypeError(f"cannot describe {annotation!r} as a Schema; use a simpler type")
 
@@ -146,10 +183,23 @@ _TEXTS = ("format", "title", "description", "pattern")
 
 
 def from_json_schema(source: Mapping[str, Any], defs: Mapping[str, Any] | None = None) -> Schema:
-    """The Schema of a JSON-schema (or OpenAPI) dict; `$ref`s into `$defs` are inlined."""
+    """The Schema of a JSON-schema (or OpenAPI) dict; `$ref`s into `$defs` are inlined.
+
+    A `$ref` that leads back to a definition it is inside of (a recursive model) raises
+    RecursiveSchemaError: inlining it would never end.
+    """
     defs = defs if defs is not None else source.get("$defs", source.get("definitions", {}))
+    return _from_json(source, defs, [])
+
+
+def _from_json(source: Mapping[str, Any], defs: Mapping[str, Any], path: list[str]) -> Schema:
     if "$ref" in source:
-        return from_json_schema(defs[str(source["$ref"]).rsplit("/", 1)[-1]], defs)
+        name = str(source["$ref"]).rsplit("/", 1)[-1]
+        if name in path:
+            raise _recursive(name, path)
+        if name not in defs:
+            raise TypeError(f"$ref {source['$ref']!r} names no definition in $defs")
+        return _from_json(defs[name], defs, [*path, name])
     schema = Schema()
     kind = source.get("type")
     if isinstance(kind, list):
@@ -170,29 +220,31 @@ def from_json_schema(source: Mapping[str, Any], defs: Mapping[str, Any] | None =
         if value is not None:
             setattr(schema, snake, value)
     if "items" in source:
-        schema.items.CopyFrom(from_json_schema(source["items"], defs))
+        schema.items.CopyFrom(_from_json(source["items"], defs, path))
     for name, prop in source.get("properties", {}).items():
-        schema.properties[name].CopyFrom(from_json_schema(prop, defs))
+        schema.properties[name].CopyFrom(_from_json(prop, defs, path))
     schema.required.extend(source.get("required", []))
     ordering = source.get("propertyOrdering", source.get("property_ordering"))
     if ordering:
         schema.property_ordering.extend(ordering)
-    _any_of(schema, source.get("anyOf", source.get("any_of", [])), defs)
+    _any_of(schema, source.get("anyOf", source.get("any_of", [])), defs, path)
     return schema
 
 
-def _any_of(schema: Schema, options: list[Mapping[str, Any]], defs: Mapping[str, Any]) -> None:
+def _any_of(
+    schema: Schema, options: list[Mapping[str, Any]], defs: Mapping[str, Any], path: list[str]
+) -> None:
     real = [o for o in options if o.get("type") != "null"]
     if len(real) < len(options):
         schema.nullable = True
     if len(real) == 1:  # Optional[X] in pydantic's output: just X, nullable
         nullable = schema.nullable
         description = schema.description
-        schema.MergeFrom(from_json_schema(real[0], defs))
+        schema.MergeFrom(_from_json(real[0], defs, path))
         schema.nullable = nullable
         schema.description = description or schema.description
     else:
-        schema.any_of.extend(from_json_schema(o, defs) for o in real)
+        schema.any_of.extend(_from_json(o, defs, path) for o in real)
 
 
 def response_schema(spec: Any) -> tuple[Schema, Callable[[str], Any]]:  # noqa: ANN401
@@ -201,6 +253,7 @@ def response_schema(spec: Any) -> tuple[Schema, Callable[[str], Any]]:  # noqa: 
         return spec, json.loads
     if isinstance(spec, Mapping):
         return from_json_schema(spec), json.loads
+    spec = _listed(spec)
     return from_type(spec), lambda text: to_python(json.loads(text), spec)
 
 

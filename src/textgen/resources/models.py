@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from typing import TypeAlias, TypeVar
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, TypeAlias, TypeVar
 
 from textgen import _convert
-from textgen._calls import Call, Gather, Paged, Program, Streamed, call, method, paged, streamed
+from textgen._calls import (
+    Call,
+    Gather,
+    Paged,
+    Plan,
+    Program,
+    Streamed,
+    call,
+    mapped,
+    method,
+    paged,
+    streamed,
+)
 from textgen._convert import ContentsInput, MessageInput
 from textgen._shells import AsyncRunner, SyncRunner
 from textgen.resources import _content
@@ -20,14 +32,23 @@ from textgen.resources._base import (
     sync_stream,
 )
 from textgen.resources._content import SERVICE, model_name
-from textgen.types import ConfigInput, ContentResponse, MessageResponse, TextChunk, TextResponse
+from textgen.types import (
+    ConfigInput,
+    ContentResponse,
+    EmbedContentConfig,
+    EmbedContentResponse,
+    MessageResponse,
+    SafetySettingsInput,
+    TextChunk,
+    TextResponse,
+    TokenCount,
+)
 from textgen.v1 import (
     content_pb2,
     generation_pb2,
     message_pb2,
     model_pb2,
     model_service_pb2,
-    safety_pb2,
     text_pb2,
 )
 
@@ -90,9 +111,24 @@ BATCH_EMBED_CONTENTS = method(
 )
 BATCH_EMBED_LIMIT = 100  # texts or contents per BatchEmbedText / BatchEmbedContents request
 ContentInput: TypeAlias = (
-    str | content_pb2.Part | content_pb2.Content | Sequence[str | content_pb2.Part]
+    str
+    | content_pb2.Part
+    | content_pb2.Content
+    | Mapping[str, Any]
+    | Sequence[str | content_pb2.Part | Mapping[str, Any]]
 )
+# One input (embedded once) or a list of inputs (one embedding each, as google-genai does).
+EmbedInput: TypeAlias = (
+    str
+    | content_pb2.Part
+    | content_pb2.Content
+    | Mapping[str, Any]
+    | Sequence[str | content_pb2.Part | content_pb2.Content | Mapping[str, Any]]
+)
+EmbedConfigInput: TypeAlias = EmbedContentConfig | Mapping[str, Any] | None
 X = TypeVar("X")
+Y = TypeVar("Y")
+TUNED_PREFIX = "tunedModels/"
 
 
 def _text_request(  # noqa: PLR0917  (mirrors the public keyword arguments)
@@ -103,13 +139,13 @@ def _text_request(  # noqa: PLR0917  (mirrors the public keyword arguments)
     max_output_tokens: int | None,
     top_p: float | None,
     top_k: int | None,
-    safety_settings: Sequence[safety_pb2.SafetySetting | dict[str, object]],
+    safety_settings: SafetySettingsInput,
     stop_sequences: Sequence[str],
 ) -> pb.GenerateTextRequest:
     request = pb.GenerateTextRequest(
         model=model_name(model),
         prompt=text_pb2.TextPrompt(text=prompt),
-        safety_settings=_convert.safety_settings(safety_settings),
+        safety_settings=_convert.safety_settings(safety_settings, "text"),
         stop_sequences=list(stop_sequences),
     )
     optional = {
@@ -134,11 +170,7 @@ def _embed_content_request(
 ) -> pb.EmbedContentRequest:
     request = pb.EmbedContentRequest(model=model, content=_convert.to_content(content))
     if task_type is not None:
-        request.task_type = (
-            generation_pb2.TaskType.Value(task_type)
-            if isinstance(task_type, str)
-            else generation_pb2.TaskType.ValueType(task_type)
-        )
+        request.task_type = task_type_value(task_type)
     if title is not None:
         request.title = title
     if output_dimensionality is not None:
@@ -146,15 +178,95 @@ def _embed_content_request(
     return request
 
 
+def task_type_value(value: str | int) -> generation_pb2.TaskType.ValueType:
+    """A TaskType from its name (any case) or number; ValueError lists the valid names."""
+    names = generation_pb2.TaskType.keys()
+    if isinstance(value, str) and value.strip().upper() in names:
+        return generation_pb2.TaskType.Value(value.strip().upper())
+    if isinstance(value, int) and value in generation_pb2.TaskType.values():
+        return generation_pb2.TaskType.ValueType(value)
+    valid = ", ".join(n for n in names if n != "TASK_TYPE_UNSPECIFIED")
+    raise ValueError(f"unknown task_type {value!r}; use one of {valid}")
+
+
+def _embed_options(
+    config: EmbedConfigInput,
+    task_type: str | int | None,
+    title: str | None,
+    output_dimensionality: int | None,
+) -> EmbedContentConfig:
+    """The embedding options from `config` and the keywords (a keyword wins when both set)."""
+    if config is None:
+        given = EmbedContentConfig()
+    elif isinstance(config, EmbedContentConfig):
+        given = config
+    else:
+        known = {"task_type", "title", "output_dimensionality"}
+        unknown = sorted(set(config) - known)
+        if unknown:
+            raise TypeError(
+                f"EmbedContentConfig has no {', '.join(map(repr, unknown))} (the contract's "
+                f"EmbedContentRequest does not carry it); it takes {', '.join(sorted(known))}"
+            )
+        given = EmbedContentConfig(**config)
+    return EmbedContentConfig(
+        task_type=given.task_type if task_type is None else task_type,
+        title=given.title if title is None else title,
+        output_dimensionality=(
+            given.output_dimensionality if output_dimensionality is None else output_dimensionality
+        ),
+    )
+
+
+def _tuned_as_model(name: str) -> Program[model_pb2.Model]:
+    """A tuned model described as a Model: its own name, display name, description and
+    sampling defaults, with the limits and generation methods of the base model it serves
+    through (google-genai's models.get answers a tuned model's name the same way)."""
+    from textgen.resources.tuned_models import GET_TUNED_MODEL  # noqa: PLC0415 (cycle)
+    from textgen.v1 import tuned_model_service_pb2  # noqa: PLC0415
+
+    tuned = yield call(GET_TUNED_MODEL, tuned_model_service_pb2.GetTunedModelRequest(name=name))
+    base_name = tuned.base_model or tuned.tuned_model_source.base_model
+    base: model_pb2.Model = yield call(GET_MODEL, pb.GetModelRequest(name=base_name))
+    model = model_pb2.Model()
+    model.CopyFrom(base)
+    model.name = tuned.name
+    model.display_name = tuned.display_name
+    model.description = tuned.description
+    for field in ("temperature", "top_p", "top_k"):
+        if tuned.HasField(field):
+            setattr(model, field, getattr(tuned, field))
+    return model
+
+
+def _embed_text_request(
+    model: str, item: pb.EmbedTextRequest | Mapping[str, Any]
+) -> pb.EmbedTextRequest:
+    if isinstance(item, pb.EmbedTextRequest):
+        request = item
+    elif isinstance(item, Mapping):
+        unknown = sorted(set(item) - {"model", "text"})
+        if unknown:
+            raise TypeError(f"an EmbedTextRequest has model and text, not {unknown}")
+        request = pb.EmbedTextRequest(model=str(item.get("model", "")), text=str(item["text"]))
+    else:
+        raise TypeError(f"cannot use {type(item).__name__} as an EmbedTextRequest")
+    if not request.model:
+        request = pb.EmbedTextRequest(model=model, text=request.text)
+    else:
+        request = pb.EmbedTextRequest(model=model_name(request.model), text=request.text)
+    return request
+
+
 def _embed_in_chunks(
-    items: Sequence[X], request: Callable[[list[X]], Call[list[list[float]]]]
-) -> Program[list[list[float]]]:
+    items: Sequence[X], request: Callable[[list[X]], Call[list[Y]]]
+) -> Program[list[Y]]:
     """Embeddings of `items` in order: chunks of BATCH_EMBED_LIMIT, requested concurrently."""
     chunks = [
         list(items[i : i + BATCH_EMBED_LIMIT]) for i in range(0, len(items), BATCH_EMBED_LIMIT)
     ]
     calls = [request(chunk) for chunk in chunks]
-    pages: list[list[list[float]]] = (yield Gather(calls)) if calls else []
+    pages: list[list[Y]] = (yield Gather(calls)) if calls else []
     return [vector for page in pages for vector in page]
 
 
@@ -162,14 +274,35 @@ class ModelCalls:
     """Each ModelService call as a plan; `Models` and `AsyncModels` run them."""
 
     @staticmethod
-    def get(name: str) -> Call[model_pb2.Model]:
-        """One base model, by name (`models/x` or just `x`)."""
-        return call(GET_MODEL, pb.GetModelRequest(name=model_name(name)))
+    def get(name: str) -> Plan[model_pb2.Model]:
+        """One model, by name: `models/x` (or just `x`), or a tuned model's `tunedModels/y`.
+
+        A tuned model comes back as a Model named `tunedModels/y`, with its display name,
+        description and sampling defaults, and the limits and generation methods of its base
+        model; `client.tuned_models.get` gives its full TunedModel record.
+        """
+        name = model_name(name)
+        if name.startswith(TUNED_PREFIX):
+            return _tuned_as_model(name)
+        return call(GET_MODEL, pb.GetModelRequest(name=name))
 
     @staticmethod
-    def list_models(*, page_size: int | None = None) -> Paged[model_pb2.Model]:
-        """Every base model, fetched a page at a time as you iterate."""
-        request = pb.ListModelsRequest(page_size=page_size or 0)
+    def list_models(
+        *, page_size: int | None = None, config: Mapping[str, Any] | None = None
+    ) -> Paged[model_pb2.Model]:
+        """Every base model, fetched a page at a time as you iterate.
+
+        `config={"page_size": 10}` is google-genai's spelling of `page_size=10`.
+        """
+        options = dict(config or {})
+        if options.pop("query_base", True) is False:
+            raise ValueError(
+                "models.list lists base models; list tuned ones with tuned_models.list()"
+            )
+        size = options.pop("page_size", None)
+        if options:
+            raise TypeError(f"models.list takes page_size in its config, not {sorted(options)}")
+        request = pb.ListModelsRequest(page_size=page_size or size or 0)
         return paged(LIST_MODELS, request, lambda page: page.models)
 
     @staticmethod
@@ -182,7 +315,7 @@ class ModelCalls:
         max_output_tokens: int | None = None,
         top_p: float | None = None,
         top_k: int | None = None,
-        safety_settings: Sequence[safety_pb2.SafetySetting | dict[str, object]] = (),
+        safety_settings: SafetySettingsInput = (),
         stop_sequences: Sequence[str] = (),
     ) -> Call[TextResponse]:
         """Continue a text prompt; `.text` of the result is the first candidate."""
@@ -202,7 +335,7 @@ class ModelCalls:
         max_output_tokens: int | None = None,
         top_p: float | None = None,
         top_k: int | None = None,
-        safety_settings: Sequence[safety_pb2.SafetySetting | dict[str, object]] = (),
+        safety_settings: SafetySettingsInput = (),
         stop_sequences: Sequence[str] = (),
     ) -> Streamed[TextChunk]:
         """Like generate_text, yielding chunks whose `.text` is the newly added text."""
@@ -268,14 +401,34 @@ class ModelCalls:
         return call(EMBED_TEXT, request, lambda r: list(r.embedding.value))
 
     @staticmethod
-    def batch_embed_text(model: str, texts: Iterable[str]) -> Program[list[list[float]]]:
+    def batch_embed_text(
+        model: str,
+        texts: Iterable[str] = (),
+        *,
+        requests: Iterable[pb.EmbedTextRequest | Mapping[str, Any]] = (),
+    ) -> Program[list[list[float]]]:
         """Embeddings of any number of texts, in order.
 
-        The texts go out in requests of at most 100, sent concurrently.
+        Give either `texts` or `requests` (EmbedTextRequest protos or dicts such as
+        {"text": "..."}; a request without a model gets this call's model), not both. They go
+        out in requests of at most 100, sent concurrently.
         """
         name = model_name(model)
+        listed = list(texts)
+        items = [_embed_text_request(name, r) for r in requests]
+        if listed and items:
+            raise TypeError("batch_embed_text takes texts or requests, not both")
+        if items:
+            return _embed_in_chunks(
+                items,
+                lambda chunk: call(
+                    BATCH_EMBED_TEXT,
+                    pb.BatchEmbedTextRequest(model=name, requests=chunk),
+                    lambda r: [list(e.value) for e in r.embeddings],
+                ),
+            )
         return _embed_in_chunks(
-            list(texts),
+            listed,
             lambda chunk: call(
                 BATCH_EMBED_TEXT,
                 pb.BatchEmbedTextRequest(model=name, texts=chunk),
@@ -327,27 +480,71 @@ class ModelCalls:
         return _content.stream(model_name(model), _convert.to_contents(contents), prepared)
 
     @staticmethod
-    def count_tokens(model: str, contents: ContentsInput) -> Call[int]:
-        """How many tokens `contents` take."""
-        request = pb.CountTokensRequest(
-            model=model_name(model), contents=_convert.to_contents(contents)
-        )
-        return call(COUNT_TOKENS, request, lambda r: r.total_tokens)
+    def count_tokens(
+        model: str, contents: ContentsInput, *, config: ConfigInput = None
+    ) -> Call[TokenCount]:
+        """How many tokens `contents` take: an int with `.total_tokens` and the other counts.
+
+        With a config (system_instruction, tools, ...), the whole GenerateContentRequest it
+        makes is counted, as the server would read it for generate_content.
+        """
+        name = model_name(model)
+        turns = _convert.to_contents(contents)
+        request = pb.CountTokensRequest(model=name)
+        if config is None:
+            request.contents.extend(turns)
+        else:
+            request.generate_content_request.CopyFrom(_convert.prepare(config).request(name, turns))
+        return call(COUNT_TOKENS, request, TokenCount)
 
     @staticmethod
     def embed_content(
         model: str,
-        content: ContentInput,
+        contents: EmbedInput | None = None,
         *,
+        config: EmbedConfigInput = None,
         task_type: str | int | None = None,
         title: str | None = None,
         output_dimensionality: int | None = None,
-    ) -> Call[list[float]]:
-        """The embedding vector of one piece of content; task_type is e.g. "RETRIEVAL_QUERY"."""
-        request = _embed_content_request(
-            model_name(model), content, task_type, title, output_dimensionality
+        content: ContentInput | None = None,
+    ) -> Plan[EmbedContentResponse]:
+        """Embed one input, or each input of a list: `.embeddings[i].values` is input i's.
+
+        An input is a str, a Part, a Content or a dict; a list holds several inputs (give
+        one Content to embed several parts together). The options (in `config`, an
+        EmbedContentConfig or dict, or as keywords) apply to every input; task_type is a
+        TaskType name such as "RETRIEVAL_QUERY". `content=` is the former name of the
+        single input. A list goes out through BatchEmbedContents, 100 inputs a request.
+        """
+        if (contents is None) == (content is None):
+            raise TypeError("embed_content takes one of contents or content")
+        options = _embed_options(config, task_type, title, output_dimensionality)
+        name = model_name(model)
+        inputs: list[ContentInput]
+        single = True
+        if content is not None:
+            inputs = [content]
+        elif isinstance(contents, str | content_pb2.Part | content_pb2.Content | Mapping):
+            inputs = [contents]
+        else:
+            inputs, single = list(contents or ()), False
+        requests = [
+            _embed_content_request(
+                name, item, options.task_type, options.title, options.output_dimensionality
+            )
+            for item in inputs
+        ]
+        if single:
+            return call(EMBED_CONTENT, requests[0], lambda r: EmbedContentResponse([r.embedding]))
+        chunks = _embed_in_chunks(
+            requests,
+            lambda chunk: call(
+                BATCH_EMBED_CONTENTS,
+                pb.BatchEmbedContentsRequest(model=name, requests=chunk),
+                lambda r: list(r.embeddings),
+            ),
         )
-        return call(EMBED_CONTENT, request, lambda r: list(r.embedding.values))
+        return mapped(chunks, EmbedContentResponse)
 
 
 c = ModelCalls
