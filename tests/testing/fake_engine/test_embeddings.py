@@ -65,3 +65,19 @@ async def test_dimensionality_truncates_then_renormalises() -> None:
     assert math.isclose(norm(short), 1.0)
     scale = norm(full[:16])
     assert all(math.isclose(s, f / scale) for s, f in zip(short, full[:16], strict=True))
+
+
+async def test_word_forms_are_close_without_a_shared_word() -> None:
+    bake, baker, bakery, printing = await FakeEngine().embed(
+        TEXT_EMBEDDING, ["bake", "baker", "bakery", "printing"]
+    )
+    assert cosine(bake, baker) > 0.3 and cosine(bake, bakery) > 0.3
+    assert abs(cosine(bake, printing)) < 0.1
+
+
+async def test_texts_sharing_word_forms_beat_unrelated_texts() -> None:
+    query, forms, unrelated = await FakeEngine().embed(
+        TEXT_EMBEDDING,
+        ["How do I bake bread?", "Bakers baking breads", "The history of the printing press."],
+    )
+    assert cosine(query, forms) > 0.25 > cosine(query, unrelated) + 0.15

@@ -131,3 +131,64 @@ async def test_function_responses_are_answered_with_their_values() -> None:
 async def test_any_calls_again_even_after_a_response() -> None:
     part = await first_part(response_turns(), tool_config=config(Config.ANY))
     assert part.function_call.name == "get_weather"
+
+
+# The seed's manual declaration (google-genai's README), and a light switch with an enum.
+CURRENT_WEATHER = content_pb2.FunctionDeclaration(
+    name="get_current_weather",
+    description="Get the current weather in a given location",
+    parameters=Schema(
+        type=content_pb2.OBJECT,
+        properties={
+            "location": Schema(
+                type=content_pb2.STRING, description="The city and state, e.g. San Francisco, CA"
+            )
+        },
+        required=["location"],
+    ),
+)
+LIGHT = content_pb2.FunctionDeclaration(
+    name="set_light_values",
+    description="Set the brightness and color temperature of a room light.",
+    parameters=Schema(
+        type=content_pb2.OBJECT,
+        properties={
+            "brightness": Schema(type=content_pb2.INTEGER, minimum=0, maximum=100),
+            "color_temp": Schema(type=content_pb2.STRING, enum=["daylight", "cool", "warm"]),
+            "dimmed": Schema(type=content_pb2.BOOLEAN),
+        },
+        property_ordering=["dimmed", "brightness", "color_temp"],
+    ),
+)
+ABOUT = [content_pb2.Tool(function_declarations=[CURRENT_WEATHER, LIGHT])]
+
+
+async def call_about(prompt: str) -> tuple[str, Any]:
+    output = await FakeEngine().generate(generation_input(GEMINI, prompt, tools=ABOUT))
+    part = output.candidates[0].parts[0]
+    assert part.HasField("function_call"), part.text
+    return part.function_call.name, json_format.MessageToDict(part.function_call.args)
+
+
+async def test_the_seed_prompt_calls_the_function_its_description_is_about() -> None:
+    assert await call_about("What is the weather like in Boston?") == (
+        "get_current_weather",
+        {"location": "Boston"},
+    )
+    name, args = await call_about("Is it raining in San Francisco? Check the weather.")
+    assert (name, args) == ("get_current_weather", {"location": "San Francisco"})
+
+
+async def test_arguments_follow_the_schema_numbers_by_name_enums_and_booleans() -> None:
+    name, args = await call_about("Put 2 lights on: the room light to warm at brightness 30")
+    assert name == "set_light_values"
+    assert args == {"dimmed": False, "brightness": 30, "color_temp": "warm"}
+    _, dimmed = await call_about("Make the light cool and dimmed, brightness 250")
+    assert dimmed == {"dimmed": True, "brightness": 100, "color_temp": "cool"}  # maximum 100
+    _, undimmed = await call_about("Set the light to daylight, not dimmed")
+    assert undimmed["dimmed"] is False and undimmed["color_temp"] == "daylight"
+
+
+async def test_a_prompt_about_nothing_declared_gets_text() -> None:
+    output = await FakeEngine().generate(generation_input(GEMINI, "Tell me a joke", tools=ABOUT))
+    assert output.candidates[0].parts[0].HasField("text")

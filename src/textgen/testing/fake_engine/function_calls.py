@@ -4,10 +4,14 @@ Whether to call (``tool_config.function_calling_config``; the last turn is the o
 
 * NONE: never call.
 * AUTO, VALIDATED or unset: call the allowed function whose name the last turn's text
-  mentions first (a whole-word, case-insensitive match); answer with text when none is named
-  or when the last turn holds function responses.
-* ANY: always call, even after function responses: the named function, or else the first
-  allowed one.
+  mentions first (a whole-word, case-insensitive match); when none is named, the allowed
+  function the text is most about: the one whose name and description share the most words
+  with it (words of three or more letters other than common ones such as "what" or "the",
+  compared after dropping an ending such as -s, -es, -ing, -ed or -er, so "lights" meets
+  "light" and "weather" meets "weather"), the first declared on a tie. Answer with text
+  when no function shares a word, or when the last turn holds function responses.
+* ANY: always call, even after function responses: the named function, else the one the
+  text is about, else the first allowed one.
 * ``allowed_function_names``, when given, limits the functions that may be called in any mode.
 
 Arguments come from the ``parameters`` schema, or from ``parameters_json_schema`` (a JSON
@@ -15,15 +19,21 @@ Schema document, read with the same rules, camelCase keywords, ``$ref`` and ``al
 ``anyOf``/``oneOf`` worked out as json_values does; a member whose schema is ``false`` is left
 out, one whose schema is ``true`` is filled as a string, ``const`` gives its value), property by
 property (``property_ordering`` first, then ``required``, then the rest by name), filled from
-the last turn's text:
+the last turn's text as mentions reads it:
 
-* NUMBER and INTEGER take the next unused number in the text (outside quotes), else 0.
-* ``enum`` takes the first value the text mentions, else the first value.
-* STRING takes the next unused double-quoted text, else "".
-* BOOLEAN is true when the text says "true" or "yes", else false.
+* NUMBER and INTEGER take the number written after the property's name, else the next unused
+  number in the text (outside quotes), else 0; INTEGER rounds it, and ``minimum`` and
+  ``maximum`` hold it in range.
+* ``enum`` takes the value the text mentions first, else the first value.
+* STRING takes the next unused double-quoted text, else the next capitalised name that does
+  not start a sentence ("Boston"), else "".
+* BOOLEAN is true when the text says "true", "yes" or "enable", or names the property
+  without negating it; else false.
 * OBJECT is filled recursively; ARRAY is an empty list.
 
-So "add 2 and 3" with ``add(a: NUMBER, b: NUMBER)`` calls ``add(a=2, b=3)``.
+So "add 2 and 3" with ``add(a: NUMBER, b: NUMBER)`` calls ``add(a=2, b=3)``, and "What is
+the weather like in Boston?" with ``get_current_weather(location: STRING)``, described as
+"Returns the current weather.", calls ``get_current_weather(location="Boston")``.
 
 When the last turn holds function responses, the answer names each function and its
 returned fields, e.g. ``get_weather returned temperature 21, unit celsius.``
@@ -32,20 +42,31 @@ returned fields, e.g. ``get_weather returned temperature 21, unit celsius.``
 from __future__ import annotations
 
 import json
-import math
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 
 from google.protobuf import json_format, struct_pb2
 
 from textgen.testing.fake_engine.json_values import JsonValue, resolve
+from textgen.testing.fake_engine.mentions import Mentions, spoken
 from textgen.v1 import content_pb2
 
 Config = content_pb2.FunctionCallingConfig
 
-_QUOTED = re.compile(r"\"([^\"]*)\"|“([^”]*)”")
-_NUMBER = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?(?![\w])")
-_YES = re.compile(r"\b(true|yes)\b", re.IGNORECASE)
+_WORD = re.compile(r"[^\W\d_]{3,}")
+# Words too common to say what a text is about.
+_COMMON = frozenset({
+    "the", "and", "for", "are", "was", "were", "what", "whats", "which", "who", "whom",
+    "whose", "how", "when", "where", "why", "with", "this", "that", "these", "those", "there",
+    "their", "them", "they", "then", "than", "its", "into", "onto", "from", "about", "like",
+    "can", "could", "would", "should", "will", "shall", "may", "might", "must", "does", "did",
+    "doing", "done", "has", "have", "had", "having", "you", "your", "yours", "our", "ours",
+    "his", "her", "hers", "him", "she", "not", "but", "all", "any", "some", "each", "please",
+    "tell", "give", "get", "set", "make", "use", "using", "let", "just", "also", "very",
+    "much", "many", "more", "most", "returns", "return", "given",
+})  # fmt: skip
+# Endings dropped before words are compared, longest first.
+_ENDINGS = ("ing", "ies", "es", "ed", "er", "s")
 
 
 def plan_call(
@@ -67,17 +88,18 @@ def plan_call(
     if config.mode != Config.ANY and responses(last):
         return None
     text = "".join(part.text for part in last.parts if part.HasField("text"))
-    chosen = _first_named(allowed, text)
+    chosen = _first_named(allowed, text) or _most_about(allowed, text)
     if chosen is None and config.mode == Config.ANY:
         chosen = allowed[0]
     if chosen is None:
         return None
     call = content_pb2.FunctionCall(name=chosen.name, args=struct_pb2.Struct())
+    mentions = Mentions(text)
     if chosen.HasField("parameters_json_schema"):
         document: object = json_format.MessageToDict(chosen.parameters_json_schema)
-        call.args.update(_json_arguments(document, text))
+        call.args.update(_json_arguments(document, mentions))
     else:
-        call.args.update(_arguments(chosen.parameters, text))
+        call.args.update(_arguments(chosen.parameters, mentions))
     return call
 
 
@@ -111,94 +133,113 @@ def _first_named(
     return declarations[min(positions)[1]] if positions else None
 
 
-def _arguments(schema: content_pb2.Schema, text: str) -> dict[str, JsonValue]:
-    quoted, numbers = _mentions(text)
-    value = _fill(schema, text, quoted, numbers)
+def _most_about(
+    declarations: Sequence[content_pb2.FunctionDeclaration], text: str
+) -> content_pb2.FunctionDeclaration | None:
+    """The declaration whose name and description share the most words with text (the first
+    on a tie), or None when none shares any."""
+    said = _topics(text)
+    if not said:
+        return None
+    best, shared = None, 0
+    for declaration in declarations:
+        count = len(said & _topics(f"{spoken(declaration.name)} {declaration.description}"))
+        if count > shared:
+            best, shared = declaration, count
+    return best
+
+
+def _topics(text: str) -> set[str]:
+    """The words of text that say what it is about, without their endings."""
+    return {_stem(word) for word in _WORD.findall(text.lower()) if word not in _COMMON}
+
+
+def _stem(word: str) -> str:
+    for ending in _ENDINGS:
+        if word.endswith(ending) and len(word) - len(ending) >= 3:
+            return word[: -len(ending)]
+    return word
+
+
+def _arguments(schema: content_pb2.Schema, mentions: Mentions) -> dict[str, JsonValue]:
+    value = _fill(schema, mentions, "")
     return value if isinstance(value, dict) else {}
 
 
-def _json_arguments(document: object, text: str) -> dict[str, JsonValue]:
-    quoted, numbers = _mentions(text)
-    value = _JsonFiller(document, text, quoted, numbers).fill(document, 0)
+def _json_arguments(document: object, mentions: Mentions) -> dict[str, JsonValue]:
+    value = _JsonFiller(document, mentions).fill(document, 0, "")
     return value if isinstance(value, dict) else {}
 
 
-def _mentions(text: str) -> tuple[Iterator[str], Iterator[float]]:
-    """The quoted texts, then the numbers outside quotes, in the order the text has them."""
-    quoted = [first or second for first, second in _QUOTED.findall(text)]
-    written = (float(found) for found in _NUMBER.findall(_QUOTED.sub(" ", text)))
-    # A number too long for a float reads as infinite, which no JSON value holds: skipped.
-    numbers = (number for number in written if math.isfinite(number))
-    return iter(quoted), numbers
-
-
-def _fill(
-    schema: content_pb2.Schema, text: str, quoted: Iterator[str], numbers: Iterator[float]
-) -> JsonValue:
+def _fill(schema: content_pb2.Schema, mentions: Mentions, name: str) -> JsonValue:
     kind = schema.type
     if kind == content_pb2.OBJECT:
         return {
-            name: _fill(schema.properties[name], text, quoted, numbers) for name in _order(schema)
+            member: _fill(schema.properties[member], mentions, member) for member in _order(schema)
         }
     if kind == content_pb2.ARRAY:
         return []
-    if kind == content_pb2.NUMBER:
-        return next(numbers, 0.0)
-    if kind == content_pb2.INTEGER:
-        return round(next(numbers, 0.0))
+    if kind in {content_pb2.NUMBER, content_pb2.INTEGER}:
+        low = schema.minimum if schema.HasField("minimum") else None
+        high = schema.maximum if schema.HasField("maximum") else None
+        return _number(mentions.number(name), low, high, integer=kind == content_pb2.INTEGER)
     if kind == content_pb2.BOOLEAN:
-        return _YES.search(text) is not None
+        return mentions.boolean(name)
     if schema.enum:
-        lowered = text.lower()
-        return next((value for value in schema.enum if value.lower() in lowered), schema.enum[0])
-    return next(quoted, "")
+        return mentions.choice(schema.enum) or schema.enum[0]
+    return mentions.string()
+
+
+def _number(found: float | None, low: float | None, high: float | None, *, integer: bool) -> float:
+    """found (0 when None) held within [low, high], rounded for an integer."""
+    value = 0.0 if found is None else found
+    if low is not None:
+        value = max(value, low)
+    if high is not None:
+        value = min(value, high)
+    return round(value) if integer else value
 
 
 class _JsonFiller:
     """_fill's rules for a JSON Schema document (root is what ``$ref`` resolves against),
     writing at most MAX_ARGUMENT_VALUES values (any asked for after that are null)."""
 
-    def __init__(
-        self, root: object, text: str, quoted: Iterator[str], numbers: Iterator[float]
-    ) -> None:
+    def __init__(self, root: object, mentions: Mentions) -> None:
         self._root = root
-        self._text = text
-        self._quoted = quoted
-        self._numbers = numbers
+        self._mentions = mentions
         self._left = MAX_ARGUMENT_VALUES
 
-    def fill(self, schema: object, depth: int) -> JsonValue:
+    def fill(self, schema: object, depth: int, name: str) -> JsonValue:
         if self._left <= 0:
             return None
         self._left -= 1
         found = resolve(schema, self._root)
         if not isinstance(found, dict) or depth > _MAX_DEPTH:
-            return next(self._quoted, "") if found is True else None
+            return self._mentions.string() if found is True else None
         if "const" in found:
             constant: JsonValue = found["const"]
             return constant
         kind = _json_kind(found)
         if kind == "object":
-            return {name: self.fill(member, depth + 1) for name, member in self._members(found)}
+            return {
+                member: self.fill(value, depth + 1, member)
+                for member, value in self._members(found)
+            }
         choices = found.get("enum")
         if isinstance(choices, list) and choices:
-            lowered = self._text.lower()
-            mentioned = (
-                value for value in choices if isinstance(value, str) and value.lower() in lowered
-            )
-            chosen: JsonValue = next(mentioned, choices[0])
+            words = [value for value in choices if isinstance(value, str)]
+            chosen: JsonValue = self._mentions.choice(words) or choices[0]
             return chosen
         if kind == "array":
             return []
-        if kind == "number":
-            return next(self._numbers, 0.0)
-        if kind == "integer":
-            return round(next(self._numbers, 0.0))
+        if kind in {"number", "integer"}:
+            low, high = _bound(found.get("minimum")), _bound(found.get("maximum"))
+            return _number(self._mentions.number(name), low, high, integer=kind == "integer")
         if kind == "boolean":
-            return _YES.search(self._text) is not None
+            return self._mentions.boolean(name)
         if kind == "null":
             return None
-        return next(self._quoted, "")
+        return self._mentions.string()
 
     def _members(self, schema: dict[str, object]) -> list[tuple[str, object]]:
         properties = schema.get("properties")
@@ -220,6 +261,13 @@ _MAX_DEPTH = 16
 # The most values one call's arguments hold (objects count as one each, members apart), so
 # that a schema whose members refer to it twice over stays cheap.
 MAX_ARGUMENT_VALUES = 4096
+
+
+def _bound(value: object) -> float | None:
+    """A JSON Schema minimum or maximum, when it is a number."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
 
 
 def _strings(value: object) -> list[str]:

@@ -18,7 +18,7 @@ drawn word stays. So, in one candidate:
 * a negative penalty: words already used come back (the answer repeats itself);
 * logit_bias maps a token (the word itself, or its id as logprobs.token_id gives it, as a
   string) to a bias: a positive bias beats any word without one, and a word outside the
-  vocabulary joins it; a bias of -100 or less bans the word.
+  vocabulary joins it (an id outside it is ignored); a bias of -100 or less bans the word.
 """
 
 from __future__ import annotations
@@ -43,7 +43,13 @@ class WordChooser:
     ) -> None:
         by_token = dict(bias)
         biased = {word: _bias(word, by_token) for word in words}
-        extra = [token for token, value in bias if value > 0 and token not in biased]
+        # A favoured token outside the vocabulary joins it, unless it is an id (digits): the
+        # fake cannot tell which word an unknown id stands for.
+        extra = [
+            token
+            for token, value in bias
+            if value > 0 and token not in biased and not token.isdigit()
+        ]
         biased.update((token, by_token[token]) for token in extra)
         allowed = [word for word, value in biased.items() if value > BANNED]
         # Every word banned: the vocabulary stands as it was (an answer needs words).
