@@ -6,9 +6,10 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from textgen.server.engine import GeneratedCandidate
+from textgen.v1.generation_pb2 import Candidate
 
-from textgen.testing.fake_engine import citations, engine, lengths, thinking
+from textgen.server.engine import GeneratedCandidate
+from textgen.testing.fake_engine import citations, lengths, thinking
 from textgen.testing.fake_engine.catalog import default_model
 from textgen.testing.fake_engine.engine import FakeEngine
 from textgen.testing.fake_engine.engine_inputs import generation_input
@@ -42,7 +43,7 @@ async def test_a_prompt_asking_for_n_words_gets_exactly_n() -> None:
     for prompt, count in (("Write 120 words about rivers", 120), ("a fifteen-word summary", 15)):
         candidate = await answer(prompt)
         assert len(words(candidate.text())) == count
-        assert candidate.finish_reason == engine.generation_pb2.Candidate.STOP
+        assert candidate.finish_reason == Candidate.STOP
 
 
 async def test_a_prompt_asking_for_n_sentences_gets_n() -> None:
@@ -55,7 +56,7 @@ async def test_a_long_answer_fills_up_to_the_cap() -> None:
     assert len(words(uncapped.text())) == lengths.LONG_WORDS
     capped = await answer("Write a long essay about the sea", max_output_tokens=300)
     assert capped.token_count == 300 == count_tokens(capped.text())
-    assert capped.finish_reason == engine.generation_pb2.Candidate.MAX_TOKENS
+    assert capped.finish_reason == Candidate.MAX_TOKENS
     assert uncapped.text().startswith(capped.text())
 
 
