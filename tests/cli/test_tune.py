@@ -97,7 +97,7 @@ def test_missing_training_file(cli: Cli, tmp_path: Path) -> None:
 
 
 def test_untunable_base_model_is_an_api_error(cli: Cli, jsonl: Path) -> None:
-    result = cli("tune", "text-bison-001", "--data", str(jsonl))
+    result = cli("tune", "gemini-1.5-flash", "--data", str(jsonl))
     assert result.status == 1
     assert result.err.startswith("error: INVALID_ARGUMENT")
     assert "does not support createTunedModel" in result.err

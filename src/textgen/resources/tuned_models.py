@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, Concatenate, ParamSpec, TypeAlias, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeAlias, TypeVar, cast
 
 from google.longrunning import operations_pb2
 from google.protobuf import empty_pb2, field_mask_pb2
@@ -24,6 +25,7 @@ from textgen.resources._base import (
 from textgen.resources._content import model_name
 from textgen.resources._request_ids import new_request_id
 from textgen.resources.models import ModelCalls
+from textgen.training_data import TrainingDataError, is_path, parse_example, read_file
 from textgen.v1 import tuned_model_pb2, tuned_model_service_pb2
 
 pb = tuned_model_service_pb2
@@ -61,7 +63,9 @@ DELETE_TUNED_MODEL = method(
 
 NAME_PREFIX = "tunedModels/"
 ExampleInput: TypeAlias = tuple[str, str] | Mapping[str, str] | tuned_model_pb2.TuningExample
-TrainingData: TypeAlias = tuned_model_pb2.TuningExamples | Iterable[ExampleInput]
+TrainingData: TypeAlias = (
+    str | os.PathLike[str] | tuned_model_pb2.TuningExamples | Iterable[ExampleInput]
+)
 
 
 def tuned_model_name(name: str) -> str:
@@ -69,32 +73,32 @@ def tuned_model_name(name: str) -> str:
     return name if name.startswith(NAME_PREFIX) else NAME_PREFIX + name
 
 
-def _example(value: ExampleInput) -> tuned_model_pb2.TuningExample:
+def _example(value: object, index: int) -> tuned_model_pb2.TuningExample:
     if isinstance(value, tuned_model_pb2.TuningExample):
         return value
-    if isinstance(value, Mapping):
-        given = value.get("text_input", value.get("input"))
-        wanted = value.get("output")
-        if not isinstance(given, str) or not isinstance(wanted, str):
-            raise errors.UsageError(
-                'a training example dict needs "text_input" (or "input") and "output" strings, '
-                f"not {dict(value)!r}"
-            )
-        return tuned_model_pb2.TuningExample(text_input=given, output=wanted)
-    if isinstance(value, tuple) and len(value) == 2:
-        given, wanted = value
-        return tuned_model_pb2.TuningExample(text_input=given, output=wanted)
-    raise errors.UsageError(
-        "a training example is a (input, output) pair, a dict or a TuningExample, "
-        f"not {type(value).__name__}"
-    )
+    given, wanted = parse_example(value, f"training example {index}")
+    return tuned_model_pb2.TuningExample(text_input=given, output=wanted)
 
 
 def training_examples(data: TrainingData) -> tuned_model_pb2.TuningExamples:
-    """TuningExamples from pairs, dicts (`text_input`/`input` and `output`) or protos."""
+    """TuningExamples from a JSONL or CSV file's path, or from pairs, dicts or protos.
+
+    The file and dict forms are those of `textgen.training_data` (also the CLI's): inputs
+    under `text_input`, `input_text`, `input` or `prompt`, outputs under `output`,
+    `output_text` or `completion`. Unusable data is a UsageError saying where.
+    """
     if isinstance(data, tuned_model_pb2.TuningExamples):
         return data
-    return tuned_model_pb2.TuningExamples(examples=[_example(item) for item in data])
+    try:
+        if is_path(data):
+            pairs = read_file(cast("str | os.PathLike[str]", data))
+            examples = [tuned_model_pb2.TuningExample(text_input=a, output=b) for a, b in pairs]
+        else:
+            items = cast("Iterable[object]", data)
+            examples = [_example(item, index) for index, item in enumerate(items)]
+    except TrainingDataError as bad:
+        raise errors.UsageError(str(bad)) from bad
+    return tuned_model_pb2.TuningExamples(examples=examples)
 
 
 def _hyperparameters(
@@ -170,8 +174,10 @@ class TunedModelCalls:
     ) -> LongRunning[TunedModel, Metadata]:
         """Start tuning `base_model` on `training_data`; returns the operation.
 
-        training_data: (input, output) pairs, dicts with "text_input" (or "input") and
-        "output", TuningExample protos, or a TuningExamples. base_model may also be a tuned
+        training_data: the path of a JSONL or CSV file (as the CLI reads), (input, output)
+        pairs, dicts with "text_input" (or "input_text", "input", "prompt") and "output" (or
+        "output_text", "completion"), TuningExample protos, or a TuningExamples. The file
+        is read when the plan is made, before anything is sent. base_model may also be a tuned
         model (`tunedModels/x`) to tune further. `operation.result()` is the ACTIVE
         TunedModel; its progress is the tuning steps done. The request carries
         `request_id` (a fresh UUID4 unless given), so the client's retries, or a call

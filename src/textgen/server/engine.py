@@ -149,6 +149,13 @@ class SamplingParams(_FrozenData):
     # None: no log probabilities asked for; otherwise each candidate reports its tokens' log
     # probabilities with this many top alternatives per token (0 to 20).
     logprobs: int | None = None
+    # Penalties on tokens the output already holds: once present (presence_penalty), and per
+    # occurrence (frequency_penalty); each from -2.0 up to 2.0, 0.0 for none.
+    presence_penalty: float = 0.0
+    frequency_penalty: float = 0.0
+    # (token text, bias) pairs sorted by token, each bias from -100 to 100 added to that
+    # token's score; empty for none. A tuple, so the params stay hashable: dict() it to look up.
+    logit_bias: tuple[tuple[str, float], ...] = ()
 
     def __init__(  # noqa: PLR0917  (positional, as the generated __init__ would be)
         self,
@@ -162,6 +169,9 @@ class SamplingParams(_FrozenData):
         response_mime_type: str = "text/plain",
         response_schema: dict[str, Any] | None = None,
         logprobs: int | None = None,
+        presence_penalty: float = 0.0,
+        frequency_penalty: float = 0.0,
+        logit_bias: tuple[tuple[str, float], ...] = (),
     ) -> None:
         # One write of the whole __dict__ (the class is frozen): half the cost of ten.
         object.__setattr__(
@@ -178,6 +188,9 @@ class SamplingParams(_FrozenData):
                 "response_mime_type": response_mime_type,
                 "response_schema": response_schema,
                 "logprobs": logprobs,
+                "presence_penalty": presence_penalty,
+                "frequency_penalty": frequency_penalty,
+                "logit_bias": logit_bias,
             },
         )
 

@@ -65,7 +65,7 @@ CASES = [
         {"hyperparameters": tuned_model_pb2.Hyperparameters(learning_rate_multiplier=0)},
         "tuned_model.tuning_task.hyperparameters.learning_rate_multiplier",
     ),
-    ({"base_model": "models/text-bison-001"}, "tuned_model.base_model"),  # not tunable
+    ({"base_model": "models/gemini-1.5-flash"}, "tuned_model.base_model"),  # not tunable
     ({"base_model": "nonsense"}, "tuned_model.base_model"),
 ]
 

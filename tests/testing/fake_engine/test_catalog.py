@@ -26,7 +26,11 @@ KNOWN_METHODS = {
 @pytest.mark.parametrize(
     ("name", "limits", "methods"),
     [
-        ("models/text-bison-001", (8196, 1024), ["generateText", "countTextTokens"]),
+        (
+            "models/text-bison-001",
+            (8196, 1024),
+            ["generateText", "countTextTokens", "createTunedModel"],
+        ),
         ("models/chat-bison-001", (4096, 1024), ["generateMessage", "countMessageTokens"]),
         (
             "models/embedding-gecko-001",

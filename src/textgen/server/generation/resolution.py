@@ -65,6 +65,34 @@ def _catalog_model(state: ServerState, name: str) -> model_pb2.Model:
     return model
 
 
+def tuned_as_model(record: TunedModelRecord) -> model_pb2.Model:
+    """A tuned model described as a Model (what GetModel answers for `tunedModels/x`): its
+    name, display name and description, its base's family, version, limits and generation
+    methods (a tuned model serves those of its base), and the sampling defaults it runs
+    with (its own, else its base's)."""
+    tuned, base = record.model, record.base_model
+    model = model_pb2.Model(
+        name=tuned.name,
+        base_model_id=base.base_model_id,
+        version=base.version,
+        display_name=tuned.display_name,
+        description=tuned.description,
+        input_token_limit=base.input_token_limit,
+        output_token_limit=base.output_token_limit,
+        supported_generation_methods=base.supported_generation_methods,
+    )
+    if base.HasField("max_temperature"):
+        model.max_temperature = base.max_temperature
+    resolved = ResolvedModel(tuned.name, base, record.adapter, record)
+    if resolved.temperature is not None:
+        model.temperature = resolved.temperature
+    if resolved.top_p is not None:
+        model.top_p = resolved.top_p
+    if resolved.top_k is not None:
+        model.top_k = resolved.top_k
+    return model
+
+
 async def tuned_model(state: ServerState, name: str, principal: str) -> TunedModelRecord:
     """The caller's tuned model by name (a copy); NOT_FOUND when missing or someone else's."""
     found = await find_owned(state.stores.tuned_models, name, principal, TUNED_MODEL.type)

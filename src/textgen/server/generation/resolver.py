@@ -4,15 +4,22 @@ Resolving a base model's name gives the same answer for as long as the engine's 
 stays the same, so ModelResolver keeps each answer: a later request for that name and RPC
 skips the syntax check, the catalog lookup and the supported-method check. Tuned models are
 looked up in their store every time, since their state and owner can change between calls.
-Errors are those of `resolve_model`, in the same order.
+Errors are those of `resolve_model`, in the same order. GetModel's `describe` answers a
+tuned model's name too, as a Model built from its record each time.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from textgen.server.generation.resolution import ResolvedModel, base_model, resolve_model
-from textgen.server.names import model_name_violations
+from textgen.server.generation.resolution import (
+    ResolvedModel,
+    base_model,
+    resolve_model,
+    tuned_as_model,
+    tuned_model,
+)
+from textgen.server.names import TUNED_MODEL, model_name_violations
 from textgen.server.rpc.auth import current_principal
 from textgen.server.rpc.errors import FieldViolation
 from textgen.server.state import ServerState
@@ -39,6 +46,16 @@ class ModelResolver:
         if known is None:
             known = self._bases[name] = base_model(self._state, name, field)
         return known
+
+    async def describe(self, name: str, field: str = "name") -> model_pb2.Model:
+        """What GetModel answers: the base model named `name`, or the caller's tuned model
+        described as a Model (`tuned_as_model`), whatever its state. INVALID_ARGUMENT on
+        `field` for bad syntax, NOT_FOUND for a model that is missing or someone else's."""
+        if not TUNED_MODEL.in_collection(name):
+            return self.base(name, field)
+        ensure(model_name_violations(name, field, tuned=True))
+        record = await tuned_model(self._state, name, current_principal())
+        return tuned_as_model(record)
 
     async def resolve(
         self,

@@ -4,8 +4,11 @@ GenerateTextRequest, GenerateMessageRequest and GenerationConfig share field nam
 (temperature, top_p, top_k, candidate_count, max_output_tokens, stop_sequences...), so one
 function reads whichever of them the message has. The request's own value wins, then the
 tuned model's default, then the base model's; max_output_tokens defaults to the model's
-output_token_limit and candidate_count to 1. response_logprobs with logprobs (0 when unset)
-becomes SamplingParams.logprobs. The answer's schema, for the engine a JSON Schema
+output_token_limit and candidate_count to 1. In GenerationConfig, response_logprobs with
+logprobs (0 when unset) becomes SamplingParams.logprobs; GenerateTextRequest, which has no
+response_logprobs, asks for them by setting logprobs alone. presence_penalty and
+frequency_penalty default to 0, and logit_bias becomes (token, bias) pairs sorted by token.
+The answer's schema, for the engine a JSON Schema
 dict, comes from response_schema (a Schema) or from the JSON Schema document that
 GenerationConfig may carry instead (response_json_schema, or response_json_schema_ordered).
 """
@@ -50,6 +53,9 @@ _SAMPLING_FIELDS = (
     "response_json_schema_ordered",
     "response_logprobs",
     "logprobs",
+    "presence_penalty",
+    "frequency_penalty",
+    "logit_bias",
 )
 # GenerationConfig's two fields for a JSON Schema document; validation lets at most one be set.
 _JSON_SCHEMA_FIELDS = ("response_json_schema", "response_json_schema_ordered")
@@ -125,6 +131,9 @@ def sampling_params(
         response_mime_type=mime or TEXT_MIME_TYPE,
         response_schema=schema,
         logprobs=_logprobs(source, fields),
+        presence_penalty=_optional(source, fields, "presence_penalty") or 0.0,
+        frequency_penalty=_optional(source, fields, "frequency_penalty") or 0.0,
+        logit_bias=_logit_bias(source, fields),
     )
 
 
@@ -142,12 +151,23 @@ def _json_schema_field(source: Message) -> str:
 
 
 def _logprobs(source: Message | None, fields: frozenset[str]) -> int | None:
-    """How many top alternatives per token to report, when response_logprobs asks for log
-    probabilities (GenerationConfig only); None when it does not."""
-    if "response_logprobs" not in fields or not getattr(source, "response_logprobs", False):
-        return None
+    """How many top alternatives per token to report, when the request asks for log
+    probabilities (GenerationConfig by response_logprobs, GenerateTextRequest by setting
+    logprobs); None when it does not."""
     top: int | None = _optional(source, fields, "logprobs")
+    if "response_logprobs" not in fields:
+        return top
+    if not getattr(source, "response_logprobs", False):
+        return None
     return top or 0
+
+
+def _logit_bias(source: Message | None, fields: frozenset[str]) -> tuple[tuple[str, float], ...]:
+    """The request's logit_bias as (token, bias) pairs sorted by token; () when unset."""
+    if source is None or "logit_bias" not in fields:
+        return ()
+    bias: Any = source.logit_bias  # type: ignore[attr-defined]
+    return tuple(sorted(bias.items()))
 
 
 def _sets_any(source: Message, fields: frozenset[str]) -> bool:

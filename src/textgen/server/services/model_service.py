@@ -67,7 +67,7 @@ class ModelServicer(model_service_pb2_grpc.ModelServiceServicer):
         request: model_service_pb2.GetModelRequest,
         context: grpc.aio.ServicerContext[model_service_pb2.GetModelRequest, model_pb2.Model],
     ) -> model_pb2.Model:
-        return self._models.base(request.name, "name")
+        return await self._models.describe(request.name, "name")
 
     async def ListModels(
         self,

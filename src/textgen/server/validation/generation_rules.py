@@ -4,8 +4,9 @@ supported methods)."""
 
 from __future__ import annotations
 
+import json
 import math
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 from google.protobuf import struct_pb2
 
@@ -24,10 +25,14 @@ from textgen.server.validation.rules import (
     non_empty,
 )
 from textgen.server.validation.schema_limits import document_faults, schema_faults
-from textgen.v1 import model_pb2, safety_pb2
+from textgen.v1 import message_pb2, model_pb2, safety_pb2
 
 MAX_CANDIDATES = 8
 MAX_LOGPROBS = 20  # top alternatives per token, as upstream allows
+MAX_TEXT_LOGPROBS = 5  # the same for GenerateText, as Vertex AI's text models allow
+MAX_PENALTY = 2.0  # presence and frequency penalties lie in [-2.0, 2.0)
+MAX_LOGIT_BIAS = 100.0  # each bias lies in [-100, 100]
+MAX_LOGIT_BIAS_ENTRIES = 100
 MAX_STOP_SEQUENCES = 5
 MAX_BATCH_EMBED = 100
 TEXT_MAX_TEMPERATURE = 1.0
@@ -77,7 +82,62 @@ def sampling_rules(max_temperature: float) -> list[AnyRule]:
             lambda v: v in RESPONSE_MIME_TYPES,
             "must be text/plain or application/json",
         ),
+        *(
+            Rule(name, _penalty, f"must be at least -{MAX_PENALTY:g} and less than {MAX_PENALTY:g}")
+            for name in ("presence_penalty", "frequency_penalty")
+        ),
     ]
+
+
+def _penalty(value: float) -> bool:
+    # False for NaN too, which compares false with everything.
+    return -MAX_PENALTY <= value < MAX_PENALTY
+
+
+def logit_bias_faults(bias: Mapping[str, float]) -> list[Fault]:
+    """Too many entries, an empty token, or a bias outside [-100, 100] (NaN included); a
+    token's fault sits at `["token"]` below the field."""
+    if len(bias) > MAX_LOGIT_BIAS_ENTRIES:
+        return [("", f"at most {MAX_LOGIT_BIAS_ENTRIES} tokens may be biased, not {len(bias)}")]
+    found: list[Fault] = []
+    for token, value in sorted(bias.items()):
+        where = f"[{json.dumps(token)}]"
+        if not token:
+            found.append((where, "a biased token must not be empty"))
+        elif not -MAX_LOGIT_BIAS <= value <= MAX_LOGIT_BIAS:
+            found.append(
+                (where, f"must be between -{MAX_LOGIT_BIAS:g} and {MAX_LOGIT_BIAS:g}, not {value}")
+            )
+    return found
+
+
+def author_faults(messages: Sequence[message_pb2.Message]) -> list[Fault]:
+    """Where a conversation stops alternating between two authors: a message by the same
+    author as the one before it, or by a third author. Each fault is at `[i].author`."""
+    found: list[Fault] = []
+    authors: list[str] = []  # the two authors, in order of their first message
+    for index in range(1, len(messages)):
+        author, previous = messages[index].author, messages[index - 1].author
+        if not authors:
+            authors.append(previous)
+        if author == previous:
+            found.append(
+                (
+                    f"[{index}].author",
+                    f"is {author!r} again: messages must alternate between two authors",
+                )
+            )
+        elif author not in authors and len(authors) == 2:
+            found.append(
+                (
+                    f"[{index}].author",
+                    f"is a third author, {author!r}: messages alternate between "
+                    f"{authors[0]!r} and {authors[1]!r}",
+                )
+            )
+        elif author not in authors:
+            authors.append(author)
+    return found
 
 
 # --- JSON Schema documents (google.protobuf.Value) ---------------------------------------
@@ -208,6 +268,8 @@ CONTENT_SAMPLING_RULES = [
 # GenerateText, StreamGenerateText and CountTextTokens.
 TEXT_RULES: list[AnyRule] = [
     *TEXT_SAMPLING_RULES,
+    Rule("logprobs", between(0, MAX_TEXT_LOGPROBS), f"must be between 0 and {MAX_TEXT_LOGPROBS}"),
+    TreeRule("logit_bias", logit_bias_faults),
     Rule("prompt", is_set, "is required", required=True),
     Rule("prompt.text", non_empty, "must not be empty"),
 ]
@@ -217,6 +279,7 @@ MESSAGE_RULES: list[AnyRule] = [
     Rule("prompt", is_set, "is required", required=True),
     Rule("prompt.messages", non_empty, "at least one message is required"),
     Rule("prompt.messages[].content", non_empty, "must not be empty"),
+    TreeRule("prompt.messages", author_faults),
 ]
 
 

@@ -57,7 +57,8 @@ DEFAULT_MODELS: tuple[model_pb2.Model, ...] = (
         display_name="PaLM 2 (Legacy)",
         description="A legacy model that completes free-form text prompts.",
         limits=(8196, 1024),
-        methods=_TEXT,
+        # Tunable, as upstream's is: a model tuned from it serves generateText.
+        methods=(*_TEXT, "createTunedModel"),
         temperature=0.7,
         top_p=0.95,
         top_k=40,
