@@ -221,7 +221,10 @@ async def _use_store(state: ServerState, store: str | Backend | None) -> Backend
 async def _attach_store(
     state: ServerState, operations: Operations, backend: Backend
 ) -> Callable[[], Awaitable[None]]:
-    # Start the job workers of a durable store; what stops them and closes it.
+    # Start the job workers of a durable store; what stops them and closes it. A memory
+    # store needs none, so the job modules stay unloaded until a first job.
+    if not backend.durable:
+        return backend.close
     from textgen.server.jobs.resume import attach_backend  # noqa: PLC0415
 
     return await attach_backend(state, operations, backend)
