@@ -11,7 +11,7 @@ from google.protobuf import json_format, struct_pb2, wrappers_pb2
 from textgen import _waiting, errors
 from textgen._calls import Call, Paged, Program, call, method, paged
 from textgen._shells import AsyncRunner, SyncRunner
-from textgen.resources._base import Resource
+from textgen.resources._base import Resource, async_call, sync_call
 from textgen.resources._content import model_name
 from textgen.resources._request_ids import new_request_id
 from textgen.resources.batch_job import (
@@ -91,6 +91,10 @@ def _start(
     return started
 
 
+def _ignore(_: object) -> None:
+    return None
+
+
 class BatchCalls:
     """Each batch call as a plan; `Batches` and `AsyncBatches` run them into job handles."""
 
@@ -131,10 +135,22 @@ class BatchCalls:
         return _start(request, rows)
 
     @staticmethod
-    def get(name_or_task_id: str) -> Call[operations_pb2.Operation]:
+    def get(name: str) -> Call[operations_pb2.Operation]:
         """A handle on a batch task, by task id or operation name (`operations/{id}`)."""
-        request = _waiting.get_operation(batch_operation_name(name_or_task_id))
+        request = _waiting.get_operation(batch_operation_name(name))
         return call(_waiting.GET_OPERATION, request)
+
+    @staticmethod
+    def delete(name: str) -> Call[None]:
+        """Delete a batch task, by task id or operation name (`operations/{id}`): the
+        operation is forgotten and answers NOT_FOUND from then on.
+
+        This is google.longrunning's DeleteOperation, which does not stop a running task:
+        `cancel()` its job first to stop it. The result dataset of a finished task stays
+        until `datasets.delete`. Not retried: a resent delete would find nothing.
+        """
+        request = operations_pb2.DeleteOperationRequest(name=batch_operation_name(name))
+        return call(_waiting.DELETE_OPERATION, request, _ignore)
 
     @staticmethod
     def list_batches(
@@ -159,6 +175,7 @@ class Batches(Resource[SyncRunner]):
     create = sync_job(c.create)
     get = sync_job(c.get)
     list = sync_jobs(c.list_batches)
+    delete = sync_call(c.delete)
 
 
 class AsyncBatches(Resource[AsyncRunner]):
@@ -167,3 +184,4 @@ class AsyncBatches(Resource[AsyncRunner]):
     create = async_job(c.create)
     get = async_job(c.get)
     list = async_jobs(c.list_batches)
+    delete = async_call(c.delete)

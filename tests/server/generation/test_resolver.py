@@ -83,3 +83,43 @@ async def test_get_model_remembers_only_what_it_found(models: Any, state: Server
     state.engine = FakeEngine(catalog=[default_model("models/gemini-1.5-flash")])
     error = await failure(models.GetModel(model_service_pb2.GetModelRequest(name=TEXT)))
     assert error.code() == grpc.StatusCode.NOT_FOUND
+
+
+async def test_get_model_describes_a_tuned_model_in_any_state(
+    models: Any, state: ServerState
+) -> None:
+    model = tuned_model_pb2.TunedModel(
+        name=TUNED,
+        base_model=TEXT,
+        display_name="Sentence translator",
+        description="Turns sentences around.",
+        temperature=0.1,
+        state=tuned_model_pb2.TunedModel.CREATING,
+    )
+    base = state.base_models()[TEXT]
+    await state.stores.tuned_models.create(TunedModelRecord(model, "default", base, (("a", "b"),)))
+    found = await models.GetModel(model_service_pb2.GetModelRequest(name=TUNED))
+    assert (found.name, found.display_name, found.description) == (
+        TUNED,
+        "Sentence translator",
+        "Turns sentences around.",
+    )
+    # The base's family, limits and generation methods; the tuned model's own temperature,
+    # the base's other defaults.
+    assert (found.base_model_id, found.version) == ("text-bison", "001")
+    assert (found.input_token_limit, found.output_token_limit) == (
+        base.input_token_limit,
+        base.output_token_limit,
+    )
+    assert list(found.supported_generation_methods) == list(base.supported_generation_methods)
+    assert round(found.temperature, 4) == 0.1
+    assert (found.top_p, found.top_k) == (base.top_p, base.top_k)
+
+
+async def test_get_model_of_a_missing_or_bad_tuned_name(models: Any) -> None:
+    error = await failure(models.GetModel(model_service_pb2.GetModelRequest(name=TUNED)))
+    assert error.code() == grpc.StatusCode.NOT_FOUND
+    bad = model_service_pb2.GetModelRequest(name="tunedModels/Bad Name")
+    error = await failure(models.GetModel(bad))
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert violated_fields(error) == ["name"]

@@ -70,3 +70,38 @@ def test_a_request_that_sets_a_field_is_read_and_checked() -> None:
         sampling_params(resolved, _text_request(max_output_tokens=65))
     assert raised.value.code == grpc.StatusCode.INVALID_ARGUMENT
     assert "output_token_limit (64)" in str(raised.value.status)
+
+
+def test_the_vertex_text_settings_reach_the_engine() -> None:
+    request = _text_request(
+        presence_penalty=0.5,
+        frequency_penalty=-1.5,
+        logprobs=3,
+        logit_bias={"the": -100.0, "cat": 2.5},
+        seed=42,
+    )
+    params = sampling_params(_resolved(), request)
+    assert (params.presence_penalty, params.frequency_penalty) == (0.5, -1.5)
+    assert params.logprobs == 3  # GenerateTextRequest has no response_logprobs: logprobs asks
+    assert params.logit_bias == (("cat", 2.5), ("the", -100.0))  # sorted by token
+    assert dict(params.logit_bias)["the"] == -100.0
+    assert params.seed == 42
+
+
+def test_the_vertex_text_settings_default_to_none_of_their_effects() -> None:
+    params = sampling_params(_resolved(), _text_request(temperature=0.5))
+    assert (params.presence_penalty, params.frequency_penalty) == (0.0, 0.0)
+    assert params.logprobs is None and params.logit_bias == () and params.seed is None
+    # logprobs=0 asks for the chosen tokens only, which differs from not asking.
+    assert sampling_params(_resolved(), _text_request(logprobs=0)).logprobs == 0
+
+
+def test_generation_config_penalties_reach_the_engine_and_logprobs_still_need_asking() -> None:
+    config = generation_pb2.GenerationConfig(
+        presence_penalty=1.0, frequency_penalty=0.5, logprobs=4
+    )
+    params = sampling_params(_resolved(), config, prefix="generation_config", content=True)
+    assert (params.presence_penalty, params.frequency_penalty) == (1.0, 0.5)
+    assert params.logprobs is None  # response_logprobs is unset
+    config.response_logprobs = True
+    assert sampling_params(_resolved(), config, content=True).logprobs == 4

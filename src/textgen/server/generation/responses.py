@@ -39,6 +39,10 @@ def text_response(
             # Built in place: cheaper than building a message and copying it in.
             completion = response.candidates.add(output=item.candidate.text())
             completion.safety_ratings.extend(item.verdict.ratings)
+            if item.candidate.logprobs_result is not None:  # only when the request asked
+                completion.logprobs_result.CopyFrom(item.candidate.logprobs_result)
+            if item.candidate.avg_logprobs is not None:
+                completion.avg_logprobs = item.candidate.avg_logprobs
     return response
 
 
