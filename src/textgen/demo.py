@@ -2,18 +2,21 @@
 
 It starts a FakeServer in-process (real clock; tuning and batch jobs take a few seconds
 each), then uses `textgen.Client` as an application would: models, generation, streaming,
-chat, embeddings, tuning with a progress bar, a batch of 300 prompts with a progress bar,
-and a bad request with its field violations. Run it with `python -m textgen.demo`.
+chat, embeddings (word forms close, unrelated text far), a function call with arguments
+read from the prompt, a JSON answer to a schema, tuning with a progress bar, a batch of 300
+prompts with a progress bar, and a bad request with its field violations. Run it with
+`python -m textgen.demo`.
 """
 
 from __future__ import annotations
 
 import itertools
+import json
 import math
 import sys
 import time
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
 from textgen import BatchStatus, Client, errors
 from textgen._extras import missing_extra
@@ -86,9 +89,14 @@ def chat(client: Client, console: Console) -> None:
 
 
 def embeddings(client: Client, console: Console) -> None:
-    """Vectors for a query and two documents, and how close each document is."""
+    """Vectors for a query and three documents, and how close each document is: the fake
+    embeds shared words and word forms (bake, baker, bakery) close, unrelated text far."""
     query = "How do I bake bread?"
-    documents = ["A recipe for sourdough loaves.", "The history of the printing press."]
+    documents = [
+        "Bakers bake bread in a bakery.",
+        "Baking at home: a bread recipe.",
+        "The history of the printing press.",
+    ]
     vector = client.models.embed_content("text-embedding-004", query, task_type="RETRIEVAL_QUERY")
     shown = ", ".join(f"{value:+.3f}" for value in vector[:4])
     _say(console, "embed_content:", f"{len(vector)} dimensions [{shown}, ...]")
@@ -99,6 +107,66 @@ def embeddings(client: Client, console: Console) -> None:
         _say(console, f"  cosine({query!r}, {document!r}):", f"{_cosine(vector, other):+.3f}")
     legacy = client.models.batch_embed_text("embedding-gecko-001", [query, *documents])
     _say(console, "batch_embed_text:", f"{len(legacy)} vectors of {len(legacy[0])} dimensions")
+
+
+def set_light_values(
+    brightness: int, color_temp: Literal["daylight", "cool", "warm"]
+) -> dict[str, Any]:
+    """Set the brightness and color temperature of a room light.
+
+    Args:
+        brightness: Light level from 0 to 100.
+        color_temp: The color temperature of the light.
+    """
+    return {"brightness": brightness, "colorTemperature": color_temp}
+
+
+def functions(client: Client, console: Console) -> None:
+    """A Python function as a tool: the call the model asks for, with arguments read from the
+    prompt, then the answer after the client ran it."""
+    prompt = "Dim the living room light to brightness 30 with a warm glow."
+    _say(console, "prompt:", prompt)
+    asked = client.models.generate_content(
+        "gemini-2.0-flash-001",
+        prompt,
+        config={"tools": [set_light_values], "automatic_function_calling": {"disable": True}},
+    )
+    for call in asked.function_calls:
+        arguments = ", ".join(
+            f"{key}={_value(value)!r}" for key, value in sorted(call.args.items())
+        )
+        _say(console, "function call:", f"{call.name}({arguments})")
+    answer = client.models.generate_content(
+        "gemini-2.0-flash-001", prompt, config={"tools": [set_light_values]}
+    )
+    _say(console, "after the client ran it:", answer.text)
+
+
+class Recipe(TypedDict):
+    """A recipe, as the JSON-schema answer describes it."""
+
+    recipe_name: str
+    servings: int
+    ingredients: list[str]
+
+
+def structured(client: Client, console: Console) -> None:
+    """An answer in JSON that conforms to a schema given as a Python type."""
+    answer = client.models.generate_content(
+        "gemini-1.5-flash",
+        "List a few popular cookie recipes.",
+        config={"response_mime_type": "application/json", "response_schema": list[Recipe]},
+    )
+    _say(console, "JSON:", answer.text)
+    recipes = json.loads(answer.text)
+    first = recipes[0]
+    _say(
+        console,
+        "  parsed:",
+        f"{len(recipes)} recipe{'' if len(recipes) == 1 else 's'}; "
+        f"the first, {first['recipe_name']!r}, serves "
+        f"{first['servings']} with {len(first['ingredients'])} ingredients",
+    )
 
 
 def tuning(client: Client, console: Console) -> None:
@@ -164,10 +232,17 @@ SECTIONS: Sequence[tuple[str, Section]] = (
     ("Stream", stream),
     ("Chat", chat),
     ("Embeddings", embeddings),
+    ("Function calling", functions),
+    ("JSON schema", structured),
     ("Tuning", tuning),
     ("Batch", batch),
     ("A bad request", bad_request),
 )
+
+
+def _value(value: object) -> object:
+    """A JSON argument as Python shows it best: whole numbers (Struct holds floats) as ints."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
 def _cosine(a: Sequence[float], b: Sequence[float]) -> float:

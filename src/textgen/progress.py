@@ -55,12 +55,19 @@ class RichProgressRenderer:
             from rich.progress import Progress as RichProgress  # noqa: PLC0415
         except ImportError as error:
             raise missing_extra(error, "progress=True") or error from None
+        from rich.table import Column  # noqa: PLC0415
+
+        # The label takes at most a third of the width left by the counts and shortens with an
+        # ellipsis, and the bar the rest: a long title (an operation's name) leaves the bar
+        # room to move.
+        label = Column(ratio=1, no_wrap=True, overflow="ellipsis")
         self._bar: Any = RichProgress(
-            TextColumn("{task.description}"),
-            BarColumn(),
+            TextColumn("{task.description}", table_column=label),
+            BarColumn(bar_width=None, table_column=Column(ratio=2)),
             MofNCompleteColumn(),
             TimeElapsedColumn(),
             transient=False,
+            expand=True,
         )
         self._task: Any = self._bar.add_task(title, total=None)
         self._title = title

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+from pathlib import Path
 
 import pytest
 
@@ -65,10 +66,38 @@ def test_unreachable_server_json(cli: Cli) -> None:
     assert result.error()["target"] == target
 
 
-def test_no_target_is_a_usage_error(cli: Cli) -> None:
-    result = cli("generate", "gemini-1.5-flash", "hi", target=False)
+def test_each_field_violation_is_printed_once(cli: Cli) -> None:
+    result = cli("generate", "text-bison-001", "Write", "--temperature", "5", "--top-k", "0")
+    assert result.err.splitlines() == [
+        "error: INVALID_ARGUMENT: Invalid request",
+        "  temperature: must be between 0 and 1",
+        "  top_k: must be at least 1",
+    ]
+    error = cli("--json", "generate", "text-bison-001", "Write", "--temperature", "5").error()
+    assert error["message"] == "Invalid request"
+    assert len(error["field_violations"]) == 1
+
+
+def test_malformed_input_in_json_mode_has_a_code(cli: Cli, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("not json\n")
+    result = cli("--json", "tune", "gemini-1.0-pro-001", "--data", str(bad))
     assert result.status == 2
-    assert "no target" in result.err
+    error = result.error()
+    assert error["code"] == "INVALID_ARGUMENT"
+    assert error["reason"] == "LOCAL_INPUT"
+    assert str(bad) in error["message"]
+    # Read by a person, the same error stays a plain sentence.
+    plain = cli("tune", "gemini-1.0-pro-001", "--data", str(bad))
+    assert plain.err.startswith(f"error: {bad}")
+
+
+def test_a_bad_task_type_lists_the_valid_ones(cli: Cli) -> None:
+    result = cli("embed", "text-embedding-004", "hi", "--task-type", "SEARCH")
+    assert result.status == 2
+    assert "unknown task type 'SEARCH'; valid values: RETRIEVAL_QUERY" in result.err
+    assert "CLUSTERING" in result.err
+    assert cli("embed", "text-embedding-004", "hi", "--task-type", "clustering").status == 0
 
 
 @pytest.mark.parametrize(

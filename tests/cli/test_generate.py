@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from tests.cli.conftest import Cli
 from textgen.testing import FakeServer
 
@@ -84,3 +86,24 @@ def test_stream_of_a_chat_model_is_a_usage_error(cli: Cli) -> None:
     result = cli("stream", "chat-bison-001", "Hello")
     assert result.status == 2
     assert "do not stream" in result.err
+
+
+def test_stream_prints_every_candidate(cli: Cli) -> None:
+    argv = ("stream", "gemini-1.5-flash", "Tell me a story", "--candidate-count", "2")
+    whole = cli("--json", "generate", *argv[1:]).json()["candidates"]
+    result = cli(*argv)
+    assert result.status == 0
+    assert result.out == f"candidate 1:\n{whole[0]}\ncandidate 2:\n{whole[1]}\n"
+    pieces = [json.loads(line) for line in cli("--json", *argv).out.splitlines()]
+    for number in (1, 2):
+        text = "".join(piece["text"] for piece in pieces if piece["candidate"] == number)
+        assert text == whole[number - 1]
+
+
+def test_stream_text_model_prints_every_candidate(cli: Cli) -> None:
+    result = cli("stream", "text-bison-001", "Tell me a story", "--candidate-count", "3")
+    assert [line for line in result.out.splitlines() if line.startswith("candidate")] == [
+        "candidate 1:",
+        "candidate 2:",
+        "candidate 3:",
+    ]

@@ -1,8 +1,11 @@
 """What went wrong, as data: each failure a command can meet becomes an error dict and a status.
 
-The dict has `code` (the gRPC status name, or None for local usage errors), `message`,
-`field_violations` (each `{field, description}`), and where known `reason` and `target`.
-`textgen.cli._output.Output.error` prints it; nothing here prints a traceback.
+The dict has `code` (the gRPC status name; INVALID_ARGUMENT with reason LOCAL_INPUT for
+input the command refused before sending anything), `message`, `field_violations` (each
+`{field, description}`), and where known `reason` and `target`. When the server lists field
+violations, `message` is its message without them (they are in `field_violations`), so each
+is printed once. `textgen.cli._output.Output.error` prints it; nothing here prints a
+traceback.
 """
 
 from __future__ import annotations
@@ -10,6 +13,10 @@ from __future__ import annotations
 from typing import Any
 
 from textgen.cli._output import API_ERROR, INTERRUPTED, USAGE_ERROR
+
+# The reason of an error in the command's own input (a file, an argument), found before any
+# call; its code is INVALID_ARGUMENT, as the server would answer.
+LOCAL_INPUT = "LOCAL_INPUT"
 
 
 class InputError(Exception):
@@ -50,21 +57,35 @@ def describe(error: BaseException, target: str | None) -> tuple[dict[str, Any], 
             INTERRUPTED
         )
     if isinstance(error, InputError | errors.UsageError | ValueError | OSError):
-        return {"code": None, "message": _plain(error), "field_violations": []}, USAGE_ERROR
+        return {
+            "code": "INVALID_ARGUMENT",
+            "reason": LOCAL_INPUT,
+            "message": _plain(error),
+            "field_violations": [],
+        }, USAGE_ERROR
     raise error
 
 
 def _status(error: Any) -> dict[str, Any]:  # noqa: ANN401  (APIError or OperationError)
+    violations = [{"field": v.field, "description": v.description} for v in error.field_violations]
+    message = str(error) if hasattr(error, "operation") else error.message
     described: dict[str, Any] = {
         "code": error.code.name,
-        "message": str(error) if hasattr(error, "operation") else error.message,
-        "field_violations": [
-            {"field": v.field, "description": v.description} for v in error.field_violations
-        ],
+        "message": _without_violations(message, violations),
+        "field_violations": violations,
     }
     if error.reason:
         described["reason"] = error.reason
     return described
+
+
+def _without_violations(message: str, violations: list[dict[str, str]]) -> str:
+    """message without the list of violations it ends with, as the servers write it
+    ("Invalid request: a: x; b: y" becomes "Invalid request"); unchanged otherwise."""
+    listed = "; ".join(f"{v['field']}: {v['description']}" for v in violations)
+    if violations and message.endswith(listed):
+        return message[: -len(listed)].rstrip().removesuffix(":").rstrip() or message
+    return message
 
 
 def _plain(error: BaseException) -> str:

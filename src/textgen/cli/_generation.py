@@ -79,17 +79,21 @@ def generate(client: Client, api: Api, args: argparse.Namespace) -> Answer:
     return Answer([m.content for m in message.raw.candidates] or [message.text], message.raw)
 
 
-def stream(client: Client, api: Api, args: argparse.Namespace) -> Iterator[str]:
-    """The answer's text as it arrives, in the chosen family."""
+def stream(client: Client, api: Api, args: argparse.Namespace) -> Iterator[tuple[int, str]]:
+    """Each candidate's text as it arrives, as (candidate index, piece), in the chosen
+    family. Every candidate is streamed, not only the first (--candidate-count)."""
     options = sampling(args)
     if api == "content":
         config = dict(options, system_instruction=args.system) if args.system else options
         for chunk in client.models.stream_generate_content(args.model, args.prompt, config=config):
-            yield chunk.text
+            for position, candidate in enumerate(chunk.raw.candidates):
+                index = candidate.index if candidate.HasField("index") else position
+                yield index, _candidate_text(candidate)
     elif api == "text":
         _refuse(api, {"system": args.system})
         for piece in client.models.stream_generate_text(args.model, args.prompt, **options):
-            yield piece.text
+            for index, completion in enumerate(piece.raw.candidates):
+                yield index, completion.output
     else:
         raise InputError(f"{args.model} answers messages, which do not stream; use `generate`")
 

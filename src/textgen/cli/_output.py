@@ -18,6 +18,11 @@ USAGE_ERROR = 2  # bad arguments or input files; nothing was sent, or the input 
 INTERRUPTED = 130
 
 
+def counted(count: int, noun: str) -> str:
+    """`1 example`, `2 examples`: count and the noun, plural unless count is 1."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
 def proto_dict(message: Message) -> dict[str, Any]:
     """A message as JSON-ready data, with the proto field names (snake_case)."""
     from google.protobuf import json_format  # noqa: PLC0415
@@ -85,7 +90,9 @@ class Output:
             sys.stderr.flush()
             return
         console = self.err_console
-        head = f"{error['code']}: " if error.get("code") else ""
+        # The command's own input errors read as plain sentences; the server's carry a code.
+        local = error.get("reason") == "LOCAL_INPUT"
+        head = f"{error['code']}: " if error.get("code") and not local else ""
         console.print(
             f"error: {head}{error['message']}", markup=False, highlight=False, soft_wrap=True
         )

@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 
 Body = Callable[["Client", Output, argparse.Namespace], int]
 DEFAULT_TIMEOUT = 60.0
+# Where `textgen serve` listens by default: the target when no option or variable names one.
+EMULATOR_TARGET = "127.0.0.1:50051"
 
 
 def positive_float(text: str) -> float:
@@ -49,7 +51,8 @@ def add_global_options(parser: argparse.ArgumentParser, *, suppress: bool = Fals
         "--target",
         default=default(None),
         metavar="HOST:PORT",
-        help="server address (default: $TEXTGEN_ENDPOINT, else $TEXTGEN_EMULATOR_HOST)",
+        help="server address (default: $TEXTGEN_ENDPOINT, else $TEXTGEN_EMULATOR_HOST, else "
+        f"the emulator's own address, {EMULATOR_TARGET})",
     )
     group.add_argument(
         "--api-key",
@@ -83,7 +86,7 @@ def client_options() -> argparse.ArgumentParser:
 def run_with_client(args: argparse.Namespace, body: Body) -> int:
     """Open a Client from the global options, run body, and turn failures into a status."""
     out = Output(json_mode=bool(getattr(args, "json", False)))
-    target: str | None = getattr(args, "target", None)
+    target: str | None = getattr(args, "target", None) or _from_environment()
     try:
         from textgen.client import Client  # noqa: PLC0415
 
@@ -94,6 +97,16 @@ def run_with_client(args: argparse.Namespace, body: Body) -> int:
         ) as client:
             return body(client, out, args)
     except (Exception, KeyboardInterrupt) as error:
-        described, status = describe(error, target or os.environ.get("TEXTGEN_ENDPOINT"))
+        described, status = describe(error, target)
         out.error(described)
         return status
+
+
+def _from_environment() -> str:
+    """$TEXTGEN_ENDPOINT, else $TEXTGEN_EMULATOR_HOST, else EMULATOR_TARGET (what the client
+    would find by itself, with the emulator's default address as the last resort)."""
+    return (
+        os.environ.get("TEXTGEN_ENDPOINT")
+        or os.environ.get("TEXTGEN_EMULATOR_HOST")
+        or EMULATOR_TARGET
+    )

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from textgen.cli._errors import InputError
 from textgen.cli._files import read_json_object
-from textgen.cli._output import OK, Output, proto_dict
+from textgen.cli._output import OK, Output, counted, proto_dict
 from textgen.cli._progress import progress_bar
 from textgen.cli._session import client_options, positive_int, run_with_client
 
@@ -70,7 +70,7 @@ def _batch(client: Client, out: Output, args: argparse.Namespace) -> int:
         raise InputError(f"no such file: {args.input}")
     _check_writable(Path(args.output))
     dataset = client.datasets.create_from_jsonl(args.input)
-    out.note(f"uploaded {dataset.row_count} prompts as {dataset.name}")
+    out.note(f"uploaded {counted(dataset.row_count, 'prompt')} as {dataset.name}")
     options: dict[str, Any] = {
         "temperature": args.temperature,
         "max_tokens": args.max_tokens,
@@ -107,7 +107,7 @@ def _batch(client: Client, out: Output, args: argparse.Namespace) -> int:
         )
     else:
         out.text(
-            f"{job.name} {status}: {completed + failed} rows, "
+            f"{job.name} {status}: {counted(completed + failed, 'row')}, "
             f"{completed} completed, {failed} failed"
         )
         out.text(f"results written to {args.output}")

@@ -36,7 +36,12 @@ def register(subparsers: Subparsers) -> None:
         default=AUTO,
         help="API family to call; auto reads the model's supported methods (default: auto)",
     )
-    parser.add_argument("--task-type", help="content API: e.g. RETRIEVAL_QUERY, CLUSTERING")
+    parser.add_argument(
+        "--task-type",
+        type=task_type,
+        metavar="TYPE",
+        help="content API: e.g. RETRIEVAL_QUERY, CLUSTERING (any case)",
+    )
     parser.add_argument(
         "--dimensions", type=positive_int, metavar="N", help="content API: a shorter vector"
     )
@@ -48,6 +53,20 @@ def register(subparsers: Subparsers) -> None:
         help=f"values to print per vector (default: {SHOWN})",
     )
     parser.set_defaults(run=run)
+
+
+def task_type(text: str) -> str:
+    """An argparse type: a TaskType name (any case), or an error listing the valid ones."""
+    from textgen.v1 import generation_pb2  # noqa: PLC0415  (only when --task-type is given)
+
+    every = generation_pb2.TaskType.keys()
+    names = [name for name in every if not name.endswith("UNSPECIFIED")]
+    name = text.strip().upper().replace("-", "_")
+    if name not in names:
+        raise argparse.ArgumentTypeError(
+            f"unknown task type {text!r}; valid values: {', '.join(names)}"
+        )
+    return name
 
 
 def run(args: argparse.Namespace) -> int:

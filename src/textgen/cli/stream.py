@@ -1,6 +1,9 @@
 """`textgen stream MODEL PROMPT`: print the answer piece by piece as the server sends it.
 
-`--json` prints one JSON object per piece (`{"text": ...}`), one per line.
+`--json` prints one JSON object per piece (`{"text": ...}`), one per line. With
+`--candidate-count N` (N > 1) every candidate is printed: the first as it arrives, under a
+`candidate 1:` heading, the others once the stream ends, each under its own heading; in JSON
+each piece also names its `candidate` (numbered from 1).
 """
 
 from __future__ import annotations
@@ -37,15 +40,26 @@ def run(args: argparse.Namespace) -> int:
 
 def _stream(client: Client, out: Output, args: argparse.Namespace) -> int:
     api = choose(client, args.model, args.api, GENERATE)
+    several = (args.candidate_count or 1) > 1
+    later: dict[int, list[str]] = {}  # the text of candidates after the first, kept until the end
     wrote = False
     try:
-        for piece in stream(client, api, args):
+        if several and not out.json_mode:
+            out.text("candidate 1:", style="bold")
+        for index, piece in stream(client, api, args):
             if out.json_mode:
-                out.json({"text": piece}, indent=None)
+                shown = {"candidate": index + 1, "text": piece} if several else {"text": piece}
+                if index == 0 or several:
+                    out.json(shown, indent=None)
+            elif index > 0:
+                later.setdefault(index, []).append(piece)
             elif piece:
                 out.write(piece)
                 wrote = True
     finally:
-        if wrote:
+        if wrote or (several and not out.json_mode):
             out.write("\n")
+    for index in sorted(later):
+        out.text(f"candidate {index + 1}:", style="bold")
+        out.text("".join(later[index]))
     return OK

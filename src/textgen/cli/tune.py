@@ -11,7 +11,7 @@ import argparse
 from typing import TYPE_CHECKING
 
 from textgen.cli._files import read_examples
-from textgen.cli._output import OK, Output, proto_dict
+from textgen.cli._output import OK, Output, counted, proto_dict
 from textgen.cli._progress import progress_bar
 from textgen.cli._session import client_options, positive_float, positive_int, run_with_client
 
@@ -71,7 +71,7 @@ def _tune(client: Client, out: Output, args: argparse.Namespace) -> int:
         else:
             out.fields({"operation": operation.name, "tuned model": name or "(pending)"})
         return OK
-    out.note(f"tuning {name or args.base_model} on {len(examples)} examples")
+    out.note(f"tuning {name or args.base_model} on {counted(len(examples), 'example')}")
     try:
         tuned = operation.result(progress=progress_bar(out, "tuning") or False)
     except KeyboardInterrupt:
