@@ -3,7 +3,8 @@
 How each candidate is answered, first rule that applies (modules named here are beside this
 one in textgen.testing.fake_engine):
 
-1. A function call, when the function_calls module says so.
+1. A function call, when the function_calls module says so: the prompt names a declared
+   function or is about what its description says; arguments are read from the prompt.
 2. A tuned adapter's memorised output, when the prompt is one of its training inputs (in JSON
    mode, only if that output is itself valid JSON).
 3. In JSON mode (``response_mime_type == "application/json"``), JSON that conforms to
@@ -13,7 +14,21 @@ one in textgen.testing.fake_engine):
    candidate index and, when temperature > 0, ``params.seed`` or else the engine's seed. So
    temperature 0 ignores seeds, and candidates differ from one another. ``top_k`` and
    ``top_p`` narrow the word list. ``echo:unsafe:...`` markers in the prompt start the
-   answer (see harm).
+   answer (see harm). The request shapes this text (see shaped) when:
+
+   - the prompt asks for a length: "N words" gives exactly N words, "N sentences" N
+     sentences, and "long", "detailed", "in detail", "in depth" or "essay" 500 words,
+     never more than max_output_tokens allows (see lengths). So max_output_tokens is more
+     than a cap: a request for long text fills it, and is cut there with MAX_TOKENS;
+   - presence_penalty, frequency_penalty or logit_bias is set: each word is picked by one
+     scoring rule (see penalties): a positive presence penalty stops words repeating, a
+     negative one makes the answer repeat itself, logit_bias bans or favours words;
+   - the prompt quotes, in double quotes, a passage of a known source (see citations):
+     the answer recites it first and the candidate carries its citation_metadata.
+
+With thinking_config (include_thoughts, or a thinking_budget other than 0) a text answer is
+preceded by reasoning: thoughts_token_count tokens of it, returned as a thought part when
+include_thoughts is set (see thinking).
 
 With ``params.logprobs`` set (response_logprobs), every candidate reports its tokens' log
 probabilities, seeded as its text is (see logprobs); a stream reports them in its final item.
