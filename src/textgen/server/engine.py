@@ -46,7 +46,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import Field, dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeAlias
 
-from textgen.v1 import content_pb2, generation_pb2, model_pb2, safety_pb2
+from textgen.v1 import citation_pb2, content_pb2, generation_pb2, model_pb2, safety_pb2
 
 if TYPE_CHECKING:
     from textgen.server.engine_base import (
@@ -156,6 +156,11 @@ class SamplingParams(_FrozenData):
     # (token text, bias) pairs sorted by token, each bias from -100 to 100 added to that
     # token's score; empty for none. A tuple, so the params stay hashable: dict() it to look up.
     logit_bias: tuple[tuple[str, float], ...] = ()
+    # Reasoning before the answer (GenerationConfig.thinking_config): at most thinking_budget
+    # tokens of it (None: as much as the model likes, 0: none), returned as thought parts
+    # when include_thoughts is set.
+    thinking_budget: int | None = None
+    include_thoughts: bool = False
 
     def __init__(  # noqa: PLR0917  (positional, as the generated __init__ would be)
         self,
@@ -172,6 +177,8 @@ class SamplingParams(_FrozenData):
         presence_penalty: float = 0.0,
         frequency_penalty: float = 0.0,
         logit_bias: tuple[tuple[str, float], ...] = (),
+        thinking_budget: int | None = None,
+        include_thoughts: bool = False,
     ) -> None:
         # One write of the whole __dict__ (the class is frozen): half the cost of ten.
         object.__setattr__(
@@ -191,6 +198,8 @@ class SamplingParams(_FrozenData):
                 "presence_penalty": presence_penalty,
                 "frequency_penalty": frequency_penalty,
                 "logit_bias": logit_bias,
+                "thinking_budget": thinking_budget,
+                "include_thoughts": include_thoughts,
             },
         )
 
@@ -256,6 +265,12 @@ class GeneratedCandidate(_Data):
     # candidate's tokens, and each token's log probability with its top alternatives.
     avg_logprobs: float | None = None
     logprobs_result: generation_pb2.LogprobsResult | None = None
+    # Where spans of the answer come from (offsets in characters of its text), when the
+    # engine knows; a stream sets it on its final item.
+    citation_metadata: citation_pb2.CitationMetadata | None = None
+    # Tokens spent reasoning before the answer, not counted in token_count (the thought
+    # parts, when returned, come first in `parts`).
+    thoughts_token_count: int = 0
 
     def __init__(  # noqa: PLR0917  (positional, as the generated __init__ would be)
         self,
@@ -265,6 +280,8 @@ class GeneratedCandidate(_Data):
         token_count: int = 0,
         avg_logprobs: float | None = None,
         logprobs_result: generation_pb2.LogprobsResult | None = None,
+        citation_metadata: citation_pb2.CitationMetadata | None = None,
+        thoughts_token_count: int = 0,
     ) -> None:
         self.parts = parts
         self.finish_reason = finish_reason
@@ -272,6 +289,8 @@ class GeneratedCandidate(_Data):
         self.token_count = token_count
         self.avg_logprobs = avg_logprobs
         self.logprobs_result = logprobs_result
+        self.citation_metadata = citation_metadata
+        self.thoughts_token_count = thoughts_token_count
 
     def text(self) -> str:
         """The concatenated text parts."""

@@ -1,6 +1,9 @@
 """Generation responses of each family from screened candidates: filters and feedback for
 text and messages, PromptFeedback and finish_reason SAFETY for content (with log
-probabilities when the engine gave them, and token counts by modality)."""
+probabilities when the engine gave them, and token counts by modality). Citation metadata
+the engine gave a candidate is copied to its completion (text) or candidate (content); the
+tokens an engine spent thinking are counted in usage_metadata.thoughts_token_count and the
+total."""
 
 from __future__ import annotations
 
@@ -43,6 +46,8 @@ def text_response(
                 completion.logprobs_result.CopyFrom(item.candidate.logprobs_result)
             if item.candidate.avg_logprobs is not None:
                 completion.avg_logprobs = item.candidate.avg_logprobs
+            if item.candidate.citation_metadata is not None:  # only when the engine cites
+                completion.citation_metadata.CopyFrom(item.candidate.citation_metadata)
     return response
 
 
@@ -72,11 +77,16 @@ def content_response(
             candidate.content.parts.extend(item.candidate.parts)
             if item.candidate.logprobs_result is not None:  # only when asked for
                 _copy_logprobs(candidate, item.candidate)
+            if item.candidate.citation_metadata is not None:  # only when the engine cites
+                candidate.citation_metadata.CopyFrom(item.candidate.citation_metadata)
     produced = sum(item.candidate.token_count for item in items)
+    thoughts = sum(item.candidate.thoughts_token_count for item in items)
     usage = response.usage_metadata
     usage.prompt_token_count = prompt_tokens
     usage.candidates_token_count = produced
-    usage.total_token_count = prompt_tokens + produced
+    usage.total_token_count = prompt_tokens + produced + thoughts
+    if thoughts:
+        usage.thoughts_token_count = thoughts
     # Every token is text: one entry each, equal to the counts above.
     usage.prompt_tokens_details.add(modality=TEXT, token_count=prompt_tokens)
     usage.candidates_tokens_details.add(modality=TEXT, token_count=produced)

@@ -56,6 +56,7 @@ _SAMPLING_FIELDS = (
     "presence_penalty",
     "frequency_penalty",
     "logit_bias",
+    "thinking_config",
 )
 # GenerationConfig's two fields for a JSON Schema document; validation lets at most one be set.
 _JSON_SCHEMA_FIELDS = ("response_json_schema", "response_json_schema_ordered")
@@ -134,6 +135,7 @@ def sampling_params(
         presence_penalty=_optional(source, fields, "presence_penalty") or 0.0,
         frequency_penalty=_optional(source, fields, "frequency_penalty") or 0.0,
         logit_bias=_logit_bias(source, fields),
+        **_thinking(source, fields),
     )
 
 
@@ -168,6 +170,16 @@ def _logit_bias(source: Message | None, fields: frozenset[str]) -> tuple[tuple[s
         return ()
     bias: Any = source.logit_bias  # type: ignore[attr-defined]
     return tuple(sorted(bias.items()))
+
+
+def _thinking(source: Message | None, fields: frozenset[str]) -> dict[str, Any]:
+    """thinking_budget and include_thoughts from GenerationConfig.thinking_config; nothing
+    when the request has none (no budget: the model's choice)."""
+    config = _optional(source, fields, "thinking_config")
+    if config is None:
+        return {}
+    budget = config.thinking_budget if config.HasField("thinking_budget") else None
+    return {"thinking_budget": budget, "include_thoughts": config.include_thoughts}
 
 
 def _sets_any(source: Message, fields: frozenset[str]) -> bool:
