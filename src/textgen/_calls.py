@@ -247,6 +247,7 @@ def retrying(
     *,
     failure: errors.APIError | None = None,
     deadline: float | None = None,
+    resendable: bool | None = None,
 ) -> Program[R]:
     """Attempts of one Call inside one total deadline and one request budget.
 
@@ -258,8 +259,11 @@ def retrying(
     the deadline. Otherwise the last failure is raised as it came.
 
     The shells make a Call's first attempt themselves (the common case needs no program);
-    when it fails they continue here with its `failure` and the `deadline` it used.
+    when it fails they continue here with its `failure` and the `deadline` it used, and with
+    `resendable` when the API flavour decides it instead of the method's declaration.
     """
+    if resendable is None:
+        resendable = c.method.idempotent
     policy = options.retry
     total = budget(c, options)
     if deadline is None:
@@ -280,7 +284,7 @@ def retrying(
                 failure = exc
             else:
                 return result
-        if not c.method.idempotent or sent >= policy.max_attempts:
+        if not resendable or sent >= policy.max_attempts:
             raise failure
         delay = policy.delay(failure.code, failure.retry_delay, retry=sent)
         if delay is None or time.monotonic() + delay >= deadline:

@@ -127,6 +127,26 @@ def _empty(data: bytes) -> Message:
     return empty_pb2.Empty()  # CancelOperation answers Empty; Yandex's Cancel, the operation
 
 
+# The field of our create requests that makes resending them safe (AIP-155). Only our own
+# flavour has it; see Routing.route.
+_EXTENSION_ID = "request_id"
+
+
+def _without_request_id(adapter: Adapter | None, method: Method[Any, Any]) -> Adapter:
+    """`adapter`, or a plain copy of the request where there is none, leaving out request_id."""
+    request_type = method.request_type
+
+    def encode(request: Any, folder: str | None) -> Message:  # noqa: ANN401  (a create request)
+        sent = request_type()
+        sent.CopyFrom(request)
+        sent.ClearField(_EXTENSION_ID)
+        return sent if adapter is None else adapter.encode(sent, folder)
+
+    if adapter is None:
+        return Adapter("", encode, method.response_type.FromString)
+    return Adapter(adapter.theirs, encode, adapter.decode)
+
+
 _YANDEX_OPERATIONS = yandex_operation.OPERATION_SERVICE
 ADAPTERS: Mapping[str, Mapping[str, Adapter]] = {
     apis.YANDEX: {
@@ -207,6 +227,13 @@ class Routing:
         """Whether the flavour has this method."""
         return self.native or self._entry(method) is not None
 
+    def resendable(self, method: Method[Any, Any]) -> bool:
+        """Whether a failed call of `method` may be sent again in this flavour (a method it
+        lacks answers as declared; the call fails before sending anyway)."""
+        if self.native or not self.offers(method):
+            return method.idempotent
+        return self.route(method).method.idempotent
+
     def _entry(
         self, method: Method[Any, Any]
     ) -> tuple[str, MethodDescriptor, Adapter | None] | None:
@@ -232,6 +259,11 @@ class Routing:
             path, descriptor, adapter = entry
             service, name = path[1:].rsplit("/", 1)
             routed: Method[Any, Any] = dataclasses.replace(method, service=service, name=name)
+            if _EXTENSION_ID in method.request_type.DESCRIPTOR.fields_by_name:
+                # Our AIP-155 request_id is unknown upstream: it is left out, and without it a
+                # resent create could make a second resource, so the create is sent once.
+                routed = dataclasses.replace(routed, idempotent=False)
+                adapter = _without_request_id(adapter, method)
             if adapter is not None:
                 routed = self._adapted(routed, adapter)
             fields = routing_fields(descriptor) if self.speech.routing_header else ()

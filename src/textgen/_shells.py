@@ -66,6 +66,12 @@ class _Runner(Generic[C, IC]):
         # The flavour's method and metadata; UnsupportedByApi before any network call.
         return self.routing.prepare(method, request, self.options.metadata)
 
+    def _resend(self, c: Call[Any]) -> dict[str, bool]:
+        # Whether a failed attempt may be sent again, when the flavour decides otherwise
+        # than the method's declaration (a create that carries no request_id there).
+        resendable = self.routing.resendable(c.method)
+        return {} if resendable == c.method.idempotent else {"resendable": resendable}
+
     def _channel(self) -> C:
         return self.pool.get(self.options.retry)
 
@@ -102,7 +108,9 @@ class SyncRunner(_Runner[grpc.Channel, _transport.SyncInterceptor]):
             failure = error
         else:
             return c.parse(response)
-        return self.run(retrying(c, self.options, failure=failure, deadline=deadline))
+        return self.run(
+            retrying(c, self.options, failure=failure, deadline=deadline, **self._resend(c))
+        )
 
     def _unary(self, c: Call[Any], timeout: float) -> object:
         method, metadata = self._prepare(c.method, c.request)
@@ -193,7 +201,9 @@ class AsyncRunner(_Runner[grpc.aio.Channel, _transport.AsyncInterceptor]):
             failure = error
         else:
             return c.parse(response)
-        return await self.run(retrying(c, self.options, failure=failure, deadline=deadline))
+        return await self.run(
+            retrying(c, self.options, failure=failure, deadline=deadline, **self._resend(c))
+        )
 
     async def _unary(self, c: Call[Any], timeout: float) -> object:
         method, metadata = self._prepare(c.method, c.request)

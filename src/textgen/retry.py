@@ -33,7 +33,8 @@ textgen.resources._request_ids) and the server answers a repeat of it with the f
 result (AIP-155), so the loop resends them like any idempotent call. To resend creates after
 DEADLINE_EXCEEDED too, list it in `retryable_codes`; within one call an attempt that ran out
 of time leaves none for another, so an application that saw DEADLINE_EXCEEDED repeats the
-create itself, passing the same `request_id=`.
+create itself, passing the same `request_id=`. The upstream flavours have no request_id, so
+there the client leaves it out and sends a create once (textgen._routes.Routing.resendable).
 """
 
 from __future__ import annotations
