@@ -42,7 +42,7 @@ class _Cursor(Generic[T]):
 
     def _current(self) -> Page[T]:
         if self._page is None:
-            raise RuntimeError("the first page is not fetched yet; `await` the pager first")
+            raise RuntimeError("the first page is not fetched yet: await the pager first")
         return self._page
 
     @property

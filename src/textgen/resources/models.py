@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, TypeAlias, TypeVar
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from textgen import _convert
 from textgen._calls import (
     Call,
-    Gather,
     Paged,
     Plan,
     Program,
@@ -21,7 +20,7 @@ from textgen._calls import (
 )
 from textgen._convert import ContentsInput, MessageInput
 from textgen._shells import AsyncRunner, SyncRunner
-from textgen.resources import _content
+from textgen.resources import _content, _embedding
 from textgen.resources._base import (
     Resource,
     async_call,
@@ -32,10 +31,10 @@ from textgen.resources._base import (
     sync_stream,
 )
 from textgen.resources._content import SERVICE, model_name
+from textgen.resources._embedding import ContentInput, EmbedConfigInput, EmbedInput
 from textgen.types import (
     ConfigInput,
     ContentResponse,
-    EmbedContentConfig,
     EmbedContentResponse,
     MessageResponse,
     SafetySettingsInput,
@@ -45,7 +44,6 @@ from textgen.types import (
 )
 from textgen.v1 import (
     content_pb2,
-    generation_pb2,
     message_pb2,
     model_pb2,
     model_service_pb2,
@@ -109,113 +107,29 @@ BATCH_EMBED_CONTENTS = method(
     pb.BatchEmbedContentsResponse,
     idempotent=True,
 )
-BATCH_EMBED_LIMIT = 100  # texts or contents per BatchEmbedText / BatchEmbedContents request
-ContentInput: TypeAlias = (
-    str
-    | content_pb2.Part
-    | content_pb2.Content
-    | Mapping[str, Any]
-    | Sequence[str | content_pb2.Part | Mapping[str, Any]]
-)
-# One input (embedded once) or a list of inputs (one embedding each, as google-genai does).
-EmbedInput: TypeAlias = (
-    str
-    | content_pb2.Part
-    | content_pb2.Content
-    | Mapping[str, Any]
-    | Sequence[str | content_pb2.Part | content_pb2.Content | Mapping[str, Any]]
-)
-EmbedConfigInput: TypeAlias = EmbedContentConfig | Mapping[str, Any] | None
-X = TypeVar("X")
-Y = TypeVar("Y")
 TUNED_PREFIX = "tunedModels/"
 
 
-def _text_request(  # noqa: PLR0917  (mirrors the public keyword arguments)
+def _text_request(
     model: str,
     prompt: str,
-    temperature: float | None,
-    candidate_count: int | None,
-    max_output_tokens: int | None,
-    top_p: float | None,
-    top_k: int | None,
+    optional: Mapping[str, float | int | None],
+    *,
     safety_settings: SafetySettingsInput,
     stop_sequences: Sequence[str],
+    logit_bias: Mapping[str, float] | None,
 ) -> pb.GenerateTextRequest:
     request = pb.GenerateTextRequest(
         model=model_name(model),
         prompt=text_pb2.TextPrompt(text=prompt),
         safety_settings=_convert.safety_settings(safety_settings, "text"),
         stop_sequences=list(stop_sequences),
+        logit_bias=dict(logit_bias or {}),
     )
-    optional = {
-        "temperature": temperature,
-        "candidate_count": candidate_count,
-        "max_output_tokens": max_output_tokens,
-        "top_p": top_p,
-        "top_k": top_k,
-    }
     for name, value in optional.items():
         if value is not None:
             setattr(request, name, value)
     return request
-
-
-def _embed_content_request(
-    model: str,
-    content: ContentInput,
-    task_type: str | int | None,
-    title: str | None,
-    output_dimensionality: int | None,
-) -> pb.EmbedContentRequest:
-    request = pb.EmbedContentRequest(model=model, content=_convert.to_content(content))
-    if task_type is not None:
-        request.task_type = task_type_value(task_type)
-    if title is not None:
-        request.title = title
-    if output_dimensionality is not None:
-        request.output_dimensionality = output_dimensionality
-    return request
-
-
-def task_type_value(value: str | int) -> generation_pb2.TaskType.ValueType:
-    """A TaskType from its name (any case) or number; ValueError lists the valid names."""
-    names = generation_pb2.TaskType.keys()
-    if isinstance(value, str) and value.strip().upper() in names:
-        return generation_pb2.TaskType.Value(value.strip().upper())
-    if isinstance(value, int) and value in generation_pb2.TaskType.values():
-        return generation_pb2.TaskType.ValueType(value)
-    valid = ", ".join(n for n in names if n != "TASK_TYPE_UNSPECIFIED")
-    raise ValueError(f"unknown task_type {value!r}; use one of {valid}")
-
-
-def _embed_options(
-    config: EmbedConfigInput,
-    task_type: str | int | None,
-    title: str | None,
-    output_dimensionality: int | None,
-) -> EmbedContentConfig:
-    """The embedding options from `config` and the keywords (a keyword wins when both set)."""
-    if config is None:
-        given = EmbedContentConfig()
-    elif isinstance(config, EmbedContentConfig):
-        given = config
-    else:
-        known = {"task_type", "title", "output_dimensionality"}
-        unknown = sorted(set(config) - known)
-        if unknown:
-            raise TypeError(
-                f"EmbedContentConfig has no {', '.join(map(repr, unknown))} (the contract's "
-                f"EmbedContentRequest does not carry it); it takes {', '.join(sorted(known))}"
-            )
-        given = EmbedContentConfig(**config)
-    return EmbedContentConfig(
-        task_type=given.task_type if task_type is None else task_type,
-        title=given.title if title is None else title,
-        output_dimensionality=(
-            given.output_dimensionality if output_dimensionality is None else output_dimensionality
-        ),
-    )
 
 
 def _tuned_as_model(name: str) -> Program[model_pb2.Model]:
@@ -237,37 +151,6 @@ def _tuned_as_model(name: str) -> Program[model_pb2.Model]:
         if tuned.HasField(field):
             setattr(model, field, getattr(tuned, field))
     return model
-
-
-def _embed_text_request(
-    model: str, item: pb.EmbedTextRequest | Mapping[str, Any]
-) -> pb.EmbedTextRequest:
-    if isinstance(item, pb.EmbedTextRequest):
-        request = item
-    elif isinstance(item, Mapping):
-        unknown = sorted(set(item) - {"model", "text"})
-        if unknown:
-            raise TypeError(f"an EmbedTextRequest has model and text, not {unknown}")
-        request = pb.EmbedTextRequest(model=str(item.get("model", "")), text=str(item["text"]))
-    else:
-        raise TypeError(f"cannot use {type(item).__name__} as an EmbedTextRequest")
-    if not request.model:
-        request = pb.EmbedTextRequest(model=model, text=request.text)
-    else:
-        request = pb.EmbedTextRequest(model=model_name(request.model), text=request.text)
-    return request
-
-
-def _embed_in_chunks(
-    items: Sequence[X], request: Callable[[list[X]], Call[list[Y]]]
-) -> Program[list[Y]]:
-    """Embeddings of `items` in order: chunks of BATCH_EMBED_LIMIT, requested concurrently."""
-    chunks = [
-        list(items[i : i + BATCH_EMBED_LIMIT]) for i in range(0, len(items), BATCH_EMBED_LIMIT)
-    ]
-    calls = [request(chunk) for chunk in chunks]
-    pages: list[list[Y]] = (yield Gather(calls)) if calls else []
-    return [vector for page in pages for vector in page]
 
 
 class ModelCalls:
@@ -317,12 +200,36 @@ class ModelCalls:
         top_k: int | None = None,
         safety_settings: SafetySettingsInput = (),
         stop_sequences: Sequence[str] = (),
+        presence_penalty: float | None = None,
+        frequency_penalty: float | None = None,
+        logprobs: int | None = None,
+        logit_bias: Mapping[str, float] | None = None,
+        seed: int | None = None,
     ) -> Call[TextResponse]:
-        """Continue a text prompt; `.text` of the result is the first candidate."""
+        """Continue a text prompt; `.text` of the result is the first candidate.
+
+        presence_penalty, frequency_penalty, logprobs, logit_bias and seed are the Vertex AI
+        text models' options (fields this contract adds to GenerateTextRequest).
+        """
+        optional = {
+            "temperature": temperature,
+            "candidate_count": candidate_count,
+            "max_output_tokens": max_output_tokens,
+            "top_p": top_p,
+            "top_k": top_k,
+            "presence_penalty": presence_penalty,
+            "frequency_penalty": frequency_penalty,
+            "logprobs": logprobs,
+            "seed": seed,
+        }
         request = _text_request(
-            model, prompt, temperature, candidate_count, max_output_tokens, top_p, top_k,
-            safety_settings, stop_sequences,
-        )  # fmt: skip
+            model,
+            prompt,
+            optional,
+            safety_settings=safety_settings,
+            stop_sequences=stop_sequences,
+            logit_bias=logit_bias,
+        )
         return call(GENERATE_TEXT, request, TextResponse)
 
     @staticmethod
@@ -337,12 +244,32 @@ class ModelCalls:
         top_k: int | None = None,
         safety_settings: SafetySettingsInput = (),
         stop_sequences: Sequence[str] = (),
+        presence_penalty: float | None = None,
+        frequency_penalty: float | None = None,
+        logprobs: int | None = None,
+        logit_bias: Mapping[str, float] | None = None,
+        seed: int | None = None,
     ) -> Streamed[TextChunk]:
         """Like generate_text, yielding chunks whose `.text` is the newly added text."""
+        optional = {
+            "temperature": temperature,
+            "candidate_count": candidate_count,
+            "max_output_tokens": max_output_tokens,
+            "top_p": top_p,
+            "top_k": top_k,
+            "presence_penalty": presence_penalty,
+            "frequency_penalty": frequency_penalty,
+            "logprobs": logprobs,
+            "seed": seed,
+        }
         request = _text_request(
-            model, prompt, temperature, candidate_count, max_output_tokens, top_p, top_k,
-            safety_settings, stop_sequences,
-        )  # fmt: skip
+            model,
+            prompt,
+            optional,
+            safety_settings=safety_settings,
+            stop_sequences=stop_sequences,
+            logit_bias=logit_bias,
+        )
         return streamed(STREAM_GENERATE_TEXT, request, TextChunk)
 
     @staticmethod
@@ -415,11 +342,11 @@ class ModelCalls:
         """
         name = model_name(model)
         listed = list(texts)
-        items = [_embed_text_request(name, r) for r in requests]
+        items = [_embedding.embed_text_request(name, r) for r in requests]
         if listed and items:
             raise TypeError("batch_embed_text takes texts or requests, not both")
         if items:
-            return _embed_in_chunks(
+            return _embedding.in_chunks(
                 items,
                 lambda chunk: call(
                     BATCH_EMBED_TEXT,
@@ -427,7 +354,7 @@ class ModelCalls:
                     lambda r: [list(e.value) for e in r.embeddings],
                 ),
             )
-        return _embed_in_chunks(
+        return _embedding.in_chunks(
             listed,
             lambda chunk: call(
                 BATCH_EMBED_TEXT,
@@ -451,10 +378,10 @@ class ModelCalls:
         """
         name = model_name(model)
         requests = [
-            _embed_content_request(name, content, task_type, title, output_dimensionality)
+            _embedding.embed_content_request(name, content, task_type, title, output_dimensionality)
             for content in contents_list
         ]
-        return _embed_in_chunks(
+        return _embedding.in_chunks(
             requests,
             lambda chunk: call(
                 BATCH_EMBED_CONTENTS,
@@ -518,7 +445,7 @@ class ModelCalls:
         """
         if (contents is None) == (content is None):
             raise TypeError("embed_content takes one of contents or content")
-        options = _embed_options(config, task_type, title, output_dimensionality)
+        options = _embedding.embed_options(config, task_type, title, output_dimensionality)
         name = model_name(model)
         inputs: list[ContentInput]
         single = True
@@ -529,14 +456,14 @@ class ModelCalls:
         else:
             inputs, single = list(contents or ()), False
         requests = [
-            _embed_content_request(
+            _embedding.embed_content_request(
                 name, item, options.task_type, options.title, options.output_dimensionality
             )
             for item in inputs
         ]
         if single:
             return call(EMBED_CONTENT, requests[0], lambda r: EmbedContentResponse([r.embedding]))
-        chunks = _embed_in_chunks(
+        chunks = _embedding.in_chunks(
             requests,
             lambda chunk: call(
                 BATCH_EMBED_CONTENTS,
