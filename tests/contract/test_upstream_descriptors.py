@@ -88,10 +88,11 @@ def test_message_matches_the_official_descriptor(name: str) -> None:
     extra = {str(f.name) for f in mine.fields} - {
         str(f.name).removesuffix("_") for f in theirs.fields
     }
-    for own in sorted(field for field in extra if (name, field) in OURS_ONLY):
-        extra.discard(own)
-        if mine.fields_by_name[own].number in theirs.fields_by_number:
-            problems.append(f"{own}: number {mine.fields_by_name[own].number} is upstream's")
+    for own_name in sorted(field for field in extra if (name, field) in OURS_ONLY):
+        extra.discard(own_name)
+        number = mine.fields_by_name[own_name].number
+        if number in theirs.fields_by_number:
+            problems.append(f"{own_name}: number {number} is upstream's")
     assert not problems and not extra, f"{name}: {problems}; only ours: {sorted(extra)}"
 
 
