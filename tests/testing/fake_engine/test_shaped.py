@@ -9,7 +9,7 @@ from typing import Any
 from textgen.v1.generation_pb2 import Candidate
 
 from textgen.server.engine import GeneratedCandidate
-from textgen.testing.fake_engine import citations, lengths, thinking
+from textgen.testing.fake_engine import citations, engine, lengths, thinking
 from textgen.testing.fake_engine.catalog import default_model
 from textgen.testing.fake_engine.engine import FakeEngine
 from textgen.testing.fake_engine.engine_inputs import generation_input
@@ -189,3 +189,14 @@ async def test_a_stream_sends_the_thought_first() -> None:
     items = [item async for item in FakeEngine().stream(request)]
     assert items[0].candidates[0].parts[0].thought
     assert items[-1].candidates[0].thoughts_token_count == 8
+
+
+def test_every_prompt_that_shapes_an_answer_leaves_the_plain_path() -> None:
+    shaping = [
+        "Write 3 WORDS", "a 2-sentence reply", "A Long one", "be detailed", "in depth",
+        "an essay", 'quote "Call me Ishmael"', "quote “Call me Ishmael”",
+    ]  # fmt: skip
+    for prompt in shaping:
+        assert lengths.requested(prompt) or citations.quoted_source(prompt), prompt
+        assert engine._asks_more(prompt), prompt
+    assert not engine._asks_more("Write a haiku about gRPC")

@@ -46,7 +46,6 @@ import asyncio
 import itertools
 import json
 import random
-import re
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, TypeAlias
 
@@ -82,9 +81,6 @@ STREAM_CHUNK_TOKENS = 4
 Answer: TypeAlias = "str | Iterator[str]"
 # The sources a request's text answers recite (see citations).
 Cited: TypeAlias = "Sequence[Source]"
-# Whatever lengths.requested or citations.quoted_source could find in a prompt is matched by
-# this (a quote mark or a word a length request uses), so a prompt it misses is plain.
-_ASKS_MORE = re.compile(r"[\"“]|word|sentence|long|detail|essay|depth", re.IGNORECASE)
 
 
 class FakeEngine:
@@ -280,10 +276,9 @@ class FakeEngine:
         markers = harm.echoed_markers(prompt) if ":" in prompt else ()
         fingerprint = _fingerprint(request)
         # A plain answer, unless the request shapes it (each check is cheap when it does not).
-        if (
-            not (params.presence_penalty or params.frequency_penalty or params.logit_bias)
-            and _ASKS_MORE.search(prompt) is None
-        ):
+        if not (
+            params.presence_penalty or params.frequency_penalty or params.logit_bias
+        ) and not _asks_more(prompt):
             return [
                 directed(
                     " ".join([*markers, paragraph(self._draws(request, fingerprint, index), words)])
@@ -317,6 +312,23 @@ class FakeEngine:
 
 
 _UNSPECIFIED: FinishReason = generation_pb2.Candidate.FINISH_REASON_UNSPECIFIED
+
+
+def _asks_more(prompt: str) -> bool:
+    """Whether the prompt holds a quote mark or a word a length request uses: a superset of
+    what lengths.requested and citations.quoted_source look for, so a prompt without any is
+    plain. Substring tests of the lower-cased text: a tenth of what one regex search costs."""
+    low = prompt.lower()
+    return (
+        '"' in low
+        or "“" in low
+        or "word" in low
+        or "sentence" in low
+        or "long" in low
+        or "detail" in low
+        or "essay" in low
+        or "depth" in low
+    )
 
 
 def _directed(instruction: content_pb2.Content | None) -> Callable[[str], str]:
