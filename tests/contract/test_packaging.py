@@ -56,6 +56,7 @@ def test_wheel_holds_every_module_stub_and_proto(dist: tuple[Path, Path]) -> Non
     expected = (
         _tree(src, "*.py", "textgen")
         | _tree(src, "py.typed", "textgen")
+        | _tree(src, "*.sql", "textgen")  # the storage migrations
         | _tree(generated, "*.py", "textgen")
         | _tree(generated, "*.pyi", "textgen")
         | _tree(protos / "textgen", "*.proto", "textgen/protos/textgen")
