@@ -240,3 +240,35 @@ async def test_generate_text_takes_the_vertex_options(live: Api, fake: FakeServe
         7,
     )
     assert dict(sent.logit_bias) == {"sun": 5.0}
+
+
+async def test_streams_in_the_seed_async_form() -> None:
+    # Seed 004: `async for chunk in await client.aio.models.generate_content_stream(...)`
+    # and `async for chunk in await chat.send_message_stream(...)`.
+    import textgen  # noqa: PLC0415
+
+    async with FakeServer() as fake, textgen.AsyncClient(fake.target) as client:
+        pieces = [
+            chunk.text
+            async for chunk in await client.models.generate_content_stream(
+                model="gemini-2.0-flash-001", contents="Tell me a story in 300 words."
+            )
+        ]
+        assert "".join(pieces)
+        chat = client.chats.create(model="gemini-2.0-flash-001")
+        told = [chunk.text async for chunk in await chat.send_message_stream("tell me a story")]
+        assert "".join(told)
+        assert [turn.role for turn in chat.get_history()] == ["user", "model"]
+        unawaited = [
+            c async for c in client.models.stream_generate_content("gemini-1.5-flash", "Hi")
+        ]
+        assert unawaited
+
+
+async def test_generate_content_stream_is_the_seed_name(live: Api) -> None:
+    chunks = await live.items(
+        lambda c: c.models.generate_content_stream(
+            model="gemini-2.0-flash-001", contents="Tell me a story in 300 words."
+        )
+    )
+    assert "".join(chunk.text for chunk in chunks)

@@ -10,7 +10,7 @@ IDEs and help().
 from __future__ import annotations
 
 import functools
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Generator, Iterator
 from typing import Any, Generic, ParamSpec, TypeVar, overload
 
 from google.protobuf.message import Message
@@ -102,6 +102,28 @@ def sync_operation(
     return _bind(spec, adapt)
 
 
+class AsyncStream(AsyncIterator[T]):
+    """A server stream for `async for`; it may also be awaited first, which gives it back,
+    so google-genai's `async for chunk in await client.aio.models...stream(...)` works."""
+
+    def __init__(self, items: AsyncIterator[T]) -> None:
+        self._items = items
+
+    async def __anext__(self) -> T:
+        return await self._items.__anext__()
+
+    def __await__(self) -> Generator[Any, None, AsyncStream[T]]:
+        return self._itself().__await__()
+
+    async def _itself(self) -> AsyncStream[T]:
+        return self
+
+    async def aclose(self) -> None:
+        """Stop reading: cancels the call if it is still running."""
+        if isinstance(self._items, AsyncGenerator):
+            await self._items.aclose()
+
+
 # Asyncio binders: pagers and streams are returned directly, for `async for` without await.
 
 
@@ -115,9 +137,9 @@ def async_paged(spec: Callable[P, Paged[T]]) -> Bound[AsyncRunner, P, AsyncPager
     return _bind(spec, AsyncPager)
 
 
-def async_stream(spec: Callable[P, Streamed[T]]) -> Bound[AsyncRunner, P, AsyncIterator[T]]:
+def async_stream(spec: Callable[P, Streamed[T]]) -> Bound[AsyncRunner, P, AsyncStream[T]]:
     """A method that returns an async iterator over a server stream (no await needed)."""
-    return _bind(spec, lambda runner, plan: runner.stream(plan))
+    return _bind(spec, lambda runner, plan: AsyncStream(runner.stream(plan)))
 
 
 def async_operation(

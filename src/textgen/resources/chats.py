@@ -10,7 +10,7 @@ from textgen._calls import Program, Streamed
 from textgen._convert import ContentsInput
 from textgen._shells import AsyncRunner, SyncRunner
 from textgen.resources import _content
-from textgen.resources._base import Resource
+from textgen.resources._base import AsyncStream, Resource
 from textgen.resources._content import model_name
 from textgen.types import ConfigInput, ContentResponse
 from textgen.v1 import content_pb2
@@ -51,6 +51,10 @@ class ChatSession:
     def history(self) -> list[content_pb2.Content]:
         """Every turn so far, oldest first (a copy)."""
         return list(self._history)
+
+    def get_history(self) -> list[content_pb2.Content]:
+        """Every turn so far, oldest first (a copy); google-genai's name for `history`."""
+        return self.history
 
     def _sending(self, message: ContentsInput, config: ConfigInput) -> Program[ContentResponse]:
         sent = _convert.to_contents(message)
@@ -134,10 +138,17 @@ class AsyncChat(ChatSession):
         """Send one user turn; the answer (and any function-call rounds) join the history."""
         return await self._runner.run(self._sending(message, config))
 
-    async def send_message_stream(
+    def send_message_stream(
         self, message: ContentsInput, *, config: ConfigInput = None
+    ) -> AsyncStream[ContentResponse]:
+        """Send one user turn and yield the answer in pieces; recorded once fully read.
+
+        Use it with `async for`, awaited first or not."""
+        return AsyncStream(self._stream(message, config))
+
+    async def _stream(
+        self, message: ContentsInput, config: ConfigInput
     ) -> AsyncIterator[ContentResponse]:
-        """Send one user turn and yield the answer in pieces; recorded once fully read."""
         sent, plan = self._streaming(message, config)
         chunks = []
         async for chunk in self._runner.stream(plan):

@@ -492,6 +492,7 @@ class Models(Resource[SyncRunner]):
     batch_embed_contents = sync_call(c.batch_embed_contents)
     generate_content = sync_call(c.generate_content)
     stream_generate_content = sync_stream(c.stream_generate_content)
+    generate_content_stream = sync_stream(c.stream_generate_content)  # google-genai's name
     count_tokens = sync_call(c.count_tokens)
     embed_content = sync_call(c.embed_content)
 
@@ -511,5 +512,6 @@ class AsyncModels(Resource[AsyncRunner]):
     batch_embed_contents = async_call(c.batch_embed_contents)
     generate_content = async_call(c.generate_content)
     stream_generate_content = async_stream(c.stream_generate_content)
+    generate_content_stream = async_stream(c.stream_generate_content)  # google-genai's name
     count_tokens = async_call(c.count_tokens)
     embed_content = async_call(c.embed_content)
