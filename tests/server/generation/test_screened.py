@@ -35,12 +35,14 @@ class WholeTextEngine(FakeEngine):
         return harm.rate(text if stream is None else stream.so_far(text), categories)
 
 
-class CountingEngine(FakeEngine):
-    """Counts the characters of the text it is given to rate."""
+class RatingsAsked(FakeEngine):
+    """Records every text it is asked to rate. With keep_all=False its candidates lose the
+    last category of their own ratings."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, keep_all: bool = True) -> None:
         super().__init__()
-        self.rated = 0
+        self.asked: list[str] = []
+        self._keep_all = keep_all
 
     async def rate(
         self,
@@ -50,8 +52,15 @@ class CountingEngine(FakeEngine):
         *,
         stream: RatingStream | None = None,
     ) -> list[safety_pb2.SafetyRating]:
-        self.rated += len(text)
+        self.asked.append(text)
         return await super().rate(model, text, categories, stream=stream)
+
+    async def generate(self, request: GenerationInput) -> GenerationOutput:
+        output = await super().generate(request)
+        if not self._keep_all:
+            for candidate in output.candidates:
+                del candidate.safety_ratings[-1]
+        return output
 
 
 class Delta(NamedTuple):
@@ -122,7 +131,7 @@ async def test_split_marker_blocks_the_delta_that_completes_it() -> None:
 
 
 async def test_each_piece_is_rated_once() -> None:
-    engine = CountingEngine()
+    engine = RatingsAsked()
     answer = " ".join(["word"] * 400)
     request = generation_input(GEMINI, "go", system=f"respond: {answer}")
     policy = POLICIES["defaults"]
@@ -132,35 +141,7 @@ async def test_each_piece_is_rated_once() -> None:
         for item in batch
     ]
     assert "".join(sent) == answer
-    assert engine.rated == len(answer)
-
-
-class RatingsAsked(FakeEngine):
-    """Records every text it is asked to rate. With keep_all=False its candidates lose the
-    last category of their own ratings."""
-
-    def __init__(self, *, keep_all: bool) -> None:
-        super().__init__()
-        self.asked: list[str] = []
-        self._keep_all = keep_all
-
-    async def rate(
-        self,
-        model: model_pb2.Model,
-        text: str,
-        categories: Sequence[harm.HarmCategory],
-        *,
-        stream: RatingStream | None = None,
-    ) -> list[safety_pb2.SafetyRating]:
-        self.asked.append(text)
-        return await super().rate(model, text, categories, stream=stream)
-
-    async def generate(self, request: GenerationInput) -> GenerationOutput:
-        output = await super().generate(request)
-        if not self._keep_all:
-            for candidate in output.candidates:
-                del candidate.safety_ratings[-1]
-        return output
+    assert sum(len(text) for text in engine.asked) == len(answer)
 
 
 @pytest.mark.parametrize("keep_all", [True, False])
