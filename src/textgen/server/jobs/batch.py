@@ -114,6 +114,22 @@ async def start_batch(state: ServerState, operations: Operations, plan: BatchPla
     return operation
 
 
+async def answer_rows(
+    state: ServerState,
+    operations: Operations,
+    plan: BatchPlan,
+    first: int,
+    prompts: Sequence[dataset_pb2.DatasetPrompt],
+) -> list[dataset_pb2.DatasetRow]:
+    """One batch's answers, rows `first` on, in input order: the runner's row code (engine
+    calls, safety, one error per failed row) without its stages, for a caller that stores
+    the rows itself (textgen.server.jobs.durable)."""
+    metadata = batch_pb2.BatchCompletionMetadata()
+    unused = DatasetRecord(dataset_pb2.Dataset(), plan.owner)  # the caller keeps the rows
+    job = _Job(state, operations, plan, name="", metadata=metadata, results=unused)
+    return await job._answer(first, prompts)
+
+
 def _policy(plan: BatchPlan) -> SafetyPolicy:
     content = "generateContent" in plan.model.base.supported_generation_methods
     return SafetyPolicy.build(

@@ -38,15 +38,14 @@ from google.rpc import code_pb2, status_pb2
 
 from textgen.server.engine import SamplingParams
 from textgen.server.generation.resolution import resolve_model
-from textgen.server.jobs.batch import ROWS_PER_BATCH, BatchPlan
-from textgen.server.jobs.batch import _Job as BatchRows
+from textgen.server.jobs.batch import ROWS_PER_BATCH, BatchPlan, answer_rows
 from textgen.server.lro.operations import Operations
 from textgen.server.names import DATASET
 from textgen.server.state import ServerState
-from textgen.server.storage import DatasetRecord, RowBlock, StoredOperation, modify
+from textgen.server.storage import RowBlock, StoredOperation, modify
 from textgen.server.storage.ledger import BATCH, TUNING, BatchClaim, Job, JobLedger
-from textgen.v1 import dataset_pb2, tuned_model_pb2, tuned_model_service_pb2
 from textgen.v1 import text_generation_batch_service_pb2 as batch_pb2
+from textgen.v1 import tuned_model_pb2, tuned_model_service_pb2
 
 Status = batch_pb2.BatchInferenceTaskStatus
 LEASE_SECONDS = 5.0  # how long a claim lasts without renewal
@@ -138,7 +137,7 @@ class DurableJobs:
             await self._stopped(claim.job, spec)
             return
         try:
-            rows = await self._rows(spec, name)
+            plan = await self._plan(spec)
         except Exception as error:  # the model or the source went away: the job fails
             await self._failed(claim.job, spec, type(error).__name__)
             return
@@ -150,7 +149,8 @@ class DurableJobs:
         if len(source) != stop - start:
             await self._failed(claim.job, spec, "SourceGoneError")
             return
-        answered = await rows.answer(start, [row.prompt for row in source])
+        prompts = [row.prompt for row in source]
+        answered = await answer_rows(self.state, self.operations, plan, start, prompts)
         block = RowBlock.of_results(row.result for row in answered)
         done = await self.ledger.complete_batch(claim, self.worker, spec["results"], block)
         if done.stopped:
@@ -162,16 +162,15 @@ class DurableJobs:
             if done.completed >= claim.job.total:
                 await self._completed(claim.job, spec)
 
-    async def _rows(self, spec: dict[str, Any], name: str) -> _BatchRows:
-        # The row code of the batch runner, for this job's plan.
+    async def _plan(self, spec: dict[str, Any]) -> BatchPlan:
+        # The batch runner's plan of this job, from its spec.
         owner = spec["owner"]
         model = await resolve_model(self.state, spec["model"], owner)
         source = await self.state.stores.datasets.get(spec["source"])
         if source is None:
             raise LookupError(f"{spec['source']} is gone")
         values = dict(spec["params"], stop_sequences=tuple(spec["params"]["stop_sequences"]))
-        plan = BatchPlan(owner, model, SamplingParams(**values), source.record)
-        return _BatchRows(self.state, self.operations, plan, name)
+        return BatchPlan(owner, model, SamplingParams(**values), source.record)
 
     async def _completed(self, job: Job, spec: dict[str, Any]) -> None:
         await self._set_metadata(job.operation, status=Status.COMPLETED)
@@ -297,10 +296,7 @@ class DurableJobs:
             tuned_model=model_name, total_steps=metadata.total_steps
         )
         await self.operations.update_metadata(name, fresh)
-        job = tuning._Job(self.state, self.operations, record, name, fresh)
-        params = tuning.tuning_params(record)
-        events = self.state.engine.tune(record.base_model, record.examples, params)
-        self.operations.start(name, job.run(events), on_cancel=job.cancelled)
+        tuning.run_tuning(self.state, self.operations, record, name, fresh)
 
     # --- shared --------------------------------------------------------------------------
 
@@ -317,21 +313,6 @@ class DurableJobs:
             await work
         finally:
             keeper.cancel()
-
-
-class _BatchRows(BatchRows):
-    """The batch runner's row code (engine calls, safety, errors per row) for one batch."""
-
-    def __init__(
-        self, state: ServerState, operations: Operations, plan: BatchPlan, name: str
-    ) -> None:
-        metadata = batch_pb2.BatchCompletionMetadata()
-        results = DatasetRecord(dataset_pb2.Dataset(), plan.owner)  # unused: rows go to the ledger
-        super().__init__(state, operations, plan, name=name, metadata=metadata, results=results)
-
-    async def answer(self, first: int, prompts: list[Any]) -> list[Any]:
-        """The rows' answers, in input order."""
-        return await self._answer(first, prompts)
 
 
 def _params_json(params: SamplingParams) -> dict[str, Any]:

@@ -133,15 +133,24 @@ async def start_tuning(
     if not await state.stores.tuned_models.create(record):
         raise already_exists(TUNED_MODEL.type, model.name)
     operation = await operations.create(name, record.owner, metadata, description="Model tuning")
-    job = _Job(state, operations, record, name, metadata)
-    operations.start(
-        name,
-        job.run(state.engine.tune(record.base_model, record.examples, params)),
-        on_cancel=job.cancelled,
-    )
+    run_tuning(state, operations, record, name, metadata)
     if state.durable is not None:  # leased, so another server resumes it (jobs/durable.py)
         await state.durable.record_tuning(name)
     return operation
+
+
+def run_tuning(
+    state: ServerState,
+    operations: Operations,
+    record: TunedModelRecord,
+    name: str,
+    metadata: tuned_model_service_pb2.CreateTunedModelMetadata,
+) -> asyncio.Task[None]:
+    """Train `record` as the work of operation `name` (created, with `metadata`): a new
+    run, or one started again from its first step (textgen.server.jobs.durable)."""
+    job = _Job(state, operations, record, name, metadata)
+    events = state.engine.tune(record.base_model, record.examples, tuning_params(record))
+    return operations.start(name, job.run(events), on_cancel=job.cancelled)
 
 
 def public_model(model: TunedModel) -> TunedModel:
