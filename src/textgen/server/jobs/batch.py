@@ -92,7 +92,11 @@ async def start_batch(state: ServerState, operations: Operations, plan: BatchPla
             kind=dataset_pb2.Dataset.KIND_RESULTS,
             create_time=timestamp(state.clock),
             source_task_id=task_id,
-            labels={"batch_task_id": task_id, "source_dataset": source_id},
+            labels={
+                "batch_task_id": task_id,
+                "source_dataset": source_id,
+                "model": plan.model.name,
+            },
         ),
         owner=plan.owner,
     )
@@ -187,12 +191,13 @@ class _Job:
             for start in range(0, rows, ROWS_PER_BATCH):
                 await self.operations.pause(self.name, stages)
                 stop = min(start + ROWS_PER_BATCH, rows)
-                batch = [row.prompt for row in await datasets.read_rows(self.source, start, stop)]
+                found = await datasets.read_rows(self.plan.owner, self.source, start, stop)
+                batch = [row.prompt for row in found]
                 if len(batch) != stop - start:
                     raise SourceGoneError(f"{self.source} was deleted while the batch ran")
                 answered = await self._answer(start, batch)
                 block = RowBlock.of_results(row.result for row in answered)
-                if await datasets.append_rows(self.results.name, block) is None:
+                if await datasets.append_rows(self.plan.owner, self.results.name, block) is None:
                     raise SourceGoneError(f"{self.results.name} was deleted while the batch ran")
                 self.metadata.completed_batches += 1
                 await self.operations.update_metadata(self.name, self.metadata)
@@ -225,7 +230,7 @@ class _Job:
     async def cancelled(self) -> None:
         # A cancelled task keeps no partial results: its result dataset goes with them.
         await self._status(Status.CANCELED)
-        await self.state.stores.datasets.delete(self.results.name)
+        await self.state.stores.datasets.delete(self.plan.owner, self.results.name)
 
     async def _status(self, status: batch_pb2.BatchInferenceTaskStatus.ValueType) -> None:
         self.metadata.task_status = status
