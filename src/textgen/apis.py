@@ -119,8 +119,9 @@ GENERATIVE_LANGUAGE_API = Api(
     families=("google.ai.generativelanguage.",),
 )
 
-# Yandex's operations have a shape of their own, so its methods are served by services of
-# ours that answer it (textgen.yandex_operation), not by textgen.v1's.
+# Yandex's operations and batch tasks have shapes of their own, so its methods are served by
+# services of ours that answer them (textgen.yandex_operation, textgen.yandex_batch), not by
+# textgen.v1's.
 YANDEX_API = Api(
     YANDEX,
     _YFM,
@@ -131,6 +132,11 @@ YANDEX_API = Api(
         ),
         Alias(
             "yandex.cloud.operation.OperationService", "textgen.compat.yandex.v1.OperationService"
+        ),
+        # How Yandex's ML SDK follows a batch task (textgen.yandex_batch).
+        Alias(
+            "yandex.cloud.ai.batch_inference.v1.BatchInferenceService",
+            "textgen.compat.yandex.batch_inference.v1.BatchInferenceService",
         ),
     ),
     families=("yandex.cloud.",),
@@ -184,13 +190,14 @@ def _services() -> dict[str, ServiceDescriptor]:
     # Loaded on first use: the contract's modules are not needed to import this one.
     from google.longrunning import operations_proto_pb2  # noqa: PLC0415
 
-    from textgen import contract, yandex_operation  # noqa: PLC0415
+    from textgen import contract, yandex_batch, yandex_operation  # noqa: PLC0415
 
     found = {service.full_name: service for service in contract.services()}
     operations = operations_proto_pb2.DESCRIPTOR.services_by_name["Operations"]
     found[operations.full_name] = operations
-    for service in yandex_operation.DESCRIPTOR.services_by_name.values():
-        found[service.full_name] = service
+    for module in (yandex_operation, yandex_batch):
+        for service in module.DESCRIPTOR.services_by_name.values():
+            found[service.full_name] = service
     return found
 
 

@@ -391,8 +391,16 @@ def _yandex_operations(state: ServerState, operations: Operations) -> grpc.Gener
     return operations_handler(state, operations)
 
 
-# Served only under Yandex's names (textgen.yandex_operation declares these services).
+def _yandex_batch_inference(state: ServerState, operations: Operations) -> grpc.GenericRpcHandler:
+    from textgen.server.services.yandex_batch_inference import handler  # noqa: PLC0415
+
+    return handler(state, operations)
+
+
+# Served only under Yandex's names (textgen.yandex_operation and textgen.yandex_batch declare
+# these services).
 _FLAVOUR_ONLY: dict[str, Callable[[ServerState, Operations], grpc.GenericRpcHandler]] = {
     "textgen.compat.yandex.v1.TextGenerationBatchService": _yandex_batches,
     "textgen.compat.yandex.v1.OperationService": _yandex_operations,
+    "textgen.compat.yandex.batch_inference.v1.BatchInferenceService": _yandex_batch_inference,
 }
