@@ -117,8 +117,9 @@ def plan(wheel: Path) -> list[Leg]:
             [["{python}", "-m", "mypy"], pytest],
             env={"TEXTGEN_DEPENDENCIES": "latest"},
             # The yandexcloud stubs for tests/interop: the package pins protobuf<7, but its
-            # generated code runs on protobuf 7.
-            no_deps=["yandexcloud"],
+            # generated code runs on protobuf 7. Yandex's ML SDK depends on it, so it comes
+            # the same way (its other dependencies are in requirements/interop.txt).
+            no_deps=["yandexcloud", "yandex-cloud-ml-sdk", "yandex-ai-studio-sdk"],
         ),
         Leg(
             "wheel",
