@@ -263,6 +263,12 @@ def _step(descriptor: Descriptor, segment: str) -> tuple[str, bool, bool] | None
     return name, each, not is_repeated(field) and field.has_presence
 
 
+@functools.cache
+def _repeated(descriptor: Descriptor, name: str) -> bool:
+    """Whether the message type's field `name` is a list or a map."""
+    return is_repeated(descriptor.fields_by_name[name])
+
+
 def violations(
     message: Message, rules: Iterable[AnyRule], prefix: str = ""
 ) -> list[FieldViolation]:
@@ -315,6 +321,9 @@ def _plan(descriptor: Descriptor, rules: Sequence[AnyRule]) -> Plan:
                 plan[-1] = (plan[-1][0], plan[-1][1], _SharedWalk((*shared, rule)))
                 continue
         if each:  # each element is checked: an empty field has none
+            plan.append((name, True, rule))
+        elif isinstance(rule, TreeRule) and len(rule.segments) == 1 and _repeated(descriptor, name):
+            # A TreeRule over a whole list or map finds nothing in an empty one (it is unset).
             plan.append((name, True, rule))
         else:
             needed = not isinstance(rule, CrossRule) and rule.required
