@@ -2,7 +2,8 @@
 
 Each interop module lists the official calls its tests make: test_official_google.py its
 parametrised CASES (one row each) and ROWS for the calls its other tests make,
-test_official_yandex.py its ROWS. Every row names the test that makes the call.
+test_official_yandex.py and test_official_yandex_batch_inference.py their ROWS (one table).
+Every row names the test that makes the call.
 tests/interop/test_readme_tables.py renders the rows and checks that the README holds exactly
 that table between `<!-- official-calls:NAME -->` and `<!-- /official-calls:NAME -->`; run
 this module (`python -m tests.interop.official_calls`) in the latest leg to print them.
@@ -52,11 +53,15 @@ def readme_table(name: str, text: str | None = None) -> str:
 
 def tables() -> dict[str, str]:
     """Each table as the tests' lists render it (needs both official packages)."""
-    from tests.interop import test_official_google, test_official_yandex  # noqa: PLC0415
+    from tests.interop import (  # noqa: PLC0415
+        test_official_google,
+        test_official_yandex,
+        test_official_yandex_batch_inference,
+    )
 
     return {
         "google": render(test_official_google.table_rows()),
-        "yandex": render(test_official_yandex.ROWS),
+        "yandex": render([*test_official_yandex.ROWS, *test_official_yandex_batch_inference.ROWS]),
     }
 
 

@@ -139,23 +139,6 @@ def test_our_shapes_are_yandex_field_for_field() -> None:
     )
 
 
-def test_batch_inference_service_is_not_offered(channel: grpc.Channel) -> None:
-    stub: Any = inference_grpc.BatchInferenceServiceStub(channel)
-    calls = {
-        "Describe": inference.DescribeBatchInferenceRequest(task_id="x"),
-        "List": inference.ListBatchInferencesRequest(folder_id=FOLDER),
-        "Cancel": inference.CancelBatchInferenceRequest(task_id="x"),
-        "Delete": inference.DeleteBatchInferenceRequest(task_id="x"),
-    }
-    for method, request in calls.items():
-        with pytest.raises(grpc.RpcError) as caught:
-            getattr(stub, method)(request, metadata=METADATA)
-        assert caught.value.code() == grpc.StatusCode.UNIMPLEMENTED
-        assert f"BatchInferenceService/{method} is not offered by this emulator" in str(
-            caught.value.details()
-        )
-
-
 def test_the_yandex_flavoured_client_reads_what_the_stubs_start(
     fake: FakeServer, channel: grpc.Channel
 ) -> None:
@@ -202,12 +185,6 @@ ROWS = [
         "TextGenerationBatchService/Completion",
         "INVALID_ARGUMENT on `model_uri`",
         "test_cancel_and_a_bad_model_uri",
-    ),
-    Row(
-        "`BatchInferenceServiceStub`: `Describe`, `List`, `Cancel`, `Delete`",
-        "yandex.cloud.ai.batch_inference.v1.BatchInferenceService",
-        'UNIMPLEMENTED, "... is not offered by this emulator"',
-        "test_batch_inference_service_is_not_offered",
     ),
     Row(
         '`textgen.Client(api="yandex")` on an operation the stubs started',

@@ -11,7 +11,12 @@ pytest.importorskip(
 )
 pytest.importorskip("yandex.cloud.operation", reason="yandexcloud is in the latest leg only")
 
-from tests.interop import official_calls, test_official_google, test_official_yandex
+from tests.interop import (
+    official_calls,
+    test_official_google,
+    test_official_yandex,
+    test_official_yandex_batch_inference,
+)
 
 
 @pytest.mark.parametrize("name", ["google", "yandex"])
@@ -25,6 +30,7 @@ def test_every_row_names_a_test_of_its_module() -> None:
     for module, rows in (
         (test_official_google, test_official_google.table_rows()),
         (test_official_yandex, test_official_yandex.ROWS),
+        (test_official_yandex_batch_inference, test_official_yandex_batch_inference.ROWS),
     ):
         for row in rows:
             assert callable(getattr(module, row.test, None)), (module.__name__, row.test)
