@@ -236,7 +236,7 @@ async def test_unknown_fields_are_refused(yandex: Yandex) -> None:
     [
         f"{YFM}.TextGenerationService/Completion",
         f"{YFM}.TextGenerationAsyncService/Completion",
-        "/yandex.cloud.ai.batch_inference.v1.BatchInferenceService/Describe",
+        "/yandex.cloud.ai.dataset.v1.DatasetService/Describe",
         "/yandex.cloud.operation.OperationService/List",
     ],
 )
@@ -299,7 +299,14 @@ def test_an_operation_read_as_googles_is_not_the_same() -> None:
 
 
 def test_the_yandex_table() -> None:
-    assert [method.path for method in apis.YANDEX_API.methods()] == [COMPLETION, GET, CANCEL]
+    inference = "/yandex.cloud.ai.batch_inference.v1.BatchInferenceService/"
+    tasks = [inference + method for method in ("Describe", "List", "Cancel", "Delete")]
+    assert [method.path for method in apis.YANDEX_API.methods()] == [
+        COMPLETION,
+        GET,
+        CANCEL,
+        *tasks,
+    ]
     assert apis.type_url(apis.YANDEX, "textgen.v1.BatchCompletionResponse") == RESPONSE_URL
     assert apis.type_url(apis.YANDEX, "textgen.v1.BatchCompletionMetadata") == METADATA_URL
     yandex_name = METADATA_URL.removeprefix("type.googleapis.com/")
