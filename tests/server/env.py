@@ -89,15 +89,15 @@ class Env:
         assert await store.create(DatasetRecord(dataset, owner), [RowBlock.of_prompts(rows)])
         return dataset_id
 
-    async def dataset(self, name: str) -> DatasetRecord:
-        """The stored dataset `name` (`datasets/...`)."""
-        found = await self.state.stores.datasets.get(name)
+    async def dataset(self, name: str, owner: str = ALICE) -> DatasetRecord:
+        """`owner`'s stored dataset `name` (`datasets/...`)."""
+        found = await self.state.stores.datasets.get(owner, name)
         assert found is not None, f"no dataset {name}"
         return found.record
 
-    async def tuned_model(self, name: str) -> TunedModelRecord:
-        """The stored tuned model `name` (`tunedModels/...`)."""
-        found = await self.state.stores.tuned_models.get(name)
+    async def tuned_model(self, name: str, owner: str = ALICE) -> TunedModelRecord:
+        """`owner`'s stored tuned model `name` (`tunedModels/...`)."""
+        found = await self.state.stores.tuned_models.get(owner, name)
         assert found is not None, f"no tuned model {name}"
         return found.record
 

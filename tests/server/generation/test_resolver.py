@@ -62,7 +62,7 @@ async def test_a_tuned_model_is_looked_up_on_every_call(models: Any, state: Serv
         record.model.state = tuned_model_pb2.TunedModel.CREATING
         return record
 
-    await modify(state.stores.tuned_models, TUNED, deactivate)
+    await modify(state.stores.tuned_models, "default", TUNED, deactivate)
     error = await failure(models.GenerateContent(request))
     assert error.code() == grpc.StatusCode.FAILED_PRECONDITION
 

@@ -44,7 +44,7 @@ async def results_of(
     response = unpack(operation.response, batch_pb2.BatchCompletionResponse())
     assert response.task_status == Status.COMPLETED
     record = await env.dataset(f"datasets/{response.result_dataset_id}")
-    rows = await env.state.stores.datasets.read_rows(record.name)
+    rows = await env.state.stores.datasets.read_rows(record.owner, record.name)
     assert record.dataset.kind == dataset_pb2.Dataset.KIND_RESULTS
     assert record.dataset.source_task_id == response.task_id
     assert record.dataset.row_count == len(rows)
@@ -253,7 +253,7 @@ async def test_deleting_the_source_mid_run_fails_the_batch(env: Env) -> None:
     created = await env.complete_batch(Request(model_uri=TEXT_MODEL, source_dataset_id=dataset_id))
     await env.clock.advance(2.0)  # 0.6 s a stage: PENDING, IN_PROGRESS, the first batch
     assert metadata_of(await env.get(created.name)).completed_batches == 1
-    await env.state.stores.datasets.delete(f"datasets/{dataset_id}")
+    await env.state.stores.datasets.delete(ALICE, f"datasets/{dataset_id}")
     await env.clock.advance(3.0)
     operation = await env.get(created.name)
     assert operation.done and operation.error.code == code_pb2.INTERNAL

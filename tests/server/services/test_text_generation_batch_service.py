@@ -105,7 +105,7 @@ async def test_tuned_model_must_be_active(env: Env) -> None:
 
 async def test_source_must_be_a_prompt_dataset(env: Env) -> None:
     dataset_id = await env.prompts(["x"])
-    stored = await env.state.stores.datasets.get(f"datasets/{dataset_id}")
+    stored = await env.state.stores.datasets.get(ALICE, f"datasets/{dataset_id}")
     assert stored is not None
     stored.record.dataset.kind = dataset_pb2.Dataset.KIND_RESULTS
     assert await env.state.stores.datasets.update(stored.record, stored.version)

@@ -13,7 +13,7 @@ from textgen.v1 import tuned_model_pb2, tuned_model_service_pb2
 
 from tests.server.conftest import violated_fields
 from tests.server.env import ALICE, Env, as_user
-from textgen.server.state import ServerState
+from textgen.server.state import DEFAULT_PRINCIPAL, ServerState
 
 TUNABLE = "models/gemini-1.0-pro-001"
 TunedModel = tuned_model_pb2.TunedModel
@@ -93,7 +93,7 @@ async def test_create_fills_defaults_and_hides_training_data(
     assert got.tuning_task.hyperparameters.epoch_count == 5
     assert got.tuning_task.hyperparameters.batch_size == 4
     assert not got.tuning_task.HasField("training_data")
-    stored = await state.stores.tuned_models.get("tunedModels/my-model")
+    stored = await state.stores.tuned_models.get(DEFAULT_PRINCIPAL, "tunedModels/my-model")
     assert stored is not None and stored.record.examples[0] == ("in 0", "out 0")
 
 

@@ -28,6 +28,7 @@ from textgen.server.storage import (
     Stores,
     TunedModelRecord,
     TunedModelStore,
+    modify,
 )
 from textgen.server.storage.backends import open_backend
 
@@ -104,13 +105,40 @@ async def stores(request: pytest.FixtureRequest) -> AsyncIterator[Stores]:
 
 @dataclass(frozen=True)
 class Kind:
-    """How the shared table tests make, read and change one kind of record."""
+    """How the shared table tests make, read and change one kind of record.
+
+    `owned` kinds are kept by owner and name (a Table: each principal's names are its own);
+    the others by name alone (a NamedTable). `get`, `delete` and `modify` take the owner
+    for both and pass it on only where the key holds it.
+    """
 
     table: Callable[[Stores], Any]
     make: Callable[[str, str], Any]  # (name, owner) -> record
     label: Callable[[Any], str]  # a field the tests change and compare
     relabel: Callable[[Any, str], Any]  # a copy of the record with another label
     prefix: str  # the collection its names are in
+    owned: bool
+
+    def key(self, owner: str, name: str) -> tuple[str, ...]:
+        """What the store finds the record by."""
+        return (owner, name) if self.owned else (name,)
+
+    async def get(self, stores: Stores, owner: str, name: str) -> Any:
+        """`table.get` with this kind's key."""
+        return await self.table(stores).get(*self.key(owner, name))
+
+    async def delete(self, stores: Stores, owner: str, name: str) -> bool:
+        """`table.delete` with this kind's key."""
+        found: bool = await self.table(stores).delete(*self.key(owner, name))
+        return found
+
+    async def modify(
+        self, stores: Stores, owner: str, name: str, change: Callable[[Any], Any]
+    ) -> Any:
+        """`storage.modify` in this kind's form."""
+        if self.owned:
+            return await modify(self.table(stores), owner, name, change)
+        return await modify(self.table(stores), name, change)
 
 
 def _operation(name: str, owner: str) -> StoredOperation:
@@ -163,6 +191,7 @@ KINDS = {
         label=lambda stored: stored.operation.error.message,
         relabel=_relabel_operation,
         prefix="operations/",
+        owned=False,
     ),
     "tuned_models": Kind(
         table=lambda stores: stores.tuned_models,
@@ -170,6 +199,7 @@ KINDS = {
         label=lambda record: record.model.display_name,
         relabel=_relabel_tuned,
         prefix="tunedModels/",
+        owned=True,
     ),
     "datasets": Kind(
         table=lambda stores: stores.datasets,
@@ -177,10 +207,17 @@ KINDS = {
         label=lambda record: record.dataset.display_name,
         relabel=_relabel_dataset,
         prefix="datasets/",
+        owned=True,
     ),
 }
 
 
 @pytest.fixture(params=sorted(KINDS))
 def kind(request: pytest.FixtureRequest) -> Kind:
+    return KINDS[request.param]
+
+
+@pytest.fixture(params=sorted(name for name, kind in KINDS.items() if kind.owned))
+def owned_kind(request: pytest.FixtureRequest) -> Kind:
+    """A kind kept by owner and name."""
     return KINDS[request.param]

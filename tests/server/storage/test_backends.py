@@ -78,11 +78,11 @@ async def _check(url: str) -> None:
         assert operation is not None
         assert operation.record.operation.error.message == "kept"
         assert (operation.record.api, operation.record.modified_at) == ("yandex", 2.0)
-        tuned = await stores.tuned_models.get("tunedModels/t")
+        tuned = await stores.tuned_models.get("alice", "tunedModels/t")
         assert tuned is not None
         assert tuned.record.adapter == {"weights": [1, 2]}
         assert tuned.record.examples == (("in", "out"),)
-        rows = await stores.datasets.read_rows("datasets/d")
+        rows = await stores.datasets.read_rows("alice", "datasets/d")
         assert [row.prompt.text for row in rows] == ["0", "1", "2", "3", "4"]
     finally:
         await backend.close()

@@ -51,7 +51,7 @@ async def test_everything_besides_the_proto_is_kept(stores: Stores) -> None:
     adapter = Adapter((0.5, 0.25))
     stored = record("tunedModels/a", "A")
     await table.create(stored)
-    current = await table.get("tunedModels/a")
+    current = await table.get("alice", "tunedModels/a")
     assert current is not None
     changed = TunedModelRecord(
         current.record.model,
@@ -62,7 +62,7 @@ async def test_everything_besides_the_proto_is_kept(stores: Stores) -> None:
         operation_name="tunedModels/a/operations/x",
     )
     await table.update(changed, current.version)
-    found = await table.get("tunedModels/a")
+    found = await table.get("alice", "tunedModels/a")
     assert found is not None
     assert found.record.base_model.name == "models/base"
     assert found.record.examples == (("1", "I"), ("2", "II"))
@@ -70,5 +70,5 @@ async def test_everything_besides_the_proto_is_kept(stores: Stores) -> None:
     assert found.record.adapter == adapter
     assert found.record.operation_name == "tunedModels/a/operations/x"
     found.record.base_model.name = "models/changed"
-    again = await table.get("tunedModels/a")
+    again = await table.get("alice", "tunedModels/a")
     assert again is not None and again.record.base_model.name == "models/base"

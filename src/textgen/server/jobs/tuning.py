@@ -105,7 +105,7 @@ async def start_tuning(
     state: ServerState, operations: Operations, record: TunedModelRecord
 ) -> Operation:
     """Store the new tuned model `record` and start tuning it on the running loop; returns
-    its new operation. ALREADY_EXISTS when the tuned model's name is taken.
+    its new operation. ALREADY_EXISTS when its owner already has a tuned model of its name.
 
     Fills in the resolved hyperparameters, the start time and (if missing) create_time,
     and the operation's name, before the record is stored.
@@ -243,7 +243,8 @@ class _Job:
             edit(record.model)
             return record if adapter is None else dataclasses.replace(record, adapter=adapter)
 
-        written = await modify(self.state.stores.tuned_models, self.record.name, change)
+        record = self.record
+        written = await modify(self.state.stores.tuned_models, record.owner, record.name, change)
         if written is None:  # deleted while tuning: keep our own copy up to date
             edit(self.record.model)
             return self.record.model

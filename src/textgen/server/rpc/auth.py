@@ -12,12 +12,16 @@ configured, a missing or unknown key is UNAUTHENTICATED.
 checks for undecodable bytes and unknown fields), and leaves the caller's principal in a
 context variable that servicers read with `current_principal()`.
 
-Resources (tuned models, datasets, operations) record their owner's principal; `find_owned`
-looks one up in its store and answers NOT_FOUND for another principal's resource, exactly as
-for a missing one, so reading, changing, deleting or using a name tells a caller nothing
-about a resource it does not own. Ids chosen at creation are one namespace shared by every
-principal: creating with an id someone else holds answers ALREADY_EXISTS, as for one's own,
-so a create does reveal that an id is taken (and nothing else about its resource).
+Resources (tuned models, datasets, operations) record their owner's principal. The ids a
+caller chooses (a tuned model's or a dataset's) name resources in that caller's own
+namespace: the stores keep them by (owner, name), so Alice's `tunedModels/foo` and Bob's are
+two resources, and each create, lookup, change and delete looks only among the caller's own.
+A create answers ALREADY_EXISTS only for an id the caller itself holds; another principal's
+ids neither block it nor show through it. `find_owned` looks a caller's resource up and
+answers NOT_FOUND when the caller has none of that name, whoever else may. Operations are
+named by the server with random ids, so they share one namespace; they are looked up by name
+and another principal's answers NOT_FOUND exactly as a missing one does. So no call tells a
+caller anything about a resource it does not own, not even that its name is in use.
 """
 
 from __future__ import annotations
@@ -135,9 +139,9 @@ def _caller(api_keys: Mapping[str, str], context: Context) -> str:
 async def find_owned(
     table: Table[R], name: str, principal: str, resource_type: str
 ) -> Versioned[R]:
-    """The named resource (and its version) from its store if `principal` owns it;
-    NOT_FOUND (with ResourceInfo) otherwise."""
-    found = await table.get(name)
-    if found is None or found.record.owner != principal:
+    """`principal`'s resource `name` (and its version) from its store; NOT_FOUND (with
+    ResourceInfo) when `principal` has none of that name."""
+    found = await table.get(principal, name)
+    if found is None:
         raise not_found(resource_type, name)
     return found

@@ -98,7 +98,7 @@ class DatasetServicer(dataset_service_pb2_grpc.DatasetServiceServicer):
         ],
     ) -> dataset_pb2.Dataset:
         principal = current_principal()
-        header, blocks = await self._receive_upload(request_iterator)
+        header, blocks = await self._receive_upload(request_iterator, principal)
         await _still_wanted(context)
 
         made: list[str] = []  # the dataset, when this call (not an earlier one) made it
@@ -136,12 +136,14 @@ class DatasetServicer(dataset_service_pb2_grpc.DatasetServiceServicer):
         # dataset was stored: nobody learnt of the dataset, so it is deleted and its request
         # id forgotten.
         self._state.request_ids.forget(principal, "UploadDataset", request_id)
-        task = asyncio.get_running_loop().create_task(self._store.delete(name))
+        task = asyncio.get_running_loop().create_task(self._store.delete(principal, name))
         self._withdrawing.add(task)
         task.add_done_callback(self._withdrawing.discard)
 
     async def _receive_upload(
-        self, request_iterator: AsyncIterator[dataset_service_pb2.UploadDatasetRequest]
+        self,
+        request_iterator: AsyncIterator[dataset_service_pb2.UploadDatasetRequest],
+        principal: str,
     ) -> tuple[dataset_service_pb2.UploadDatasetHeader, list[RowBlock]]:
         # The header and every chunk of an upload stream, checked as they arrive; each
         # chunk's rows become one block, encoded once and checked whole.
@@ -160,7 +162,7 @@ class DatasetServicer(dataset_service_pb2_grpc.DatasetServiceServicer):
                     violations(header, UPLOAD_HEADER_RULES, "header"),
                     violations(header.dataset, DATASET_RULES, "header.dataset"),
                 )
-                await self._check_free(header.dataset_id)  # fail early on a taken id
+                await self._check_free(header.dataset_id, principal)  # fail early if taken
                 tally = _Tally(self._state.limits, DATASET.name(header.dataset_id))
             elif kind != "chunk":
                 raise invalid_argument(
@@ -179,10 +181,11 @@ class DatasetServicer(dataset_service_pb2_grpc.DatasetServiceServicer):
             raise invalid_argument([FieldViolation("chunk.rows", "at least one row is required")])
         return header, blocks
 
-    async def _check_free(self, dataset_id: str) -> None:
-        # ALREADY_EXISTS when the requested id is taken (creating checks again, atomically).
+    async def _check_free(self, dataset_id: str, principal: str) -> None:
+        # ALREADY_EXISTS when the caller already has a dataset of the requested id (creating
+        # checks again, atomically); other principals' datasets are no concern of its.
         name = DATASET.name(dataset_id)
-        if dataset_id and await self._store.get(name) is not None:
+        if dataset_id and await self._store.get(principal, name) is not None:
             raise already_exists(DATASET.type, name)
 
     async def _create(
@@ -192,8 +195,8 @@ class DatasetServicer(dataset_service_pb2_grpc.DatasetServiceServicer):
         source: dataset_pb2.Dataset,
         rows: Sequence[RowBlock],
     ) -> dataset_pb2.Dataset:
-        # Store the dataset with its rows under the requested id (ALREADY_EXISTS when it is
-        # taken) or a random one, within the principal's quota.
+        # Store the dataset with its rows under the requested id (ALREADY_EXISTS when the
+        # principal already has it) or a random one, within the principal's quota.
         await check_resource_quota(self._state.stores, self._state.limits, principal)
         dataset = dataset_pb2.Dataset(
             display_name=source.display_name,
@@ -256,8 +259,8 @@ class DatasetServicer(dataset_service_pb2_grpc.DatasetServiceServicer):
             dataset_service_pb2.DeleteDatasetRequest, empty_pb2.Empty
         ],
     ) -> empty_pb2.Empty:
-        await self._find(request.name, "name")
-        await self._store.delete(request.name)
+        record = await self._find(request.name, "name")
+        await self._store.delete(record.owner, record.name)
         return empty_pb2.Empty()
 
     async def ListDatasetRows(
@@ -273,7 +276,7 @@ class DatasetServicer(dataset_service_pb2_grpc.DatasetServiceServicer):
         size = effective_page_size(request.page_size, DEFAULT_DATASET_ROWS)
         start = decode_token(request.page_token, secret=secret, binding=binding)
         # One more row than the page holds tells whether another page follows.
-        rows = await self._store.read_rows(record.name, start, start + size + 1)
+        rows = await self._store.read_rows(record.owner, record.name, start, start + size + 1)
         page = fitting(rows[:size])
         more = len(page) < len(rows)
         next_token = encode_token(start + len(page), secret=secret, binding=binding) if more else ""
@@ -292,7 +295,8 @@ class DatasetServicer(dataset_service_pb2_grpc.DatasetServiceServicer):
         record = await self._find(request.dataset, "dataset")
         start = request.start_index
         while start < record.dataset.row_count:
-            rows = await self._store.read_rows(record.name, start, start + STREAM_CHUNK_ROWS)
+            stop = start + STREAM_CHUNK_ROWS
+            rows = await self._store.read_rows(record.owner, record.name, start, stop)
             if not rows:  # deleted meanwhile
                 return
             page = fitting(rows)

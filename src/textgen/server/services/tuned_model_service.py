@@ -112,7 +112,8 @@ class TunedModelServicer(tuned_model_service_pb2_grpc.TunedModelServiceServicer)
                     for example in source.tuning_task.training_data.examples.examples
                 ),
             )
-            # Stored by start_tuning, which answers ALREADY_EXISTS when the name is taken.
+            # Stored by start_tuning, which answers ALREADY_EXISTS when the caller already
+            # has a tuned model of this name (other principals' names are their own).
             return await start_tuning(self._state, self._operations, record)
 
         return await self._state.request_ids.once(
@@ -226,9 +227,7 @@ class TunedModelServicer(tuned_model_service_pb2_grpc.TunedModelServiceServicer)
         name = request.tuned_model.name
         now = timestamp(self._state.clock)
 
-        def change(record: TunedModelRecord) -> TunedModelRecord | None:
-            if record.owner != principal:
-                return None
+        def change(record: TunedModelRecord) -> TunedModelRecord:
             request.update_mask.MergeMessage(
                 request.tuned_model,
                 record.model,
@@ -238,8 +237,8 @@ class TunedModelServicer(tuned_model_service_pb2_grpc.TunedModelServiceServicer)
             record.model.update_time.CopyFrom(now)
             return record
 
-        written = await modify(self._state.stores.tuned_models, name, change)
-        if written is None or written.record.owner != principal:
+        written = await modify(self._state.stores.tuned_models, principal, name, change)
+        if written is None:
             raise not_found(TUNED_MODEL.type, name)
         return public_model(written.record.model)
 
@@ -251,7 +250,7 @@ class TunedModelServicer(tuned_model_service_pb2_grpc.TunedModelServiceServicer)
         ],
     ) -> empty_pb2.Empty:
         record = await self._find(request.name, "name")
-        await self._state.stores.tuned_models.delete(request.name)
+        await self._state.stores.tuned_models.delete(record.owner, request.name)
         if record.model.state == TunedModel.CREATING and record.operation_name:
             # Stop the job; if its operation is already gone there is nothing to stop.
             with contextlib.suppress(ServiceError):

@@ -1,4 +1,5 @@
-"""The dataset store: datasets by name, and their rows, appended in blocks and read by range.
+"""The dataset store: datasets by owner and name, and their rows, appended in blocks and read
+by range.
 
 A dataset's rows are never handed out as one list: they are appended in blocks (an upload's
 chunks, a batch's results) and read back by index range. Row `i` is the `i`-th row appended;
@@ -90,35 +91,36 @@ class DatasetRecord:
 
     @property
     def name(self) -> str:
-        """The dataset's name, `datasets/{id}`."""
+        """The dataset's name, `datasets/{id}` (unique among its owner's)."""
         return self.dataset.name
 
 
 class DatasetStore(Table[DatasetRecord], Protocol):
-    """Datasets by name and their rows (see textgen.server.storage.table for what is
-    atomic). Deleting a dataset deletes its rows."""
+    """Datasets by owner and name, and their rows (see textgen.server.storage.table for
+    what is atomic). Deleting a dataset deletes its rows. Rows are found by their dataset's
+    owner and name, like the dataset."""
 
     async def create(self, record: DatasetRecord, rows: Sequence[RowBlock] = ()) -> bool:
-        """Insert the dataset with its first rows, unless its name is taken (atomic: the
-        dataset is never seen without these rows); True when inserted."""
+        """Insert the dataset with its first rows, unless its owner already has a dataset of
+        its name (atomic: the dataset is never seen without these rows); True when inserted."""
         ...
 
-    async def append_rows(self, name: str, rows: RowBlock) -> int | None:
-        """Append a block of rows, numbered on from the rows already there (atomic: a reader
-        sees all of them or none); the new row count, or None when the dataset is missing.
-        The block's kind must be the dataset's."""
+    async def append_rows(self, owner: str, name: str, rows: RowBlock) -> int | None:
+        """Append a block of rows to `owner`'s dataset `name`, numbered on from the rows
+        already there (atomic: a reader sees all of them or none); the new row count, or None
+        when the dataset is missing. The block's kind must be the dataset's."""
         ...
 
-    async def usage(self, name: str) -> RowUsage | None:
-        """The dataset's row count and the encoded bytes of its rows (the sum of its blocks'
-        `data`); None when it is missing."""
+    async def usage(self, owner: str, name: str) -> RowUsage | None:
+        """The row count of `owner`'s dataset `name` and the encoded bytes of its rows (the
+        sum of its blocks' `data`); None when it is missing."""
         ...
 
     async def read_rows(
-        self, name: str, start: int = 0, stop: int | None = None
+        self, owner: str, name: str, start: int = 0, stop: int | None = None
     ) -> list[dataset_pb2.DatasetRow]:
-        """Rows `start` to `stop` (exclusive; None: to the end) with their index set; fewer
-        (or none) past the end or when the dataset is missing."""
+        """Rows `start` to `stop` (exclusive; None: to the end) of `owner`'s dataset `name`,
+        with their index set; fewer (or none) past the end or when it is missing."""
         ...
 
     async def list(

@@ -87,10 +87,10 @@ class JobLedger(Protocol):
         ...
 
     async def complete_batch(
-        self, claim: BatchClaim, worker: str, results: str, rows: RowBlock
+        self, claim: BatchClaim, worker: str, owner: str, results: str, rows: RowBlock
     ) -> Completion:
-        """Record a batch's result rows and append what can be appended to dataset
-        `results` (one transaction)."""
+        """Record a batch's result rows and append what can be appended to `owner`'s
+        dataset `results` (one transaction)."""
         ...
 
     async def claim_job(self, kind: str, worker: str, lease: float) -> Job | None:

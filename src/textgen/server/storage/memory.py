@@ -3,7 +3,8 @@
 Every method finishes without awaiting anything, so on its event loop each one is atomic as
 the interfaces require. They are not for use from several threads at once.
 
-What is kept is a private copy: operations as their encoded bytes (a finished operation
+Tuned models and datasets (and a dataset's rows) are kept by owner and name, operations by
+name. What is kept is a private copy: operations as their encoded bytes (a finished operation
 costs little more than its proto's size), tuned models and datasets as copies of their
 protos, rows as encoded blocks of at most MAX_BLOCK_ROWS rows. Reads build new objects.
 """
@@ -28,6 +29,7 @@ from textgen.v1 import dataset_pb2, dataset_service_pb2
 # A block of more rows than this is kept as several, so a read decodes little it does not use.
 MAX_BLOCK_ROWS = 1000
 
+K = TypeVar("K", str, tuple[str, str])  # how records are found: by name, or owner and name
 R = TypeVar("R", bound=Record)
 F = TypeVar("F")  # the form a record is kept in
 M = TypeVar("M", bound=Message)
@@ -36,23 +38,32 @@ M = TypeVar("M", bound=Message)
 @dataclass(slots=True)
 class _Entry(Generic[F]):
     kept: F
+    name: str
     owner: str
     version: int
 
 
-class _MemoryTable(Generic[R, F]):
-    # The shared part: records by name in creation order, kept in the form `freeze` makes.
+class _MemoryTable(Generic[K, R, F]):
+    # The shared part: records by key in creation order, kept in the form `freeze` makes.
+    # `key(owner, name)` is a record's key: its name, or its owner and name.
 
-    def __init__(self, freeze: Callable[[R], F], thaw: Callable[[F], R]) -> None:
+    def __init__(
+        self,
+        freeze: Callable[[R], F],
+        thaw: Callable[[F], R],
+        key: Callable[[str, str], K],
+    ) -> None:
         self._freeze, self._thaw = freeze, thaw
-        self._entries: dict[str, _Entry[F]] = {}
+        self._key: Callable[[str, str], K] = key
+        self._entries: dict[K, _Entry[F]] = {}
         self._owned: Counter[str] = Counter()  # records per owner
 
     async def create(self, record: R) -> bool:
-        """Insert unless the name is taken; True when inserted."""
-        if record.name in self._entries:
+        """Insert unless the key is taken; True when inserted."""
+        key = self._key(record.owner, record.name)
+        if key in self._entries:
             return False
-        self._entries[record.name] = _Entry(self._freeze(record), record.owner, FIRST_VERSION)
+        self._entries[key] = _Entry(self._freeze(record), record.name, record.owner, FIRST_VERSION)
         self._owned[record.owner] += 1
         return True
 
@@ -60,26 +71,24 @@ class _MemoryTable(Generic[R, F]):
         """How many records `owner` has."""
         return self._owned[owner]
 
-    async def get(self, name: str) -> Versioned[R] | None:
-        """A copy and its version, or None."""
-        entry = self._entries.get(name)
+    def _get(self, key: K) -> Versioned[R] | None:
+        entry = self._entries.get(key)
         return None if entry is None else Versioned(self._thaw(entry.kept), entry.version)
 
     async def update(self, record: R, expected_version: int) -> int | None:
         """Replace if the version matches; the new version or None."""
-        entry = self._entries.get(record.name)
+        entry = self._entries.get(self._key(record.owner, record.name))
         if entry is None or entry.version != expected_version:
             return None
-        if entry.owner != record.owner:
+        if entry.owner != record.owner:  # only where the key is the name alone
             self._owned[entry.owner] -= 1
             self._owned[record.owner] += 1
         entry.kept, entry.owner = self._freeze(record), record.owner
         entry.version += 1
         return entry.version
 
-    async def delete(self, name: str) -> bool:
-        """Remove; True when there was a record."""
-        entry = self._entries.pop(name, None)
+    def _delete(self, key: K) -> bool:
+        entry = self._entries.pop(key, None)
         if entry is None:
             return False
         self._owned[entry.owner] -= 1
@@ -107,10 +116,10 @@ class _MemoryTable(Generic[R, F]):
         if limit == 0:
             return found
         skipped = 0
-        for name, entry in self._entries.items():
+        for entry in self._entries.values():
             if owner is not None and entry.owner != owner:
                 continue
-            if not name.startswith(prefix) or (match is not None and not match(entry.kept)):
+            if not entry.name.startswith(prefix) or (match is not None and not match(entry.kept)):
                 continue
             if skipped < start:
                 skipped += 1
@@ -119,6 +128,44 @@ class _MemoryTable(Generic[R, F]):
             if limit is not None and len(found) >= limit:
                 break
         return found
+
+
+def _by_name(owner: str, name: str) -> str:
+    return name
+
+
+def _by_owner(owner: str, name: str) -> tuple[str, str]:
+    return owner, name
+
+
+class _NamedMemoryTable(_MemoryTable[str, R, F]):
+    # Records by name alone (a NamedTable).
+
+    def __init__(self, freeze: Callable[[R], F], thaw: Callable[[F], R]) -> None:
+        super().__init__(freeze, thaw, _by_name)
+
+    async def get(self, name: str) -> Versioned[R] | None:
+        """A copy and its version, or None."""
+        return self._get(name)
+
+    async def delete(self, name: str) -> bool:
+        """Remove; True when there was a record."""
+        return self._delete(name)
+
+
+class _OwnedMemoryTable(_MemoryTable[tuple[str, str], R, F]):
+    # Records by owner and name (a Table).
+
+    def __init__(self, freeze: Callable[[R], F], thaw: Callable[[F], R]) -> None:
+        super().__init__(freeze, thaw, _by_owner)
+
+    async def get(self, owner: str, name: str) -> Versioned[R] | None:
+        """A copy of `owner`'s record `name` and its version, or None."""
+        return self._get((owner, name))
+
+    async def delete(self, owner: str, name: str) -> bool:
+        """Remove `owner`'s record `name`; True when there was one."""
+        return self._delete((owner, name))
 
 
 def _copy(message: M) -> M:
@@ -165,7 +212,7 @@ def _thaw_operation(kept: _KeptOperation) -> StoredOperation:
     )
 
 
-class MemoryOperationStore(_MemoryTable[StoredOperation, _KeptOperation]):
+class MemoryOperationStore(_NamedMemoryTable[StoredOperation, _KeptOperation]):
     """An OperationStore in memory; operations are kept encoded."""
 
     def __init__(self) -> None:
@@ -194,7 +241,7 @@ def _copy_tuned(record: TunedModelRecord) -> TunedModelRecord:
     )
 
 
-class MemoryTunedModelStore(_MemoryTable[TunedModelRecord, TunedModelRecord]):
+class MemoryTunedModelStore(_OwnedMemoryTable[TunedModelRecord, TunedModelRecord]):
     """A TunedModelStore in memory; protos are copied in and out, the adapter is shared."""
 
     def __init__(self) -> None:
@@ -272,24 +319,24 @@ def _split(block: RowBlock) -> list[RowBlock]:
     ]
 
 
-class MemoryDatasetStore(_MemoryTable[DatasetRecord, DatasetRecord]):
+class MemoryDatasetStore(_OwnedMemoryTable[DatasetRecord, DatasetRecord]):
     """A DatasetStore in memory; rows are kept as encoded blocks."""
 
     def __init__(self) -> None:
         super().__init__(self._freeze, self._thaw)
-        self._rows: dict[str, _Rows] = {}
+        self._rows: dict[tuple[str, str], _Rows] = {}  # by owner and name
 
     def _freeze(self, record: DatasetRecord) -> DatasetRecord:
         return DatasetRecord(_copy(record.dataset), record.owner)
 
     def _thaw(self, kept: DatasetRecord) -> DatasetRecord:
         dataset = _copy(kept.dataset)
-        rows = self._rows.get(kept.name)
+        rows = self._rows.get((kept.owner, kept.name))
         dataset.row_count = rows.count if rows is not None else 0
         return DatasetRecord(dataset, kept.owner)
 
     async def create(self, record: DatasetRecord, rows: Sequence[RowBlock] = ()) -> bool:
-        """Insert the dataset with its first rows unless the name is taken."""
+        """Insert the dataset with its first rows unless its owner has one of its name."""
         kept = _Rows(record.dataset.kind)
         for block in rows:
             kept.check(block)
@@ -297,40 +344,40 @@ class MemoryDatasetStore(_MemoryTable[DatasetRecord, DatasetRecord]):
             return False
         for block in rows:
             kept.append(block)
-        self._rows[record.name] = kept
+        self._rows[record.owner, record.name] = kept
         return True
 
-    async def delete(self, name: str) -> bool:
+    async def delete(self, owner: str, name: str) -> bool:
         """Remove the dataset and its rows."""
-        self._rows.pop(name, None)
-        return await super().delete(name)
+        self._rows.pop((owner, name), None)
+        return await super().delete(owner, name)
 
     async def clear(self) -> None:
         """Remove every dataset."""
         self._rows.clear()
         await super().clear()
 
-    async def append_rows(self, name: str, rows: RowBlock) -> int | None:
+    async def append_rows(self, owner: str, name: str, rows: RowBlock) -> int | None:
         """Append a block; the new row count, or None when the dataset is missing."""
-        kept = self._rows.get(name)
+        kept = self._rows.get((owner, name))
         if kept is None:
             return None
         kept.check(rows)
         kept.append(rows)
         return kept.count
 
-    async def usage(self, name: str) -> RowUsage | None:
+    async def usage(self, owner: str, name: str) -> RowUsage | None:
         """How many rows the dataset holds and their encoded bytes; None when missing."""
-        kept = self._rows.get(name)
+        kept = self._rows.get((owner, name))
         return None if kept is None else RowUsage(kept.count, kept.size)
 
     async def read_rows(
-        self, name: str, start: int = 0, stop: int | None = None
+        self, owner: str, name: str, start: int = 0, stop: int | None = None
     ) -> list[dataset_pb2.DatasetRow]:
         """Rows `start` to `stop` (exclusive), numbered."""
         if start < 0:
             raise ValueError("start must not be negative")
-        kept = self._rows.get(name)
+        kept = self._rows.get((owner, name))
         if kept is None:
             return []
         return kept.read(start, kept.count if stop is None else min(stop, kept.count))

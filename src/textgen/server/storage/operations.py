@@ -13,7 +13,7 @@ from typing import Protocol
 from google.longrunning import operations_proto_pb2 as operations_pb2
 
 from textgen.apis import TEXTGEN
-from textgen.server.storage.table import Table, Versioned
+from textgen.server.storage.table import NamedTable, Versioned
 
 Operation = operations_pb2.Operation
 
@@ -38,8 +38,9 @@ class StoredOperation:
         return self.operation.name
 
 
-class OperationStore(Table[StoredOperation], Protocol):
-    """Operations by name (see textgen.server.storage.table for what is atomic)."""
+class OperationStore(NamedTable[StoredOperation], Protocol):
+    """Operations by name alone, since the server makes their ids (see
+    textgen.server.storage.table for what is atomic)."""
 
     async def list(
         self,

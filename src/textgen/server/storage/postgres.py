@@ -25,6 +25,7 @@ from psycopg_pool import AsyncConnectionPool
 from textgen.server.storage import migrations
 from textgen.server.storage.datasets import DatasetRecord, RowBlock
 from textgen.server.storage.sql_tables import (
+    FIND_DATASET,
     GROW_DATASET,
     INSERT_BLOCK,
     INSERT_DATASET,
@@ -157,7 +158,7 @@ class PostgresTunedModelStore(SqlTunedModelStore):
 _INSERT_DATASET = POSTGRES.sql(INSERT_DATASET + " RETURNING seq")
 _INSERT_BLOCK = POSTGRES.sql(INSERT_BLOCK)
 _GROW_DATASET = POSTGRES.sql(GROW_DATASET)
-_LOCK_DATASET = "SELECT seq, kind, row_count, row_bytes FROM datasets WHERE name = %s FOR UPDATE"
+_LOCK_DATASET = POSTGRES.sql(FIND_DATASET + " FOR UPDATE")
 
 
 class PostgresDatasetStore(SqlDatasetReads):
@@ -168,7 +169,7 @@ class PostgresDatasetStore(SqlDatasetReads):
         self._pool = database.pool
 
     async def create(self, record: DatasetRecord, rows: Sequence[RowBlock] = ()) -> bool:
-        """Insert the dataset with its first rows unless the name is taken."""
+        """Insert the dataset with its first rows unless its owner has one of its name."""
         check_kind(record.dataset.kind, rows)
         stored = pieces(rows, 0)
         count = sum(block.count for _, block in stored)
@@ -192,10 +193,10 @@ class PostgresDatasetStore(SqlDatasetReads):
                 )
             return True
 
-    async def append_rows(self, name: str, rows: RowBlock) -> int | None:
+    async def append_rows(self, owner: str, name: str, rows: RowBlock) -> int | None:
         """Append a block; the new row count, or None when the dataset is missing."""
         async with self._pool.connection() as conn, conn.transaction():
-            cursor = await conn.execute(_LOCK_DATASET, (name,))
+            cursor = await conn.execute(_LOCK_DATASET, (owner, name))
             found = await cursor.fetchone()
             if found is None:
                 return None

@@ -1,11 +1,12 @@
 """What the SQLite and PostgreSQL stores share: how records become rows, and the one-statement
 reads and writes of every table.
 
-Each write that the interfaces call atomic is one SQL statement here (create is an INSERT
-... ON CONFLICT DO NOTHING, update an UPDATE that compares the version, delete a DELETE that
-takes a dataset's row blocks with it by a foreign key), so the database makes it atomic. The
-dataset writes that take several statements (a create with rows, an append) are transactions
-in each store's own module.
+Tuned models and datasets are keyed by (owner, name), each with a UNIQUE constraint on the
+pair; operations by name. Each write that the interfaces call atomic is one SQL statement
+here (create is an INSERT ... ON CONFLICT DO NOTHING on the key, update an UPDATE that
+compares the version, delete a DELETE that takes a dataset's row blocks with it by a foreign
+key), so the database makes it atomic. The dataset writes that take several statements (a
+create with rows, an append) are transactions in each store's own module.
 
 Records are kept as their encoded protos; a tuned model's adapter is pickled (a durable store
 cannot share the engine's object as the memory store does, so what an engine returns as its
@@ -70,12 +71,18 @@ class Runner(Protocol):
         ...
 
 
+BY_NAME = ("name",)
+BY_OWNER = ("owner", "name")
+
+
 @dataclass(frozen=True)
 class Codec(Generic[R]):
-    """How one kind of record is stored: its table, the columns written besides name, owner
-    and version, the columns read back, and the conversions."""
+    """How one kind of record is stored: its table, the columns that find a record (BY_NAME
+    or BY_OWNER), the columns written besides name, owner and version, the columns read
+    back, and the conversions."""
 
     table: str
+    key: tuple[str, ...]
     written: tuple[str, ...]
     read: tuple[str, ...]
     encode: Callable[[R], tuple[Any, ...]]  # values of `written`
@@ -83,7 +90,8 @@ class Codec(Generic[R]):
 
 
 class SqlTable(Generic[R]):
-    """The Table operations and the filtered listing, as single statements."""
+    """The writes, the count and the filtered listing, as single statements; the lookups
+    by key are SqlNamedTable's and SqlOwnedTable's."""
 
     def __init__(self, runner: Runner, codec: Codec[R]) -> None:
         self._runner, self._codec = runner, codec
@@ -93,42 +101,47 @@ class SqlTable(Generic[R]):
         sets = ", ".join(f"{column} = ?" for column in codec.written)
         read = ", ".join(codec.read)
         table = codec.table
+        found = " AND ".join(f"{column} = ?" for column in codec.key)
         sql = self._dialect.sql
         self._create = sql(
             f"INSERT INTO {table} (name, owner, version, {columns}) VALUES (?, ?, 1, {marks}) "
-            "ON CONFLICT (name) DO NOTHING"
+            f"ON CONFLICT ({', '.join(codec.key)}) DO NOTHING"
         )
-        self._get = sql(f"SELECT version, owner, {read} FROM {table} WHERE name = ?")
+        self._get = sql(f"SELECT version, owner, {read} FROM {table} WHERE {found}")
+        # Setting the owner changes it only where the key is the name alone.
         self._update = sql(
             f"UPDATE {table} SET owner = ?, version = version + 1, {sets} "
-            "WHERE name = ? AND version = ?"
+            f"WHERE {found} AND version = ?"
         )
-        self._delete = sql(f"DELETE FROM {table} WHERE name = ?")
+        self._delete = sql(f"DELETE FROM {table} WHERE {found}")
         self._count = sql(f"SELECT count(*) FROM {table} WHERE owner = ?")
         self._clear = f"DELETE FROM {table}"
         self._list = f"SELECT name, version, owner, {read} FROM {table}"
 
+    def _key(self, owner: str, name: str) -> tuple[str, ...]:
+        # The values of the key's columns.
+        return (owner, name) if self._codec.key == BY_OWNER else (name,)
+
     async def create(self, record: R) -> bool:
-        """Insert unless the name is taken; True when inserted."""
+        """Insert unless the key is taken; True when inserted."""
         params = (record.name, record.owner, *self._codec.encode(record))
         return await self._runner.rowcount(self._create, params) == 1
 
-    async def get(self, name: str) -> Versioned[R] | None:
-        """The record and its version, or None."""
-        row = await self._runner.one(self._get, (name,))
+    async def _get_by(self, key: tuple[str, ...]) -> Versioned[R] | None:
+        row = await self._runner.one(self._get, key)
         if row is None:
             return None
         return Versioned(self._codec.decode(row[1], row[2:]), int(row[0]))
 
     async def update(self, record: R, expected_version: int) -> int | None:
         """Replace if the version matches; the new version or None."""
-        params = (record.owner, *self._codec.encode(record), record.name, expected_version)
+        key = self._key(record.owner, record.name)
+        params = (record.owner, *self._codec.encode(record), *key, expected_version)
         changed = await self._runner.rowcount(self._update, params)
         return expected_version + 1 if changed == 1 else None
 
-    async def delete(self, name: str) -> bool:
-        """Remove; True when there was a record."""
-        return await self._runner.rowcount(self._delete, (name,)) == 1
+    async def _delete_by(self, key: tuple[str, ...]) -> bool:
+        return await self._runner.rowcount(self._delete, key) == 1
 
     async def count(self, *, owner: str) -> int:
         """How many records `owner` has."""
@@ -170,6 +183,30 @@ class SqlTable(Generic[R]):
         return [Versioned(self._codec.decode(row[2], row[3:]), int(row[1])) for row in rows]
 
 
+class SqlNamedTable(SqlTable[R]):
+    """A NamedTable in SQL: records found by name alone."""
+
+    async def get(self, name: str) -> Versioned[R] | None:
+        """The record and its version, or None."""
+        return await self._get_by((name,))
+
+    async def delete(self, name: str) -> bool:
+        """Remove; True when there was a record."""
+        return await self._delete_by((name,))
+
+
+class SqlOwnedTable(SqlTable[R]):
+    """A Table in SQL: records found by owner and name."""
+
+    async def get(self, owner: str, name: str) -> Versioned[R] | None:
+        """`owner`'s record `name` and its version, or None."""
+        return await self._get_by((owner, name))
+
+    async def delete(self, owner: str, name: str) -> bool:
+        """Remove `owner`'s record `name`; True when there was one."""
+        return await self._delete_by((owner, name))
+
+
 # --- operations ----------------------------------------------------------------------------
 
 
@@ -199,11 +236,16 @@ def _decode_operation(owner: str, values: Row) -> StoredOperation:
 
 _OPERATION_COLUMNS = ("done", "api", "created_at", "modified_at", "description", "data")
 OPERATIONS: Codec[StoredOperation] = Codec(
-    "operations", _OPERATION_COLUMNS, _OPERATION_COLUMNS, _encode_operation, _decode_operation
+    "operations",
+    BY_NAME,
+    _OPERATION_COLUMNS,
+    _OPERATION_COLUMNS,
+    _encode_operation,
+    _decode_operation,
 )
 
 
-class SqlOperationStore(SqlTable[StoredOperation]):
+class SqlOperationStore(SqlNamedTable[StoredOperation]):
     """An OperationStore in SQL, with a DoneWatch its waiters wait on."""
 
     def __init__(self, runner: Runner) -> None:
@@ -266,11 +308,11 @@ def _decode_tuned(owner: str, values: Row) -> TunedModelRecord:
 
 _TUNED_COLUMNS = ("model", "base_model", "examples", "adapter", "operation_name", "search")
 TUNED_MODELS: Codec[TunedModelRecord] = Codec(
-    "tuned_models", _TUNED_COLUMNS, _TUNED_COLUMNS, _encode_tuned, _decode_tuned
+    "tuned_models", BY_OWNER, _TUNED_COLUMNS, _TUNED_COLUMNS, _encode_tuned, _decode_tuned
 )
 
 
-class SqlTunedModelStore(SqlTable[TunedModelRecord]):
+class SqlTunedModelStore(SqlOwnedTable[TunedModelRecord]):
     """A TunedModelStore in SQL."""
 
     def __init__(self, runner: Runner) -> None:
@@ -306,6 +348,7 @@ def _decode_dataset(owner: str, values: Row) -> DatasetRecord:
 
 DATASETS: Codec[DatasetRecord] = Codec(
     "datasets",
+    BY_OWNER,
     ("kind", "dataset"),
     ("kind", "dataset", "row_count"),
     _encode_dataset,
@@ -315,12 +358,14 @@ DATASETS: Codec[DatasetRecord] = Codec(
 # Dataset statements with `?` placeholders (Dialect.sql converts them).
 INSERT_DATASET = (
     "INSERT INTO datasets (name, owner, version, kind, dataset, row_count, row_bytes) "
-    "VALUES (?, ?, 1, ?, ?, ?, ?) ON CONFLICT (name) DO NOTHING"
+    "VALUES (?, ?, 1, ?, ?, ?, ?) ON CONFLICT (owner, name) DO NOTHING"
 )
 INSERT_BLOCK = (
     "INSERT INTO dataset_blocks (dataset_seq, first_index, row_count, data) VALUES (?, ?, ?, ?)"
 )
 GROW_DATASET = "UPDATE datasets SET row_count = ?, row_bytes = ? WHERE seq = ?"
+# A dataset's row position and kind, by owner and name (an append's first read).
+FIND_DATASET = "SELECT seq, kind, row_count, row_bytes FROM datasets WHERE owner = ? AND name = ?"
 
 
 def check_kind(kind: int, blocks: Sequence[RowBlock]) -> None:
@@ -357,28 +402,29 @@ def _split(block: RowBlock) -> list[RowBlock]:
     ]
 
 
-class SqlDatasetReads(SqlTable[DatasetRecord]):
+class SqlDatasetReads(SqlOwnedTable[DatasetRecord]):
     """The dataset store's one-statement parts: records, usage, row reads and the listing.
     Each database's store adds the writes that take a transaction."""
 
     def __init__(self, runner: Runner) -> None:
         super().__init__(runner, DATASETS)
         sql = runner.dialect.sql
-        self._usage = sql("SELECT row_count, row_bytes FROM datasets WHERE name = ?")
+        self._usage = sql("SELECT row_count, row_bytes FROM datasets WHERE owner = ? AND name = ?")
         self._blocks = sql(
             "SELECT d.kind, b.first_index, b.row_count, b.data FROM datasets d "
             "JOIN dataset_blocks b ON b.dataset_seq = d.seq "
-            "WHERE d.name = ? AND b.first_index < ? AND b.first_index + b.row_count > ? "
+            "WHERE d.owner = ? AND d.name = ? "
+            "AND b.first_index < ? AND b.first_index + b.row_count > ? "
             "ORDER BY b.first_index"
         )
 
-    async def usage(self, name: str) -> RowUsage | None:
+    async def usage(self, owner: str, name: str) -> RowUsage | None:
         """How many rows the dataset holds and their encoded bytes; None when missing."""
-        row = await self._runner.one(self._usage, (name,))
+        row = await self._runner.one(self._usage, (owner, name))
         return None if row is None else RowUsage(int(row[0]), int(row[1]))
 
     async def read_rows(
-        self, name: str, start: int = 0, stop: int | None = None
+        self, owner: str, name: str, start: int = 0, stop: int | None = None
     ) -> list[dataset_pb2.DatasetRow]:
         """Rows `start` to `stop` (exclusive), numbered."""
         if start < 0:
@@ -387,7 +433,8 @@ class SqlDatasetReads(SqlTable[DatasetRecord]):
         if end <= start:
             return []
         rows: list[dataset_pb2.DatasetRow] = []
-        for kind, at, count, data in await self._runner.all(self._blocks, (name, end, start)):
+        found = await self._runner.all(self._blocks, (owner, name, end, start))
+        for kind, at, count, data in found:
             block = RowBlock(dataset_pb2.Dataset.Kind.ValueType(kind), bytes(data), int(count))
             first = int(at)
             rows.extend(block.decode(first, max(start - first, 0), end - first))

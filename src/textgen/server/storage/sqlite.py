@@ -28,6 +28,7 @@ from typing import Any, TypeVar
 from textgen.server.storage import migrations
 from textgen.server.storage.datasets import DatasetRecord, RowBlock
 from textgen.server.storage.sql_tables import (
+    FIND_DATASET,
     GROW_DATASET,
     INSERT_BLOCK,
     INSERT_DATASET,
@@ -73,8 +74,12 @@ class SqliteDatabase:
         connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         connection.execute("PRAGMA journal_mode = WAL")
         connection.execute("PRAGMA synchronous = NORMAL")
-        connection.execute("PRAGMA foreign_keys = ON")
+        # Migrations run with foreign keys off: a table is changed by building it anew and
+        # dropping the old one, and with them on, dropping `datasets` would delete every
+        # row block (ON DELETE CASCADE). _migrate checks the keys before it commits.
+        connection.execute("PRAGMA foreign_keys = OFF")
         _migrate(connection)
+        connection.execute("PRAGMA foreign_keys = ON")
         self._connection = connection
 
     async def _call(self, work: Callable[[], T]) -> T:
@@ -122,13 +127,16 @@ def _migrate(connection: sqlite3.Connection) -> None:
         connection.execute(migrations.VERSION_TABLE)
         (applied,) = connection.execute("SELECT max(version) FROM schema_version").fetchone()
         now = datetime.datetime.now(datetime.timezone.utc).isoformat()
-        for migration in migrations.pending("sqlite", applied):
+        pending = migrations.pending("sqlite", applied)
+        for migration in pending:
             for statement in migration.statements():
                 connection.execute(statement)
             connection.execute(
                 "INSERT INTO schema_version (version, name, applied_at) VALUES (?, ?, ?)",
                 (migration.version, migration.name, now),
             )
+        if pending and connection.execute("PRAGMA foreign_key_check").fetchone() is not None:
+            raise RuntimeError("a migration left rows whose foreign keys point nowhere")
     except BaseException:
         connection.execute("ROLLBACK")
         raise
@@ -151,7 +159,7 @@ class SqliteDatasetStore(SqlDatasetReads):
         self._database = database
 
     async def create(self, record: DatasetRecord, rows: Sequence[RowBlock] = ()) -> bool:
-        """Insert the dataset with its first rows unless the name is taken."""
+        """Insert the dataset with its first rows unless its owner has one of its name."""
         check_kind(record.dataset.kind, rows)
         stored = pieces(rows, 0)
         count = sum(block.count for _, block in stored)
@@ -171,13 +179,11 @@ class SqliteDatasetStore(SqlDatasetReads):
 
         return await self._database.transaction(insert)
 
-    async def append_rows(self, name: str, rows: RowBlock) -> int | None:
+    async def append_rows(self, owner: str, name: str, rows: RowBlock) -> int | None:
         """Append a block; the new row count, or None when the dataset is missing."""
 
         def append(db: sqlite3.Connection) -> int | None:
-            found = db.execute(
-                "SELECT seq, kind, row_count, row_bytes FROM datasets WHERE name = ?", (name,)
-            ).fetchone()
+            found = db.execute(FIND_DATASET, (owner, name)).fetchone()
             if found is None:
                 return None
             seq, kind, count, size = found

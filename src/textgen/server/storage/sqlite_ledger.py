@@ -11,7 +11,7 @@ from typing import Any
 
 from textgen.server.storage.datasets import RowBlock
 from textgen.server.storage.ledger import BATCH, BatchClaim, Completion, Job, OpenJob
-from textgen.server.storage.sql_tables import GROW_DATASET, INSERT_BLOCK, pieces
+from textgen.server.storage.sql_tables import FIND_DATASET, GROW_DATASET, INSERT_BLOCK, pieces
 from textgen.server.storage.sqlite import SqliteDatabase
 from textgen.v1 import dataset_pb2
 
@@ -79,7 +79,7 @@ class SqliteJobLedger:
         return changed == 1
 
     async def complete_batch(
-        self, claim: BatchClaim, worker: str, results: str, rows: RowBlock
+        self, claim: BatchClaim, worker: str, owner: str, results: str, rows: RowBlock
     ) -> Completion:
         """Record the rows and append every batch that now follows the appended ones."""
         operation = claim.job.operation
@@ -100,7 +100,7 @@ class SqliteJobLedger:
                 "lease_owner = NULL WHERE operation = ? AND number = ?",
                 (worker, rows.data, rows.count, operation, claim.number),
             )
-            gone = not _append_ready(db, operation, results)
+            gone = not _append_ready(db, operation, owner, results)
             return Completion(True, _completed(db, operation), results_gone=gone)
 
         return await self._database.transaction(complete)
@@ -176,7 +176,7 @@ def _completed(db: sqlite3.Connection, operation: str) -> int:
     return int(count)
 
 
-def _append_ready(db: sqlite3.Connection, operation: str, results: str) -> bool:
+def _append_ready(db: sqlite3.Connection, operation: str, owner: str, results: str) -> bool:
     # Append the done batches that follow the appended ones; False when the result dataset
     # is gone.
     (appended,) = db.execute(
@@ -195,12 +195,10 @@ def _append_ready(db: sqlite3.Connection, operation: str, results: str) -> bool:
         blocks.append(RowBlock(dataset_pb2.Dataset.KIND_RESULTS, bytes(data or b""), int(count)))
     if not blocks:
         return True
-    dataset = db.execute(
-        "SELECT seq, row_count, row_bytes FROM datasets WHERE name = ?", (results,)
-    ).fetchone()
+    dataset = db.execute(FIND_DATASET, (owner, results)).fetchone()
     if dataset is None:
         return False
-    seq, count, size = dataset
+    seq, _, count, size = dataset
     stored = pieces(blocks, count)
     db.executemany(INSERT_BLOCK, [(seq, at, block.count, block.data) for at, block in stored])
     count += sum(block.count for block in blocks)

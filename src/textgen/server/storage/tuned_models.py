@@ -28,12 +28,13 @@ class TunedModelRecord:
 
     @property
     def name(self) -> str:
-        """The tuned model's name, `tunedModels/{id}`."""
+        """The tuned model's name, `tunedModels/{id}` (unique among its owner's)."""
         return self.model.name
 
 
 class TunedModelStore(Table[TunedModelRecord], Protocol):
-    """Tuned models by name (see textgen.server.storage.table for what is atomic)."""
+    """Tuned models by owner and name (see textgen.server.storage.table for what is
+    atomic)."""
 
     async def list(
         self,
