@@ -31,6 +31,7 @@ def test_serve_api_yandex_answers_yandex_names_only(
     assert {s.name for s in answer.list_services_response.service} == {
         "yandex.cloud.ai.foundation_models.v1.TextGenerationBatchService",
         "yandex.cloud.operation.OperationService",
+        "yandex.cloud.ai.batch_inference.v1.BatchInferenceService",
         "grpc.health.v1.Health",
         "grpc.reflection.v1alpha.ServerReflection",
     }

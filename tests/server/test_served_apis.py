@@ -32,6 +32,7 @@ GOOGLE = {
 YANDEX = {
     "yandex.cloud.ai.foundation_models.v1.TextGenerationBatchService",
     "yandex.cloud.operation.OperationService",
+    "yandex.cloud.ai.batch_inference.v1.BatchInferenceService",
 }
 INFRA = {"grpc.health.v1.Health", "grpc.reflection.v1alpha.ServerReflection"}
 SERVED = [
