@@ -75,6 +75,9 @@ class DurableJobs:
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._tuning: dict[str, asyncio.Task[None]] = {}
+        # How many batches this server's workers hold right now (claimed and not yet
+        # recorded or dropped): for operators and tests.
+        self.running = 0
 
     async def start(self) -> None:
         """Start the workers; on a store only this process uses, what a previous process
@@ -120,6 +123,7 @@ class DurableJobs:
                 with contextlib.suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), IDLE_SECONDS)
                 continue
+            self.running += 1
             try:
                 await self._holding(
                     lambda c=claim: self.ledger.renew_batch(c, self.worker, LEASE_SECONDS),  # type: ignore[misc]
@@ -129,6 +133,8 @@ class DurableJobs:
                 raise
             except Exception:
                 _LOG.exception("batch %s of %s", claim.number, claim.job.operation)
+            finally:
+                self.running -= 1
 
     async def _run_batch(self, claim: BatchClaim) -> None:
         name, spec = claim.job.operation, json.loads(claim.job.spec)
@@ -145,17 +151,14 @@ class DurableJobs:
         await self._set_metadata(name, status=Status.IN_PROGRESS)
         start = claim.number * ROWS_PER_BATCH
         stop = min(start + ROWS_PER_BATCH, int(spec["rows"]))
-        datasets = self.state.stores.datasets
-        source = await datasets.read_rows(spec["owner"], spec["source"], start, stop)
+        source = await self.state.stores.datasets.read_rows(spec["source"], start, stop)
         if len(source) != stop - start:
             await self._failed(claim.job, spec, "SourceGoneError")
             return
         prompts = [row.prompt for row in source]
         answered = await answer_rows(self.state, self.operations, plan, start, prompts)
         block = RowBlock.of_results(row.result for row in answered)
-        done = await self.ledger.complete_batch(
-            claim, self.worker, spec["owner"], spec["results"], block
-        )
+        done = await self.ledger.complete_batch(claim, self.worker, spec["results"], block)
         if done.stopped:
             await self._stopped(claim.job, spec)
         elif done.results_gone:
@@ -169,7 +172,7 @@ class DurableJobs:
         # The batch runner's plan of this job, from its spec.
         owner = spec["owner"]
         model = await resolve_model(self.state, spec["model"], owner)
-        source = await self.state.stores.datasets.get(owner, spec["source"])
+        source = await self.state.stores.datasets.get(spec["source"])
         if source is None:
             raise LookupError(f"{spec['source']} is gone")
         values = dict(spec["params"], stop_sequences=tuple(spec["params"]["stop_sequences"]))
@@ -204,15 +207,17 @@ class DurableJobs:
         stored = await self.state.stores.operations.get(job.operation)
         if stored is not None and stored.record.operation.error.code == code_pb2.CANCELLED:
             await self._set_metadata(job.operation, status=Status.CANCELED)
-            await self.state.stores.datasets.delete(spec["owner"], spec["results"])
+            await self.state.stores.datasets.delete(spec["results"])
 
     async def _set_metadata(
         self, name: str, *, status: int | None = None, completed: int | None = None
     ) -> None:
         # Change the stored BatchCompletionMetadata in place: completed batches only grow
-        # (replicas report theirs in any order) and a final status is never replaced.
+        # (replicas report theirs in any order) and a final status is never replaced. A done
+        # operation takes one change only: CANCELED, once its cancel is seen (the cancel
+        # ended the operation on whichever replica took the call, without this metadata).
         def change(stored: StoredOperation) -> StoredOperation | None:
-            if stored.operation.done:
+            if stored.operation.done and status != Status.CANCELED:
                 return None
             holder = stored.operation.metadata
             metadata = batch_pb2.BatchCompletionMetadata.FromString(holder.value)
@@ -225,6 +230,8 @@ class DurableJobs:
                 return None
             packed = any_pb2.Any(type_url=holder.type_url, value=metadata.SerializeToString())
             stored.operation.metadata.CopyFrom(packed)
+            if stored.operation.done:  # its modification time stays its finish time
+                return stored
             return dataclasses.replace(stored, modified_at=self.state.clock.now())
 
         await modify(self.state.stores.operations, name, change)
@@ -291,8 +298,7 @@ class DurableJobs:
             record.model.state = tuned_model_pb2.TunedModel.CREATING
             return record
 
-        tuned_models = self.state.stores.tuned_models
-        written = await modify(tuned_models, stored.owner, model_name, restart)
+        written = await modify(self.state.stores.tuned_models, model_name, restart)
         if written is None:
             raise LookupError(f"{model_name} is gone")
         record = written.record

@@ -1,0 +1,296 @@
+"""Replicas on one PostgreSQL database, served in this process (app.serve with store=URL):
+a waiter on one replica is woken by a NOTIFY when another replica finishes the operation, and
+a cancel through one replica stops a batch job's work on every replica.
+
+Each replica has its own connection pool, listening connection, operation store and job
+workers, exactly as separate processes would; only the database connects them. The engines
+hold their calls at a gate the test opens, so what runs when is decided here, not by timing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+import grpc
+import pytest
+from google.longrunning import operations_pb2
+from google.longrunning import operations_pb2_grpc as operations_grpc
+from google.protobuf import duration_pb2
+from google.rpc import code_pb2
+from textgen.v1 import model_pb2, tuned_model_pb2
+from textgen.v1 import text_generation_batch_service_pb2 as batch_pb2
+
+import textgen
+from tests.pg_cluster import Cluster, create_database
+from textgen.server.app import Running, serve
+from textgen.server.engine import GenerationInput, GenerationOutput, TuningEvent, TuningParams
+from textgen.server.engine_tuning import TuningResult
+from textgen.server.jobs.batch import ROWS_PER_BATCH
+from textgen.server.jobs.durable import DurableJobs
+from textgen.server.lro import watching
+from textgen.server.state import ServerState
+from textgen.server.storage.postgres import DONE_CHANNEL
+from textgen.testing.fake_engine import FakeEngine
+
+T = TypeVar("T")
+MODEL = "models/gemini-1.0-pro-001"
+# Far longer than any asyncio timeout below: a waiter woken before it was woken by a NOTIFY.
+LONG = 300.0
+# How long a step that should be prompt may take before the test fails (not a measurement).
+PROMPT = 10.0
+
+
+@dataclass
+class Gate:
+    """Where the replicas' engines hold their calls while the test keeps it shut."""
+
+    opened: asyncio.Event = field(default_factory=asyncio.Event)
+    held: dict[str, int] = field(default_factory=dict)  # replica -> calls waiting
+    prompts: list[tuple[str, str]] = field(default_factory=list)  # (replica, prompt text)
+
+    def __post_init__(self) -> None:
+        self.opened.set()
+
+    async def through(self, replica: str, prompt: str | None = None) -> None:
+        if prompt is not None:
+            self.prompts.append((replica, prompt))
+        if self.opened.is_set():
+            return
+        self.held[replica] = self.held.get(replica, 0) + 1
+        try:
+            await self.opened.wait()
+        finally:
+            self.held[replica] -= 1
+
+
+class GatedEngine(FakeEngine):
+    """The fake engine, each generation and each tuning run's end passing the gate first."""
+
+    def __init__(self, gate: Gate, replica: str) -> None:
+        super().__init__(seed=0)
+        self.gate, self.replica = gate, replica
+
+    async def generate(self, request: GenerationInput) -> GenerationOutput:
+        await self.gate.through(self.replica, request.prompt_text())
+        return await super().generate(request)
+
+    async def tune(
+        self,
+        base_model: model_pb2.Model,
+        examples: Sequence[tuple[str, str]],
+        params: TuningParams,
+    ) -> AsyncIterator[TuningEvent]:
+        events = super().tune(base_model, examples, params)
+        async for event in events:
+            if isinstance(event, TuningResult):  # the run ends here
+                await self.gate.through(self.replica)
+            yield event
+
+
+@pytest.fixture
+def database(postgres_cluster: Cluster, request: pytest.FixtureRequest) -> str:
+    name = request.node.name.replace("[", "_").replace("]", "")[:60]
+    create_database(postgres_cluster.url(), name)
+    return postgres_cluster.url(name)
+
+
+@contextlib.asynccontextmanager
+async def replicas(url: str, gate: Gate, count: int) -> AsyncIterator[list[Running]]:
+    started: list[Running] = []
+    try:
+        for number in range(count):
+            state = ServerState(engine=GatedEngine(gate, "ABC"[number]))
+            started.append(await serve(state, store=url, health=False, reflection=False))
+        yield started
+    finally:
+        gate.opened.set()
+        for running in started:
+            await running.stop(None)
+
+
+def target(running: Running) -> str:
+    return f"127.0.0.1:{running.port}"
+
+
+@contextlib.asynccontextmanager
+async def operations_stub(running: Running) -> AsyncIterator[operations_grpc.OperationsStub]:
+    async with grpc.aio.insecure_channel(target(running)) as channel:
+        yield operations_grpc.OperationsStub(channel)  # type: ignore[no-untyped-call]
+
+
+async def until(check: Callable[[], object], timeout: float = 60.0) -> None:
+    """Wait for a condition the replicas reach on their own (not a timing assertion)."""
+
+    async def poll() -> None:
+        while not check():
+            await asyncio.sleep(0.01)
+
+    await asyncio.wait_for(poll(), timeout)
+
+
+async def until_async(
+    read: Callable[[], Awaitable[T]], check: Callable[[T], bool], timeout: float = 60.0
+) -> T:
+    """Read until the reading passes `check` (the replicas get there on their own)."""
+
+    async def poll() -> T:
+        while not check(found := await read()):
+            await asyncio.sleep(0.01)
+        return found
+
+    return await asyncio.wait_for(poll(), timeout)
+
+
+def batch_of(prompt: str) -> int:
+    """The batch a prompt "row {n}" is in."""
+    return int(prompt.split()[1]) // ROWS_PER_BATCH
+
+
+def waiting_on(running: Running) -> int:
+    watch = getattr(running.state.stores.operations, "done_watch")  # noqa: B009
+    count: int = watch.waiting()
+    return count
+
+
+def long_wait(name: str) -> operations_pb2.WaitOperationRequest:
+    return operations_pb2.WaitOperationRequest(
+        name=name, timeout=duration_pb2.Duration(seconds=int(LONG))
+    )
+
+
+async def test_a_waiter_on_b_wakes_by_notify_when_a_finishes(
+    database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The store is read again only every LONG seconds, and the wait asks for LONG seconds:
+    # a return within PROMPT seconds can only come from a notification.
+    monkeypatch.setattr(watching, "FALLBACK_SECONDS", LONG)
+    gate = Gate()
+    async with replicas(database, gate, 2) as (a, b):
+        gate.opened.clear()  # the tuning run on A ends only when the test says so
+        async with textgen.AsyncClient(target(a), timeout=30) as client:
+            tuning = await client.tuned_models.create(
+                MODEL, [("I", "II")], tuned_model_id="gated", epoch_count=1
+            )
+        name = tuning.name
+        async with operations_stub(b) as on_b:
+            waiter = asyncio.ensure_future(on_b.WaitOperation(long_wait(name)))
+            await until(lambda: waiting_on(b) == 1)
+            assert not waiter.done()
+            gate.opened.set()
+            done = await asyncio.wait_for(waiter, PROMPT)
+        assert done.done and not done.HasField("error")
+        model = tuned_model_pb2.TunedModel()
+        done.response.Unpack(model)
+        assert model.state == tuned_model_pb2.TunedModel.ACTIVE
+
+
+async def test_a_notify_alone_wakes_a_waiter(
+    database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The wake comes from the channel itself: a NOTIFY naming a running operation, sent by
+    # no replica at all, ends a long WaitOperation on B at once (with the operation not done).
+    import psycopg  # noqa: PLC0415
+
+    monkeypatch.setattr(watching, "FALLBACK_SECONDS", LONG)
+    gate = Gate()
+    async with replicas(database, gate, 2) as (a, b):
+        gate.opened.clear()
+        async with textgen.AsyncClient(target(a), timeout=30) as client:
+            tuning = await client.tuned_models.create(
+                MODEL, [("I", "II")], tuned_model_id="held", epoch_count=1
+            )
+        async with operations_stub(b) as on_b:
+            waiter = asyncio.ensure_future(on_b.WaitOperation(long_wait(tuning.name)))
+            await until(lambda: waiting_on(b) == 1)
+            async with await psycopg.AsyncConnection.connect(database, autocommit=True) as conn:
+                await conn.execute("SELECT pg_notify(%s, %s)", (DONE_CHANNEL, tuning.name))
+            answer = await asyncio.wait_for(waiter, PROMPT)
+            assert answer.name == tuning.name and not answer.done
+            # Let the run end before the replicas stop (a stopping server leaves a running
+            # tuning job to the next one, and its task would find the pool closed).
+            gate.opened.set()
+            ended = await on_b.WaitOperation(long_wait(tuning.name), timeout=PROMPT)
+        assert ended.done and not ended.HasField("error")
+
+
+def durable(running: Running) -> DurableJobs:
+    jobs = running.state.durable
+    assert isinstance(jobs, DurableJobs)
+    return jobs
+
+
+async def done_batches(database: str, name: str) -> list[tuple[int, str]]:
+    import psycopg  # noqa: PLC0415
+
+    async with await psycopg.AsyncConnection.connect(database) as conn:
+        cursor = await conn.execute(
+            "SELECT number, worker FROM job_batches WHERE operation = %s AND done ORDER BY number",
+            (name,),
+        )
+        return [(int(number), str(worker)) for number, worker in await cursor.fetchall()]
+
+
+async def job_finished(database: str, name: str) -> bool:
+    import psycopg  # noqa: PLC0415
+
+    async with await psycopg.AsyncConnection.connect(database) as conn:
+        cursor = await conn.execute("SELECT finished FROM jobs WHERE operation = %s", (name,))
+        found = await cursor.fetchone()
+        return found is not None and bool(found[0])
+
+
+async def test_a_cancel_through_one_replica_stops_the_batch_on_every_replica(
+    database: str,
+) -> None:
+    rows = 60 * ROWS_PER_BATCH
+    gate = Gate()
+    async with replicas(database, gate, 3) as (a, b, c):
+        async with textgen.AsyncClient(target(a), timeout=30) as client:
+            source = await client.datasets.create(
+                [f"row {n}" for n in range(rows)], dataset_id="prompts"
+            )
+            gate.opened.clear()  # each replica's first batch is held
+            job = await client.batches.create(MODEL, dataset=source.name)
+        name = job.name
+        await until(lambda: all(gate.held.get(replica) for replica in "ABC"))
+        # Let some batches complete, then hold every replica inside its next batch: nothing
+        # is recorded while all three are held.
+        gate.opened.set()
+        await until_async(lambda: done_batches(database, name), lambda found: len(found) >= 6)
+        gate.opened.clear()
+        await until(lambda: all(gate.held.get(replica) for replica in "ABC"))
+        before = await done_batches(database, name)
+        seen_before = len(gate.prompts)
+        in_flight = {batch_of(prompt) for _, prompt in gate.prompts} - {n for n, _ in before}
+        assert len(in_flight) == 3
+
+        async with operations_stub(c) as on_c:
+            await on_c.CancelOperation(operations_pb2.CancelOperationRequest(name=name))
+            cancelled = await on_c.GetOperation(operations_pb2.GetOperationRequest(name=name))
+        assert cancelled.done and cancelled.error.code == code_pb2.CANCELLED
+
+        # The held batches go on to their end; none of them is recorded, and no replica
+        # takes another batch of the job.
+        gate.opened.set()
+        await until(lambda: sum(durable(r).running for r in (a, b, c)) == 0)
+        assert await job_finished(database, name)
+        assert await done_batches(database, name) == before
+        after = {batch_of(prompt) for _, prompt in gate.prompts[seen_before:]}
+        assert after <= in_flight, (after, in_flight)
+        assert await durable(a).ledger.claim_batch("test", 5.0) is None
+
+        async with operations_stub(b) as on_b:
+            final = await on_b.GetOperation(operations_pb2.GetOperationRequest(name=name))
+        assert final.done and final.error.code == code_pb2.CANCELLED
+        metadata = batch_pb2.BatchCompletionMetadata()
+        final.metadata.Unpack(metadata)
+        assert metadata.task_status == batch_pb2.BatchInferenceTaskStatus.CANCELED
+        assert metadata.completed_batches == len(before) < metadata.total_batches
+        # The partial results are dropped with the job.
+        async with textgen.AsyncClient(target(b), timeout=30) as client:
+            kept = [dataset.name async for dataset in client.datasets.list()]
+        assert kept == [source.name]
