@@ -151,14 +151,17 @@ class DurableJobs:
         await self._set_metadata(name, status=Status.IN_PROGRESS)
         start = claim.number * ROWS_PER_BATCH
         stop = min(start + ROWS_PER_BATCH, int(spec["rows"]))
-        source = await self.state.stores.datasets.read_rows(spec["source"], start, stop)
+        datasets = self.state.stores.datasets
+        source = await datasets.read_rows(spec["owner"], spec["source"], start, stop)
         if len(source) != stop - start:
             await self._failed(claim.job, spec, "SourceGoneError")
             return
         prompts = [row.prompt for row in source]
         answered = await answer_rows(self.state, self.operations, plan, start, prompts)
         block = RowBlock.of_results(row.result for row in answered)
-        done = await self.ledger.complete_batch(claim, self.worker, spec["results"], block)
+        done = await self.ledger.complete_batch(
+            claim, self.worker, spec["owner"], spec["results"], block
+        )
         if done.stopped:
             await self._stopped(claim.job, spec)
         elif done.results_gone:
@@ -172,7 +175,7 @@ class DurableJobs:
         # The batch runner's plan of this job, from its spec.
         owner = spec["owner"]
         model = await resolve_model(self.state, spec["model"], owner)
-        source = await self.state.stores.datasets.get(spec["source"])
+        source = await self.state.stores.datasets.get(owner, spec["source"])
         if source is None:
             raise LookupError(f"{spec['source']} is gone")
         values = dict(spec["params"], stop_sequences=tuple(spec["params"]["stop_sequences"]))
@@ -207,7 +210,7 @@ class DurableJobs:
         stored = await self.state.stores.operations.get(job.operation)
         if stored is not None and stored.record.operation.error.code == code_pb2.CANCELLED:
             await self._set_metadata(job.operation, status=Status.CANCELED)
-            await self.state.stores.datasets.delete(spec["results"])
+            await self.state.stores.datasets.delete(spec["owner"], spec["results"])
 
     async def _set_metadata(
         self, name: str, *, status: int | None = None, completed: int | None = None
@@ -298,7 +301,8 @@ class DurableJobs:
             record.model.state = tuned_model_pb2.TunedModel.CREATING
             return record
 
-        written = await modify(self.state.stores.tuned_models, model_name, restart)
+        tuned_models = self.state.stores.tuned_models
+        written = await modify(tuned_models, stored.owner, model_name, restart)
         if written is None:
             raise LookupError(f"{model_name} is gone")
         record = written.record

@@ -23,7 +23,13 @@ from psycopg import AsyncConnection
 from textgen.server.storage.datasets import RowBlock
 from textgen.server.storage.ledger import BATCH, BatchClaim, Completion, Job, OpenJob
 from textgen.server.storage.postgres import PostgresDatabase
-from textgen.server.storage.sql_tables import GROW_DATASET, INSERT_BLOCK, POSTGRES, pieces
+from textgen.server.storage.sql_tables import (
+    FIND_DATASET,
+    GROW_DATASET,
+    INSERT_BLOCK,
+    POSTGRES,
+    pieces,
+)
 from textgen.v1 import dataset_pb2
 
 Connection = AsyncConnection[tuple[Any, ...]]
@@ -51,6 +57,7 @@ RETURNING j.operation, j.kind, j.spec, j.total
 """
 _INSERT_BLOCK = POSTGRES.sql(INSERT_BLOCK).encode()
 _GROW_DATASET = POSTGRES.sql(GROW_DATASET).encode()
+_LOCK_DATASET = POSTGRES.sql(FIND_DATASET + " FOR UPDATE").encode()
 
 
 class PostgresJobLedger:
@@ -102,7 +109,7 @@ class PostgresJobLedger:
             return cursor.rowcount == 1
 
     async def complete_batch(
-        self, claim: BatchClaim, worker: str, results: str, rows: RowBlock
+        self, claim: BatchClaim, worker: str, owner: str, results: str, rows: RowBlock
     ) -> Completion:
         """Record the rows and append every batch that now follows the appended ones."""
         operation = claim.job.operation
@@ -129,7 +136,7 @@ class PostgresJobLedger:
             )
             if cursor.rowcount != 1:
                 return Completion(False, await _completed(conn, operation))
-            gone = not await _append_ready(conn, operation, int(job[0]), results)
+            gone = not await _append_ready(conn, operation, int(job[0]), owner, results)
             return Completion(True, await _completed(conn, operation), results_gone=gone)
 
     async def claim_job(self, kind: str, worker: str, lease: float) -> Job | None:
@@ -206,7 +213,9 @@ async def _completed(conn: Connection, operation: str) -> int:
     return int(found[0]) if found is not None else 0
 
 
-async def _append_ready(conn: Connection, operation: str, appended: int, results: str) -> bool:
+async def _append_ready(
+    conn: Connection, operation: str, appended: int, owner: str, results: str
+) -> bool:
     # Append the done batches that follow the appended ones (the job's row is locked); False
     # when the result dataset is gone.
     cursor = await conn.execute(
@@ -221,13 +230,11 @@ async def _append_ready(conn: Connection, operation: str, appended: int, results
         blocks.append(RowBlock(dataset_pb2.Dataset.KIND_RESULTS, bytes(data or b""), int(count)))
     if not blocks:
         return True
-    cursor = await conn.execute(
-        b"SELECT seq, row_count, row_bytes FROM datasets WHERE name = %s FOR UPDATE", (results,)
-    )
+    cursor = await conn.execute(_LOCK_DATASET, (owner, results))
     dataset = await cursor.fetchone()
     if dataset is None:
         return False
-    seq, count, size = dataset
+    seq, _, count, size = dataset
     stored = pieces(blocks, count)
     await cursor.executemany(
         _INSERT_BLOCK, [(seq, at, block.count, block.data) for at, block in stored]
