@@ -54,8 +54,10 @@ def test_the_served_service_names() -> None:
         ),
         "yandex.cloud.ai.foundation_models.v1.TextGenerationBatchService",
         "yandex.cloud.operation.OperationService",
+        "yandex.cloud.ai.batch_inference.v1.BatchInferenceService",
     )
-    assert len(ROUTES) == 18 + 3  # Yandex: Completion, Get, Cancel
+    # Yandex: Completion, Get, Cancel, and BatchInferenceService's Describe, List, Cancel, Delete.
+    assert len(ROUTES) == 18 + 3 + 4
 
 
 async def served(handler: Handler | None) -> list[Any]:
