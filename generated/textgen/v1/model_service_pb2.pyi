@@ -188,8 +188,9 @@ class GenerateTextRequest(google.protobuf.message.Message):
     @property
     def logit_bias(self) -> google.protobuf.internal.containers.ScalarMap[builtins.str, builtins.float]:
         """Bias added to the score of given tokens, from -100 to 100 each: -100
-        in effect bans a token, 100 all but forces it. Keys are tokens as text,
-        as the model's tokenizer splits it; at most 100 entries.
+        in effect bans a token, 100 all but forces it. A key names a token by
+        its text, or by its id in the model's vocabulary written in decimal
+        (Vertex AI's form; LogprobsResult gives ids); at most 100 entries.
         """
 
     def __init__(
