@@ -153,8 +153,9 @@ class SamplingParams(_FrozenData):
     # occurrence (frequency_penalty); each from -2.0 up to 2.0, 0.0 for none.
     presence_penalty: float = 0.0
     frequency_penalty: float = 0.0
-    # (token text, bias) pairs sorted by token, each bias from -100 to 100 added to that
-    # token's score; empty for none. A tuple, so the params stay hashable: dict() it to look up.
+    # (token, bias) pairs sorted by token, each bias from -100 to 100 added to that token's
+    # score; a token is its text or its vocabulary id in decimal (the request's keys as sent);
+    # empty for none. A tuple, so the params stay hashable: dict() it to look up.
     logit_bias: tuple[tuple[str, float], ...] = ()
     # Reasoning before the answer (GenerationConfig.thinking_config): at most thinking_budget
     # tokens of it (None: as much as the model likes, 0: none), returned as thought parts
