@@ -3,7 +3,8 @@
 Resolving a base model's name gives the same answer for as long as the engine's catalog
 stays the same, so ModelResolver keeps each answer: a later request for that name and RPC
 skips the syntax check, the catalog lookup and the supported-method check. Tuned models are
-looked up in their store every time, since their state and owner can change between calls.
+looked up in their store every time, among the caller's own (a tuned model's name is its
+owner's: two principals may each have `tunedModels/x`), and since their state can change.
 Errors are those of `resolve_model`, in the same order. GetModel's `describe` answers a
 tuned model's name too, as a Model built from its record each time.
 """
