@@ -48,8 +48,8 @@ generate: protodeps
 check-generated: protodeps
 	rm -rf .build/check-generated
 	$(PY) tools/generate.py .build/check-generated $(DEPS)
-	@diff -r generated .build/check-generated >/dev/null || { \
-	  diff -r generated .build/check-generated | head -20; \
+	@diff -r -x __pycache__ generated .build/check-generated >/dev/null || { \
+	  diff -r -x __pycache__ generated .build/check-generated | head -20; \
 	  echo "generated/ is stale: run 'make generate' and commit the result"; exit 1; }
 	@echo "generated/ is up to date"
 
