@@ -217,6 +217,28 @@ async def test_a_notify_alone_wakes_a_waiter(
         assert ended.done and not ended.HasField("error")
 
 
+async def test_a_waiter_on_the_creating_replica_wakes_when_another_finishes(
+    database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A only takes the calls (its job workers are stopped); B runs and finishes the batch.
+    monkeypatch.setattr(watching, "FALLBACK_SECONDS", LONG)
+    gate = Gate()
+    async with replicas(database, gate, 2) as (a, _b):
+        await durable(a).stop()
+        gate.opened.clear()
+        async with textgen.AsyncClient(target(a), timeout=30) as client:
+            source = await client.datasets.create(["one", "two"], dataset_id="prompts")
+            job = await client.batches.create(MODEL, dataset=source.name)
+        await until(lambda: gate.held.get("B"))
+        async with operations_stub(a) as on_a:
+            waiter = asyncio.ensure_future(on_a.WaitOperation(long_wait(job.name)))
+            await until(lambda: waiting_on(a) == 1)
+            gate.opened.set()
+            done = await asyncio.wait_for(waiter, PROMPT)
+        assert done.done and not done.HasField("error")
+        assert {replica for replica, _ in gate.prompts} == {"B"}
+
+
 def durable(running: Running) -> DurableJobs:
     jobs = running.state.durable
     assert isinstance(jobs, DurableJobs)

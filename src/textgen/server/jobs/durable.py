@@ -113,6 +113,7 @@ class DurableJobs:
             "task_id": metadata.task_id,
         }
         await self.ledger.add(Job(name, BATCH, json.dumps(spec), metadata.total_batches))
+        self.operations.detach(name)  # any replica may finish it: waiters use the watch
         self._wake.set()
 
     async def _work(self) -> None:

@@ -298,6 +298,12 @@ class Operations:
             done.cancel()
             closing.cancel()
 
+    def detach(self, name: str) -> None:
+        """The work of `name` is not this process's (a durable store's job workers run it,
+        on any replica): keep no live state for it, so a wait here is woken through the
+        store's watch (see wait) whichever process finishes it."""
+        self._live.pop(name, None)
+
     def waiting(self, name: str) -> int:
         """How many wait() calls are waiting for the operation to finish."""
         live = self._live.get(name)
