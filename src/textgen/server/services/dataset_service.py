@@ -359,10 +359,14 @@ class _Tally:
 
 
 async def _still_wanted(context: grpc.aio.ServicerContext[Any, Any]) -> None:
-    # An upload stream ends the same way whether the client finished it or went away: a
-    # cancellation that arrived with its end is delivered on the next turn of the loop (as
-    # CancelledError here). After that, a cancelled or expired call stores nothing.
-    await asyncio.sleep(0)
+    # grpc.aio ends an upload stream the same way whether the client finished it or the call
+    # was cancelled (by the client, or by its deadline): the failed read counts as the end.
+    # But by then gRPC's core knows the call is over, so the next operation on it fails for
+    # certain: sending the (empty) initial metadata now raises CancelledError here for a
+    # call that is gone, and costs nothing more for one that is still live. Waiting a turn of
+    # the loop instead for the cancellation to arrive left about one in twelve cancelled
+    # uploads stored.
+    await context.send_initial_metadata(())
     if context.cancelled():
         raise make_error(code_pb2.CANCELLED, "The upload was cancelled: nothing was stored")
     remaining = context.time_remaining()
