@@ -60,7 +60,7 @@ async def test_a_long_answer_fills_max_output_tokens(live: Api) -> None:
     assert len(words.text.split()) == 40
 
 
-async def test_citations_reach_text_and_content_answers(live: Api) -> None:
+async def test_citations_reach_text_content_and_message_answers(live: Api) -> None:
     prompt = 'Finish the line "To be, or not to be, that is the question"'
     passage = SOURCES[0].passage
     text = await live(lambda c: c.models.generate_text("text-bison-001", prompt))
@@ -76,6 +76,10 @@ async def test_citations_reach_text_and_content_answers(live: Api) -> None:
         chunks[-1].raw.candidates[0].citation_metadata
         == content.raw.candidates[0].citation_metadata
     )
+    message = await live(lambda c: c.models.generate_message("chat-bison-001", prompt))
+    (quoted,) = message.raw.candidates[0].citation_metadata.citation_sources
+    assert quoted.uri == SOURCES[0].uri
+    assert message.raw.candidates[0].content[quoted.start_index : quoted.end_index] == passage
 
 
 def config(**settings: Any) -> dict[str, Any]:

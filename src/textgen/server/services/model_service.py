@@ -228,9 +228,9 @@ class ModelServicer(model_service_pb2_grpc.ModelServiceServicer):
                     content_filter(f"Candidate {item.index} was blocked for safety.")
                 )
             else:
-                response.candidates.append(
-                    message_pb2.Message(author=author, content=item.candidate.text())
-                )
+                message = response.candidates.add(author=author, content=item.candidate.text())
+                if item.candidate.citation_metadata is not None:  # only when the engine cites
+                    message.citation_metadata.CopyFrom(item.candidate.citation_metadata)
         return response
 
     async def CountMessageTokens(
