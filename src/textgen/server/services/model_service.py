@@ -45,7 +45,6 @@ from textgen.server.validation.rules import ensure, violations
 from textgen.v1 import (
     content_pb2,
     generation_pb2,
-    message_pb2,
     model_pb2,
     model_service_pb2,
     model_service_pb2_grpc,
