@@ -21,8 +21,15 @@ TOKEN_PATTERN = re.compile(r"\w+|[^\w\s]")
 _MARKS = "".join(
     char for char in map(chr, range(128)) if not (char.isalnum() or char == "_" or char.isspace())
 )
-_DELETE_MARKS = str.maketrans("", "", _MARKS)
-_MARKS_TO_SPACES = str.maketrans(_MARKS, " " * len(_MARKS))
+# bytes.split() knows fewer whitespace characters than str does (not \x1c-\x1f), so the
+# table turns those into spaces as well as the marks.
+_UNSPLIT_SPACES = "".join(
+    char for char in map(chr, range(128)) if char.isspace() and not char.encode().isspace()
+)
+_MARK_BYTES = _MARKS.encode()
+_SEPARATORS = bytes.maketrans(
+    (_MARKS + _UNSPLIT_SPACES).encode(), b" " * len(_MARKS + _UNSPLIT_SPACES)
+)
 
 
 def tokens(text: str) -> list[str]:
@@ -34,10 +41,11 @@ def count_tokens(text: str) -> int:
     """How many tokens text holds."""
     if not text.isascii():
         return len(TOKEN_PATTERN.findall(text))
-    # ASCII text (nearly all of it) is counted without building the tokens: each mark is a
-    # token, and so is each run of word characters left once marks become spaces.
-    marks = len(text) - len(text.translate(_DELETE_MARKS))
-    return marks + len(text.translate(_MARKS_TO_SPACES).split())
+    # ASCII text (nearly all of it) is counted as bytes, without building the tokens: each
+    # mark is a token, and so is each run of word characters left once marks are spaces.
+    data = text.encode()
+    marks = len(data) - len(data.translate(None, _MARK_BYTES))
+    return marks + len(data.translate(_SEPARATORS).split())
 
 
 def truncate(text: str, limit: int) -> tuple[str, bool]:
