@@ -184,9 +184,7 @@ async def test_completion_is_resent_with_its_request_id(live: Api, fake: FakeSer
     listed = await live.items(lambda c: c.batches.list())
     assert [listed_job.name for listed_job in listed] == [job.name]
     # A create repeated by the application with the same id starts nothing new.
-    again = await live(
-        lambda c: c.batches.create(TEXT_MODEL, dataset="once", request_id=sent[0])
-    )
+    again = await live(lambda c: c.batches.create(TEXT_MODEL, dataset="once", request_id=sent[0]))
     assert again.name == job.name
     fresh = await live(lambda c: c.batches.create(TEXT_MODEL, dataset="once"))
     assert fresh.name != job.name
