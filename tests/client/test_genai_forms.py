@@ -361,3 +361,27 @@ async def test_text_enum_answers_parse_as_the_enum(api: Api, stub: StubServer) -
         )
     )
     assert quoted.parsed is InstrumentEnum.KEYBOARD
+
+
+async def test_text_enum_answers_from_the_fake_server(live: Api) -> None:
+    # The seed's exact call, served: the fake answers the value the prompt mentions, else
+    # one of the values, and the client reads it as the enum.
+    config = {"response_mime_type": "text/x.enum", "response_schema": InstrumentEnum}
+    mentioned = await live(
+        lambda c: c.models.generate_content(FLASH, "Is a piano a keyboard?", config=config)
+    )
+    assert mentioned.text == "Keyboard" and mentioned.parsed is InstrumentEnum.KEYBOARD
+    plain = await live(
+        lambda c: c.models.generate_content(
+            FLASH, "What instrument plays multiple notes at once?", config=config
+        )
+    )
+    assert isinstance(plain.parsed, InstrumentEnum)
+    # Without values to choose from, the request is refused naming the schema field.
+    with pytest.raises(errors.InvalidArgument) as caught:
+        await live(
+            lambda c: c.models.generate_content(
+                FLASH, "Pick one", config={"response_mime_type": "text/x.enum"}
+            )
+        )
+    assert [v.field for v in caught.value.field_violations] == ["generation_config.response_schema"]

@@ -25,7 +25,7 @@ from textgen.server.validation.rules import (
     non_empty,
 )
 from textgen.server.validation.schema_limits import document_faults, schema_faults
-from textgen.v1 import message_pb2, model_pb2, safety_pb2
+from textgen.v1 import generation_pb2, message_pb2, model_pb2, safety_pb2
 
 MAX_CANDIDATES = 8
 MAX_LOGPROBS = 20  # top alternatives per token, as upstream allows
@@ -40,7 +40,9 @@ CONTENT_MAX_TEMPERATURE = 2.0
 
 JSON_MIME_TYPE = "application/json"
 TEXT_MIME_TYPE = "text/plain"
-RESPONSE_MIME_TYPES = frozenset({"", TEXT_MIME_TYPE, JSON_MIME_TYPE})
+# The answer is one of the values the response schema enumerates, as plain text.
+ENUM_MIME_TYPE = "text/x.enum"
+RESPONSE_MIME_TYPES = frozenset({"", TEXT_MIME_TYPE, JSON_MIME_TYPE, ENUM_MIME_TYPE})
 
 # RPC -> the REST method names (Model.supported_generation_methods) that allow it.
 REQUIRED_METHODS: dict[str, tuple[str, ...]] = {
@@ -80,7 +82,7 @@ def sampling_rules(max_temperature: float) -> list[AnyRule]:
         Rule(
             "response_mime_type",
             lambda v: v in RESPONSE_MIME_TYPES,
-            "must be text/plain or application/json",
+            f"must be {TEXT_MIME_TYPE}, {JSON_MIME_TYPE} or {ENUM_MIME_TYPE}",
         ),
         *(
             Rule(name, _penalty, f"must be at least -{MAX_PENALTY:g} and less than {MAX_PENALTY:g}")
@@ -226,6 +228,20 @@ def _response_json_schema_rules(name: str) -> list[AnyRule]:
     ]
 
 
+def _enumerates(config: generation_pb2.GenerationConfig) -> bool:
+    """Whether the config's response_schema lists enum values (a JSON Schema document is
+    for application/json answers only, see below)."""
+    return config.HasField("response_schema") and len(config.response_schema.enum) > 0
+
+
+# An enum answer needs the values to choose from.
+ENUM_ANSWER_RULE = CrossRule(
+    "response_schema",
+    lambda config: config.response_mime_type != ENUM_MIME_TYPE or _enumerates(config),
+    f"response_mime_type {ENUM_MIME_TYPE} needs a response_schema that lists enum values",
+)
+
+
 # GenerationConfig may carry a JSON Schema document for the answer in either of two fields,
 # response_json_schema (24, what gRPC clients set) and response_json_schema_ordered (28,
 # where REST's `responseJsonSchema` lands; generation.proto says why). Both follow the same
@@ -263,6 +279,7 @@ CONTENT_SAMPLING_RULES = [
     Rule("logprobs", between(0, MAX_LOGPROBS), f"must be between 0 and {MAX_LOGPROBS}"),
     TreeRule("response_schema", schema_faults),
     *RESPONSE_JSON_SCHEMA_RULES,
+    ENUM_ANSWER_RULE,
 ]
 
 # GenerateText, StreamGenerateText and CountTextTokens.

@@ -8,7 +8,9 @@ one in textgen.testing.fake_engine):
 2. A tuned adapter's memorised output, when the prompt is one of its training inputs (in JSON
    mode, only if that output is itself valid JSON).
 3. In JSON mode (``response_mime_type == "application/json"``), JSON that conforms to
-   ``response_schema`` (see json_values), or ``{"answer": "..."}`` without one.
+   ``response_schema`` (see json_values), or ``{"answer": "..."}`` without one. With
+   ``"text/x.enum"``, one of the schema's enum values as plain text: the one the prompt
+   mentions first, else one drawn as plain text is (so candidates may differ).
 4. When the last turn holds function responses, a sentence stating what they returned.
 5. Pseudo-text from a fixed word list, seeded by the model name, the whole prompt, the
    candidate index and, when temperature > 0, ``params.seed`` or else the engine's seed. So
@@ -47,7 +49,7 @@ import itertools
 import json
 import random
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
-from typing import TYPE_CHECKING, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from textgen.server.engine import (
     FinishReason,
@@ -73,6 +75,7 @@ if TYPE_CHECKING:
 # request that uses them (function-level imports below), so starting a server is quicker.
 
 JSON_MIME_TYPE = "application/json"
+ENUM_MIME_TYPE = "text/x.enum"
 # Without a response_schema, JSON mode answers an object with one string member.
 DEFAULT_JSON_SCHEMA = {"type": "object", "properties": {"answer": {"type": "string"}}}
 # How many tokens each streamed text delta holds at most.
@@ -258,6 +261,10 @@ class FakeEngine:
         if recalled is not None:
             return [recalled if json_mode else directed(recalled)] * count, ()
         words = vocabulary(params.top_k, params.top_p)
+        if params.response_mime_type == ENUM_MIME_TYPE and params.response_schema:
+            return [
+                self._enum_value(request, params.response_schema, index) for index in range(count)
+            ], ()
         if json_mode:
             schema = params.response_schema or DEFAULT_JSON_SCHEMA
             fingerprint = _fingerprint(request)
@@ -299,6 +306,16 @@ class FakeEngine:
         """The random source for one candidate (and purpose, beside its text); seeds matter
         only when temperature > 0."""
         return seeded(*self._key(request, fingerprint, index), *purpose)
+
+    def _enum_value(self, request: GenerationInput, schema: dict[str, Any], index: int) -> str:
+        """An enum answer: the value the prompt mentions first, else a drawn one."""
+        from textgen.testing.fake_engine.mentions import Mentions  # noqa: PLC0415
+
+        values = [str(value) for value in schema.get("enum", ())] or [""]
+        mentioned = Mentions(request.prompt_text()).choice(values)
+        if mentioned is not None:
+            return mentioned
+        return values[self._draws(request, _fingerprint(request), index)[0] % len(values)]
 
     def _draws(self, request: GenerationInput, fingerprint: bytes, index: int) -> bytes:
         """The bytes one candidate's plain text is drawn from, keyed as `_source` is."""
