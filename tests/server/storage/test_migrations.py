@@ -25,13 +25,8 @@ from textgen.server.storage import (
     migrations,
 )
 from textgen.server.storage.backends import open_backend
-from textgen.server.storage.sql_tables import (
-    OPERATIONS,
-    POSTGRES,
-    SQLITE,
-    TUNED_MODELS,
-    Dialect,
-)
+from textgen.server.storage.sql_table import POSTGRES, SQLITE, Dialect
+from textgen.server.storage.sql_tables import OPERATIONS, TUNED_MODELS
 
 # Runs one statement (with `?` placeholders) and answers its rows, if it has any.
 Execute = Callable[[str, Sequence[Any]], list[Any]]

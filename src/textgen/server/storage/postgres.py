@@ -1,6 +1,6 @@
 """The PostgreSQL stores: psycopg 3 with its async connection pool, for one or many replicas.
 
-Every statement of textgen.server.storage.sql_tables runs on a pooled connection in
+Every statement of textgen.server.storage.sql_table(s) runs on a pooled connection in
 autocommit mode (one statement, one transaction); a dataset created with rows and an append
 are transactions, and an append locks its dataset's row (SELECT ... FOR UPDATE) so two
 replicas appending at once number their rows one after the other. The schema comes from
@@ -24,13 +24,12 @@ from psycopg_pool import AsyncConnectionPool
 
 from textgen.server.storage import migrations
 from textgen.server.storage.datasets import DatasetRecord, RowBlock
+from textgen.server.storage.sql_table import POSTGRES, Row
 from textgen.server.storage.sql_tables import (
     FIND_DATASET,
     GROW_DATASET,
     INSERT_BLOCK,
     INSERT_DATASET,
-    POSTGRES,
-    Row,
     SqlDatasetReads,
     SqlOperationStore,
     SqlTunedModelStore,

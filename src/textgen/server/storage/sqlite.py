@@ -27,13 +27,12 @@ from typing import Any, TypeVar
 
 from textgen.server.storage import migrations
 from textgen.server.storage.datasets import DatasetRecord, RowBlock
+from textgen.server.storage.sql_table import SQLITE, Row
 from textgen.server.storage.sql_tables import (
     FIND_DATASET,
     GROW_DATASET,
     INSERT_BLOCK,
     INSERT_DATASET,
-    SQLITE,
-    Row,
     SqlDatasetReads,
     SqlOperationStore,
     SqlTunedModelStore,
