@@ -21,6 +21,9 @@ from textgen.v1 import dataset_pb2, dataset_service_pb2
 
 Kind = dataset_pb2.Dataset.Kind
 
+# A block of more rows than this is stored as several, so a read decodes little it does not use.
+MAX_BLOCK_ROWS = 1000
+
 
 @dataclass(frozen=True)
 class RowBlock:
@@ -56,6 +59,19 @@ class RowBlock:
             dataset_pb2.Dataset.KIND_RESULTS, container.SerializeToString(), len(container.rows)
         )
 
+    def split(self, size: int = MAX_BLOCK_ROWS) -> list[RowBlock]:
+        """The block as pieces of at most `size` rows, in order (none when it is empty)."""
+        if self.count <= size:
+            return [self] if self.count else []
+        if self.kind == dataset_pb2.Dataset.KIND_RESULTS:
+            results = dataset_service_pb2.StreamDatasetRowsResponse.FromString(self.data).rows
+            return [
+                RowBlock.of_results(row.result for row in results[at : at + size])
+                for at in range(0, len(results), size)
+            ]
+        prompts = dataset_service_pb2.UploadDatasetChunk.FromString(self.data).rows
+        return [RowBlock.of_prompts(prompts[at : at + size]) for at in range(0, len(prompts), size)]
+
     def decode(
         self, first_index: int, start: int = 0, stop: int | None = None
     ) -> list[dataset_pb2.DatasetRow]:
@@ -72,6 +88,24 @@ class RowBlock:
             dataset_pb2.DatasetRow(index=index, prompt=prompt)
             for index, prompt in enumerate(prompts, first_index + start)
         ]
+
+
+def check_kind(kind: int, blocks: Sequence[RowBlock]) -> None:
+    """ValueError unless every block is of the dataset's kind."""
+    if any(block.kind != kind for block in blocks):
+        raise ValueError("a block of rows must be of the dataset's kind")
+
+
+def pieces(blocks: Sequence[RowBlock], first_index: int) -> list[tuple[int, RowBlock]]:
+    """The blocks as a store keeps them: pieces of at most MAX_BLOCK_ROWS rows, each with the
+    index of its first row, numbered on from `first_index` (empty blocks are left out)."""
+    found: list[tuple[int, RowBlock]] = []
+    at = first_index
+    for block in blocks:
+        for piece in block.split():
+            found.append((at, piece))
+            at += piece.count
+    return found
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,8 @@ the interfaces require. They are not for use from several threads at once.
 Tuned models and datasets (and a dataset's rows) are kept by owner and name, operations by
 name. What is kept is a private copy: operations as their encoded bytes (a finished operation
 costs little more than its proto's size), tuned models and datasets as copies of their
-protos, rows as encoded blocks of at most MAX_BLOCK_ROWS rows. Reads build new objects.
+protos, rows as encoded blocks of at most datasets.MAX_BLOCK_ROWS rows. Reads build new
+objects.
 """
 
 from __future__ import annotations
@@ -20,14 +21,17 @@ from typing import Generic, TypeVar
 
 from google.protobuf.message import Message
 
-from textgen.server.storage.datasets import DatasetRecord, RowBlock, RowUsage
+from textgen.server.storage.datasets import (
+    DatasetRecord,
+    RowBlock,
+    RowUsage,
+    check_kind,
+    pieces,
+)
 from textgen.server.storage.operations import Operation, StoredOperation
 from textgen.server.storage.table import FIRST_VERSION, Record, Versioned
-from textgen.server.storage.tuned_models import TunedModelRecord
-from textgen.v1 import dataset_pb2, dataset_service_pb2
-
-# A block of more rows than this is kept as several, so a read decodes little it does not use.
-MAX_BLOCK_ROWS = 1000
+from textgen.server.storage.tuned_models import TunedModelRecord, search_text
+from textgen.v1 import dataset_pb2
 
 K = TypeVar("K", str, tuple[str, str])  # how records are found: by name, or owner and name
 R = TypeVar("R", bound=Record)
@@ -260,7 +264,7 @@ class MemoryTunedModelStore(_OwnedMemoryTable[TunedModelRecord, TunedModelRecord
         wanted = [word.lower() for word in words]
 
         def match(record: TunedModelRecord) -> bool:
-            text = f"{record.model.display_name}\n{record.model.description}".lower()
+            text = search_text(record.model)
             return all(word in text for word in wanted)
 
         return self._select(owner, prefix, start, limit, match if wanted else None)
@@ -281,14 +285,10 @@ class _Rows:
         self.count = 0
         self.size = 0  # encoded bytes
 
-    def check(self, block: RowBlock) -> None:
-        if block.kind != self.kind:
-            raise ValueError("a block of rows must be of the dataset's kind")
-
     def append(self, block: RowBlock) -> None:
-        for piece in _split(block):
+        for first, piece in pieces([block], self.count):
             self.blocks.append(piece)
-            self.starts.append(self.count)
+            self.starts.append(first)
             self.count += piece.count
             self.size += len(piece.data)
 
@@ -300,23 +300,6 @@ class _Rows:
             rows.extend(block.decode(first, max(start - first, 0), stop - first))
             number += 1
         return rows
-
-
-def _split(block: RowBlock) -> list[RowBlock]:
-    # A block as pieces of at most MAX_BLOCK_ROWS rows.
-    if block.count <= MAX_BLOCK_ROWS:
-        return [block] if block.count else []
-    if block.kind == dataset_pb2.Dataset.KIND_RESULTS:
-        results = dataset_service_pb2.StreamDatasetRowsResponse.FromString(block.data).rows
-        return [
-            RowBlock.of_results(row.result for row in results[at : at + MAX_BLOCK_ROWS])
-            for at in range(0, len(results), MAX_BLOCK_ROWS)
-        ]
-    prompts = dataset_service_pb2.UploadDatasetChunk.FromString(block.data).rows
-    return [
-        RowBlock.of_prompts(prompts[at : at + MAX_BLOCK_ROWS])
-        for at in range(0, len(prompts), MAX_BLOCK_ROWS)
-    ]
 
 
 class MemoryDatasetStore(_OwnedMemoryTable[DatasetRecord, DatasetRecord]):
@@ -338,8 +321,7 @@ class MemoryDatasetStore(_OwnedMemoryTable[DatasetRecord, DatasetRecord]):
     async def create(self, record: DatasetRecord, rows: Sequence[RowBlock] = ()) -> bool:
         """Insert the dataset with its first rows unless its owner has one of its name."""
         kept = _Rows(record.dataset.kind)
-        for block in rows:
-            kept.check(block)
+        check_kind(kept.kind, rows)
         if not await super().create(record):
             return False
         for block in rows:
@@ -362,7 +344,7 @@ class MemoryDatasetStore(_OwnedMemoryTable[DatasetRecord, DatasetRecord]):
         kept = self._rows.get((owner, name))
         if kept is None:
             return None
-        kept.check(rows)
+        check_kind(kept.kind, [rows])
         kept.append(rows)
         return kept.count
 

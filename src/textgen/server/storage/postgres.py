@@ -23,7 +23,7 @@ from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
 from textgen.server.storage import migrations
-from textgen.server.storage.datasets import DatasetRecord, RowBlock
+from textgen.server.storage.datasets import DatasetRecord, RowBlock, check_kind, pieces
 from textgen.server.storage.sql_table import POSTGRES, Row
 from textgen.server.storage.sql_tables import (
     FIND_DATASET,
@@ -33,8 +33,6 @@ from textgen.server.storage.sql_tables import (
     SqlDatasetReads,
     SqlOperationStore,
     SqlTunedModelStore,
-    check_kind,
-    pieces,
 )
 
 # The advisory lock that serialises migrations (any constant shared by every replica).

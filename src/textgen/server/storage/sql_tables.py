@@ -18,7 +18,7 @@ import pickle
 from collections.abc import Sequence
 from typing import Any
 
-from textgen.server.storage.datasets import DatasetRecord, RowBlock, RowUsage
+from textgen.server.storage.datasets import DatasetRecord, RowBlock, RowUsage, pieces
 from textgen.server.storage.operations import Operation, StoredOperation
 from textgen.server.storage.sql_table import (
     BY_NAME,
@@ -31,29 +31,24 @@ from textgen.server.storage.sql_table import (
     SqlOwnedTable,
 )
 from textgen.server.storage.table import Versioned
-from textgen.server.storage.tuned_models import TunedModelRecord
+from textgen.server.storage.tuned_models import TunedModelRecord, search_text
 from textgen.server.storage.watch import DoneWatch
-from textgen.v1 import dataset_pb2, dataset_service_pb2, model_pb2, tuned_model_pb2
+from textgen.v1 import dataset_pb2, model_pb2, tuned_model_pb2
 
-__all__ = [  # POSTGRES stays importable from here for the ledger modules
+__all__ = [  # POSTGRES and pieces stay importable from here for the ledger modules
     "DATASETS",
     "FIND_DATASET",
     "GROW_DATASET",
     "INSERT_BLOCK",
     "INSERT_DATASET",
-    "MAX_BLOCK_ROWS",
     "OPERATIONS",
     "POSTGRES",
     "TUNED_MODELS",
     "SqlDatasetReads",
     "SqlOperationStore",
     "SqlTunedModelStore",
-    "check_kind",
     "pieces",
 ]
-
-# A block of more rows than this is stored as several, so a read decodes little it does not use.
-MAX_BLOCK_ROWS = 1000
 
 # --- operations ----------------------------------------------------------------------------
 
@@ -137,7 +132,7 @@ def _encode_tuned(record: TunedModelRecord) -> tuple[Any, ...]:
         json.dumps([list(pair) for pair in record.examples]),
         None if record.adapter is None else pickle.dumps(record.adapter),
         record.operation_name,
-        f"{model.display_name}\n{model.description}".lower(),
+        search_text(model),
     )
 
 
@@ -214,40 +209,6 @@ INSERT_BLOCK = (
 GROW_DATASET = "UPDATE datasets SET row_count = ?, row_bytes = ? WHERE seq = ?"
 # A dataset's row position and kind, by owner and name (an append's first read).
 FIND_DATASET = "SELECT seq, kind, row_count, row_bytes FROM datasets WHERE owner = ? AND name = ?"
-
-
-def check_kind(kind: int, blocks: Sequence[RowBlock]) -> None:
-    """ValueError unless every block is of the dataset's kind."""
-    if any(block.kind != kind for block in blocks):
-        raise ValueError("a block of rows must be of the dataset's kind")
-
-
-def pieces(blocks: Sequence[RowBlock], first_index: int) -> list[tuple[int, RowBlock]]:
-    """The blocks as stored: pieces of at most MAX_BLOCK_ROWS rows, each with the index of
-    its first row, numbered on from `first_index` (empty blocks are left out)."""
-    found: list[tuple[int, RowBlock]] = []
-    at = first_index
-    for block in blocks:
-        for piece in _split(block):
-            found.append((at, piece))
-            at += piece.count
-    return found
-
-
-def _split(block: RowBlock) -> list[RowBlock]:
-    if block.count <= MAX_BLOCK_ROWS:
-        return [block] if block.count else []
-    if block.kind == dataset_pb2.Dataset.KIND_RESULTS:
-        results = dataset_service_pb2.StreamDatasetRowsResponse.FromString(block.data).rows
-        return [
-            RowBlock.of_results(row.result for row in results[at : at + MAX_BLOCK_ROWS])
-            for at in range(0, len(results), MAX_BLOCK_ROWS)
-        ]
-    prompts = dataset_service_pb2.UploadDatasetChunk.FromString(block.data).rows
-    return [
-        RowBlock.of_prompts(prompts[at : at + MAX_BLOCK_ROWS])
-        for at in range(0, len(prompts), MAX_BLOCK_ROWS)
-    ]
 
 
 class SqlDatasetReads(SqlOwnedTable[DatasetRecord]):

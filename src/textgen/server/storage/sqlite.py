@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from textgen.server.storage import migrations
-from textgen.server.storage.datasets import DatasetRecord, RowBlock
+from textgen.server.storage.datasets import DatasetRecord, RowBlock, check_kind, pieces
 from textgen.server.storage.sql_table import SQLITE, Row
 from textgen.server.storage.sql_tables import (
     FIND_DATASET,
@@ -36,8 +36,6 @@ from textgen.server.storage.sql_tables import (
     SqlDatasetReads,
     SqlOperationStore,
     SqlTunedModelStore,
-    check_kind,
-    pieces,
 )
 
 T = TypeVar("T")

@@ -32,6 +32,12 @@ class TunedModelRecord:
         return self.model.name
 
 
+def search_text(model: tuned_model_pb2.TunedModel) -> str:
+    """What a listing's `words` are looked for in: the display name and the description,
+    lower-cased."""
+    return f"{model.display_name}\n{model.description}".lower()
+
+
 class TunedModelStore(Table[TunedModelRecord], Protocol):
     """Tuned models by owner and name (see textgen.server.storage.table for what is
     atomic)."""
