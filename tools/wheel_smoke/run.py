@@ -13,6 +13,7 @@ SIGTERM. Nothing here imports the project's source tree: the suites run from a c
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import shutil
@@ -26,6 +27,31 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 MODEL = "models/text-bison-001"
+
+
+# Reads a model over HTTP/JSON and prints its name.
+_HTTP_PROBE = """
+import json, sys, urllib.request
+with urllib.request.urlopen(sys.argv[1], timeout=30) as reply:
+    print(json.load(reply)["name"])
+"""
+
+# Imports each module named on the command line; prints, as JSON, those that failed and why:
+# "extra <name>" when the missing module is one an extra installs, the error otherwise.
+_IMPORT_PROBE = """
+import importlib, json, sys
+from textgen._extras import EXTRAS
+failed = {}
+for name in sys.argv[1:]:
+    try:
+        importlib.import_module(name)
+    except ModuleNotFoundError as error:
+        top = (error.name or "").partition(".")[0]
+        failed[name] = f"extra {EXTRAS[top]}" if top in EXTRAS else repr(error)
+    except Exception as error:
+        failed[name] = repr(error)
+print(json.dumps(failed))
+"""
 
 
 class SmokeError(AssertionError):
@@ -56,6 +82,8 @@ class Smoke:
         self.wheel = wheel
         self.workdir = workdir
         self.checks = 0
+        # Modules that import only with an extra installed (found without extras).
+        self.needs_extras: list[str] = []
         if workdir.exists():
             shutil.rmtree(workdir)
         workdir.mkdir(parents=True)
@@ -93,24 +121,44 @@ class Smoke:
         self.pytest_runs("plugin_suite", "-o", "asyncio_mode=auto", expect_passed=4)
 
     def with_extras(self) -> None:
-        """The same wheel with the server and cli extras."""
-        self.pip("install", f"{self.wheel}[server,cli]")
+        """The same wheel with every extra."""
+        self.pip("install", f"{self.wheel}[server,cli,http,postgres]")
+        self.import_extra_modules()
         self.serve_answers()
         self.pytest_runs("unrelated_suite", expect_passed=1)
         self.pytest_runs("plugin_suite", "test_sync.py", "test_strict.py", expect_passed=3)
 
     # --- checks ----------------------------------------------------------------------------------
 
-    def import_every_module(self) -> None:
-        names = sorted(
+    def module_names(self) -> list[str]:
+        return sorted(
             name.removesuffix(".py").removesuffix("/__init__").replace("/", ".")
             for name in zipfile.ZipFile(self.wheel).namelist()
             if name.startswith("textgen/") and name.endswith(".py")
         )
-        probe = "import importlib, sys\nfor name in sys.argv[1:]: importlib.import_module(name)"
-        self.run_python(probe, *names)
+
+    def import_every_module(self) -> None:
+        """Every module imports without extras, except the few that implement an extra
+        (the HTTP server, the PostgreSQL store): those may fail only for want of a module
+        textgen._extras maps to an extra, so users get the pip line that fixes it."""
+        names = self.module_names()
+        result = self.run([str(self.python), "-c", _IMPORT_PROBE, *names], timeout=120)
+        self.expect(result.returncode == 0, "python import probe", result)
+        needing = json.loads(result.stdout)
+        self.needs_extras = sorted(needing)
+        bad = {name: why for name, why in needing.items() if not why.startswith("extra ")}
+        self.expect(not bad, f"modules that fail to import without extras: {bad}", result)
         packages = {name for name in names if not name.rsplit(".", 1)[-1].startswith("_")}
-        self.passed(f"imported all {len(names)} modules ({len(packages)} public) with no extras")
+        self.passed(
+            f"imported {len(names) - len(needing)} of {len(names)} modules ({len(packages)} "
+            f"public) with no extras; the rest need an extra: {needing}"
+        )
+
+    def import_extra_modules(self) -> None:
+        """With the extras installed, the modules that needed them import too."""
+        probe = "import importlib, sys\nfor name in sys.argv[1:]: importlib.import_module(name)"
+        self.run_python(probe, *self.needs_extras)
+        self.passed(f"with the extras, imported {', '.join(self.needs_extras) or 'nothing more'}")
 
     def client_calls_a_fake_server(self) -> None:
         probe = f"""
@@ -151,7 +199,18 @@ asyncio.run(main())
 
     def serve_answers(self) -> None:
         process = subprocess.Popen(
-            [str(self.textgen), "serve", "--port", "0", "--host", "127.0.0.1"],
+            [
+                str(self.textgen),
+                "serve",
+                "--port",
+                "0",
+                "--host",
+                "127.0.0.1",
+                "--http-port",
+                "0",
+                "--store",
+                f"sqlite:///{self.workdir / 'state.db'}",
+            ],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -166,6 +225,15 @@ asyncio.run(main())
                 _, err = process.communicate(timeout=10)
                 raise SmokeError(f"textgen serve did not start: {line!r}\n{err}")
             target = match.group(1)
+            http = re.search(r"HTTP/JSON on (\S+)", process.stdout.readline())
+            if http is None:
+                raise SmokeError("textgen serve --http-port 0 printed no HTTP address")
+            fetched = self.run(
+                [str(self.python), "-c", _HTTP_PROBE, f"{http.group(1)}/v1/{MODEL}"], timeout=60
+            )
+            self.expect(
+                fetched.returncode == 0 and fetched.stdout.strip() == MODEL, "HTTP GET", fetched
+            )
             result = self.run([str(self.textgen), "--target", target, "generate", MODEL, "Hi"])
             self.expect(result.returncode == 0 and result.stdout.strip(), "CLI generate", result)
             health = f"""
@@ -189,7 +257,12 @@ with grpc.insecure_channel("{target}") as channel:
             if process.poll() is None:
                 process.kill()
                 process.wait()
-        self.passed("textgen serve answered the CLI and a health check, then stopped on SIGTERM")
+        if not (self.workdir / "state.db").exists():
+            raise SmokeError("textgen serve --store sqlite:/// made no database file")
+        self.passed(
+            "textgen serve on a SQLite store answered HTTP/JSON, the CLI and a health check, "
+            "then stopped on SIGTERM"
+        )
 
     def pytest_runs(
         self,
