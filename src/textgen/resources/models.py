@@ -2,25 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 from textgen import _convert
-from textgen._calls import (
-    Call,
-    Paged,
-    Plan,
-    Program,
-    Streamed,
-    call,
-    mapped,
-    method,
-    paged,
-    streamed,
-)
-from textgen._convert import ContentsInput, MessageInput
+from textgen._calls import Call, Paged, Plan, Program, Streamed, call, method, paged
+from textgen._convert import ContentsInput
 from textgen._shells import AsyncRunner, SyncRunner
-from textgen.resources import _content, _embedding
+from textgen.resources import _content
 from textgen.resources._base import (
     Resource,
     async_call,
@@ -31,24 +20,41 @@ from textgen.resources._base import (
     sync_stream,
 )
 from textgen.resources._content import SERVICE, model_name
-from textgen.resources._embedding import ContentInput, EmbedConfigInput, EmbedInput
-from textgen.types import (
-    ConfigInput,
-    ContentResponse,
-    EmbedContentResponse,
-    MessageResponse,
-    SafetySettingsInput,
-    TextChunk,
-    TextResponse,
-    TokenCount,
+from textgen.resources._embedding import (
+    BATCH_EMBED_CONTENTS,
+    BATCH_EMBED_TEXT,
+    EMBED_CONTENT,
+    EMBED_TEXT,
+    EmbeddingCalls,
 )
-from textgen.v1 import (
-    content_pb2,
-    message_pb2,
-    model_pb2,
-    model_service_pb2,
-    text_pb2,
+from textgen.resources._text import (
+    COUNT_MESSAGE_TOKENS,
+    COUNT_TEXT_TOKENS,
+    GENERATE_MESSAGE,
+    GENERATE_TEXT,
+    STREAM_GENERATE_TEXT,
+    TextCalls,
 )
+from textgen.types import ConfigInput, ContentResponse, TokenCount
+from textgen.v1 import model_pb2, model_service_pb2
+
+__all__ = [  # the methods of every ModelService RPC stay importable from here
+    "BATCH_EMBED_CONTENTS",
+    "BATCH_EMBED_TEXT",
+    "COUNT_MESSAGE_TOKENS",
+    "COUNT_TEXT_TOKENS",
+    "COUNT_TOKENS",
+    "EMBED_CONTENT",
+    "EMBED_TEXT",
+    "GENERATE_MESSAGE",
+    "GENERATE_TEXT",
+    "GET_MODEL",
+    "LIST_MODELS",
+    "STREAM_GENERATE_TEXT",
+    "AsyncModels",
+    "ModelCalls",
+    "Models",
+]
 
 pb = model_service_pb2
 # Every ModelService method reads or computes; none changes state, so all may be retried.
@@ -56,80 +62,10 @@ GET_MODEL = method(SERVICE, "GetModel", pb.GetModelRequest, model_pb2.Model, ide
 LIST_MODELS = method(
     SERVICE, "ListModels", pb.ListModelsRequest, pb.ListModelsResponse, idempotent=True
 )
-GENERATE_TEXT = method(
-    SERVICE, "GenerateText", pb.GenerateTextRequest, pb.GenerateTextResponse, idempotent=True
-)
-STREAM_GENERATE_TEXT = method(
-    SERVICE,
-    "StreamGenerateText",
-    pb.GenerateTextRequest,
-    pb.GenerateTextResponse,
-    idempotent=True,
-    streaming=True,
-)
-COUNT_TEXT_TOKENS = method(
-    SERVICE,
-    "CountTextTokens",
-    pb.CountTextTokensRequest,
-    pb.CountTextTokensResponse,
-    idempotent=True,
-)
-GENERATE_MESSAGE = method(
-    SERVICE,
-    "GenerateMessage",
-    pb.GenerateMessageRequest,
-    pb.GenerateMessageResponse,
-    idempotent=True,
-)
-COUNT_MESSAGE_TOKENS = method(
-    SERVICE,
-    "CountMessageTokens",
-    pb.CountMessageTokensRequest,
-    pb.CountMessageTokensResponse,
-    idempotent=True,
-)
-EMBED_TEXT = method(
-    SERVICE, "EmbedText", pb.EmbedTextRequest, pb.EmbedTextResponse, idempotent=True
-)
-BATCH_EMBED_TEXT = method(
-    SERVICE, "BatchEmbedText", pb.BatchEmbedTextRequest, pb.BatchEmbedTextResponse, idempotent=True
-)
 COUNT_TOKENS = method(
     SERVICE, "CountTokens", pb.CountTokensRequest, pb.CountTokensResponse, idempotent=True
 )
-EMBED_CONTENT = method(
-    SERVICE, "EmbedContent", pb.EmbedContentRequest, pb.EmbedContentResponse, idempotent=True
-)
-BATCH_EMBED_CONTENTS = method(
-    SERVICE,
-    "BatchEmbedContents",
-    pb.BatchEmbedContentsRequest,
-    pb.BatchEmbedContentsResponse,
-    idempotent=True,
-)
 TUNED_PREFIX = "tunedModels/"
-
-
-def _text_request(
-    model: str,
-    prompt: str,
-    optional: Mapping[str, float | int | None],
-    *,
-    safety_settings: SafetySettingsInput,
-    stop_sequences: Sequence[str],
-    logit_bias: Mapping[str, float] | None,
-) -> pb.GenerateTextRequest:
-    request = pb.GenerateTextRequest(
-        model=model_name(model),
-        prompt=text_pb2.TextPrompt(text=prompt),
-        safety_settings=_convert.safety_settings(safety_settings, "text"),
-        stop_sequences=list(stop_sequences),
-        logit_bias=dict(logit_bias or {}),
-    )
-    for name, value in optional.items():
-        if value is not None:
-            setattr(request, name, value)
-    return request
 
 
 def _tuned_as_model(name: str) -> Program[model_pb2.Model]:
@@ -153,8 +89,9 @@ def _tuned_as_model(name: str) -> Program[model_pb2.Model]:
     return model
 
 
-class ModelCalls:
-    """Each ModelService call as a plan; `Models` and `AsyncModels` run them."""
+class ModelCalls(TextCalls, EmbeddingCalls):
+    """Each ModelService call as a plan; `Models` and `AsyncModels` run them. The text and
+    message calls are `TextCalls`'s, the embedding calls `EmbeddingCalls`'s."""
 
     @staticmethod
     def get(name: str) -> Plan[model_pb2.Model]:
@@ -189,208 +126,6 @@ class ModelCalls:
         return paged(LIST_MODELS, request, lambda page: page.models)
 
     @staticmethod
-    def generate_text(
-        model: str,
-        prompt: str,
-        *,
-        temperature: float | None = None,
-        candidate_count: int | None = None,
-        max_output_tokens: int | None = None,
-        top_p: float | None = None,
-        top_k: int | None = None,
-        safety_settings: SafetySettingsInput = (),
-        stop_sequences: Sequence[str] = (),
-        presence_penalty: float | None = None,
-        frequency_penalty: float | None = None,
-        logprobs: int | None = None,
-        logit_bias: Mapping[str, float] | None = None,
-        seed: int | None = None,
-    ) -> Call[TextResponse]:
-        """Continue a text prompt; `.text` of the result is the first candidate.
-
-        presence_penalty, frequency_penalty, logprobs, logit_bias and seed are the Vertex AI
-        text models' options (fields this contract adds to GenerateTextRequest).
-        """
-        optional = {
-            "temperature": temperature,
-            "candidate_count": candidate_count,
-            "max_output_tokens": max_output_tokens,
-            "top_p": top_p,
-            "top_k": top_k,
-            "presence_penalty": presence_penalty,
-            "frequency_penalty": frequency_penalty,
-            "logprobs": logprobs,
-            "seed": seed,
-        }
-        request = _text_request(
-            model,
-            prompt,
-            optional,
-            safety_settings=safety_settings,
-            stop_sequences=stop_sequences,
-            logit_bias=logit_bias,
-        )
-        return call(GENERATE_TEXT, request, TextResponse)
-
-    @staticmethod
-    def stream_generate_text(
-        model: str,
-        prompt: str,
-        *,
-        temperature: float | None = None,
-        candidate_count: int | None = None,
-        max_output_tokens: int | None = None,
-        top_p: float | None = None,
-        top_k: int | None = None,
-        safety_settings: SafetySettingsInput = (),
-        stop_sequences: Sequence[str] = (),
-        presence_penalty: float | None = None,
-        frequency_penalty: float | None = None,
-        logprobs: int | None = None,
-        logit_bias: Mapping[str, float] | None = None,
-        seed: int | None = None,
-    ) -> Streamed[TextChunk]:
-        """Like generate_text, yielding chunks whose `.text` is the newly added text."""
-        optional = {
-            "temperature": temperature,
-            "candidate_count": candidate_count,
-            "max_output_tokens": max_output_tokens,
-            "top_p": top_p,
-            "top_k": top_k,
-            "presence_penalty": presence_penalty,
-            "frequency_penalty": frequency_penalty,
-            "logprobs": logprobs,
-            "seed": seed,
-        }
-        request = _text_request(
-            model,
-            prompt,
-            optional,
-            safety_settings=safety_settings,
-            stop_sequences=stop_sequences,
-            logit_bias=logit_bias,
-        )
-        return streamed(STREAM_GENERATE_TEXT, request, TextChunk)
-
-    @staticmethod
-    def count_text_tokens(model: str, prompt: str) -> Call[int]:
-        """How many tokens a text prompt takes."""
-        request = pb.CountTextTokensRequest(
-            model=model_name(model), prompt=text_pb2.TextPrompt(text=prompt)
-        )
-        return call(COUNT_TEXT_TOKENS, request, lambda r: r.token_count)
-
-    @staticmethod
-    def generate_message(
-        model: str,
-        messages: MessageInput | Sequence[MessageInput],
-        *,
-        context: str | None = None,
-        examples: Sequence[message_pb2.Example | tuple[MessageInput, MessageInput]] = (),
-        temperature: float | None = None,
-        candidate_count: int | None = None,
-        top_p: float | None = None,
-        top_k: int | None = None,
-    ) -> Call[MessageResponse]:
-        """The next message of a conversation; bare strings alternate authors "0" and "1"."""
-        request = pb.GenerateMessageRequest(
-            model=model_name(model), prompt=_convert.message_prompt(messages, context, examples)
-        )
-        optional = {
-            "temperature": temperature,
-            "candidate_count": candidate_count,
-            "top_p": top_p,
-            "top_k": top_k,
-        }
-        for name, value in optional.items():
-            if value is not None:
-                setattr(request, name, value)
-        return call(GENERATE_MESSAGE, request, MessageResponse)
-
-    @staticmethod
-    def count_message_tokens(
-        model: str,
-        messages: MessageInput | Sequence[MessageInput],
-        *,
-        context: str | None = None,
-        examples: Sequence[message_pb2.Example | tuple[MessageInput, MessageInput]] = (),
-    ) -> Call[int]:
-        """How many tokens a message prompt takes."""
-        request = pb.CountMessageTokensRequest(
-            model=model_name(model), prompt=_convert.message_prompt(messages, context, examples)
-        )
-        return call(COUNT_MESSAGE_TOKENS, request, lambda r: r.token_count)
-
-    @staticmethod
-    def embed_text(model: str, text: str) -> Call[list[float]]:
-        """The embedding vector of one text."""
-        request = pb.EmbedTextRequest(model=model_name(model), text=text)
-        return call(EMBED_TEXT, request, lambda r: list(r.embedding.value))
-
-    @staticmethod
-    def batch_embed_text(
-        model: str,
-        texts: Iterable[str] = (),
-        *,
-        requests: Iterable[pb.EmbedTextRequest | Mapping[str, Any]] = (),
-    ) -> Program[list[list[float]]]:
-        """Embeddings of any number of texts, in order.
-
-        Give either `texts` or `requests` (EmbedTextRequest protos or dicts such as
-        {"text": "..."}; a request without a model gets this call's model), not both. They go
-        out in requests of at most 100, sent concurrently.
-        """
-        name = model_name(model)
-        listed = list(texts)
-        items = [_embedding.embed_text_request(name, r) for r in requests]
-        if listed and items:
-            raise TypeError("batch_embed_text takes texts or requests, not both")
-        if items:
-            return _embedding.in_chunks(
-                items,
-                lambda chunk: call(
-                    BATCH_EMBED_TEXT,
-                    pb.BatchEmbedTextRequest(model=name, requests=chunk),
-                    lambda r: [list(e.value) for e in r.embeddings],
-                ),
-            )
-        return _embedding.in_chunks(
-            listed,
-            lambda chunk: call(
-                BATCH_EMBED_TEXT,
-                pb.BatchEmbedTextRequest(model=name, texts=chunk),
-                lambda r: [list(e.value) for e in r.embeddings],
-            ),
-        )
-
-    @staticmethod
-    def batch_embed_contents(
-        model: str,
-        contents_list: Iterable[ContentInput],
-        *,
-        task_type: str | int | None = None,
-        title: str | None = None,
-        output_dimensionality: int | None = None,
-    ) -> Program[list[list[float]]]:
-        """Embeddings of any number of contents, in order (the options apply to each).
-
-        Like batch_embed_text, they go out in requests of at most 100, sent concurrently.
-        """
-        name = model_name(model)
-        requests = [
-            _embedding.embed_content_request(name, content, task_type, title, output_dimensionality)
-            for content in contents_list
-        ]
-        return _embedding.in_chunks(
-            requests,
-            lambda chunk: call(
-                BATCH_EMBED_CONTENTS,
-                pb.BatchEmbedContentsRequest(model=name, requests=chunk),
-                lambda r: [list(e.values) for e in r.embeddings],
-            ),
-        )
-
-    @staticmethod
     def generate_content(
         model: str, contents: ContentsInput, *, config: ConfigInput = None
     ) -> Program[ContentResponse]:
@@ -423,55 +158,6 @@ class ModelCalls:
         else:
             request.generate_content_request.CopyFrom(_convert.prepare(config).request(name, turns))
         return call(COUNT_TOKENS, request, TokenCount)
-
-    @staticmethod
-    def embed_content(
-        model: str,
-        contents: EmbedInput | None = None,
-        *,
-        config: EmbedConfigInput = None,
-        task_type: str | int | None = None,
-        title: str | None = None,
-        output_dimensionality: int | None = None,
-        content: ContentInput | None = None,
-    ) -> Plan[EmbedContentResponse]:
-        """Embed one input, or each input of a list: `.embeddings[i].values` is input i's.
-
-        An input is a str, a Part, a Content or a dict; a list holds several inputs (give
-        one Content to embed several parts together). The options (in `config`, an
-        EmbedContentConfig or dict, or as keywords) apply to every input; task_type is a
-        TaskType name such as "RETRIEVAL_QUERY". `content=` is the former name of the
-        single input. A list goes out through BatchEmbedContents, 100 inputs a request.
-        """
-        if (contents is None) == (content is None):
-            raise TypeError("embed_content takes one of contents or content")
-        options = _embedding.embed_options(config, task_type, title, output_dimensionality)
-        name = model_name(model)
-        inputs: list[ContentInput]
-        single = True
-        if content is not None:
-            inputs = [content]
-        elif isinstance(contents, str | content_pb2.Part | content_pb2.Content | Mapping):
-            inputs = [contents]
-        else:
-            inputs, single = list(contents or ()), False
-        requests = [
-            _embedding.embed_content_request(
-                name, item, options.task_type, options.title, options.output_dimensionality
-            )
-            for item in inputs
-        ]
-        if single:
-            return call(EMBED_CONTENT, requests[0], lambda r: EmbedContentResponse([r.embedding]))
-        chunks = _embedding.in_chunks(
-            requests,
-            lambda chunk: call(
-                BATCH_EMBED_CONTENTS,
-                pb.BatchEmbedContentsRequest(model=name, requests=chunk),
-                lambda r: list(r.embeddings),
-            ),
-        )
-        return mapped(chunks, EmbedContentResponse)
 
 
 c = ModelCalls
