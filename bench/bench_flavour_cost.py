@@ -9,77 +9,46 @@ interceptor, validation or engine. The servers run in this process on one event 
 client is this file run again as a subprocess (`--client`), sending pre-serialized requests,
 4 in flight, so `time.process_time()` here counts the servers' CPU. Phases take turns in
 interleaved rounds, their order rotated every round; printed: CPU per call, the median ratio
-of each round and its min-max spread. Target: Google's path at most 1.05x ours.
+of each round and its min-max spread. Target: Google's path at most 1.05x ours. The harness
+is bench/_server_cpu.py, shared with bench_http_cost.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import statistics
-import subprocess
 import sys
-import time
+from pathlib import Path
 
 import grpc
-from textgen.v1 import model_pb2, model_service_pb2
+from textgen.v1 import model_service_pb2
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _server_cpu import Job, bare_server, client_loop, cpu_rounds, in_flight, ratio
 
 OURS = "/textgen.v1.ModelService/GetModel"
 GOOGLE = "/google.ai.generativelanguage.v1beta.ModelService/GetModel"
 REQUEST = model_service_pb2.GetModelRequest(name="models/text-bison-001").SerializeToString()
 CALLS = 800
 ROUNDS = 12
-IN_FLIGHT = 4
 TARGET = 1.05
-OPTIONS = [("grpc.so_reuseport", 0)]
-
-
-async def _calls(call: grpc.aio.UnaryUnaryMultiCallable[bytes, bytes], count: int) -> None:
-    remaining = count
-
-    async def worker() -> None:
-        nonlocal remaining
-        while remaining > 0:
-            remaining -= 1
-            await call(REQUEST, timeout=60)
-
-    await asyncio.gather(*(worker() for _ in range(IN_FLIGHT)))
 
 
 async def _client() -> None:
-    """Run one job per stdin line (target, path, calls); answer with a line when done."""
+    """Run each job (target, path, calls) from stdin."""
     channels: dict[str, grpc.aio.Channel] = {}
-    loop = asyncio.get_running_loop()
-    while line := await loop.run_in_executor(None, sys.stdin.readline):
-        job = json.loads(line)
+
+    async def run(job: Job) -> None:
         if job["target"] not in channels:
             channels[job["target"]] = grpc.aio.insecure_channel(job["target"])
-        await _calls(channels[job["target"]].unary_unary(job["path"]), job["calls"])
-        print("done", flush=True)
+        call: grpc.aio.UnaryUnaryMultiCallable[bytes, bytes]
+        call = channels[job["target"]].unary_unary(job["path"])
+        await in_flight(lambda: call(REQUEST, timeout=60), job["calls"])
+
+    await client_loop(run)
     for channel in channels.values():
         await channel.close()
-
-
-async def _bare(answer: bytes) -> tuple[grpc.aio.Server, int]:
-    model = model_pb2.Model.FromString(answer)
-    assert model.SerializeToString() == answer
-
-    async def get_model(request: object, context: object) -> model_pb2.Model:
-        return model
-
-    handler = grpc.unary_unary_rpc_method_handler(
-        get_model,
-        request_deserializer=model_service_pb2.GetModelRequest.FromString,
-        response_serializer=model_pb2.Model.SerializeToString,
-    )
-    service, method = GOOGLE[1:].split("/")
-    server = grpc.aio.server(options=OPTIONS)
-    server.add_generic_rpc_handlers(
-        (grpc.method_handlers_generic_handler(service, {method: handler}),)
-    )
-    port = server.add_insecure_port("127.0.0.1:0")
-    await server.start()
-    return server, port
 
 
 async def _measure() -> dict[str, list[float]]:
@@ -95,43 +64,16 @@ async def _measure() -> dict[str, list[float]]:
             raw: grpc.aio.UnaryUnaryMultiCallable[bytes, bytes] = channel.unary_unary(path)
             answers[path] = await raw(REQUEST)
     assert answers[OURS] == answers[GOOGLE]
-    bare, bare_port = await _bare(answers[GOOGLE])
+    bare, bare_port = await bare_server(GOOGLE, model_service_pb2.GetModelRequest, answers[GOOGLE])
     phases = {
-        "ours": (ours_target, OURS),
-        "google": (ours_target, GOOGLE),
-        "bare": (f"127.0.0.1:{bare_port}", GOOGLE),
+        "ours": {"target": ours_target, "path": OURS},
+        "google": {"target": ours_target, "path": GOOGLE},
+        "bare": {"target": f"127.0.0.1:{bare_port}", "path": GOOGLE},
     }
-    client = await asyncio.create_subprocess_exec(
-        sys.executable,
-        __file__,
-        "--client",
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-    )
-    assert client.stdin is not None and client.stdout is not None
-    cpu: dict[str, list[float]] = {name: [] for name in phases}
-    names = list(phases)
-    for round_number in range(ROUNDS + 1):  # the first round warms up
-        order = names[round_number % 3 :] + names[: round_number % 3]
-        for name in order:
-            target, path = phases[name]
-            start = time.process_time()
-            job = {"target": target, "path": path, "calls": CALLS}
-            client.stdin.write((json.dumps(job) + "\n").encode())
-            await client.stdin.drain()
-            await client.stdout.readline()
-            if round_number:
-                cpu[name].append((time.process_time() - start) / CALLS)
-    client.stdin.close()
-    await client.wait()
+    cpu = await cpu_rounds(__file__, phases, ROUNDS, CALLS)
     await bare.stop(None)
     await running.stop(None)
     return cpu
-
-
-def _ratio(cpu: dict[str, list[float]], top: str, bottom: str) -> str:
-    ratios = [a / b for a, b in zip(cpu[top], cpu[bottom], strict=True)]
-    return f"{statistics.median(ratios):.2f}x ({min(ratios):.2f}-{max(ratios):.2f})"
 
 
 def main() -> None:
@@ -145,17 +87,13 @@ def main() -> None:
     )
     ratios = [a / b for a, b in zip(cpu["google"], cpu["ours"], strict=True)]
     verdict = "within" if statistics.median(ratios) <= TARGET else "ABOVE"
-    print(f"Google's path / ours: {_ratio(cpu, 'google', 'ours')} ({verdict} {TARGET}x)")
-    print(f"Google's path / bare: {_ratio(cpu, 'google', 'bare')}")
-    print(f"ours / bare:          {_ratio(cpu, 'ours', 'bare')}")
-
-
-def _run_client() -> None:
-    asyncio.run(_client())
+    print(f"Google's path / ours: {ratio(cpu, 'google', 'ours')} ({verdict} {TARGET}x)")
+    print(f"Google's path / bare: {ratio(cpu, 'google', 'bare')}")
+    print(f"ours / bare:          {ratio(cpu, 'ours', 'bare')}")
 
 
 if __name__ == "__main__":
     if sys.argv[1:] == ["--client"]:
-        _run_client()
+        asyncio.run(_client())
     else:
         main()
