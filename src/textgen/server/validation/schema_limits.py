@@ -192,7 +192,7 @@ class _Counter:
             found = max(found, some)
         reference = schema.get("$ref")
         if isinstance(reference, str):
-            target = _pointer(self._root, reference)
+            target = json_pointer(self._root, reference)
             if target is not None:
                 found = max(found, self.count(target, level))
         return min(found, self._cap + 1)
@@ -248,9 +248,11 @@ def _least_items(schema: dict[str, Any]) -> int:
     return 0
 
 
-def _pointer(root: object, reference: str) -> object | None:
-    """The part of root a same-document reference (`#/...`) points to, or None."""
-    if not reference.startswith("#"):
+def json_pointer(root: object, reference: object) -> object | None:
+    """The part of root a same-document reference (`#/...`, a JSON pointer) points to, or
+    None (another kind of reference, or a pointer to nothing). The fake engine's JSON writer
+    follows references with it too."""
+    if not isinstance(reference, str) or not reference.startswith("#"):
         return None
     found = root
     for token in unquote(reference[1:]).split("/")[1:]:

@@ -56,8 +56,8 @@ import random
 from collections.abc import Iterator
 from json.encoder import encode_basestring_ascii
 from typing import Any, TypeAlias
-from urllib.parse import unquote
 
+from textgen.server.validation.schema_limits import json_pointer
 from textgen.testing.fake_engine.prose import below, phrase
 
 JsonSchema: TypeAlias = dict[str, Any]
@@ -113,7 +113,7 @@ def _resolve(schema: object, root: object, steps: list[int]) -> AnySchema:
         if "$ref" in current:
             rest = {key: value for key, value in current.items() if key != "$ref"}
             refs += 1
-            target = _pointer(root, current["$ref"]) if refs <= MAX_REFS else None
+            target = json_pointer(root, current["$ref"]) if refs <= MAX_REFS else None
             current = rest if target is None else _merge(rest, target)
             continue
         every = next((key for key in _ALL if key in current), None)
@@ -153,22 +153,6 @@ def _plain(schema: object) -> AnySchema:
         return True
     skipped = {"$ref", *_ALL, *_BRANCHES}
     return {key: value for key, value in schema.items() if key not in skipped}
-
-
-def _pointer(root: object, ref: object) -> object | None:
-    """The part of root a same-document reference points to, or None."""
-    if not isinstance(ref, str) or not ref.startswith("#"):
-        return None
-    found = root
-    for token in unquote(ref[1:]).split("/")[1:]:
-        key = token.replace("~1", "/").replace("~0", "~")
-        if isinstance(found, dict) and key in found:
-            found = found[key]
-        elif isinstance(found, list) and key.isdigit() and int(key) < len(found):
-            found = found[int(key)]
-        else:
-            return None
-    return found
 
 
 def _merge(first: AnySchema, second: object) -> AnySchema:
