@@ -19,7 +19,7 @@ import pytest
 from google.longrunning import operations_proto_pb2 as operations_pb2
 from textgen.v1 import dataset_pb2, model_pb2, tuned_model_pb2
 
-from tests.pg_cluster import Cluster
+from tests.pg_cluster import Cluster, create_database
 from textgen.server.storage import (
     DatasetRecord,
     DatasetStore,
@@ -101,6 +101,15 @@ IMPLEMENTATIONS: dict[str, Factory] = {
 async def stores(request: pytest.FixtureRequest) -> AsyncIterator[Stores]:
     async with IMPLEMENTATIONS[request.param](request) as made:
         yield made
+
+
+@pytest.fixture
+def database(postgres_cluster: Cluster, request: pytest.FixtureRequest) -> str:
+    """The URL of a new, empty PostgreSQL database of the test's own (servers on it apply
+    the migrations when they start)."""
+    name = request.node.name.replace("[", "_").replace("]", "")[:60]
+    create_database(postgres_cluster.url(), name)
+    return postgres_cluster.url(name)
 
 
 @dataclass(frozen=True)

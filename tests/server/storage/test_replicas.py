@@ -10,156 +10,36 @@ hold their calls at a gate the test opens, so what runs when is decided here, no
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
-from typing import TypeVar
 
-import grpc
 import pytest
 from google.longrunning import operations_pb2
-from google.longrunning import operations_pb2_grpc as operations_grpc
-from google.protobuf import duration_pb2
 from google.rpc import code_pb2
-from textgen.v1 import model_pb2, tuned_model_pb2
 from textgen.v1 import text_generation_batch_service_pb2 as batch_pb2
+from textgen.v1 import tuned_model_pb2
 
 import textgen
-from tests.pg_cluster import Cluster, create_database
-from textgen.server.app import Running, serve
-from textgen.server.engine import GenerationInput, GenerationOutput, TuningEvent, TuningParams
-from textgen.server.engine_tuning import TuningResult
+from tests.server.storage.replica_support import (
+    LONG,
+    MODEL,
+    PROMPT,
+    Gate,
+    durable,
+    long_wait,
+    operations_stub,
+    replicas,
+    target,
+    until,
+    until_async,
+    waiting_on,
+)
 from textgen.server.jobs.batch import ROWS_PER_BATCH
-from textgen.server.jobs.durable import DurableJobs
 from textgen.server.lro import watching
-from textgen.server.state import ServerState
 from textgen.server.storage.postgres import DONE_CHANNEL
-from textgen.testing.fake_engine import FakeEngine
-
-T = TypeVar("T")
-MODEL = "models/gemini-1.0-pro-001"
-# Far longer than any asyncio timeout below: a waiter woken before it was woken by a NOTIFY.
-LONG = 300.0
-# How long a step that should be prompt may take before the test fails (not a measurement).
-PROMPT = 10.0
-
-
-@dataclass
-class Gate:
-    """Where the replicas' engines hold their calls while the test keeps it shut."""
-
-    opened: asyncio.Event = field(default_factory=asyncio.Event)
-    held: dict[str, int] = field(default_factory=dict)  # replica -> calls waiting
-    prompts: list[tuple[str, str]] = field(default_factory=list)  # (replica, prompt text)
-
-    def __post_init__(self) -> None:
-        self.opened.set()
-
-    async def through(self, replica: str, prompt: str | None = None) -> None:
-        if prompt is not None:
-            self.prompts.append((replica, prompt))
-        if self.opened.is_set():
-            return
-        self.held[replica] = self.held.get(replica, 0) + 1
-        try:
-            await self.opened.wait()
-        finally:
-            self.held[replica] -= 1
-
-
-class GatedEngine(FakeEngine):
-    """The fake engine, each generation and each tuning run's end passing the gate first."""
-
-    def __init__(self, gate: Gate, replica: str) -> None:
-        super().__init__(seed=0)
-        self.gate, self.replica = gate, replica
-
-    async def generate(self, request: GenerationInput) -> GenerationOutput:
-        await self.gate.through(self.replica, request.prompt_text())
-        return await super().generate(request)
-
-    async def tune(
-        self,
-        base_model: model_pb2.Model,
-        examples: Sequence[tuple[str, str]],
-        params: TuningParams,
-    ) -> AsyncIterator[TuningEvent]:
-        events = super().tune(base_model, examples, params)
-        async for event in events:
-            if isinstance(event, TuningResult):  # the run ends here
-                await self.gate.through(self.replica)
-            yield event
-
-
-@pytest.fixture
-def database(postgres_cluster: Cluster, request: pytest.FixtureRequest) -> str:
-    name = request.node.name.replace("[", "_").replace("]", "")[:60]
-    create_database(postgres_cluster.url(), name)
-    return postgres_cluster.url(name)
-
-
-@contextlib.asynccontextmanager
-async def replicas(url: str, gate: Gate, count: int) -> AsyncIterator[list[Running]]:
-    started: list[Running] = []
-    try:
-        for number in range(count):
-            state = ServerState(engine=GatedEngine(gate, "ABC"[number]))
-            started.append(await serve(state, store=url, health=False, reflection=False))
-        yield started
-    finally:
-        gate.opened.set()
-        for running in started:
-            await running.stop(None)
-
-
-def target(running: Running) -> str:
-    return f"127.0.0.1:{running.port}"
-
-
-@contextlib.asynccontextmanager
-async def operations_stub(running: Running) -> AsyncIterator[operations_grpc.OperationsStub]:
-    async with grpc.aio.insecure_channel(target(running)) as channel:
-        yield operations_grpc.OperationsStub(channel)  # type: ignore[no-untyped-call]
-
-
-async def until(check: Callable[[], object], timeout: float = 60.0) -> None:
-    """Wait for a condition the replicas reach on their own (not a timing assertion)."""
-
-    async def poll() -> None:
-        while not check():
-            await asyncio.sleep(0.01)
-
-    await asyncio.wait_for(poll(), timeout)
-
-
-async def until_async(
-    read: Callable[[], Awaitable[T]], check: Callable[[T], bool], timeout: float = 60.0
-) -> T:
-    """Read until the reading passes `check` (the replicas get there on their own)."""
-
-    async def poll() -> T:
-        while not check(found := await read()):
-            await asyncio.sleep(0.01)
-        return found
-
-    return await asyncio.wait_for(poll(), timeout)
 
 
 def batch_of(prompt: str) -> int:
     """The batch a prompt "row {n}" is in."""
     return int(prompt.split()[1]) // ROWS_PER_BATCH
-
-
-def waiting_on(running: Running) -> int:
-    watch = getattr(running.state.stores.operations, "done_watch")  # noqa: B009
-    count: int = watch.waiting()
-    return count
-
-
-def long_wait(name: str) -> operations_pb2.WaitOperationRequest:
-    return operations_pb2.WaitOperationRequest(
-        name=name, timeout=duration_pb2.Duration(seconds=int(LONG))
-    )
 
 
 async def test_a_waiter_on_b_wakes_by_notify_when_a_finishes(
@@ -237,12 +117,6 @@ async def test_a_waiter_on_the_creating_replica_wakes_when_another_finishes(
             done = await asyncio.wait_for(waiter, PROMPT)
         assert done.done and not done.HasField("error")
         assert {replica for replica, _ in gate.prompts} == {"B"}
-
-
-def durable(running: Running) -> DurableJobs:
-    jobs = running.state.durable
-    assert isinstance(jobs, DurableJobs)
-    return jobs
 
 
 async def done_batches(database: str, name: str) -> list[tuple[int, str]]:

@@ -17,7 +17,12 @@ record each batch's rows in one transaction that also appends them in input orde
 A tuning job is leased whole: its server renews the lease while the engine trains; when that
 server dies, the lease lapses and a server (the same one restarted, or another replica)
 starts the run again from the start: the engine's tune() has no way to resume from a
-snapshot, so the snapshots begin again too.
+snapshot, so the snapshots begin again too. A server that stops cleanly stops its runs first
+(Operations.release: the task ends, the operation stays running) and leaves them to their
+leases in the same way. While it runs one, the lease keeper also watches its operation: a
+cancel through another replica (its NOTIFY, or the keeper's read every RENEW_SECONDS should
+the notification be lost) stops the run here as a cancel here would, leaving the tuned model
+FAILED; the run itself also notices it when it next records a step (jobs/tuning.py).
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ import logging
 import os
 import secrets
 import socket
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 from google.protobuf import any_pb2
@@ -44,6 +49,7 @@ from textgen.server.names import DATASET
 from textgen.server.state import ServerState
 from textgen.server.storage import RowBlock, StoredOperation, modify
 from textgen.server.storage.ledger import BATCH, TUNING, BatchClaim, Job, JobLedger
+from textgen.server.storage.watch import DoneWatch
 from textgen.v1 import text_generation_batch_service_pb2 as batch_pb2
 from textgen.v1 import tuned_model_pb2, tuned_model_service_pb2
 
@@ -74,7 +80,8 @@ class DurableJobs:
         self._workers = workers
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
-        self._tuning: dict[str, asyncio.Task[None]] = {}
+        self._tuning: dict[str, asyncio.Task[None]] = {}  # lease keepers, by operation
+        self._training: dict[str, asyncio.Task[None]] = {}  # tuning runs, by operation
         # How many batches this server's workers hold right now (claimed and not yet
         # recorded or dropped): for operators and tests.
         self.running = 0
@@ -89,13 +96,16 @@ class DurableJobs:
         self._tasks.append(loop.create_task(self._sweep()))
 
     async def stop(self) -> None:
-        """Stop every worker; what they held is claimed again after a restart (or, on a
-        shared store, by another replica once the leases lapse)."""
+        """Stop every worker and tuning run while the store is still open; what they held
+        is claimed again after a restart (or, on a shared store, by another replica once the
+        leases lapse)."""
+        for name in list(self._training):
+            await self.operations.release(name)
         tasks = [*self._tasks, *self._tuning.values()]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        self._tasks, self._tuning = [], {}
+        self._tasks, self._tuning, self._training = [], {}, {}
 
     # --- batches -----------------------------------------------------------------------
 
@@ -242,23 +252,55 @@ class DurableJobs:
 
     # --- tuning ------------------------------------------------------------------------
 
-    async def record_tuning(self, name: str) -> None:
-        """A tuning job this server just started: lease it and keep the lease while it runs."""
+    async def record_tuning(self, name: str, run: asyncio.Task[None]) -> None:
+        """A tuning job this server just started (`run`, its task): lease it and keep the
+        lease while it runs."""
         await self.ledger.add(Job(name, TUNING, "{}"), worker=self.worker, lease=LEASE_SECONDS)
-        self._keep(name)
+        self._keep(name, run)
 
-    def _keep(self, name: str) -> None:
-        async def renew() -> None:
-            while await self.ledger.renew_job(name, self.worker, LEASE_SECONDS):
-                await asyncio.sleep(RENEW_SECONDS)
-                stored = await self.state.stores.operations.get(name)
-                if stored is None or stored.record.operation.done:
-                    await self.ledger.finish(name)
-                    return
-
-        task = asyncio.get_running_loop().create_task(renew())
+    def _keep(self, name: str, run: asyncio.Task[None]) -> None:
+        # Track the run, and renew its lease until its operation is done (see the module
+        # docstring).
+        self._training[name] = run
+        run.add_done_callback(lambda _: _drop(self._training, name, run))
+        task = asyncio.get_running_loop().create_task(self._keeping(name))
         self._tuning[name] = task
-        task.add_done_callback(lambda _: self._tuning.pop(name, None))
+        task.add_done_callback(lambda _: _drop(self._tuning, name, task))
+
+    async def _keeping(self, name: str) -> None:
+        watch = getattr(self.state.stores.operations, "done_watch", None)
+        while True:
+            try:
+                if not await self.ledger.renew_job(name, self.worker, LEASE_SECONDS):
+                    break
+                with _watching(watch, name) as woken:
+                    if await self._tuning_ended(name):
+                        return
+                    await asyncio.wait({woken}, timeout=RENEW_SECONDS)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the database is away: keep trying while the lease lasts
+                _LOG.exception("keeping the lease of %s", name)
+                await asyncio.sleep(RENEW_SECONDS)
+        # The lease went to another server (this one was too slow to renew it), or the job
+        # was closed: the run here stops, as cancelled if that is why.
+        try:
+            if not await self.operations.stop_if_cancelled(name):
+                await self.operations.release(name)
+        except Exception:
+            _LOG.exception("stopping %s after its lease was lost", name)
+            await self.operations.release(name)
+
+    async def _tuning_ended(self, name: str) -> bool:
+        # Whether the run's operation is over; then the job is closed, and a run that a
+        # cancel through another replica ended is stopped here.
+        stored = await self.state.stores.operations.get(name)
+        if stored is not None and not stored.record.operation.done:
+            return False
+        await self.ledger.finish(name)
+        if stored is not None:  # a deleted operation's run goes on, unleased
+            await self.operations.stop_if_cancelled(name)
+        return True
 
     async def _sweep(self) -> None:
         while not self.operations.closing:
@@ -277,7 +319,7 @@ class DurableJobs:
                 await self.ledger.finish(job.operation)
                 continue
             try:
-                await self._restart_tuning(stored.record)
+                run = await self._restart_tuning(stored.record)
             except Exception:
                 _LOG.exception("resuming %s", job.operation)
                 await self.ledger.finish(job.operation)
@@ -286,9 +328,9 @@ class DurableJobs:
                     status_pb2.Status(code=code_pb2.INTERNAL, message="Tuning could not resume"),
                 )
                 continue
-            self._keep(job.operation)
+            self._keep(job.operation, run)
 
-    async def _restart_tuning(self, stored: StoredOperation) -> None:
+    async def _restart_tuning(self, stored: StoredOperation) -> asyncio.Task[None]:
         from textgen.server.jobs import tuning  # noqa: PLC0415
 
         name = stored.operation.name
@@ -311,7 +353,7 @@ class DurableJobs:
             tuned_model=model_name, total_steps=metadata.total_steps
         )
         await self.operations.update_metadata(name, fresh)
-        tuning.run_tuning(self.state, self.operations, record, name, fresh)
+        return tuning.run_tuning(self.state, self.operations, record, name, fresh)
 
     # --- shared --------------------------------------------------------------------------
 
@@ -328,6 +370,26 @@ class DurableJobs:
             await work
         finally:
             keeper.cancel()
+
+
+def _drop(tasks: dict[str, asyncio.Task[None]], name: str, task: asyncio.Task[None]) -> None:
+    # Forget a finished task, unless a newer one took its place.
+    if tasks.get(name) is task:
+        del tasks[name]
+
+
+@contextlib.contextmanager
+def _watching(watch: object, name: str) -> Iterator[asyncio.Future[None]]:
+    # The store's DoneWatch future for `name`, or one never resolved on a store without one.
+    if isinstance(watch, DoneWatch):
+        with watch.watching(name) as woken:
+            yield woken
+        return
+    never: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    try:
+        yield never
+    finally:
+        never.cancel()
 
 
 def _params_json(params: SamplingParams) -> dict[str, Any]:

@@ -8,6 +8,11 @@ The engine owns the loop (`Engine.tune` yields a TuningProgress per step, then t
 this job records each step as it arrives, and asks for the next one only after a pause at the
 stage boundary (which only a test pacer fills).
 
+A cancel stops the run and leaves the tuned model FAILED, with its complete time and no
+adapter. A cancel here cancels the task at once; a cancel through another replica of a shared
+store is seen at the next step at the latest (recording a step finds the operation done), and
+usually sooner: that replica's notification reaches the lease keeper of jobs/durable.py.
+
 Snapshots are kept at a bounded count, so that a step costs the same at the end of a long run
 as at its start and the operation stays small: the tuned model and the operation's metadata
 hold every `stride`-th step (stride 1 at first), at most MAX_SNAPSHOTS of them, plus the
@@ -47,6 +52,8 @@ TuningSnapshot = tuned_model_pb2.TuningSnapshot
 
 # The most snapshots a tuned model and its operation hold (see the module docstring).
 MAX_SNAPSHOTS = 256
+# An adapter argument that leaves the stored adapter as it is.
+_KEEP: Any = object()
 
 
 def tuning_params(record: TunedModelRecord) -> TuningParams:
@@ -133,9 +140,9 @@ async def start_tuning(
     if not await state.stores.tuned_models.create(record):
         raise already_exists(TUNED_MODEL.type, model.name)
     operation = await operations.create(name, record.owner, metadata, description="Model tuning")
-    run_tuning(state, operations, record, name, metadata)
+    task = run_tuning(state, operations, record, name, metadata)
     if state.durable is not None:  # leased, so another server resumes it (jobs/durable.py)
-        await state.durable.record_tuning(name)
+        await state.durable.record_tuning(name, task)
     return operation
 
 
@@ -187,7 +194,10 @@ class _Job:
             await self.operations.fail(self.name, _failure(exc))
             return
         model = await self._end(TunedModel.ACTIVE, adapter)
-        await self.operations.complete(self.name, public_model(model))
+        completed = await self.operations.complete(self.name, public_model(model))
+        if not completed and await self.operations.was_cancelled(self.name):
+            # Cancelled through another replica as the run ended: end as cancelled.
+            raise asyncio.CancelledError
 
     async def _train(self, events: AsyncIterator[TuningEvent]) -> object:
         # Pause before each planned step, then take the engine's next report.
@@ -211,18 +221,20 @@ class _Job:
             compute_time=timestamp(self.state.clock),
         )
         shown = self.snapshots.add(snapshot)
-        await self._change(lambda model: _show(model.tuning_task.snapshots, shown))
         _show(self.metadata.snapshots, shown)
         self.metadata.completed_steps = progress.step
         total = max(self.metadata.total_steps, 1)
         self.metadata.completed_percent = min(100.0, 100.0 * progress.step / total)
-        await self.operations.update_metadata(self.name, self.metadata)
+        # The operation first: once it is done (cancelled elsewhere) this raises, and the
+        # step is not recorded on the tuned model either.
+        await self.operations.progress(self.name, self.metadata)
+        await self._change(lambda model: _show(model.tuning_task.snapshots, shown))
 
     async def cancelled(self) -> None:
-        await self._end(TunedModel.FAILED)
+        await self._end(TunedModel.FAILED, None)
 
     async def _end(
-        self, final: TunedModel.State.ValueType, adapter: object | None = None
+        self, final: TunedModel.State.ValueType, adapter: object | None = _KEEP
     ) -> TunedModel:
         # The tuned model in its final state, as stored (or as it was, if deleted meanwhile).
         now = timestamp(self.state.clock)
@@ -235,13 +247,13 @@ class _Job:
         return await self._change(end, adapter)
 
     async def _change(
-        self, edit: Callable[[TunedModel], object], adapter: object | None = None
+        self, edit: Callable[[TunedModel], object], adapter: object | None = _KEEP
     ) -> TunedModel:
-        # Apply `edit` to the stored tuned model (compare-and-set), setting `adapter` if
-        # given; the model as stored afterwards.
+        # Apply `edit` to the stored tuned model (compare-and-set), and set its adapter
+        # (None drops it) unless `adapter` is _KEEP; the model as stored afterwards.
         def change(record: TunedModelRecord) -> TunedModelRecord:
             edit(record.model)
-            return record if adapter is None else dataclasses.replace(record, adapter=adapter)
+            return record if adapter is _KEEP else dataclasses.replace(record, adapter=adapter)
 
         record = self.record
         written = await modify(self.state.stores.tuned_models, record.owner, record.name, change)

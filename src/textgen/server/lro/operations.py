@@ -73,6 +73,7 @@ class _Live:
     task: asyncio.Task[None] | None = None
     on_cancel: OnCancel | None = None
     forgotten: bool = False  # deleted while the work goes on
+    released: bool = False  # handed back to the store, to be resumed (see release)
     waiters: int = 0  # WaitOperation calls waiting on `done`
 
 
@@ -134,6 +135,27 @@ class Operations:
         now = self.clock.now()
 
         return await modify(self._store, name, change) is not None
+
+    async def progress(self, name: str, metadata: Message) -> bool:
+        """Replace the metadata of a running operation, as its job reports a step; False
+        when it is gone (deleted: the work goes on). When it ended meanwhile (a cancel
+        through another replica of a shared store), nothing changes and CancelledError is
+        raised: the job stops at this step as a cancel here would have stopped it."""
+        ended = False
+
+        def change(stored: StoredOperation) -> StoredOperation | None:
+            nonlocal ended
+            ended = stored.operation.done
+            if ended:
+                return None
+            stored.operation.metadata.CopyFrom(_pack(metadata, stored.api))
+            return dataclasses.replace(stored, modified_at=now)
+
+        now = self.clock.now()
+        written = await modify(self._store, name, change)
+        if ended:
+            raise asyncio.CancelledError
+        return written is not None
 
     async def complete(self, name: str, response: Message) -> bool:
         """Mark the operation done with a response; False when it is gone or already done."""
@@ -298,6 +320,47 @@ class Operations:
             done.cancel()
             closing.cancel()
 
+    async def stop_if_cancelled(self, name: str) -> bool:
+        """If the operation is stored as cancelled (through another replica of a shared
+        store) while this process runs its work, stop that work as cancel() would here: the
+        task is cancelled, the runner's on_cancel awaited and this process's waiters woken.
+        Whether it was."""
+        live = self._live.get(name)
+        if live is None or not await self.was_cancelled(name):
+            return False
+        task = live.task
+        if task is not None and not task.done():
+            task.cancel()
+            await asyncio.wait({task})
+        await self._cancelled(name)
+        return True
+
+    async def was_cancelled(self, name: str) -> bool:
+        """Whether the operation is stored as done with CANCELLED (by any replica)."""
+        stored = await self._store.get(name)
+        return (
+            stored is not None
+            and stored.record.operation.done
+            and stored.record.operation.error.code == code_pb2.CANCELLED
+        )
+
+    async def release(self, name: str) -> None:
+        """Stop this process's work on a running operation without ending it: the task is
+        cancelled and no on_cancel runs, the operation stays running in the store (a durable
+        job, which its lease hands to the next server), and this process's waiters are
+        woken (they then find it running, or answer UNAVAILABLE during shutdown)."""
+        live = self._live.get(name)
+        if live is None:
+            return
+        live.released = True
+        task = live.task
+        if task is not None and not task.done():
+            task.cancel()
+            await asyncio.wait({task})
+        if self._live.get(name) is live:
+            del self._live[name]
+        live.done.set()
+
     def detach(self, name: str) -> None:
         """The work of `name` is not this process's (a durable store's job workers run it,
         on any replica): keep no live state for it, so a wait here is woken through the
@@ -382,23 +445,45 @@ class Operations:
             )
 
     async def _cancelled(self, name: str) -> None:
-        stored = await self._store.get(name)
         live = self._live.get(name)
-        if stored is None or stored.record.operation.done:
+        if live is not None and live.released:
+            return  # left running in the store, for its lease to hand on
+        stored = await self._store.get(name)
+        if stored is None:
+            return
+        operation = stored.record.operation
+        if operation.done:
+            if operation.error.code == code_pb2.CANCELLED and live is not None:
+                await self._cancelled_elsewhere(name, live)
             return
         if self.closing and self.resumes_jobs:
             return  # left running in the store, for the next server to resume
-        if live is not None and live.on_cancel is not None:
-            on_cancel, live.on_cancel = live.on_cancel, None
-            try:
-                await on_cancel()
-            except Exception:
-                _LOG.exception("cancelling operation %s", name)
+        await _run_on_cancel(name, live)
         await self._finish(name, error=stopped_status() if self.closing else cancelled_status())
+
+    async def _cancelled_elsewhere(self, name: str, live: _Live) -> None:
+        # Cancelled by another process (its finish wrote CANCELLED) while this one ran the
+        # work: the runner's on_cancel still runs here, once, then the live state goes as
+        # _finish would have dropped it. Nothing is left to do after a cancel made here.
+        await _run_on_cancel(name, live)
+        if self._live.get(name) is live:
+            del self._live[name]
+        live.done.set()
 
     def _task_ended(self, name: str, live: _Live) -> None:
         if live.forgotten and self._live.get(name) is live:
             del self._live[name]
+
+
+async def _run_on_cancel(name: str, live: _Live | None) -> None:
+    # The runner's on_cancel, at most once per run.
+    if live is None or live.on_cancel is None:
+        return
+    on_cancel, live.on_cancel = live.on_cancel, None
+    try:
+        await on_cancel()
+    except Exception:
+        _LOG.exception("cancelling operation %s", name)
 
 
 def name_is_idle(live: dict[str, _Live], name: str) -> bool:

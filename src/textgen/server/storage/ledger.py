@@ -19,6 +19,7 @@ within a fraction of LEASE_SECONDS of each other (NTP is plenty).
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -126,6 +127,7 @@ class DurableWork(Protocol):
         """Record a new batch job (plan: a jobs.batch.BatchPlan) for the workers."""
         ...
 
-    async def record_tuning(self, name: str) -> None:
-        """Lease a tuning job this server has just started, for as long as it runs."""
+    async def record_tuning(self, name: str, run: asyncio.Task[None]) -> None:
+        """Lease a tuning job this server has just started (`run`: its asyncio task), for
+        as long as it runs."""
         ...
