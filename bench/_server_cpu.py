@@ -98,3 +98,14 @@ def ratio(cpu: dict[str, list[float]], top: str, bottom: str) -> str:
     """The median of the rounds' ratios top/bottom, with their min-max spread."""
     ratios = [a / b for a, b in zip(cpu[top], cpu[bottom], strict=True)]
     return f"{statistics.median(ratios):.2f}x ({min(ratios):.2f}-{max(ratios):.2f})"
+
+
+def print_per_call(
+    what: str, cpu: dict[str, list[float]], calls: int, labels: dict[str, str]
+) -> None:
+    """One line: each phase's median CPU per call in microseconds, under its label."""
+    rounds = len(next(iter(cpu.values())))
+    figures = ", ".join(
+        f"{label} {statistics.median(cpu[name]) * 1e6:.0f} us" for name, label in labels.items()
+    )
+    print(f"{what}, server CPU per call (medians of {rounds} rounds of {calls} calls): {figures}")

@@ -25,7 +25,15 @@ from textgen.v1 import model_service_pb2
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _server_cpu import Job, bare_server, client_loop, cpu_rounds, in_flight, ratio
+from _server_cpu import (
+    Job,
+    bare_server,
+    client_loop,
+    cpu_rounds,
+    in_flight,
+    print_per_call,
+    ratio,
+)
 
 OURS = "/textgen.v1.ModelService/GetModel"
 GOOGLE = "/google.ai.generativelanguage.v1beta.ModelService/GetModel"
@@ -79,12 +87,8 @@ async def _measure() -> dict[str, list[float]]:
 def main() -> None:
     """Measure and print."""
     cpu = asyncio.run(_measure())
-    per_call = {name: statistics.median(values) * 1e6 for name, values in cpu.items()}
-    print(
-        f"GetModel, server CPU per call (medians of {ROUNDS} rounds of {CALLS} calls): "
-        f"Google's path {per_call['google']:.0f} us, ours {per_call['ours']:.0f} us, "
-        f"bare {per_call['bare']:.0f} us"
-    )
+    labels = {"google": "Google's path", "ours": "ours", "bare": "bare"}
+    print_per_call("GetModel", cpu, CALLS, labels)
     ratios = [a / b for a, b in zip(cpu["google"], cpu["ours"], strict=True)]
     verdict = "within" if statistics.median(ratios) <= TARGET else "ABOVE"
     print(f"Google's path / ours: {ratio(cpu, 'google', 'ours')} ({verdict} {TARGET}x)")

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import statistics
 import sys
 from pathlib import Path
 
@@ -26,7 +25,15 @@ from textgen.v1 import content_pb2, model_service_pb2
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _server_cpu import Job, bare_server, client_loop, cpu_rounds, in_flight, ratio
+from _server_cpu import (
+    Job,
+    bare_server,
+    client_loop,
+    cpu_rounds,
+    in_flight,
+    print_per_call,
+    ratio,
+)
 
 GRPC_PATH = "/textgen.v1.ModelService/GenerateContent"
 HTTP_PATH = "/v1/models/gemini-1.5-flash:generateContent"
@@ -101,12 +108,8 @@ async def _measure() -> dict[str, list[float]]:
 def main() -> None:
     """Measure and print."""
     cpu = asyncio.run(_measure())
-    per_call = {name: statistics.median(values) * 1e6 for name, values in cpu.items()}
-    print(
-        f"GenerateContent, server CPU per call (medians of {ROUNDS} rounds of {CALLS} calls): "
-        f"HTTP/JSON {per_call['http']:.0f} us, gRPC {per_call['grpc']:.0f} us, "
-        f"bare gRPC {per_call['bare']:.0f} us"
-    )
+    labels = {"http": "HTTP/JSON", "grpc": "gRPC", "bare": "bare gRPC"}
+    print_per_call("GenerateContent", cpu, CALLS, labels)
     print(f"HTTP / gRPC: {ratio(cpu, 'http', 'grpc')}")
     print(f"HTTP / bare: {ratio(cpu, 'http', 'bare')}")
     print(f"gRPC / bare: {ratio(cpu, 'grpc', 'bare')}")
