@@ -32,13 +32,13 @@ from typing import Any
 
 from google.protobuf import (
     descriptor_pb2,
-    message_factory,
     struct_pb2,
     timestamp_pb2,
     wrappers_pb2,
 )
-from google.protobuf.message import Message
 from google.rpc import status_pb2
+
+from textgen._declared import declare, message_class
 
 PACKAGE = "textgen.compat.yandex.batch_inference.v1"
 FILE = "textgen/compat/yandex/batch_inference/v1/batch_inference.proto"
@@ -230,33 +230,21 @@ def _file() -> descriptor_pb2.FileDescriptorProto:
     return proto
 
 
-def _declare() -> Any:  # noqa: ANN401  (older protobuf stubs leave descriptors untyped)
-    pool: Any = descriptor_pb2.DESCRIPTOR.pool  # the default pool
-    try:
-        return pool.FindFileByName(FILE)
-    except KeyError:
-        return pool.AddSerializedFile(_file().SerializeToString())
+DESCRIPTOR: Any = declare(FILE, _file)
 
 
-DESCRIPTOR: Any = _declare()
-
-
-def _message(name: str) -> type[Message]:
-    return message_factory.GetMessageClass(DESCRIPTOR.message_types_by_name[name])
-
-
-BatchCompletionRequest = _message("BatchCompletionRequest")
-BatchInferenceTask = _message("BatchInferenceTask")
-BatchInferenceMetadata = _message("BatchInferenceMetadata")
-BatchInferenceResponse = _message("BatchInferenceResponse")
-DescribeBatchInferenceRequest = _message("DescribeBatchInferenceRequest")
-DescribeBatchInferenceResponse = _message("DescribeBatchInferenceResponse")
-ListBatchInferencesRequest = _message("ListBatchInferencesRequest")
-ListBatchInferencesResponse = _message("ListBatchInferencesResponse")
-CancelBatchInferenceRequest = _message("CancelBatchInferenceRequest")
-CancelBatchInferenceResponse = _message("CancelBatchInferenceResponse")
-DeleteBatchInferenceRequest = _message("DeleteBatchInferenceRequest")
-DeleteBatchInferenceResponse = _message("DeleteBatchInferenceResponse")
+BatchCompletionRequest = message_class(DESCRIPTOR, "BatchCompletionRequest")
+BatchInferenceTask = message_class(DESCRIPTOR, "BatchInferenceTask")
+BatchInferenceMetadata = message_class(DESCRIPTOR, "BatchInferenceMetadata")
+BatchInferenceResponse = message_class(DESCRIPTOR, "BatchInferenceResponse")
+DescribeBatchInferenceRequest = message_class(DESCRIPTOR, "DescribeBatchInferenceRequest")
+DescribeBatchInferenceResponse = message_class(DESCRIPTOR, "DescribeBatchInferenceResponse")
+ListBatchInferencesRequest = message_class(DESCRIPTOR, "ListBatchInferencesRequest")
+ListBatchInferencesResponse = message_class(DESCRIPTOR, "ListBatchInferencesResponse")
+CancelBatchInferenceRequest = message_class(DESCRIPTOR, "CancelBatchInferenceRequest")
+CancelBatchInferenceResponse = message_class(DESCRIPTOR, "CancelBatchInferenceResponse")
+DeleteBatchInferenceRequest = message_class(DESCRIPTOR, "DeleteBatchInferenceRequest")
+DeleteBatchInferenceResponse = message_class(DESCRIPTOR, "DeleteBatchInferenceResponse")
 
 # The task's Status values by name (the numbers equal BatchInferenceTaskStatus's).
 STATUS: dict[str, int] = {

@@ -31,12 +31,12 @@ from google.longrunning import operations_pb2
 from google.protobuf import (
     any_pb2,
     descriptor_pb2,
-    message_factory,
     timestamp_pb2,
 )
 from google.protobuf.message import Message
 from google.rpc import status_pb2
 
+from textgen._declared import declare, message_class
 from textgen.v1 import text_generation_batch_service_pb2
 
 PACKAGE = "textgen.compat.yandex.v1"
@@ -99,25 +99,12 @@ def _file() -> descriptor_pb2.FileDescriptorProto:
     return proto
 
 
-def _declare() -> Any:  # noqa: ANN401  (older protobuf stubs leave descriptors untyped)
-    # Older typing stubs leave the pool's methods untyped, newer ones type them: Any suits both.
-    pool: Any = descriptor_pb2.DESCRIPTOR.pool  # the default pool
-    try:
-        return pool.FindFileByName(FILE)
-    except KeyError:
-        return pool.AddSerializedFile(_file().SerializeToString())
+DESCRIPTOR: Any = declare(FILE, _file)
 
 
-DESCRIPTOR: Any = _declare()
-
-
-def _message(name: str) -> type[Message]:
-    return message_factory.GetMessageClass(DESCRIPTOR.message_types_by_name[name])
-
-
-Operation = _message("Operation")
-GetOperationRequest = _message("GetOperationRequest")
-CancelOperationRequest = _message("CancelOperationRequest")
+Operation = message_class(DESCRIPTOR, "Operation")
+GetOperationRequest = message_class(DESCRIPTOR, "GetOperationRequest")
+CancelOperationRequest = message_class(DESCRIPTOR, "CancelOperationRequest")
 
 
 # --- between Yandex's shape and google.longrunning's -------------------------------------
