@@ -44,7 +44,7 @@ def is_path(data: object) -> bool:
 def read_file(path: str | os.PathLike[str]) -> list[Example]:
     """The examples in a JSONL or CSV file, in order; at least one."""
     shown = os.fspath(path)
-    text = _read(shown)
+    text = read_text(shown)
     suffix = Path(shown).suffix.lower()
     if suffix not in JSONL_SUFFIXES | CSV_SUFFIXES:
         raise TrainingDataError(f"{shown}: expected a .jsonl or .csv file of tuning examples")
@@ -86,13 +86,15 @@ def _short(value: object) -> str:
     return shown if len(shown) <= 80 else shown[:77] + "..."
 
 
-def _read(path: str) -> str:
+def read_text(path: str, error: type[Exception] = TrainingDataError) -> str:
+    """A UTF-8 file's text; `error` with a one-line message when it is missing or unreadable
+    (the CLI reads its other input files with it too, raising its own error)."""
     try:
         return Path(path).read_text(encoding="utf-8")
     except FileNotFoundError as missing:
-        raise TrainingDataError(f"no such file: {path}") from missing
+        raise error(f"no such file: {path}") from missing
     except (OSError, UnicodeDecodeError) as bad:
-        raise TrainingDataError(f"cannot read {path}: {bad}") from bad
+        raise error(f"cannot read {path}: {bad}") from bad
 
 
 def _jsonl(text: str, path: str) -> list[Example]:

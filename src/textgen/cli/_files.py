@@ -11,7 +11,6 @@ Every problem is an InputError naming the file and line, so the command exits wi
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 from textgen import training_data
@@ -29,18 +28,9 @@ def read_examples(path: str) -> list[tuple[str, str]]:
 def read_json_object(path: str) -> dict[str, Any]:
     """A file holding one JSON object (e.g. a JSON Schema)."""
     try:
-        value = json.loads(_read(path))
+        value = json.loads(training_data.read_text(path, InputError))
     except json.JSONDecodeError as bad:
         raise InputError(f"{path}: not JSON ({bad})") from bad
     if not isinstance(value, dict):
         raise InputError(f"{path}: expected a JSON object, found {type(value).__name__}")
     return value
-
-
-def _read(path: str) -> str:
-    try:
-        return Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError as missing:
-        raise InputError(f"no such file: {path}") from missing
-    except (OSError, UnicodeDecodeError) as bad:
-        raise InputError(f"cannot read {path}: {bad}") from bad
