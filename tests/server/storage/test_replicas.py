@@ -90,8 +90,8 @@ async def test_a_notify_alone_wakes_a_waiter(
                 await conn.execute("SELECT pg_notify(%s, %s)", (DONE_CHANNEL, tuning.name))
             answer = await asyncio.wait_for(waiter, PROMPT)
             assert answer.name == tuning.name and not answer.done
-            # Let the run end before the replicas stop (a stopping server leaves a running
-            # tuning job to the next one, and its task would find the pool closed).
+            # Let the run end before the replicas stop (a stopping server would leave it to
+            # the next one, through its lease).
             gate.opened.set()
             ended = await on_b.WaitOperation(long_wait(tuning.name), timeout=PROMPT)
         assert ended.done and not ended.HasField("error")
