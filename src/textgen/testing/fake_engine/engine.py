@@ -39,17 +39,17 @@ Outside JSON mode, text answers then follow the system instruction's directives
 (directives). Every text answer is cut just before the first stop sequence
 (finish STOP), then to max_output_tokens tokens (finish MAX_TOKENS), counted with
 the tokenizer. Candidates are rated with harm for the model's
-family of categories (content or text methods) plus any category a marker names.
+family of categories (content or text methods) plus any category a marker names. Those last
+steps, and streaming a candidate, are in candidates.
 """
 
 from __future__ import annotations
 
 import asyncio
-import itertools
 import json
 import random
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any, TypeAlias
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from textgen.server.engine import (
     FinishReason,
@@ -59,9 +59,18 @@ from textgen.server.engine import (
     RatingStream,
 )
 from textgen.testing.fake_engine import harm, tokenizer
+from textgen.testing.fake_engine.candidates import (
+    Answer,
+    Cited,
+    Streamed,
+    called,
+    fingerprint_of,
+    finished,
+    part_text,
+    think,
+)
 from textgen.testing.fake_engine.catalog import DEFAULT_MODELS, copy_model
 from textgen.testing.fake_engine.catalog import embedding_dimension as catalog_dimension
-from textgen.testing.fake_engine.chunker import Chunker
 from textgen.testing.fake_engine.embeddings import embed_text, fit
 from textgen.testing.fake_engine.json_values import json_text
 from textgen.testing.fake_engine.prose import digest, paragraph, seeded, vocabulary
@@ -69,7 +78,6 @@ from textgen.v1 import content_pb2, generation_pb2, model_pb2, safety_pb2
 
 if TYPE_CHECKING:
     from textgen.server.engine_tuning import TuningEvent, TuningParams
-    from textgen.testing.fake_engine.citations import Source
 
 # Function calls, directives, tuning memory and JSON formatting are loaded by the first
 # request that uses them (function-level imports below), so starting a server is quicker.
@@ -78,12 +86,6 @@ JSON_MIME_TYPE = "application/json"
 ENUM_MIME_TYPE = "text/x.enum"
 # Without a response_schema, JSON mode answers an object with one string member.
 DEFAULT_JSON_SCHEMA = {"type": "object", "properties": {"answer": {"type": "string"}}}
-# How many tokens each streamed text delta holds at most.
-STREAM_CHUNK_TOKENS = 4
-# A text answer: the whole text, or (JSON mode) its pieces, written as they are asked for.
-Answer: TypeAlias = "str | Iterator[str]"
-# The sources a request's text answers recite (see citations).
-Cited: TypeAlias = "Sequence[Source]"
 
 
 class FakeEngine:
@@ -142,10 +144,10 @@ class FakeEngine:
         """
         prompt_tokens = _prompt_tokens(request)
         answers, cited = self._answers(request)
-        streams = [_Streamed(request, answer, cited) for answer in answers]
+        streams = [Streamed(request, answer, cited) for answer in answers]
         params = request.params
         if params.include_thoughts or params.thinking_budget:
-            _think(request, streams)
+            think(request, streams)
         upcoming = [stream.next_part() for stream in streams]
         while True:
             current = upcoming
@@ -216,12 +218,12 @@ class FakeEngine:
         candidates = [
             answer
             if isinstance(answer, GeneratedCandidate)
-            else _finished(request, answer if isinstance(answer, str) else "".join(answer), cited)
+            else finished(request, answer if isinstance(answer, str) else "".join(answer), cited)
             for answer in answers
         ]
         params = request.params
         if params.include_thoughts or params.thinking_budget:
-            _think(request, candidates)
+            think(request, candidates)
         if params.logprobs is not None:
             self._score(request, candidates, candidates)
         return GenerationOutput(candidates=candidates, prompt_token_count=_prompt_tokens(request))
@@ -236,9 +238,9 @@ class FakeEngine:
         from textgen.testing.fake_engine.logprobs import scored  # noqa: PLC0415
 
         top = request.params.logprobs or 0
-        fingerprint = _fingerprint(request)
+        fingerprint = fingerprint_of(request)
         for index, (target, whole) in enumerate(zip(targets, wholes, strict=True)):
-            text = "".join([_part_text(part) for part in whole.parts if not part.thought])
+            text = "".join([part_text(part) for part in whole.parts if not part.thought])
             source = self._source(request, fingerprint, index, "logprobs")
             target.avg_logprobs, target.logprobs_result = scored(
                 tokenizer.tokens(text), top, source
@@ -253,7 +255,7 @@ class FakeEngine:
 
             call = function_calls.plan_call(request.contents, request.tools, request.tool_config)
             if call is not None:
-                return [_called(request.model, call) for _ in range(count)], ()
+                return [called(request.model, call) for _ in range(count)], ()
         params = request.params
         json_mode = params.response_mime_type == JSON_MIME_TYPE
         directed = _directed(request.system_instruction)
@@ -267,7 +269,7 @@ class FakeEngine:
             ], ()
         if json_mode:
             schema = params.response_schema or DEFAULT_JSON_SCHEMA
-            fingerprint = _fingerprint(request)
+            fingerprint = fingerprint_of(request)
             # At most max_output_tokens values: each takes a token, so more would be cut.
             budget = params.max_output_tokens
             return [
@@ -281,7 +283,7 @@ class FakeEngine:
             return [directed(function_calls.describe(results))] * count, ()
         prompt = request.prompt_text()
         markers = harm.echoed_markers(prompt) if ":" in prompt else ()
-        fingerprint = _fingerprint(request)
+        fingerprint = fingerprint_of(request)
         # A plain answer, unless the request shapes it (each check is cheap when it does not).
         if not (
             params.presence_penalty or params.frequency_penalty or params.logit_bias
@@ -315,7 +317,7 @@ class FakeEngine:
         mentioned = Mentions(request.prompt_text()).choice(values)
         if mentioned is not None:
             return mentioned
-        return values[self._draws(request, _fingerprint(request), index)[0] % len(values)]
+        return values[self._draws(request, fingerprint_of(request), index)[0] % len(values)]
 
     def _draws(self, request: GenerationInput, fingerprint: bytes, index: int) -> bytes:
         """The bytes one candidate's plain text is drawn from, keyed as `_source` is."""
@@ -387,127 +389,6 @@ def _is_json(text: str) -> bool:
     return True
 
 
-def _finished(request: GenerationInput, text: str, cited: Cited = ()) -> GeneratedCandidate:
-    """A text candidate cut at stop sequences and max_output_tokens, then rated."""
-    params = request.params
-    if params.stop_sequences:
-        stops = [text.find(stop) for stop in params.stop_sequences if stop and stop in text]
-        if stops:
-            text = text[: min(stops)]
-    tokens = tokenizer.count_tokens(text)
-    cut = tokens > params.max_output_tokens
-    if cut:
-        text, _ = tokenizer.truncate(text, params.max_output_tokens)
-        tokens = params.max_output_tokens  # truncate keeps exactly that many
-    parts = [content_pb2.Part(text=text)]
-    return _rated(request.model, parts, text, cut=cut, tokens=tokens, cited=cited)
-
-
-def _rated(
-    model: model_pb2.Model,
-    parts: list[content_pb2.Part],
-    text: str,
-    *,
-    cut: bool,
-    tokens: int,
-    cited: Cited = (),
-) -> GeneratedCandidate:
-    """A text candidate with its finish reason (MAX_TOKENS when cut), ratings and, when it
-    recites sources, their citations."""
-    candidate = GeneratedCandidate(
-        parts=parts,
-        finish_reason=generation_pb2.Candidate.MAX_TOKENS if cut else generation_pb2.Candidate.STOP,
-        safety_ratings=harm.rate(text, _categories(model, text)),
-        token_count=tokens,
-    )
-    if cited:
-        from textgen.testing.fake_engine.citations import cite  # noqa: PLC0415
-
-        candidate.citation_metadata = cite(cited, text)
-    return candidate
-
-
-def _think(request: GenerationInput, targets: Sequence[GeneratedCandidate | _Streamed]) -> None:
-    """Give each text candidate the reasoning thinking_config asks for (see thinking)."""
-    from textgen.testing.fake_engine.thinking import thought  # noqa: PLC0415
-
-    key = (request.model.name, _fingerprint(request))
-    reasoning = thought(request.params, request.prompt_text(), key)
-    if reasoning is None:
-        return
-    for target in targets:
-        if isinstance(target, _Streamed):
-            target.think(reasoning.tokens, reasoning.part)
-        elif not any(part.HasField("function_call") for part in target.parts):
-            target.thoughts_token_count = reasoning.tokens
-            if reasoning.part is not None:
-                target.parts.insert(0, reasoning.part)
-
-
-class _Streamed:
-    """One candidate of a stream: its parts, each made when asked for, then how it ended."""
-
-    def __init__(
-        self, request: GenerationInput, answer: GeneratedCandidate | Answer, cited: Cited = ()
-    ) -> None:
-        # `outcome` (finish reason, ratings, token count) is known once every part is out.
-        self.outcome: GeneratedCandidate
-        self.thoughts_token_count = 0
-        self._model = request.model
-        self._cited = cited
-        self._text = True
-        if isinstance(answer, GeneratedCandidate):  # a function call, whole already
-            self.outcome = answer
-            self._parts: Iterator[content_pb2.Part] = iter(answer.parts)
-            self._text = False
-            return
-        params = request.params
-        chunker = Chunker(params.stop_sequences, params.max_output_tokens, STREAM_CHUNK_TOKENS)
-        fragments = [answer] if isinstance(answer, str) else answer
-        self._parts = self._text_parts(chunker, fragments)
-
-    def next_part(self) -> content_pb2.Part | None:
-        """The next part, or None after the last."""
-        return next(self._parts, None)
-
-    def think(self, tokens: int, part: content_pb2.Part | None) -> None:
-        """Reason before a text answer: tokens counted, and part (if any) sent first."""
-        if self._text:
-            self.thoughts_token_count = tokens
-            if part is not None:
-                self._parts = itertools.chain([part], self._parts)
-
-    def _text_parts(self, chunker: Chunker, fragments: Iterable[str]) -> Iterator[content_pb2.Part]:
-        sent = []
-        for chunk in chunker.chunks(fragments):
-            sent.append(chunk)
-            yield content_pb2.Part(text=chunk)
-        text = "".join(sent)
-        whole = [content_pb2.Part(text=text)]
-        self.outcome = _rated(
-            self._model, whole, text, cut=chunker.cut, tokens=chunker.tokens, cited=self._cited
-        )
-
-
-def _called(model: model_pb2.Model, call: content_pb2.FunctionCall) -> GeneratedCandidate:
-    part = content_pb2.Part(function_call=call)
-    return GeneratedCandidate(
-        parts=[part],
-        safety_ratings=harm.rate("", _categories(model, "")),
-        token_count=tokenizer.count_tokens(_part_text(part)),
-    )
-
-
-def _categories(model: model_pb2.Model, text: str) -> Sequence[harm.HarmCategory]:
-    """The model family's categories, then any other category a marker in text names."""
-    content = "generateContent" in model.supported_generation_methods
-    family = harm.CONTENT_CATEGORIES if content else harm.TEXT_CATEGORIES
-    named = harm.named_categories(text)
-    if not named:
-        return family
-    return [*family, *(category for category in named if category not in family)]
-
-
 def _prompt_tokens(request: GenerationInput) -> int:
     turns = request.contents
     if request.system_instruction is not None:
@@ -515,28 +396,5 @@ def _prompt_tokens(request: GenerationInput) -> int:
     # Each part's tokens, counted at once: no token spans a space, and spaces are not
     # tokens, so the parts joined by spaces hold exactly the sum of their counts.
     return tokenizer.count_tokens(
-        " ".join([_part_text(part) for turn in turns for part in turn.parts])
+        " ".join([part_text(part) for turn in turns for part in turn.parts])
     )
-
-
-def _part_text(part: content_pb2.Part) -> str:
-    """What a part contributes to token counts: its text, or a call or result as JSON."""
-    if part.HasField("text"):
-        return part.text
-    from google.protobuf import json_format  # noqa: PLC0415
-
-    if part.HasField("function_call"):
-        return part.function_call.name + json_format.MessageToJson(part.function_call.args)
-    if part.HasField("function_response"):
-        return part.function_response.name + json_format.MessageToJson(
-            part.function_response.response
-        )
-    return ""
-
-
-def _fingerprint(request: GenerationInput) -> bytes:
-    """Every turn, then the system instruction (none: an empty Content), serialized."""
-    turns = [turn.SerializeToString(deterministic=True) for turn in request.contents]
-    system = request.system_instruction
-    turns.append(b"" if system is None else system.SerializeToString(deterministic=True))
-    return b"\x00".join(turns)
