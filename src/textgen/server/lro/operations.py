@@ -20,7 +20,13 @@ A finished operation is kept for `retention` seconds of the server clock after i
 (AIP-151 lets a service forget finished operations); after that it answers NOT_FOUND and is
 swept from the store. `shutdown` (a server stopping) answers every WaitOperation at once
 with UNAVAILABLE, so its caller retries on another server, and stops each running job at its
-next stage boundary (the operation then ends UNAVAILABLE, not CANCELLED).
+next stage boundary (the operation then ends UNAVAILABLE, not CANCELLED; on a durable store
+it stays running, for the next server to resume, as `release` leaves it).
+
+On a store shared by replicas, a cancel may be stored by a replica that does not run the
+work. The replica that runs it stops it as its own cancel would (`stop_if_cancelled`, called
+by the durable job runner when it learns of the cancel), and a job also learns of it from
+`progress`, which refuses to change a finished operation.
 
 How jobs move between stages is the pacer's business (textgen.server.lro.pacing): in
 production `NoPacing` never holds a job and a read never waits; the emulator's test pacer
@@ -38,17 +44,22 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from google.longrunning import operations_proto_pb2 as operations_pb2
-from google.protobuf import any_pb2
 from google.protobuf.message import Message
 from google.rpc import code_pb2, status_pb2
 
-from textgen import apis
 from textgen.server.clock import Clock
+from textgen.server.lro.outcomes import (
+    cancelled_status,
+    ended_early,
+    pack,
+    shutting_down,
+    stopped_status,
+)
 from textgen.server.lro.pacing import NoPacing, Pacer
 from textgen.server.lro.watching import wait_elsewhere
 from textgen.server.names import OPERATION_TYPE
 from textgen.server.quotas import DEFAULT_OPERATION_RETENTION
-from textgen.server.rpc.errors import ServiceError, already_exists, make_error, not_found
+from textgen.server.rpc.errors import ServiceError, already_exists, not_found
 from textgen.server.rpc.routing import current_api
 from textgen.server.storage import (
     MemoryOperationStore,
@@ -116,7 +127,7 @@ class Operations:
         being served), described by `description`; ALREADY_EXISTS when the name is taken.
         The store records the server clock's time as its creation and modification times."""
         api = current_api() if api is None else api
-        operation = Operation(name=name, metadata=_pack(metadata, api), done=False)
+        operation = Operation(name=name, metadata=pack(metadata, api), done=False)
         now = self.clock.now()
         await self._sweep(now)
         stored = StoredOperation(operation, owner, api, now, now, description)
@@ -129,7 +140,7 @@ class Operations:
         """Replace the metadata; False when the operation is gone (deleted)."""
 
         def change(stored: StoredOperation) -> StoredOperation:
-            stored.operation.metadata.CopyFrom(_pack(metadata, stored.api))
+            stored.operation.metadata.CopyFrom(pack(metadata, stored.api))
             return dataclasses.replace(stored, modified_at=now)
 
         now = self.clock.now()
@@ -148,7 +159,7 @@ class Operations:
             ended = stored.operation.done
             if ended:
                 return None
-            stored.operation.metadata.CopyFrom(_pack(metadata, stored.api))
+            stored.operation.metadata.CopyFrom(pack(metadata, stored.api))
             return dataclasses.replace(stored, modified_at=now)
 
         now = self.clock.now()
@@ -411,7 +422,7 @@ class Operations:
                 return None
             stored.operation.done = True
             if response is not None:
-                stored.operation.response.CopyFrom(_pack(response, stored.api))
+                stored.operation.response.CopyFrom(pack(response, stored.api))
             if error is not None:
                 stored.operation.error.CopyFrom(error)
             return dataclasses.replace(stored, modified_at=now)
@@ -431,7 +442,7 @@ class Operations:
             await work
             # A job that returns without finishing its operation would leave it running
             # for ever (and its live state kept); end it as a failure instead.
-            await self._finish(name, error=_ended_early())
+            await self._finish(name, error=ended_early())
         except asyncio.CancelledError:
             await self._cancelled(name)
             raise
@@ -498,38 +509,3 @@ async def current_operation(operations: Operations, owner: str, first: Operation
         return await operations.get(first.name, owner)
     except ServiceError:
         return first
-
-
-def shutting_down() -> ServiceError:
-    """UNAVAILABLE for a waiter on a server that is stopping."""
-    return make_error(
-        code_pb2.UNAVAILABLE,
-        "The server is shutting down; retry the call (on another server, or once it is back)",
-    )
-
-
-def stopped_status() -> status_pb2.Status:
-    """The error of an operation whose job was stopped by a server shutdown."""
-    return status_pb2.Status(
-        code=code_pb2.UNAVAILABLE,
-        message="The server shut down before the job finished; start it again",
-    )
-
-
-def cancelled_status() -> status_pb2.Status:
-    """The error a cancelled operation carries (google.rpc.Code CANCELLED, 1)."""
-    return status_pb2.Status(code=code_pb2.CANCELLED, message="The operation was cancelled")
-
-
-def _ended_early() -> status_pb2.Status:
-    return status_pb2.Status(
-        code=code_pb2.INTERNAL, message="The job ended without finishing its operation"
-    )
-
-
-def _pack(message: Message, api: str) -> any_pb2.Any:
-    holder = any_pb2.Any()
-    holder.Pack(message)
-    if api != apis.TEXTGEN:
-        holder.type_url = apis.type_url(api, message.DESCRIPTOR.full_name)
-    return holder
