@@ -25,7 +25,7 @@ from google.protobuf.message import Message
 from textgen.server.engine import SamplingParams
 from textgen.server.generation.resolution import ResolvedModel
 from textgen.server.rpc.errors import FieldViolation
-from textgen.server.validation import generation_rules
+from textgen.server.validation import json_rules
 from textgen.server.validation.generation_rules import model_limit_rules
 from textgen.server.validation.rules import AnyRule, ensure, validate
 from textgen.server.validation.schema_limits import fewest_values, size_message
@@ -34,8 +34,8 @@ from textgen.v1 import content_pb2, model_pb2
 FALLBACK_TEMPERATURE = 1.0
 FALLBACK_TOP_P = 1.0
 # Defined with the rules that accept them.
-JSON_MIME_TYPE = generation_rules.JSON_MIME_TYPE
-TEXT_MIME_TYPE = generation_rules.TEXT_MIME_TYPE
+JSON_MIME_TYPE = json_rules.JSON_MIME_TYPE
+TEXT_MIME_TYPE = json_rules.TEXT_MIME_TYPE
 
 
 # Each field sampling_params reads, when the source message has it.

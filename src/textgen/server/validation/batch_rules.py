@@ -6,7 +6,7 @@ from __future__ import annotations
 from google.protobuf import json_format
 
 from textgen.server.validation import schema_limits
-from textgen.server.validation.generation_rules import struct_faults
+from textgen.server.validation.json_rules import struct_faults
 from textgen.server.validation.rules import AnyRule, CrossRule, Rule, TreeRule, at_most
 from textgen.v1 import model_pb2
 from textgen.v1 import text_generation_batch_service_pb2 as batch_pb2
