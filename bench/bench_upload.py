@@ -109,10 +109,14 @@ async def _serve_sink() -> None:
 
 async def _serve_ours() -> None:
     from textgen.server.app import serve  # noqa: PLC0415
+    from textgen.server.quotas import StorageLimits  # noqa: PLC0415
     from textgen.server.state import ServerState  # noqa: PLC0415
     from textgen.testing.fake_engine.engine import FakeEngine  # noqa: PLC0415
 
-    running = await serve(ServerState(engine=FakeEngine(seed=0)), health=False, reflection=False)
+    # An upload is larger than a dataset may be by default (docs/limits.md).
+    limits = StorageLimits(dataset_rows=ROWS)
+    state = ServerState(engine=FakeEngine(seed=0), limits=limits)
+    running = await serve(state, health=False, reflection=False)
     print(running.port, flush=True)
     await running.server.wait_for_termination()
 
