@@ -14,14 +14,18 @@ import secrets
 import string
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from textgen.server.clock import Clock, RealClock
 from textgen.server.engine import Engine
 from textgen.server.idempotency import RequestIds
 from textgen.server.quotas import StorageLimits
 from textgen.server.storage import Stores
-from textgen.server.storage.ledger import DurableWork
 from textgen.v1 import model_pb2
+
+if TYPE_CHECKING:
+    # Only a type here: the job ledger is loaded with a durable store.
+    from textgen.server.storage.ledger import DurableWork
 
 DEFAULT_PRINCIPAL = "default"
 # How many rows of a batch job await the engine at once (ServerState.batch_concurrency).

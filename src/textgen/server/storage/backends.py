@@ -13,11 +13,15 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
 from textgen._extras import missing_extra
 from textgen.server.storage import Stores
-from textgen.server.storage.ledger import JobLedger
+
+if TYPE_CHECKING:
+    # Only a type here: the job ledger is loaded with a durable store.
+    from textgen.server.storage.ledger import JobLedger
 
 MEMORY = "memory:"
 
