@@ -72,7 +72,6 @@ from textgen.testing.fake_engine.candidates import (
 from textgen.testing.fake_engine.catalog import DEFAULT_MODELS, copy_model
 from textgen.testing.fake_engine.catalog import embedding_dimension as catalog_dimension
 from textgen.testing.fake_engine.embeddings import embed_text, fit
-from textgen.testing.fake_engine.json_values import json_text
 from textgen.testing.fake_engine.prose import digest, paragraph, seeded, vocabulary
 from textgen.v1 import content_pb2, generation_pb2, model_pb2, safety_pb2
 
@@ -268,6 +267,8 @@ class FakeEngine:
                 self._enum_value(request, params.response_schema, index) for index in range(count)
             ], ()
         if json_mode:
+            from textgen.testing.fake_engine.json_values import json_text  # noqa: PLC0415
+
             schema = params.response_schema or DEFAULT_JSON_SCHEMA
             fingerprint = fingerprint_of(request)
             # At most max_output_tokens values: each takes a token, so more would be cut.
