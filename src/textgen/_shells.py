@@ -66,12 +66,6 @@ class _Runner(Generic[C, IC]):
         # The flavour's method and metadata; UnsupportedByApi before any network call.
         return self.routing.prepare(method, request, self.options.metadata)
 
-    def _resend(self, c: Call[Any]) -> dict[str, bool]:
-        # Whether a failed attempt may be sent again, when the flavour decides otherwise
-        # than the method's declaration (a create that carries no request_id there).
-        resendable = self.routing.resendable(c.method)
-        return {} if resendable == c.method.idempotent else {"resendable": resendable}
-
     def _channel(self) -> C:
         return self.pool.get(self.options.retry)
 
@@ -109,7 +103,13 @@ class SyncRunner(_Runner[grpc.Channel, _transport.SyncInterceptor]):
         else:
             return c.parse(response)
         return self.run(
-            retrying(c, self.options, failure=failure, deadline=deadline, **self._resend(c))
+            retrying(
+                c,
+                self.options,
+                failure=failure,
+                deadline=deadline,
+                resendable=self.routing.resendable(c.method),
+            )
         )
 
     def _unary(self, c: Call[Any], timeout: float) -> object:
@@ -202,7 +202,13 @@ class AsyncRunner(_Runner[grpc.aio.Channel, _transport.AsyncInterceptor]):
         else:
             return c.parse(response)
         return await self.run(
-            retrying(c, self.options, failure=failure, deadline=deadline, **self._resend(c))
+            retrying(
+                c,
+                self.options,
+                failure=failure,
+                deadline=deadline,
+                resendable=self.routing.resendable(c.method),
+            )
         )
 
     async def _unary(self, c: Call[Any], timeout: float) -> object:
