@@ -16,7 +16,7 @@ from textgen.v1 import (
 )
 
 from tests.server.conftest import violated_fields
-from textgen.server.validation.rules import Rule, at_least, violations
+from textgen.server.validation.rules import Rule, at_least, count_between, non_empty, violations
 
 TEXT = "models/text-bison-001"
 CHAT = "models/chat-bison-001"
@@ -171,3 +171,51 @@ def test_rules_skip_unset_optionals() -> None:
     rule = Rule("temperature", at_least(5), "too low")
     assert violations(text_request(), [rule]) == []
     assert [v.field for v in violations(text_request(temperature=1), [rule])] == ["temperature"]
+
+
+def test_a_rule_that_fails_on_a_default_runs_on_a_message_that_leaves_it_unset() -> None:
+    # `model` has no presence: unset reads as "", which non_empty refuses, so the rule must
+    # run although the message does not list the field as set.
+    must_run = Rule("model", non_empty, "is required")
+    assert [v.field for v in violations(text_request(model=""), [must_run])] == ["model"]
+    # A rule that the default passes has nothing to find while the field stays unset...
+    at_most_two = Rule("stop_sequences", count_between(0, 2), "too many")
+    assert violations(text_request(), [at_most_two]) == []
+    # ...and runs once the field is set.
+    found = violations(text_request(stop_sequences=["a", "b", "c"]), [at_most_two])
+    assert [v.field for v in found] == ["stop_sequences"]
+
+
+def test_violations_come_in_the_order_of_the_rules() -> None:
+    # The fields are set in another order than the rules name them; the report follows
+    # the rules, whichever field the message lists first.
+    rules = [
+        Rule("top_k", at_least(1), "low"),
+        Rule("prompt.text", non_empty, "empty"),
+        Rule("model", non_empty, "is required"),
+        Rule("temperature", at_least(5), "too low"),
+    ]
+    request = model_service_pb2.GenerateTextRequest(
+        temperature=1, top_k=0, prompt=text_pb2.TextPrompt(text="")
+    )
+    assert [v.field for v in violations(request, rules)] == [
+        "top_k",
+        "prompt.text",
+        "model",
+        "temperature",
+    ]
+    # Reported the same way again, from the plan kept for this rule list.
+    assert [v.field for v in violations(request, rules)] == [
+        "top_k",
+        "prompt.text",
+        "model",
+        "temperature",
+    ]
+
+
+def test_a_path_through_single_fields_names_the_first_unset_one_when_required() -> None:
+    rule = Rule("prompt.text", non_empty, "required", required=True)
+    request = model_service_pb2.GenerateTextRequest(model=TEXT)
+    found = violations(request, [rule])
+    assert [(v.field, v.reason) for v in found] == [("prompt", "REQUIRED_FIELD")]
+    assert violations(request, [Rule("prompt.text", non_empty, "empty")]) == []

@@ -106,6 +106,8 @@ class Rule:
         return [FieldViolation(_join(prefix, name), self.message, self.reason)]
 
     def _walked(self, message: Message, prefix: str) -> list[FieldViolation]:
+        if "[]" not in self.field:
+            return self._descended(message, prefix)
         found: list[FieldViolation] = []
         for path, present, value in _walk(message, self.segments, prefix):
             if not present:
@@ -114,6 +116,24 @@ class Rule:
             elif not self.check(value):
                 found.append(FieldViolation(path, self.message, self.reason))
         return found
+
+    def _descended(self, message: Message, prefix: str) -> list[FieldViolation]:
+        # A path through single fields (`prompt.text`): one value at most, reached without
+        # the generator _walk needs for lists; the path is spelt only for a violation.
+        value: Any = message
+        for depth, segment in enumerate(self.segments):
+            step = _step(value.DESCRIPTOR, segment)
+            if step is None:
+                return []
+            name, _, optional = step
+            if optional and not value.HasField(name):
+                if not self.required:
+                    return []
+                return [self._absent(_join(prefix, ".".join(self.segments[: depth + 1])))]
+            value = getattr(value, name)
+        if self.check(value):
+            return []
+        return [FieldViolation(_join(prefix, self.field), self.message, self.reason)]
 
     def _absent(self, path: str) -> FieldViolation:
         return FieldViolation(path, self.message, "REQUIRED_FIELD")
@@ -272,24 +292,94 @@ def _repeated(descriptor: Descriptor, name: str) -> bool:
 def violations(
     message: Message, rules: Iterable[AnyRule], prefix: str = ""
 ) -> list[FieldViolation]:
-    """Every violation of the rules in the message; paths are prefixed with `prefix`."""
+    """Every violation of the rules in the message, in the rules' order; paths are prefixed
+    with `prefix`."""
     if not isinstance(rules, list | tuple):
         return [found for rule in rules for found in rule.violations(message, prefix)]
+    plan = _plan(message, rules)
+    chosen = list(plan.always)
+    # ListFields names exactly the fields a guard asks about: set optional fields, non-empty
+    # lists and maps, scalars away from their default.
+    for field, _ in message.ListFields():
+        guarded = plan.guarded.get(field.name)
+        if guarded is not None:
+            chosen += guarded
+    if not chosen:
+        return []
+    chosen.sort()
     found: list[FieldViolation] = []
-    for field, each, rule in _plan(_descriptor(message), rules):
-        if field is None or (len(getattr(message, field)) if each else message.HasField(field)):
-            found.extend(rule.violations(message, prefix))
+    for index in chosen:
+        found.extend(plan.entries[index].violations(message, prefix))
     return found
 
 
-# The rules of a list that apply to one message type, in order, each with the field whose
-# being unset (or, for a path through its elements, empty) leaves the rule nothing to check
-# (None: always run it) and whether that field is repeated.
-Plan = list[tuple[str | None, bool, AnyRule | _SharedWalk]]
+class _Plan:
+    """The rules of a list that apply to one message type, in order (`entries`), split into
+    those that always run and those with nothing to check while a field is unset, empty or
+    at its default (`guarded`, by that field's name); both hold indexes into `entries`."""
+
+    __slots__ = ("always", "entries", "guarded")
+
+    def __init__(self) -> None:
+        self.entries: list[AnyRule | _SharedWalk] = []
+        self.always: list[int] = []
+        self.guarded: dict[str, list[int]] = {}
+
+    def add(self, guard: str | None, entry: AnyRule | _SharedWalk) -> None:
+        index = len(self.entries)
+        self.entries.append(entry)
+        if guard is None:
+            self.always.append(index)
+        else:
+            self.guarded.setdefault(guard, []).append(index)
+
+
 # (message type, id of a rule list) -> (that list, its plan); the list is held so that its id
 # is not reused while the entry lives.
-_PLANS: dict[tuple[Descriptor, int], tuple[Sequence[AnyRule], Plan]] = {}
+_PLANS: dict[tuple[Descriptor, int], tuple[Sequence[AnyRule], _Plan]] = {}
 _PLANS_KEPT = 512
+
+
+def _plan(message: Message, rules: Sequence[AnyRule]) -> _Plan:
+    """The _Plan of `rules` for the message's type, worked out once per type and rule list."""
+    descriptor = _descriptor(message)
+    key = (descriptor, id(rules))
+    known = _PLANS.get(key)
+    if known is not None and known[0] is rules:
+        return known[1]
+    # (guard, entry) in rule order; neighbouring CrossRules with one `within` share a walk.
+    planned: list[tuple[str | None, AnyRule | _SharedWalk]] = []
+    for rule in rules:
+        if isinstance(rule, CrossRule) and not rule.segments:
+            planned.append(_cross_entry(descriptor, rule))
+            continue
+        step = _step(descriptor, rule.segments[0])
+        if step is None:
+            continue  # the message has no such field
+        name, each, optional = step
+        last = planned[-1][1] if planned else None
+        if isinstance(rule, CrossRule) and isinstance(last, CrossRule | _SharedWalk):
+            shared = last.rules if isinstance(last, _SharedWalk) else (last,)
+            if shared[0].within == rule.within:
+                planned[-1] = (planned[-1][0], _SharedWalk((*shared, rule)))
+                continue
+        if each or _repeated(descriptor, name):
+            # Each element is checked, or the whole list or map: an empty one is unset.
+            guarded = each or isinstance(rule, TreeRule) or _passes_unset(message, rule)
+            planned.append((name if guarded else None, rule))
+        elif optional:
+            needed = not isinstance(rule, CrossRule) and rule.required
+            planned.append((None if needed else name, rule))
+        else:
+            # A scalar without presence: skipped at its default when the default passes.
+            planned.append((name if _passes_unset(message, rule) else None, rule))
+    plan = _Plan()
+    for guard, entry in planned:
+        plan.add(guard, entry)
+    if len(_PLANS) >= _PLANS_KEPT:
+        _PLANS.clear()
+    _PLANS[key] = (rules, plan)
+    return plan
 
 
 def _descriptor(message: Message) -> Descriptor:
@@ -299,49 +389,23 @@ def _descriptor(message: Message) -> Descriptor:
     return cast("Descriptor", found)
 
 
-def _plan(descriptor: Descriptor, rules: Sequence[AnyRule]) -> Plan:
-    """The Plan of `rules` for a message type, worked out once per type and rule list."""
-    key = (descriptor, id(rules))
-    known = _PLANS.get(key)
-    if known is not None and known[0] is rules:
-        return known[1]
-    plan: Plan = []
-    for rule in rules:
-        if isinstance(rule, CrossRule) and not rule.segments:
-            plan.append(_cross_entry(descriptor, rule))
-            continue
-        step = _step(descriptor, rule.segments[0])
-        if step is None:
-            continue  # the message has no such field
-        name, each, optional = step
-        last = plan[-1][2] if plan else None
-        if isinstance(rule, CrossRule) and isinstance(last, CrossRule | _SharedWalk):
-            shared = last.rules if isinstance(last, _SharedWalk) else (last,)
-            if shared[0].within == rule.within:
-                plan[-1] = (plan[-1][0], plan[-1][1], _SharedWalk((*shared, rule)))
-                continue
-        if each:  # each element is checked: an empty field has none
-            plan.append((name, True, rule))
-        elif isinstance(rule, TreeRule) and len(rule.segments) == 1 and _repeated(descriptor, name):
-            # A TreeRule over a whole list or map finds nothing in an empty one (it is unset).
-            plan.append((name, True, rule))
-        else:
-            needed = not isinstance(rule, CrossRule) and rule.required
-            plan.append((name if optional and not needed else None, False, rule))
-    if len(_PLANS) >= _PLANS_KEPT:
-        _PLANS.clear()
-    _PLANS[key] = (rules, plan)
-    return plan
+def _passes_unset(message: Message, rule: AnyRule) -> bool:
+    """Whether `rule` finds nothing in a message of this type with every field unset, so it
+    need not run while its field stays at its default."""
+    if isinstance(rule, CrossRule) or rule.required:
+        return False
+    try:
+        return not rule.violations(type(message)())
+    except Exception:  # a check that cannot read a default must always run
+        return False
 
 
-def _cross_entry(
-    descriptor: Descriptor, rule: CrossRule
-) -> tuple[str | None, bool, AnyRule | _SharedWalk]:
+def _cross_entry(descriptor: Descriptor, rule: CrossRule) -> tuple[str | None, CrossRule]:
     """The plan entry of a CrossRule over the message itself: guarded by its field when the
     rule can fail only while that field is set."""
     step = _step(descriptor, rule.field) if rule.when_set else None
     guarded = step is not None and step[2]
-    return (rule.field if guarded else None, False, rule)
+    return (rule.field if guarded else None, rule)
 
 
 def ensure(*groups: Iterable[FieldViolation]) -> None:
