@@ -21,13 +21,14 @@ stubs also leave out `Message.DiscardUnknownFields`, which `has_unknown_fields` 
 from __future__ import annotations
 
 import importlib
+import threading
 from collections.abc import Iterator
-from typing import Protocol, cast
+from typing import Any, Protocol, cast
 
-from google.protobuf import descriptor_pb2
-from google.protobuf.descriptor import FieldDescriptor
+from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
+from google.protobuf.descriptor import Descriptor, EnumDescriptor, FieldDescriptor
 from google.protobuf.internal import api_implementation
-from google.protobuf.message import Message
+from google.protobuf.message import DecodeError, Message
 
 # descriptor.proto's enum value for `repeated`; it is wire data and does not change.
 _LABEL_REPEATED = descriptor_pb2.FieldDescriptorProto.LABEL_REPEATED
@@ -94,37 +95,229 @@ def message_tree(message: Message, path: str = "") -> Iterator[tuple[str, Messag
 
 
 def has_unknown_fields(message: Message) -> bool:
-    """True if `message` or any message inside it holds an unknown field.
+    """True if `message` or any message inside it holds an unknown field. The message is
+    left as it was.
 
-    On the default runtime (upb, in C) the answer costs no walk in Python: the encoded size
-    counts unknown fields, so it is taken, the unknown fields are discarded (recursively, in
-    C) and it is taken again. So a message this answers True for may have lost its unknown
-    fields; one it answers False for is left as it was. The pure-Python runtime caches sizes
-    and does not refresh them when unknown fields are discarded (the message would even
-    encode wrongly afterwards), so there every message in the tree is looked at instead.
+    On the default runtime (upb) this asks `may_hold_unknown_fields` about the message's
+    encoding and walks the message in Python only when that cannot rule them out.
     """
     if _PURE_PYTHON:
-        return any(unknown_field_numbers(each) for _, each in message_tree(message))
-    size = message.ByteSize()
-    cast("_Discarding", message).DiscardUnknownFields()
-    return message.ByteSize() != size
+        return _holds_unknown(message)
+    data = message.SerializePartialToString()
+    return may_hold_unknown_fields(message.DESCRIPTOR, data) and _holds_unknown(message)
 
 
 def decoded_with_unknown_fields(message: Message, data: bytes) -> bool:
-    """True if `message`, just decoded from `data`, or any message inside it holds an
-    unknown field. Like `has_unknown_fields`, it may discard them from a message it answers
-    True for.
+    """True if `message`, just decoded from `data`, or any message inside it holds an unknown
+    field. It may discard the unknown fields of a message it answers True for.
 
-    On upb it usually costs one discard and one encoding, against two of each for
-    `has_unknown_fields`: after the unknown fields are discarded, re-encoding the message
-    gives back `data` byte for byte only if there were none (bytes that decode to a message
-    with unknown fields cannot be what a message without them encodes to). Bytes that differ
-    may just come from a sender that encodes differently (map entries in another order, a
-    packed field sent unpacked...), so then a fresh decode is asked the slower way.
+    Like `has_unknown_fields`, but the encoding is at hand, so none is made for the shadow.
+    Small messages (under _SMALL bytes) go a cheaper way first: their unknown fields are
+    discarded and the message encoded again, and getting `data` back proves there were none
+    (bytes that decode to a message with unknown fields cannot be what the same message
+    without them encodes to). That needs no second decoding, but it is exact only while the
+    discard reaches every level, which a message that small cannot go below. Bytes that differ
+    (unknown fields, or a sender that encodes differently) go on to the shadow.
     """
     if _PURE_PYTHON:
-        return has_unknown_fields(message)
-    cast("_Discarding", message).DiscardUnknownFields()
-    if message.SerializeToString() == data:
-        return False
-    return has_unknown_fields(type(message).FromString(data))
+        return _holds_unknown(message)
+    if len(data) < _SMALL:
+        cast("_Discarding", message).DiscardUnknownFields()
+        if message.SerializePartialToString() == data:
+            return False
+        message = type(message).FromString(data)  # with any unknown fields it lost
+    return may_hold_unknown_fields(message.DESCRIPTOR, data) and _holds_unknown(message)
+
+
+def may_hold_unknown_fields(message_type: Descriptor, data: bytes) -> bool:
+    """False only if `data`, decoded as `message_type`, gives a message without an unknown
+    field at any depth. True when it gives one with an unknown field, and also for some
+    encodings that give none: a oneof member set and then replaced by another, a map key
+    sent twice, nesting deeper than the shadow follows (SHADOW_DEPTH), and bytes that do not
+    decode. Decoding `data` as the shadow costs a little less than decoding it for real.
+    """
+    if _PURE_PYTHON:
+        found: Message = message_factory.GetMessageClass(message_type)()
+        try:
+            found.ParseFromString(data)
+        except DecodeError:
+            return True
+        return _holds_unknown(found)
+    shadow = _shadow_type(message_type)
+    if shadow is None:
+        return True
+    try:
+        merged = shadow.FromString(data)
+    except DecodeError:
+        return True
+    size = merged.ByteSize()
+    cast("_Discarding", merged).DiscardUnknownFields()
+    return merged.ByteSize() != size
+
+
+def _holds_unknown(message: Message) -> bool:
+    # The walk: every message in the tree asked for its own unknown fields, at any depth.
+    module = importlib.import_module("google.protobuf.unknown_fields")
+    waiting = [message]
+    while waiting:
+        each = waiting.pop()
+        if len(module.UnknownFieldSet(each)):
+            return True
+        for field, value in each.ListFields():
+            if field.cpp_type != FieldDescriptor.CPPTYPE_MESSAGE:
+                continue
+            entry = field.message_type
+            if entry is not None and entry.GetOptions().map_entry:
+                if entry.fields_by_name["value"].cpp_type == FieldDescriptor.CPPTYPE_MESSAGE:
+                    waiting.extend(value.values())
+            elif is_repeated(field):
+                waiting.extend(value)
+            else:
+                waiting.append(value)
+    return False
+
+
+# --- the merged shadow ------------------------------------------------------------------
+
+# upb's DiscardUnknownFields reaches the first 63 levels of a message (the message itself at
+# level 0, what it holds at 1, ...), however deep the message goes. So a shadow follows
+# message fields down to SHADOW_DEPTH and no further. And an encoding shorter than _SMALL
+# cannot hold a message below the reach: each level costs at least a tag and a length.
+_DISCARD_REACH = 63
+SHADOW_DEPTH = 60
+_SMALL = 2 * _DISCARD_REACH
+_SHADOW_PACKAGE = "textgen_shadow"
+_Field = descriptor_pb2.FieldDescriptorProto
+_UNBUILT = object()
+_shadows: dict[Descriptor, object] = {}  # message type -> its shadow class, or None
+_shadows_lock = threading.Lock()
+
+
+class _Closable(Protocol):
+    # EnumDescriptor.is_closed, which the typing stubs for protobuf 5 do not declare.
+    @property
+    def is_closed(self) -> bool: ...
+
+
+def _shadow_type(message_type: Descriptor) -> type[Message] | None:
+    # The shadow class of `message_type`, built on first use; None if it cannot be built.
+    found = _shadows.get(message_type, _UNBUILT)
+    if found is _UNBUILT:
+        with _shadows_lock:
+            found = _shadows.get(message_type, _UNBUILT)
+            if found is _UNBUILT:
+                found = _shadows[message_type] = _build_shadow(message_type)
+    return cast("type[Message] | None", found)
+
+
+def _build_shadow(root: Descriptor) -> type[Message] | None:
+    if root.GetOptions().message_set_wire_format:
+        return None
+    shadows = _ShadowFile(root)
+    # Older typing stubs leave the pool's methods untyped, newer ones type them: Any suits both.
+    pool: Any = descriptor_pool.DescriptorPool()
+    try:
+        pool.Add(shadows.file)
+    except (TypeError, ValueError):  # not expected; the walk answers instead
+        return None
+    found: type[Message] = message_factory.GetMessageClass(
+        pool.FindMessageTypeByName(f"{_SHADOW_PACKAGE}.{shadows.root}")
+    )
+    return found
+
+
+class _ShadowFile:
+    """The shadow of `root` and of every message type it reaches, as one proto2 file."""
+
+    def __init__(self, root: Descriptor) -> None:
+        self.file = descriptor_pb2.FileDescriptorProto(
+            name="textgen/_shadow.proto", package=_SHADOW_PACKAGE, syntax="proto2"
+        )
+        self._names: dict[tuple[Descriptor, int | None], str] = {}
+        self._enums: dict[EnumDescriptor, str] = {}
+        self._heights: dict[Descriptor, int | None] = {}
+        self._visiting: set[Descriptor] = set()
+        self._unfilled: list[tuple[descriptor_pb2.DescriptorProto, Descriptor, int | None]] = []
+        self.root = self._message(root, 0)
+        while self._unfilled:
+            self._fill(*self._unfilled.pop())
+
+    def _message(self, message: Descriptor, level: int | None) -> str:
+        # The shadow of `message` at `level`, or the one shared by all levels (level None)
+        # when no level the shadow reaches can take it deeper than SHADOW_DEPTH.
+        height = self._height(message)
+        if level is not None and height is not None and level + height <= SHADOW_DEPTH:
+            level = None
+        name = self._names.get((message, level))
+        if name is None:
+            name = self._names[message, level] = f"M{len(self._names)}"
+            proto = self.file.message_type.add(name=name)
+            self._unfilled.append((proto, message, level))
+        return name
+
+    def _height(self, message: Descriptor) -> int | None:
+        # How many levels of followed message fields lie below `message` at most; None if
+        # they do not end (a recursive type is reachable).
+        if message in self._heights:
+            return self._heights[message]
+        if message in self._visiting:
+            return None
+        self._visiting.add(message)
+        height: int | None = 0
+        for field in message.fields:
+            if _followed(field) and height is not None:
+                assert field.message_type is not None
+                below = self._height(field.message_type)
+                height = None if below is None else max(height, below + 1)
+        self._visiting.discard(message)
+        self._heights[message] = height
+        return height
+
+    def _fill(
+        self, proto: descriptor_pb2.DescriptorProto, message: Descriptor, level: int | None
+    ) -> None:
+        for field in message.fields:
+            label = _Field.LABEL_REPEATED if is_repeated(field) else _Field.LABEL_OPTIONAL
+            kind, type_name = field.type, ""
+            if field.type == FieldDescriptor.TYPE_MESSAGE:
+                if not _followed(field) or level == SHADOW_DEPTH:
+                    continue
+                assert field.message_type is not None
+                below = None if level is None else level + 1
+                type_name = f".{_SHADOW_PACKAGE}.{self._message(field.message_type, below)}"
+                label = _Field.LABEL_OPTIONAL
+            elif field.type == FieldDescriptor.TYPE_GROUP:
+                continue
+            elif field.type in (FieldDescriptor.TYPE_STRING, FieldDescriptor.TYPE_BYTES):
+                kind, label = _Field.TYPE_BYTES, _Field.LABEL_OPTIONAL
+            elif field.type == FieldDescriptor.TYPE_ENUM:
+                assert field.enum_type is not None
+                if cast("_Closable", field.enum_type).is_closed:
+                    type_name = f".{_SHADOW_PACKAGE}.{self._enum(field.enum_type)}"
+                else:
+                    kind = _Field.TYPE_INT32
+            added = proto.field.add(name=field.name, number=field.number, label=label, type=kind)
+            if type_name:
+                added.type_name = type_name
+
+    def _enum(self, enum: EnumDescriptor) -> str:
+        # A closed enum's copy: the same numbers (each once), so that a number it does not
+        # define goes to the unknown fields here as it does in the real message.
+        name = self._enums.get(enum)
+        if name is None:
+            name = self._enums[enum] = f"E{len(self._enums)}"
+            proto = self.file.enum_type.add(name=name)
+            for number in dict.fromkeys(value.number for value in enum.values):
+                proto.value.add(name=f"{name}_{len(proto.value)}", number=number)
+        return name
+
+
+def _followed(field: FieldDescriptor) -> bool:
+    # A message field the shadow follows: not a group, not a MessageSet (their encodings
+    # differ); the shadow leaves those out, so what they hold counts as unknown there.
+    message = field.message_type
+    return (
+        field.type == FieldDescriptor.TYPE_MESSAGE
+        and message is not None
+        and not message.GetOptions().message_set_wire_format
+    )
