@@ -4,6 +4,7 @@ and vouches for valid chunks without walking the rules."""
 from __future__ import annotations
 
 import random
+from typing import Any
 
 import pytest
 from google.rpc import error_details_pb2
@@ -93,17 +94,82 @@ def test_random_mixtures_agree_with_the_rules() -> None:
         assert check_verdict(chunk) == rule_verdict(chunk), [str(row) for row in rows]
 
 
-def test_a_valid_chunk_is_not_walked_row_by_row(monkeypatch: pytest.MonkeyPatch) -> None:
-    def walked(*args: object) -> list[object]:
-        raise AssertionError("the rules were walked")
+class Walks:
+    """Counts the rule walks of prompt_rows (and still walks)."""
 
-    monkeypatch.setattr(prompt_rows, "violations", walked)
-    good = [
-        SHAPES[name]
-        for name in ("text", "conversation", "text and an unknown field", "one empty message")
-    ]
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.count = 0
+        monkeypatch.setattr(prompt_rows, "violations", self)
+
+    def __call__(self, *args: Any) -> Any:
+        self.count += 1
+        return violations(*args)
+
+
+@pytest.fixture
+def walks(monkeypatch: pytest.MonkeyPatch) -> Walks:
+    return Walks(monkeypatch)
+
+
+GOOD = ["text", "conversation"]
+
+
+def test_a_valid_chunk_is_not_walked_row_by_row(walks: Walks) -> None:
+    good = [SHAPES[name] for name in GOOD]
     chunk = dataset_service_pb2.UploadDatasetChunk(rows=good * 50)
     assert check_prompt_chunk(chunk, "chunk") == chunk.SerializeToString()
+    assert walks.count == 0
+
+
+def test_the_patterns_are_the_bad_rows_encodings() -> None:
+    # Derived from the contract, and what a bad row looks like between good ones.
+    rows = dataset_service_pb2.UploadDatasetChunk.DESCRIPTOR.fields_by_name["rows"].number
+    conversation = dataset_pb2.DatasetPrompt.DESCRIPTOR.fields_by_name["messages"].number
+    assert field(rows, b"") == prompt_rows.EMPTY_ROW
+    assert field(rows, field(conversation, b"")) == prompt_rows.EMPTY_CONVERSATION
+    for bad, pattern in (
+        ("nothing", prompt_rows.EMPTY_ROW),
+        ("empty conversation", prompt_rows.EMPTY_CONVERSATION),
+    ):
+        rows_around = [SHAPES["conversation"], SHAPES[bad], SHAPES["text"]]
+        encoded = dataset_service_pb2.UploadDatasetChunk(rows=rows_around).SerializeToString()
+        assert pattern in encoded
+
+
+@pytest.mark.parametrize("pattern", ["EMPTY_ROW", "EMPTY_CONVERSATION"])
+def test_a_false_alarm_is_walked_and_passes(walks: Walks, pattern: str) -> None:
+    # A text (or a message's content) holding a pattern's bytes: the rows are walked, and
+    # found good.
+    inside = getattr(prompt_rows, pattern).decode()
+    for row in (Prompt(text=f"a{inside}b"), conversation("hi", f"x{inside}")):
+        chunk = dataset_service_pb2.UploadDatasetChunk(rows=[row, SHAPES["conversation"]])
+        assert getattr(prompt_rows, pattern) in chunk.SerializeToString()
+        assert check_prompt_chunk(chunk, "chunk") == chunk.SerializeToString()
+    assert walks.count == 2
+
+
+def test_a_zero_byte_without_a_pattern_is_not_walked(walks: Walks) -> None:
+    rows = [Prompt(text="a\x00b"), conversation("a\x00b")] * 20
+    chunk = dataset_service_pb2.UploadDatasetChunk(rows=rows)
+    assert b"\x00" in chunk.SerializeToString()
+    assert check_prompt_chunk(chunk, "chunk") == chunk.SerializeToString()
+    assert walks.count == 0
+
+
+@pytest.mark.parametrize(
+    "shape",
+    [
+        "text and an unknown field",
+        "a list with an unknown field first",
+        "a list of only an unknown field",
+    ],
+)
+def test_unknown_fields_are_walked(walks: Walks, shape: str) -> None:
+    # Unknown fields in a row or in its list hide what the patterns look for, so the rows
+    # are walked (the request policy refuses such requests before any servicer sees them).
+    chunk = dataset_service_pb2.UploadDatasetChunk(rows=[SHAPES["text"], SHAPES[shape]])
+    assert check_verdict(chunk) == rule_verdict(chunk)
+    assert walks.count >= 1
 
 
 def test_violations_name_the_rows() -> None:
