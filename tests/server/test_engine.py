@@ -125,3 +125,23 @@ def test_importing_the_engine_module_loads_neither_base_classes_nor_tuning_types
 def test_an_unknown_name_is_an_attribute_error() -> None:
     with pytest.raises(AttributeError, match="no attribute 'Nothing'"):
         engine.Nothing  # noqa: B018
+
+
+def test_texts_of_a_single_part_and_of_several() -> None:
+    call = content_pb2.Part(function_call=content_pb2.FunctionCall(name="f"))
+    text = content_pb2.Part(text="hi")
+    assert GeneratedCandidate([text]).text() == "hi"
+    assert GeneratedCandidate([call]).text() == ""
+    assert GeneratedCandidate([text, call, content_pb2.Part(text=" there")]).text() == "hi there"
+    assert GeneratedCandidate([]).text() == ""
+
+    def prompt(*parts: content_pb2.Part) -> str:
+        # The last turn is the prompt; an earlier one is not read.
+        earlier = content_pb2.Content(role="model", parts=[content_pb2.Part(text="ignored")])
+        turn = content_pb2.Content(role="user", parts=list(parts))
+        return GenerationInput(MODEL, [earlier, turn], PARAMS).prompt_text()
+
+    assert prompt(text) == "hi"
+    assert prompt(call) == ""
+    assert prompt(text, call, content_pb2.Part(text="!")) == "hi!"
+    assert GenerationInput(MODEL, [], PARAMS).prompt_text() == ""

@@ -246,7 +246,11 @@ class GenerationInput(_FrozenData):
         """The text of the last turn, the one the model answers."""
         if not self.contents:
             return ""
-        return "".join(part.text for part in self.contents[-1].parts if part.HasField("text"))
+        parts = self.contents[-1].parts
+        if len(parts) == 1:  # most turns: no join to make
+            only = parts[0]
+            return only.text if only.HasField("text") else ""
+        return "".join([part.text for part in parts if part.HasField("text")])
 
 
 @dataclass(init=False, repr=False, eq=False)
@@ -295,7 +299,11 @@ class GeneratedCandidate(_Data):
 
     def text(self) -> str:
         """The concatenated text parts."""
-        return "".join(part.text for part in self.parts if part.HasField("text"))
+        parts = self.parts
+        if len(parts) == 1:  # most candidates: no join to make
+            only = parts[0]
+            return only.text if only.HasField("text") else ""
+        return "".join([part.text for part in parts if part.HasField("text")])
 
 
 @dataclass(init=False, repr=False, eq=False)

@@ -71,3 +71,48 @@ def test_block_none_and_unscreened_categories_never_block() -> None:
         ]
     )
     assert not verdict.blocked
+
+
+def _text_ratings(probabilities: dict[int, int], *, blocked: int | None = None) -> list[Rating]:
+    # One rating per text category, in the policy's order; `blocked` flags one of them.
+    return [
+        Rating(
+            category=category,
+            probability=probabilities.get(category, Rating.NEGLIGIBLE),  # type: ignore[arg-type]
+            blocked=category == blocked,
+        )
+        for category in TEXT_DEFAULT_CATEGORIES
+    ]
+
+
+def test_judge_own_in_the_policys_order_equals_judge() -> None:
+    policy = SafetyPolicy.build([], TEXT_DEFAULT_CATEGORIES)
+    for ratings in (
+        _text_ratings({}),
+        _text_ratings({VIOLENCE: Rating.HIGH}),
+        _text_ratings({}, blocked=TOXICITY),  # a flag the engine set, corrected
+    ):
+        own = policy.judge_own(ratings)
+        assert own is not None
+        assert own == policy.judge(ratings)
+    assert policy.judge_own(_text_ratings({VIOLENCE: Rating.HIGH})).blocked  # type: ignore[union-attr]
+
+
+def test_judge_own_in_another_order_or_with_more_categories() -> None:
+    policy = SafetyPolicy.build([], TEXT_DEFAULT_CATEGORIES)
+    ratings = _text_ratings({VIOLENCE: Rating.MEDIUM})
+    shuffled = [*ratings[3:], *ratings[:3]]
+    own = policy.judge_own(shuffled)
+    assert own is not None
+    # Judged in the policy's order, whatever order the engine gave.
+    assert [rating.category for rating in own.ratings] == list(TEXT_DEFAULT_CATEGORIES)
+    assert own.blocked and own.blocks[0].rating.category == VIOLENCE
+    extra = [
+        *ratings,
+        Rating(category=safety_pb2.HARM_CATEGORY_HARASSMENT, probability=Rating.HIGH),
+    ]
+    judged = policy.judge_own(extra)
+    assert judged is not None and len(judged.ratings) == len(TEXT_DEFAULT_CATEGORIES)
+    # A category missing: the engine is asked to rate instead.
+    assert policy.judge_own(ratings[:-1]) is None
+    assert policy.judge_own([*ratings[:-1], ratings[0]]) is None

@@ -116,3 +116,35 @@ async def test_engine_rates_a_stream_piece_by_piece() -> None:
     second = await engine.rate(GEMINI, "ment:high now", wanted, stream=stream)
     assert first[0].probability == Rating.NEGLIGIBLE
     assert second[0].probability == Rating.HIGH
+
+
+def test_unmarked_ratings_are_new_messages_in_the_order_asked() -> None:
+    # Categories as a list or a tuple, in any order; each call gives messages of its own,
+    # so a caller that changes one changes nothing for the next.
+    wanted = [safety_pb2.HARM_CATEGORY_TOXICITY, safety_pb2.HARM_CATEGORY_DEROGATORY]
+    first = harm.rate("plain words", wanted)
+    assert [rating.category for rating in first] == wanted
+    first[0].blocked = True
+    first[0].probability = Rating.HIGH
+    again = harm.rate("plain words", tuple(wanted))
+    assert [(r.category, r.probability, r.blocked) for r in again] == [
+        (safety_pb2.HARM_CATEGORY_TOXICITY, Rating.NEGLIGIBLE, False),
+        (safety_pb2.HARM_CATEGORY_DEROGATORY, Rating.NEGLIGIBLE, False),
+    ]
+    assert harm.rate("plain words", []) == []
+
+
+def test_candidates_are_rated_for_their_models_family() -> None:
+    from textgen.testing.fake_engine.candidates import categories  # noqa: PLC0415
+
+    assert categories(BISON, "text") == harm.TEXT_CATEGORIES
+    assert categories(GEMINI, "text") == harm.CONTENT_CATEGORIES
+    # A model the engine has not seen before is looked at afresh, even under a known name.
+    renamed = default_model("models/gemini-1.5-flash")
+    del renamed.supported_generation_methods[:]
+    renamed.supported_generation_methods.append("generateText")
+    assert categories(renamed, "text") == harm.TEXT_CATEGORIES
+    assert categories(GEMINI, "unsafe:violence:low") == [
+        *harm.CONTENT_CATEGORIES,
+        safety_pb2.HARM_CATEGORY_VIOLENCE,
+    ]

@@ -130,8 +130,22 @@ class SafetyPolicy:
         Only the screened categories are judged, in this policy's order, so the verdict
         equals the one `rate` would give from an engine that rates the same way.
         """
-        if len(ratings) < len(self.categories):
+        screened = self.categories
+        if len(ratings) < len(screened):
             return None
+        if len(ratings) == len(screened):
+            # Most engines (the fake one among them) rate exactly the screened categories,
+            # in their order: then this is `judge`, in one pass that also checks the order.
+            lowest = self.lowest
+            blocks = False
+            for rating, category in zip(ratings, screened, strict=True):
+                if rating.category != category:
+                    break
+                floor = lowest[category]
+                if rating.blocked or (floor is not None and rating.probability >= floor):
+                    blocks = True
+            else:
+                return self._judged(ratings) if blocks else Verdict(list(ratings))
         by_category = {rating.category: rating for rating in ratings}
         try:
             chosen = [by_category[category] for category in self.categories]

@@ -184,7 +184,8 @@ def _thinking(source: Message | None, fields: frozenset[str]) -> dict[str, Any]:
 
 def _sets_any(source: Message, fields: frozenset[str]) -> bool:
     """Whether `source` sets any of `fields` (ListFields names only the fields set)."""
-    return any(field.name in fields for field, _ in source.ListFields())
+    # A list, not a generator: a request sets few fields, and a generator costs more.
+    return any([field.name in fields for field, _ in source.ListFields()])
 
 
 # id of a resolved base model -> (that model, its defaults); the model is held so that its id

@@ -98,18 +98,17 @@ class ModelServicer(model_service_pb2_grpc.ModelServiceServicer):
         """Run the syntactic checks, then look the model up for `rpc`."""
         return await self._models.resolve(name, rpc, checks)
 
-    async def _check_prompt_size(self, model: ResolvedModel, text: str, field: str) -> int:
-        tokens = await self._state.engine.count_tokens(model.base, text)
-        ensure(prompt_size_violations(tokens, model.base, field))
-        return tokens
-
     async def _prepare(
         self, model: ResolvedModel, text: str, policy: SafetyPolicy, field: str
     ) -> tuple[int, Verdict]:
         """Check the prompt's size (INVALID_ARGUMENT on `field`) and rate it; `text` is
         prompt_text() of the prompt, all that the model reads."""
-        tokens = await self._check_prompt_size(model, text, field)
-        return tokens, await policy.rate(self._state.engine, model.base, text)
+        # The engine is called here directly, not through helpers: every generation call
+        # comes this way, and each coroutine layer costs it time.
+        engine = self._state.engine
+        tokens = await engine.count_tokens(model.base, text)
+        ensure(prompt_size_violations(tokens, model.base, field))
+        return tokens, policy.judge(await engine.rate(model.base, text, policy.categories))
 
     async def _generate(
         self,
@@ -161,7 +160,9 @@ class ModelServicer(model_service_pb2_grpc.ModelServiceServicer):
             model_service_pb2.GenerateTextRequest, model_service_pb2.GenerateTextResponse
         ],
     ) -> model_service_pb2.GenerateTextResponse:
-        model = await self._resolve(request.model, "GenerateText", *self._text_checks(request))
+        model = await self._models.resolve(
+            request.model, "GenerateText", self._text_checks(request)
+        )
         policy = SafetyPolicy.build(request.safety_settings, TEXT_DEFAULT_CATEGORIES)
         text = request.prompt.text  # prompt_text() of a text prompt is the text itself
         gen_input = self._input(model, from_text(text), request)

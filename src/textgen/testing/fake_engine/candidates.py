@@ -138,12 +138,30 @@ def called(model: model_pb2.Model, call: content_pb2.FunctionCall) -> GeneratedC
 
 def categories(model: model_pb2.Model, text: str) -> Sequence[harm.HarmCategory]:
     """The model family's categories, then any other category a marker in text names."""
-    content = "generateContent" in model.supported_generation_methods
-    family = harm.CONTENT_CATEGORIES if content else harm.TEXT_CATEGORIES
+    family = _family(model)
     named = harm.named_categories(text)
     if not named:
         return family
     return [*family, *(category for category in named if category not in family)]
+
+
+# id(model) -> (the model, its family's categories): the engine rates with the same few
+# catalog models again and again, and reading their methods costs more than this lookup.
+# The model is held so that its id is not reused while the entry lives.
+_FAMILIES: dict[int, tuple[model_pb2.Model, Sequence[harm.HarmCategory]]] = {}
+_FAMILIES_KEPT = 256
+
+
+def _family(model: model_pb2.Model) -> Sequence[harm.HarmCategory]:
+    known = _FAMILIES.get(id(model))
+    if known is not None and known[0] is model:
+        return known[1]
+    content = "generateContent" in model.supported_generation_methods
+    family = harm.CONTENT_CATEGORIES if content else harm.TEXT_CATEGORIES
+    if len(_FAMILIES) >= _FAMILIES_KEPT:
+        _FAMILIES.clear()
+    _FAMILIES[id(model)] = (model, family)
+    return family
 
 
 def part_text(part: content_pb2.Part) -> str:

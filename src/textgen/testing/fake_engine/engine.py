@@ -289,12 +289,12 @@ class FakeEngine:
         if not (
             params.presence_penalty or params.frequency_penalty or params.logit_bias
         ) and not _asks_more(prompt):
-            return [
-                directed(
-                    " ".join([*markers, paragraph(self._draws(request, fingerprint, index), words)])
-                )
-                for index in range(count)
-            ], ()
+            texts = [
+                paragraph(self._draws(request, fingerprint, index), words) for index in range(count)
+            ]
+            if markers:
+                texts = [" ".join([*markers, text]) for text in texts]
+            return [directed(text) for text in texts], ()
         from textgen.testing.fake_engine import shaped  # noqa: PLC0415
 
         written = shaped.Shaped(params, prompt, words)
@@ -366,7 +366,8 @@ def _as_is(text: str) -> str:
 
 def _holds_results(content: content_pb2.Content) -> bool:
     """Whether the turn holds function responses (function_calls.responses would find some)."""
-    return any(part.HasField("function_response") for part in content.parts)
+    # A list, not a generator: a turn has few parts, and a generator costs more than them.
+    return any([part.HasField("function_response") for part in content.parts])
 
 
 def _recall(request: GenerationInput, *, json_mode: bool) -> str | None:
@@ -392,6 +393,8 @@ def _is_json(text: str) -> bool:
 
 def _prompt_tokens(request: GenerationInput) -> int:
     turns = request.contents
+    if request.system_instruction is None and len(turns) == 1 and len(turns[0].parts) == 1:
+        return tokenizer.count_tokens(part_text(turns[0].parts[0]))  # one part: nothing to join
     if request.system_instruction is not None:
         turns = [*turns, request.system_instruction]
     # Each part's tokens, counted at once: no token spans a space, and spaces are not
