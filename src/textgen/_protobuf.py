@@ -104,7 +104,7 @@ def has_unknown_fields(message: Message) -> bool:
     if _PURE_PYTHON:
         return _holds_unknown(message)
     data = message.SerializePartialToString()
-    return may_hold_unknown_fields(message.DESCRIPTOR, data) and _holds_unknown(message)
+    return may_hold_unknown_fields(type(message), data) and _holds_unknown(message)
 
 
 def decoded_with_unknown_fields(message: Message, data: bytes) -> bool:
@@ -126,23 +126,23 @@ def decoded_with_unknown_fields(message: Message, data: bytes) -> bool:
         if message.SerializePartialToString() == data:
             return False
         message = type(message).FromString(data)  # with any unknown fields it lost
-    return may_hold_unknown_fields(message.DESCRIPTOR, data) and _holds_unknown(message)
+    return may_hold_unknown_fields(type(message), data) and _holds_unknown(message)
 
 
-def may_hold_unknown_fields(message_type: Descriptor, data: bytes) -> bool:
-    """False only if `data`, decoded as `message_type`, gives a message without an unknown
+def may_hold_unknown_fields(message_class: type[Message], data: bytes) -> bool:
+    """False only if `data`, decoded as `message_class`, gives a message without an unknown
     field at any depth. True when it gives one with an unknown field, and also for some
     encodings that give none: a oneof member set and then replaced by another, a map key
     sent twice, nesting deeper than the shadow follows (SHADOW_DEPTH), and bytes that do not
     decode. Decoding `data` as the shadow costs a little less than decoding it for real.
     """
     if _PURE_PYTHON:
-        found: Message = message_factory.GetMessageClass(message_type)()
         try:
-            found.ParseFromString(data)
+            return _holds_unknown(message_class.FromString(data))
         except DecodeError:
             return True
-        return _holds_unknown(found)
+    # Newer typing stubs give upb's descriptors a class of their own; both have what is used.
+    message_type: Any = message_class.DESCRIPTOR
     shadow = _shadow_type(message_type)
     if shadow is None:
         return True
