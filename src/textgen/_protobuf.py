@@ -15,7 +15,36 @@ A message's unknown fields (what it decoded but has no field for) used to be rea
 NotImplementedError). They all have `google.protobuf.unknown_fields.UnknownFieldSet` instead,
 but the typing stubs of the older ones do not describe that module, so
 `unknown_field_numbers` imports it by name and both sets of stubs accept the code. Those
-stubs also leave out `Message.DiscardUnknownFields`, which `has_unknown_fields` calls.
+stubs also leave out `Message.DiscardUnknownFields` and `EnumDescriptor.is_closed`.
+
+Whether a message holds an unknown field anywhere could be learnt by asking every message of
+its tree (the walk), but that is Python work per message, and the server asks it of every
+request. On the default runtime (upb) the request's bytes are decoded once more instead, as
+the request type's *merged shadow*: a message type made from it (on first use, in a private
+pool) that decodes the same bytes into one message per field path rather than one per
+element. In the shadow of each message type reached:
+
+- every message field, repeated or a map, is a singular one, so protobuf merges all the
+  elements into one message, and their unknown fields pile up in it;
+- there are no oneofs (their members are plain fields), so a later element that sets
+  another member does not clear the earlier one, unknown fields and all;
+- strings are bytes (the real decoding has checked their UTF-8 already); an open enum is an
+  int32, and a closed one (proto2) a copy of itself, which keeps undefined values as unknown
+  fields, as the real message does; other scalars are what they were, repeated ones still
+  repeated (those read both packed and unpacked encodings).
+
+Every field keeps its number and wire type, so what the real message would keep as unknown,
+the shadow keeps as unknown too, in the merged message for the same path. That tree is
+small, so its encoded size before and after discarding its unknown fields answers cheaply.
+
+The shadow can see unknown fields where the request holds none: a later field that replaces
+an earlier one (a oneof member, a map key sent twice) drops the earlier one's unknown fields
+from the request, not from the shadow. Groups and MessageSets encode differently, so the
+shadow leaves them out and their bytes count as unknown there; so do message fields below
+SHADOW_DEPTH (the shadow is unrolled level by level where types recur), since upb's discard
+stops 63 levels down and a deeper shadow could hide an unknown field. So the shadow's False
+is the answer, and its True is checked by the walk. The pure-Python runtime always walks: it
+caches encoded sizes and does not refresh them after a discard.
 """
 
 from __future__ import annotations
@@ -95,12 +124,8 @@ def message_tree(message: Message, path: str = "") -> Iterator[tuple[str, Messag
 
 
 def has_unknown_fields(message: Message) -> bool:
-    """True if `message` or any message inside it holds an unknown field. The message is
-    left as it was.
-
-    On the default runtime (upb) this asks `may_hold_unknown_fields` about the message's
-    encoding and walks the message in Python only when that cannot rule them out.
-    """
+    """True if `message` or any message inside it holds an unknown field; the message is
+    left as it was. On upb: the merged shadow of its encoding, then the walk if need be."""
     if _PURE_PYTHON:
         return _holds_unknown(message)
     data = message.SerializePartialToString()
@@ -111,13 +136,13 @@ def decoded_with_unknown_fields(message: Message, data: bytes) -> bool:
     """True if `message`, just decoded from `data`, or any message inside it holds an unknown
     field. It may discard the unknown fields of a message it answers True for.
 
-    Like `has_unknown_fields`, but the encoding is at hand, so none is made for the shadow.
-    Small messages (under _SMALL bytes) go a cheaper way first: their unknown fields are
-    discarded and the message encoded again, and getting `data` back proves there were none
-    (bytes that decode to a message with unknown fields cannot be what the same message
-    without them encodes to). That needs no second decoding, but it is exact only while the
-    discard reaches every level, which a message that small cannot go below. Bytes that differ
-    (unknown fields, or a sender that encodes differently) go on to the shadow.
+    The shadow decodes `data`, so nothing is encoded, except for a small `data` (under
+    _SMALL bytes), where one discard and one encoding of `message` cost less than building
+    the merged tree: getting `data` back proves there were no unknown fields (bytes that
+    decode to a message holding some cannot be what the message without them encodes to).
+    That proof needs the discard to reach every level, and so small an encoding cannot nest
+    deeper than it reaches. Other bytes (unknown fields, or a sender that encodes
+    differently) still go to the shadow.
     """
     if _PURE_PYTHON:
         return _holds_unknown(message)
@@ -156,33 +181,16 @@ def may_hold_unknown_fields(message_class: type[Message], data: bytes) -> bool:
 
 
 def _holds_unknown(message: Message) -> bool:
-    # The walk: every message in the tree asked for its own unknown fields, at any depth.
-    module = importlib.import_module("google.protobuf.unknown_fields")
-    waiting = [message]
-    while waiting:
-        each = waiting.pop()
-        if len(module.UnknownFieldSet(each)):
-            return True
-        for field, value in each.ListFields():
-            if field.cpp_type != FieldDescriptor.CPPTYPE_MESSAGE:
-                continue
-            entry = field.message_type
-            if entry is not None and entry.GetOptions().map_entry:
-                if entry.fields_by_name["value"].cpp_type == FieldDescriptor.CPPTYPE_MESSAGE:
-                    waiting.extend(value.values())
-            elif is_repeated(field):
-                waiting.extend(value)
-            else:
-                waiting.append(value)
-    return False
+    # The walk.
+    return any(unknown_field_numbers(each) for _, each in message_tree(message))
 
 
 # --- the merged shadow ------------------------------------------------------------------
 
 # upb's DiscardUnknownFields reaches the first 63 levels of a message (the message itself at
 # level 0, what it holds at 1, ...), however deep the message goes. So a shadow follows
-# message fields down to SHADOW_DEPTH and no further. And an encoding shorter than _SMALL
-# cannot hold a message below the reach: each level costs at least a tag and a length.
+# message fields down to SHADOW_DEPTH and no further, and an encoding shorter than _SMALL
+# cannot hold a message below the reach (each level costs at least a tag and a length).
 _DISCARD_REACH = 63
 SHADOW_DEPTH = 60
 _SMALL = 2 * _DISCARD_REACH

@@ -9,14 +9,18 @@ field, at its path in the request. The leaf is the field's upstream name where w
 (`contents[0].parts[1].#99`). Each message of a client stream is checked on its own.
 
 The check sits in the request deserializer, where each request's bytes are at hand, and stays
-cheap for the requests it lets through: discard the decoded request's unknown fields
-(protobuf does that recursively, in C) and encode it again; getting the received bytes back
-proves there were none (textgen._protobuf's decoded_with_unknown_fields, which also covers
-senders that encode differently, and walks the message only on the pure-Python runtime).
-The request then goes on as it was decoded. Only a request that will be
-refused is decoded a second time and walked in Python to name its fields, and only after the
-caller is authenticated: the deserializer hands on a marker, which the behaviour turns into
-the error.
+cheap for the requests it lets through (textgen._protobuf's decoded_with_unknown_fields): the
+bytes are decoded a second time, as the request type's merged shadow, in which all the
+elements of a repeated field merge into one message, so the unknown fields of the whole
+request gather in a tree with one message per field path; comparing that small tree's size
+before and after discarding its unknown fields answers, in C. (For a small request it costs
+less to discard the decoded request's unknown fields and encode it again: getting the
+received bytes back proves it had none.) The request goes on as it was decoded. The
+shadow may suspect an encoding that holds no unknown fields (a oneof member or a map key sent
+twice, very deep nesting); those, and requests that do hold some, are settled by walking the
+decoded request in Python. Only a request that will be refused is decoded once more and
+walked again to name its fields, and only after the caller is authenticated: the
+deserializer hands on a marker, which the behaviour turns into the error.
 
 Out of reach of this check: an undefined value of an open enum (protobuf keeps it as the
 field's value, not as an unknown field), and anything packed inside an `Any`.
