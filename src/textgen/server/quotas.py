@@ -18,7 +18,7 @@ does not help, deleting something does.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from google.rpc import code_pb2, error_details_pb2
 
@@ -40,26 +40,55 @@ DEFAULT_REQUEST_ID_SECONDS = 3600.0
 DEFAULT_REQUEST_IDS = 100_000
 
 
-@dataclass(frozen=True)
-class StorageLimits:
-    """Every limit on stored state; see the module docstring and docs/limits.md."""
+class _Limits(NamedTuple):
+    # StorageLimits' fields; a named tuple is quick to define when a server starts.
+    dataset_rows: int
+    dataset_bytes: int
+    row_bytes: int
+    resources_per_principal: int
+    operation_retention: float
+    request_id_seconds: float
+    request_ids: int
 
-    dataset_rows: int = DEFAULT_DATASET_ROWS
-    dataset_bytes: int = DEFAULT_DATASET_BYTES
-    row_bytes: int = DEFAULT_ROW_BYTES
-    resources_per_principal: int = DEFAULT_RESOURCES_PER_PRINCIPAL
-    operation_retention: float = DEFAULT_OPERATION_RETENTION
-    request_id_seconds: float = DEFAULT_REQUEST_ID_SECONDS
-    request_ids: int = DEFAULT_REQUEST_IDS
 
-    def __post_init__(self) -> None:
-        for name in ("dataset_rows", "dataset_bytes", "row_bytes", "resources_per_principal"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 1, not {getattr(self, name)}")
-        if self.row_bytes > PAGE_BYTES:
+class StorageLimits(_Limits):
+    """Every limit on stored state; see the module docstring and docs/limits.md. Checked
+    when made: ValueError for a limit out of range."""
+
+    __slots__ = ()
+
+    def __new__(  # noqa: PLR0917  (positional, as a dataclass's __init__ was)
+        cls,
+        dataset_rows: int = DEFAULT_DATASET_ROWS,
+        dataset_bytes: int = DEFAULT_DATASET_BYTES,
+        row_bytes: int = DEFAULT_ROW_BYTES,
+        resources_per_principal: int = DEFAULT_RESOURCES_PER_PRINCIPAL,
+        operation_retention: float = DEFAULT_OPERATION_RETENTION,
+        request_id_seconds: float = DEFAULT_REQUEST_ID_SECONDS,
+        request_ids: int = DEFAULT_REQUEST_IDS,
+    ) -> StorageLimits:
+        for name, value in (
+            ("dataset_rows", dataset_rows),
+            ("dataset_bytes", dataset_bytes),
+            ("row_bytes", row_bytes),
+            ("resources_per_principal", resources_per_principal),
+        ):
+            if value < 1:
+                raise ValueError(f"{name} must be at least 1, not {value}")
+        if row_bytes > PAGE_BYTES:
             raise ValueError(f"row_bytes must be at most {PAGE_BYTES}, the size of a page")
-        if self.operation_retention < 0 or self.request_id_seconds < 0 or self.request_ids < 0:
+        if operation_retention < 0 or request_id_seconds < 0 or request_ids < 0:
             raise ValueError("retention times and request_ids must not be negative")
+        return super().__new__(
+            cls,
+            dataset_rows,
+            dataset_bytes,
+            row_bytes,
+            resources_per_principal,
+            operation_retention,
+            request_id_seconds,
+            request_ids,
+        )
 
 
 def quota_exceeded(subject: str, description: str) -> ServiceError:

@@ -9,11 +9,10 @@ creates (textgen.server.idempotency).
 
 from __future__ import annotations
 
+import os
 import random
-import secrets
 import string
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from textgen.server.clock import Clock, RealClock
@@ -63,40 +62,61 @@ class IdGenerator:
         self._random = random.SystemRandom() if seed is None else random.Random(seed)
 
 
-@dataclass
 class ServerState:
     """Everything a server's servicers share."""
 
-    engine: Engine
-    clock: Clock = field(default_factory=RealClock)
-    ids: IdGenerator = field(default_factory=IdGenerator)
-    # API key -> principal. Empty means every caller is DEFAULT_PRINCIPAL.
-    api_keys: dict[str, str] = field(default_factory=dict)
-    # Tuned models, datasets with their rows, and operations (in memory unless given).
-    stores: Stores = field(default_factory=Stores)
-    # Signs page tokens (textgen.server.rpc.pagination); new per server, so tokens do not
-    # outlive it.
-    page_secret: bytes = field(default_factory=lambda: secrets.token_bytes(32))
-    # How many rows of one batch job await the engine at once (at most a batch's
-    # ROWS_PER_BATCH). How fast jobs move between stages is the pacer's business: see
-    # textgen.server.lro.pacing, given to Operations.
-    batch_concurrency: int = DEFAULT_BATCH_CONCURRENCY
-    # Rows, bytes and resources a server keeps, and how long (textgen.server.quotas).
-    limits: StorageLimits = field(default_factory=StorageLimits)
-    # On a durable store, what runs its jobs so they survive the process (set by app.serve).
-    durable: DurableWork | None = field(default=None, repr=False, compare=False)
-    # The answers of creates that carried a request_id, kept for limits.request_id_seconds.
-    request_ids: RequestIds = field(init=False, repr=False, compare=False)
-
-    # The engine's catalog as last listed, and by name (see base_models).
-    _catalog: tuple[Sequence[model_pb2.Model], dict[str, model_pb2.Model]] | None = field(
-        default=None, init=False, repr=False, compare=False
+    __slots__ = (
+        "_catalog",
+        "api_keys",
+        "batch_concurrency",
+        "clock",
+        "durable",
+        "engine",
+        "ids",
+        "limits",
+        "page_secret",
+        "request_ids",
+        "stores",
     )
 
-    def __post_init__(self) -> None:
+    def __init__(  # noqa: PLR0917  (positional, as a dataclass's __init__ was)
+        self,
+        engine: Engine,
+        clock: Clock | None = None,
+        ids: IdGenerator | None = None,
+        api_keys: dict[str, str] | None = None,
+        stores: Stores | None = None,
+        page_secret: bytes | None = None,
+        batch_concurrency: int = DEFAULT_BATCH_CONCURRENCY,
+        limits: StorageLimits | None = None,
+        durable: DurableWork | None = None,
+    ) -> None:
+        self.engine = engine
+        self.clock: Clock = clock if clock is not None else RealClock()
+        self.ids = ids if ids is not None else IdGenerator()
+        # API key -> principal. Empty means every caller is DEFAULT_PRINCIPAL.
+        self.api_keys = api_keys if api_keys is not None else {}
+        # Tuned models, datasets with their rows, and operations (in memory unless given).
+        self.stores = stores if stores is not None else Stores()
+        # Signs page tokens (textgen.server.rpc.pagination); new per server, so tokens do
+        # not outlive it.
+        self.page_secret = page_secret if page_secret is not None else os.urandom(32)
+        # How many rows of one batch job await the engine at once (at most a batch's
+        # ROWS_PER_BATCH). How fast jobs move between stages is the pacer's business: see
+        # textgen.server.lro.pacing, given to Operations.
+        self.batch_concurrency = batch_concurrency
+        # Rows, bytes and resources a server keeps, and how long (textgen.server.quotas).
+        self.limits = limits if limits is not None else StorageLimits()
+        # On a durable store, what runs its jobs so they survive the process (set by
+        # app.serve).
+        self.durable = durable
+        # The answers of creates that carried a request_id, kept for
+        # limits.request_id_seconds.
         self.request_ids = RequestIds(
             self.clock, self.limits.request_id_seconds, self.limits.request_ids
         )
+        # The engine's catalog as last listed, and by name (see base_models).
+        self._catalog: tuple[Sequence[model_pb2.Model], dict[str, model_pb2.Model]] | None = None
 
     def base_models(self) -> dict[str, model_pb2.Model]:
         """The engine's catalog, by resource name; shared, so not to be changed. It is built

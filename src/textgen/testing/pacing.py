@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 import enum
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from textgen.server.clock import Clock
 
@@ -35,8 +35,7 @@ class ProgressionMode(enum.Enum):
     POLLS = "polls"
 
 
-@dataclass(frozen=True)
-class Progression:
+class Progression(NamedTuple):
     """How fast tuning and batch jobs advance. The default takes 3 clock seconds per job."""
 
     mode: ProgressionMode = ProgressionMode.DURATION
@@ -65,17 +64,28 @@ class Progression:
         return self.job_seconds / max(stages, 1)
 
 
-@dataclass
 class _Job:
     # What the pacer knows of one running job.
-    progression: Progression
-    task: asyncio.Task[None]
-    parked: bool = False  # waiting at a stage boundary for polls
-    polls: int = 0
-    waiters: int = 0  # clients waiting for the operation to finish
-    forgotten: bool = False  # its operation was deleted
-    release: asyncio.Event = field(default_factory=asyncio.Event)
-    watchers: list[asyncio.Future[None]] = field(default_factory=list)
+    __slots__ = (
+        "forgotten",
+        "parked",
+        "polls",
+        "progression",
+        "release",
+        "task",
+        "waiters",
+        "watchers",
+    )
+
+    def __init__(self, progression: Progression, task: asyncio.Task[None]) -> None:
+        self.progression = progression
+        self.task = task
+        self.parked = False  # waiting at a stage boundary for polls
+        self.polls = 0
+        self.waiters = 0  # clients waiting for the operation to finish
+        self.forgotten = False  # its operation was deleted
+        self.release = asyncio.Event()
+        self.watchers: list[asyncio.Future[None]] = []
 
     def notify(self) -> None:
         # Wake reads waiting for the job to park at its next stage or to end.

@@ -8,7 +8,7 @@ ResourceInfo); a tuned model that is not ACTIVE is FAILED_PRECONDITION.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from textgen.server.names import MODEL, TUNED_MODEL, model_name_violations
 from textgen.server.rpc.auth import find_owned
@@ -20,8 +20,7 @@ from textgen.server.validation.rules import ensure
 from textgen.v1 import model_pb2, tuned_model_pb2
 
 
-@dataclass(frozen=True)
-class ResolvedModel:
+class ResolvedModel(NamedTuple):
     """What a model name resolves to, with the sampling defaults that apply to it."""
 
     name: str

@@ -246,7 +246,7 @@ class DurableJobs:
             stored.operation.metadata.CopyFrom(packed)
             if stored.operation.done:  # its modification time stays its finish time
                 return stored
-            return dataclasses.replace(stored, modified_at=self.state.clock.now())
+            return stored._replace(modified_at=self.state.clock.now())
 
         await modify(self.state.stores.operations, name, change)
 

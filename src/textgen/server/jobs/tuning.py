@@ -23,7 +23,6 @@ dropped and the stride doubles, so the whole loss curve stays, at a coarser grai
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -136,7 +135,7 @@ async def start_tuning(
     metadata = tuned_model_service_pb2.CreateTunedModelMetadata(
         tuned_model=model.name, total_steps=steps
     )
-    record = dataclasses.replace(record, operation_name=name)
+    record = record._replace(operation_name=name)
     if not await state.stores.tuned_models.create(record):
         raise already_exists(TUNED_MODEL.type, model.name)
     operation = await operations.create(name, record.owner, metadata, description="Model tuning")
@@ -253,7 +252,7 @@ class _Job:
         # (None drops it) unless `adapter` is _KEEP; the model as stored afterwards.
         def change(record: TunedModelRecord) -> TunedModelRecord:
             edit(record.model)
-            return record if adapter is _KEEP else dataclasses.replace(record, adapter=adapter)
+            return record if adapter is _KEEP else record._replace(adapter=adapter)
 
         record = self.record
         written = await modify(self.state.stores.tuned_models, record.owner, record.name, change)

@@ -37,10 +37,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import dataclass, field
 from typing import Any
 
 from google.longrunning import operations_proto_pb2 as operations_pb2
@@ -76,16 +74,18 @@ OnCancel = Callable[[], Awaitable[None]]
 _LOG = logging.getLogger(__name__)
 
 
-@dataclass(eq=False)
 class _Live:
     # The parts of an operation that only exist while this process runs it, dropped (with
     # the task and, through it, the job) when the operation is done.
-    done: asyncio.Event = field(default_factory=asyncio.Event)
-    task: asyncio.Task[None] | None = None
-    on_cancel: OnCancel | None = None
-    forgotten: bool = False  # deleted while the work goes on
-    released: bool = False  # handed back to the store, to be resumed (see release)
-    waiters: int = 0  # WaitOperation calls waiting on `done`
+    __slots__ = ("done", "forgotten", "on_cancel", "released", "task", "waiters")
+
+    def __init__(self) -> None:
+        self.done = asyncio.Event()
+        self.task: asyncio.Task[None] | None = None
+        self.on_cancel: OnCancel | None = None
+        self.forgotten = False  # deleted while the work goes on
+        self.released = False  # handed back to the store, to be resumed (see release)
+        self.waiters = 0  # WaitOperation calls waiting on `done`
 
 
 class Operations:
@@ -141,7 +141,7 @@ class Operations:
 
         def change(stored: StoredOperation) -> StoredOperation:
             stored.operation.metadata.CopyFrom(pack(metadata, stored.api))
-            return dataclasses.replace(stored, modified_at=now)
+            return stored._replace(modified_at=now)
 
         now = self.clock.now()
 
@@ -160,7 +160,7 @@ class Operations:
             if ended:
                 return None
             stored.operation.metadata.CopyFrom(pack(metadata, stored.api))
-            return dataclasses.replace(stored, modified_at=now)
+            return stored._replace(modified_at=now)
 
         now = self.clock.now()
         written = await modify(self._store, name, change)
@@ -425,7 +425,7 @@ class Operations:
                 stored.operation.response.CopyFrom(pack(response, stored.api))
             if error is not None:
                 stored.operation.error.CopyFrom(error)
-            return dataclasses.replace(stored, modified_at=now)
+            return stored._replace(modified_at=now)
 
         now = self.clock.now()
         written: Versioned[StoredOperation] | None = await modify(self._store, name, change)

@@ -1,29 +1,27 @@
 """Rich gRPC errors for the servicers: a google.rpc.Status with typed details.
 
 Every rejection goes through `abort`, which sends `rpc_status.to_status(...)` so the code,
-message and details always agree. Builders return a `ServiceError` that a servicer raises;
+message and details always agree (grpc_status is loaded by the first rejection, not when a
+server starts). Builders return a `ServiceError` that a servicer raises;
 the error policy (`textgen.server.rpc.error_mapping`) turns it into the aborted call.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from typing import NoReturn, Protocol, cast
+from typing import NamedTuple, NoReturn, Protocol, cast
 
 import grpc
 from google.protobuf import any_pb2, duration_pb2
 from google.protobuf.message import Message
 from google.rpc import code_pb2, error_details_pb2, status_pb2
-from grpc_status import rpc_status
 
 from textgen.server.rpc.aio_types import Context
 
 DOMAIN = "textgen.dev"
 
 
-@dataclass(frozen=True)
-class FieldViolation:
+class FieldViolation(NamedTuple):
     """One bad field: its path in the request (e.g. `generation_config.temperature`) and why."""
 
     field: str
@@ -161,6 +159,8 @@ class _AbortsWithStatus(Protocol):
 
 async def abort(context: Context, error: ServiceError) -> NoReturn:
     """End the call with the error's status; raises, as context.abort does."""
+    from grpc_status import rpc_status  # noqa: PLC0415
+
     aborting = cast("_AbortsWithStatus", context)
     await aborting.abort_with_status(rpc_status.to_status(error.status))
     raise AssertionError("abort_with_status returned")  # it always raises

@@ -9,18 +9,18 @@ what it sent.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from textgen.server.rpc.aio_types import Handler
 from textgen.server.rpc.errors import malformed_request
 from textgen.server.rpc.policy import Deserializer, with_request_check
 
 
-@dataclass(frozen=True)
 class _Undecodable:
     """Stands in for a request whose bytes did not decode."""
 
-    reason: str
+    __slots__ = ("reason",)
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
 
 
 class MalformedRequests:

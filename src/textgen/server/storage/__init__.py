@@ -9,8 +9,6 @@ in creation order, copies in and out) is set out in textgen.server.storage.table
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from textgen.server.storage.datasets import DatasetRecord, DatasetStore, RowBlock, RowUsage
 from textgen.server.storage.memory import (
     MemoryDatasetStore,
@@ -46,13 +44,25 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
 class Stores:
-    """The stores of one server (in memory unless given)."""
+    """The stores of one server (in memory unless given). Set once: a server replaces the
+    whole set (ServerState.stores), never one store of it."""
 
-    operations: OperationStore = field(default_factory=MemoryOperationStore)
-    tuned_models: TunedModelStore = field(default_factory=MemoryTunedModelStore)
-    datasets: DatasetStore = field(default_factory=MemoryDatasetStore)
+    __slots__ = ("datasets", "operations", "tuned_models")
+
+    def __init__(
+        self,
+        operations: OperationStore | None = None,
+        tuned_models: TunedModelStore | None = None,
+        datasets: DatasetStore | None = None,
+    ) -> None:
+        self.operations: OperationStore = (
+            operations if operations is not None else MemoryOperationStore()
+        )
+        self.tuned_models: TunedModelStore = (
+            tuned_models if tuned_models is not None else MemoryTunedModelStore()
+        )
+        self.datasets: DatasetStore = datasets if datasets is not None else MemoryDatasetStore()
 
     async def clear(self) -> None:
         """Empty every store."""

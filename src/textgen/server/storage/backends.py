@@ -12,7 +12,6 @@ Opening a durable backend connects and applies the schema's pending migrations
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
@@ -30,17 +29,28 @@ class StoreUrlError(ValueError):
     """A store URL this server cannot open (its message says why)."""
 
 
-@dataclass(frozen=True)
 class Backend:
     """Opened stores, what kind of database holds them, and how to close it."""
 
-    url: str
-    kind: str  # "memory", "sqlite" or "postgres"
-    stores: Stores
-    database: object | None
-    _close: Callable[[], Awaitable[None]] | None = None
-    # The work behind running operations, on a durable store (textgen.server.storage.ledger).
-    ledger: JobLedger | None = None
+    __slots__ = ("_close", "database", "kind", "ledger", "stores", "url")
+
+    def __init__(
+        self,
+        url: str,
+        kind: str,
+        stores: Stores,
+        database: object | None,
+        _close: Callable[[], Awaitable[None]] | None = None,
+        ledger: JobLedger | None = None,
+    ) -> None:
+        self.url = url
+        self.kind = kind  # "memory", "sqlite" or "postgres"
+        self.stores = stores
+        self.database = database
+        self._close = _close
+        # The work behind running operations, on a durable store
+        # (textgen.server.storage.ledger).
+        self.ledger = ledger
 
     @property
     def durable(self) -> bool:

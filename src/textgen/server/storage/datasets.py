@@ -13,8 +13,7 @@ encode call, without touching its rows one by one, and a durable store can keep 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from textgen.server.storage.table import Table, Versioned
 from textgen.v1 import dataset_pb2, dataset_service_pb2
@@ -25,7 +24,6 @@ Kind = dataset_pb2.Dataset.Kind
 MAX_BLOCK_ROWS = 1000
 
 
-@dataclass(frozen=True)
 class RowBlock:
     """Rows to append, encoded once.
 
@@ -35,9 +33,12 @@ class RowBlock:
     `index` is ignored, since the store numbers rows. `count` is the number of rows.
     """
 
-    kind: Kind.ValueType
-    data: bytes
-    count: int
+    __slots__ = ("count", "data", "kind")
+
+    def __init__(self, kind: Kind.ValueType, data: bytes, count: int) -> None:
+        self.kind = kind
+        self.data = data
+        self.count = count
 
     @classmethod
     def of_chunk(cls, chunk: dataset_service_pb2.UploadDatasetChunk) -> RowBlock:
@@ -108,16 +109,14 @@ def pieces(blocks: Sequence[RowBlock], first_index: int) -> list[tuple[int, RowB
     return found
 
 
-@dataclass(frozen=True)
-class RowUsage:
+class RowUsage(NamedTuple):
     """What a dataset's rows take: how many, and their encoded bytes."""
 
     rows: int
     bytes: int
 
 
-@dataclass(frozen=True)
-class DatasetRecord:
+class DatasetRecord(NamedTuple):
     """A dataset (without its rows) and its owner."""
 
     dataset: dataset_pb2.Dataset

@@ -13,11 +13,9 @@ objects.
 from __future__ import annotations
 
 import bisect
-import dataclasses
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Generic, NamedTuple, TypeVar
 
 from google.protobuf.message import Message
 
@@ -39,12 +37,14 @@ F = TypeVar("F")  # the form a record is kept in
 M = TypeVar("M", bound=Message)
 
 
-@dataclass(slots=True)
 class _Entry(Generic[F]):
-    kept: F
-    name: str
-    owner: str
-    version: int
+    __slots__ = ("kept", "name", "owner", "version")
+
+    def __init__(self, kept: F, name: str, owner: str, version: int) -> None:
+        self.kept = kept
+        self.name = name
+        self.owner = owner
+        self.version = version
 
 
 class _MemoryTable(Generic[K, R, F]):
@@ -181,8 +181,7 @@ def _copy(message: M) -> M:
 # --- operations ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class _KeptOperation:
+class _KeptOperation(NamedTuple):
     data: bytes  # the encoded Operation
     owner: str
     done: bool
@@ -240,9 +239,7 @@ class MemoryOperationStore(_NamedMemoryTable[StoredOperation, _KeptOperation]):
 
 
 def _copy_tuned(record: TunedModelRecord) -> TunedModelRecord:
-    return dataclasses.replace(
-        record, model=_copy(record.model), base_model=_copy(record.base_model)
-    )
+    return record._replace(model=_copy(record.model), base_model=_copy(record.base_model))
 
 
 class MemoryTunedModelStore(_OwnedMemoryTable[TunedModelRecord, TunedModelRecord]):

@@ -7,8 +7,7 @@ textgen.server.lro.operations.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from google.longrunning import operations_proto_pb2 as operations_pb2
 
@@ -18,8 +17,7 @@ from textgen.server.storage.table import NamedTable, Versioned
 Operation = operations_pb2.Operation
 
 
-@dataclass(frozen=True)
-class StoredOperation:
+class StoredOperation(NamedTuple):
     """What the store keeps: the operation, the principal that owns it, the API flavour
     (textgen.apis) of the call that created it, whose type URLs its payloads are packed with,
     and what Yandex's operation shape shows besides: when it was created and last changed

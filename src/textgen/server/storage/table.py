@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar, cast, overload
 
 FIRST_VERSION = 1
@@ -58,12 +57,14 @@ class Record(Protocol):
 R = TypeVar("R", bound=Record)
 
 
-@dataclass(frozen=True)
 class Versioned(Generic[R]):
     """A record as read from a store, with the version to pass back to `update`."""
 
-    record: R
-    version: int
+    __slots__ = ("record", "version")
+
+    def __init__(self, record: R, version: int) -> None:
+        self.record = record
+        self.version = version
 
 
 class ConcurrentUpdateError(RuntimeError):

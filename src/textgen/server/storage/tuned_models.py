@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from textgen.server.storage.table import Table, Versioned
 from textgen.v1 import model_pb2, tuned_model_pb2
 
 
-@dataclass(frozen=True)
-class TunedModelRecord:
+class TunedModelRecord(NamedTuple):
     """A tuned model, its owner, the base model it runs on and its training examples.
 
     The stored `model` leaves out the training data (it is in `examples`). `adapter` is what
