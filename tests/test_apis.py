@@ -97,6 +97,14 @@ def test_upstream_services_are_those_not_ours() -> None:
     assert TEXTGEN_API.upstream_services() == ()
 
 
+def test_shared_services_are_those_of_the_shared_paths() -> None:
+    # Read from the table alone, they name the same services as the methods' paths do.
+    for api in apis.APIS.values():
+        from_paths = tuple(dict.fromkeys(path.split("/")[1] for path in api.shared_paths()))
+        assert api.shared_services() == from_paths, api.name
+    assert GENERATIVE_LANGUAGE_API.shared_services() == ("google.longrunning.Operations",)
+
+
 def test_operation_payloads_are_named_in_the_flavour_package() -> None:
     tuned = tuned_model_pb2.TunedModel.DESCRIPTOR.full_name
     metadata = tuned_model_service_pb2.CreateTunedModelMetadata.DESCRIPTOR.full_name

@@ -73,6 +73,11 @@ class Api(NamedTuple):
         """The flavour's service names that are not ours, each once."""
         return tuple(dict.fromkeys(a.upstream for a in self.services if a.upstream != a.ours))
 
+    def shared_services(self) -> tuple[str, ...]:
+        """The services the flavour calls by our own name (such as
+        google.longrunning.Operations), each once; read from the table alone."""
+        return tuple(dict.fromkeys(a.ours for a in self.services if a.upstream == a.ours))
+
     def shared_paths(self) -> tuple[str, ...]:
         """The paths of the flavour's methods that it calls by our own name (those of a
         service both speak, such as google.longrunning.Operations/GetOperation)."""

@@ -60,8 +60,14 @@ def test_serve_loads_no_other_command(imported: set[str]) -> None:
 
 def test_serve_defers_what_its_first_answer_does_not_need(imported: set[str]) -> None:
     # Built on first use: the other services and their jobs, page tokens, the engine base
-    # classes and tuning types, and the fake engine's function calls and tuning memory.
+    # classes and tuning types, the fake engine's function calls and tuning memory, the
+    # flavours' route table (read from the contract's descriptors, Yandex's own services
+    # among them) and the rich status of a rejected call.
     deferred = {
+        "grpc_status",
+        "textgen.contract",
+        "textgen.yandex_batch",
+        "textgen.yandex_operation",
         "textgen.server.services.dataset_service",
         "textgen.server.services.operations_service",
         "textgen.server.services.text_generation_batch_service",

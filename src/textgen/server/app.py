@@ -251,7 +251,7 @@ async def _serve_http(
 def _served_names(native: bool, served: Sequence[Api], routes: Routes) -> tuple[str, ...]:
     # Our services when textgen.v1 is served, else those a flavour calls by our name.
     ours = SERVICE_NAMES if native else ()
-    shared = (path.split("/")[1] for api in served for path in api.shared_paths())
+    shared = (name for api in served for name in api.shared_services())
     return tuple(dict.fromkeys((*ours, *shared, *routes.services())))
 
 

@@ -61,23 +61,30 @@ class Route(NamedTuple):
 
 
 class Routes:
-    """The paths of the upstream flavours `apis`, and the packages they reserve."""
+    """The paths of the upstream flavours `apis`, and the packages they reserve.
+
+    The table of routes is read from the contract's descriptors on the first call by a
+    flavour's path, not when a server starts: every such path starts with one of the
+    flavours' service names or packages, so a call by any other path (ours) needs no table.
+    """
 
     def __init__(self, apis: Iterable[Api]) -> None:
         self.apis = tuple(apis)
-        self._routes = {
-            method.path: Route(method.path, method.canonical, api.name)
-            for api in self.apis
-            for method in api.methods()
-            if method.path != method.canonical
-        }
+        self._table: dict[str, Route] | None = None
         self._families = tuple(
             (f"/{family}", api.name) for api in self.apis for family in api.families
+        )
+        # What every path of the table or of a flavour's packages starts with.
+        self._prefixes = (
+            *(prefix for prefix, _ in self._families),
+            *(f"/{name}/" for name in self.services()),
         )
 
     def route(self, path: str) -> Route | None:
         """The route of a flavour's path; None for a path that is our own."""
-        found = self._routes.get(path)
+        if not path.startswith(self._prefixes):
+            return None
+        found = self._routes().get(path)
         if found is not None:
             return found
         for prefix, api in self._families:
@@ -86,11 +93,21 @@ class Routes:
         return None
 
     def __len__(self) -> int:
-        return len(self._routes)
+        return len(self._routes())
 
     def services(self) -> tuple[str, ...]:
         """Every upstream service name served, in table order."""
         return tuple(name for api in self.apis for name in api.upstream_services())
+
+    def _routes(self) -> dict[str, Route]:
+        if self._table is None:
+            self._table = {
+                method.path: Route(method.path, method.canonical, api.name)
+                for api in self.apis
+                for method in api.methods()
+                if method.path != method.canonical
+            }
+        return self._table
 
 
 _ROUTE: ContextVar[Route | None] = ContextVar("textgen_route", default=None)
