@@ -7,9 +7,10 @@ import sys
 
 import grpc
 from google.longrunning import operations_pb2, operations_pb2_grpc
-from grpc_health.v1 import health_pb2
+from grpc_health.v1 import health, health_pb2
+from grpc_reflection.v1alpha import reflection
 
-from textgen.server.app import SERVICE_NAMES
+from textgen.server.app import HEALTH_SERVICE, REFLECTION_SERVICE, SERVICE_NAMES
 
 
 async def test_health_reports_every_service(channel: grpc.aio.Channel) -> None:
@@ -22,6 +23,12 @@ async def test_health_reports_every_service(channel: grpc.aio.Channel) -> None:
     for name in ("", *SERVICE_NAMES):
         reply = await check(health_pb2.HealthCheckRequest(service=name))
         assert reply.status == health_pb2.HealthCheckResponse.SERVING
+
+
+def test_the_health_and_reflection_names_are_those_of_grpc() -> None:
+    # The server names them without importing either (reflection is built on its first call).
+    assert HEALTH_SERVICE == health.SERVICE_NAME
+    assert REFLECTION_SERVICE == reflection.SERVICE_NAME
 
 
 async def test_operations_service_is_wired(channel: grpc.aio.Channel) -> None:

@@ -1,7 +1,8 @@
 """Assemble and start a grpc.aio server with every servicer, health and reflection.
 
 Health checking and reflection come with the `server` extra; they are imported only when asked
-for, so the FakeServer runs on the base install.
+for, so the FakeServer runs on the base install. Reflection is registered when the server
+starts, but its servicer is imported and built on the first reflection call.
 
 ModelService is built when the server starts. The other services are registered then too, but
 each one's servicer (and the jobs, rules and stores code behind it) is imported and built on
@@ -15,6 +16,7 @@ same servicers: see textgen.server.flavours.
 from __future__ import annotations
 
 import functools
+import importlib.util
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
@@ -64,6 +66,9 @@ BATCH_SERVICE = text_generation_batch_service_pb2.DESCRIPTOR.services_by_name[
     "TextGenerationBatchService"
 ].full_name
 OPERATIONS_SERVICE = operations_pb2.DESCRIPTOR.services_by_name["Operations"].full_name
+# gRPC's health and reflection services (grpc_health and grpc_reflection name them too).
+HEALTH_SERVICE = "grpc.health.v1.Health"
+REFLECTION_SERVICE = "grpc.reflection.v1alpha.ServerReflection"
 SERVICE_NAMES: tuple[str, ...] = (
     MODEL_SERVICE,
     TUNED_MODEL_SERVICE,
@@ -265,12 +270,20 @@ async def _add_health(server: grpc.aio.Server, names: Sequence[str]) -> None:
 
 
 def _add_reflection(server: grpc.aio.Server, served: Sequence[str], routes: Routes) -> None:
-    from grpc_health.v1 import health  # noqa: PLC0415
-    from grpc_reflection.v1alpha import reflection  # noqa: PLC0415
+    # Only whether it is installed is checked now: importing it waits for the first call.
+    if importlib.util.find_spec("grpc_reflection") is None:
+        raise ModuleNotFoundError("no module named 'grpc_reflection'", name="grpc_reflection")
+    names = (*served, REFLECTION_SERVICE, HEALTH_SERVICE)
+    build = functools.partial(_reflection, names, routes)
+    server.add_generic_rpc_handlers([_OnFirstCall(REFLECTION_SERVICE, build)])
 
-    names = (*served, reflection.SERVICE_NAME, health.SERVICE_NAME)
+
+def _reflection(names: Sequence[str], routes: Routes) -> grpc.GenericRpcHandler:
+    from grpc_reflection.v1alpha import reflection, reflection_pb2_grpc  # noqa: PLC0415
+
     pool = cast("Any", ReflectionPool(routes.apis))  # a pool as far as reflection looks
-    reflection.enable_server_reflection(names, server, pool=pool)
+    servicer = reflection.aio.ReflectionServicer(names, pool=pool)
+    return _collect(reflection_pb2_grpc.add_ServerReflectionServicer_to_server, servicer)
 
 
 class _OnlyPaths(grpc.GenericRpcHandler):
