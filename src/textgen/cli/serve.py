@@ -28,6 +28,8 @@ import signal
 import sys
 from typing import TYPE_CHECKING, TextIO
 
+from textgen.cli import HelpFormatter
+
 if TYPE_CHECKING:
     from textgen.cli import Subparsers
     from textgen.server.lro.pacing import Pacer
@@ -48,6 +50,7 @@ def register(subparsers: Subparsers) -> None:
         "serve",
         help="run the emulator (a local textgen.v1 server)",
         description="Run every textgen.v1 service over a deterministic fake engine.",
+        formatter_class=HelpFormatter,
     )
     parser.add_argument(
         "--host", default="127.0.0.1", help="address to bind (default: %(default)s)"
