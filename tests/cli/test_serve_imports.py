@@ -62,13 +62,17 @@ def test_serve_defers_what_its_first_answer_does_not_need(imported: set[str]) ->
     # Built on first use: the other services and their jobs, page tokens, the engine base
     # classes and tuning types, the fake engine's function calls and tuning memory, the
     # flavours' route table (read from the contract's descriptors, Yandex's own services
-    # among them), the rich status of a rejected call and the reflection servicer; and
-    # shutil, which argparse's own help formatter imports to find the terminal's width.
+    # among them), the other services' generated modules, the rich status of a rejected call
+    # and the reflection servicer; and shutil, which argparse's own help formatter imports
+    # to find the terminal's width.
     deferred = {
         "shutil",
         "grpc_reflection.v1alpha.reflection",
         "grpc_status",
         "textgen.contract",
+        "textgen.v1.dataset_service_pb2_grpc",
+        "textgen.v1.text_generation_batch_service_pb2",
+        "textgen.v1.tuned_model_service_pb2",
         "textgen.yandex_batch",
         "textgen.yandex_operation",
         "textgen.server.services.dataset_service",

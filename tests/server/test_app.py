@@ -10,6 +10,7 @@ from google.longrunning import operations_pb2, operations_pb2_grpc
 from grpc_health.v1 import health, health_pb2
 from grpc_reflection.v1alpha import reflection
 
+from textgen import contract
 from textgen.server.app import HEALTH_SERVICE, REFLECTION_SERVICE, SERVICE_NAMES
 
 
@@ -23,6 +24,13 @@ async def test_health_reports_every_service(channel: grpc.aio.Channel) -> None:
     for name in ("", *SERVICE_NAMES):
         reply = await check(health_pb2.HealthCheckRequest(service=name))
         assert reply.status == health_pb2.HealthCheckResponse.SERVING
+
+
+def test_the_service_names_are_the_contracts() -> None:
+    # app.py spells most of them out, so that their modules load with their servicers.
+    ours = tuple(service.full_name for service in contract.services())
+    operations = operations_pb2.DESCRIPTOR.services_by_name["Operations"].full_name
+    assert (*ours, operations) == SERVICE_NAMES
 
 
 def test_the_health_and_reflection_names_are_those_of_grpc() -> None:

@@ -40,16 +40,7 @@ from textgen.server.rpc.unknown_fields import UnknownFields
 from textgen.server.services.model_service import ModelServicer
 from textgen.server.state import ServerState
 from textgen.server.storage.backends import Backend, open_backend
-from textgen.v1 import (
-    dataset_service_pb2,
-    dataset_service_pb2_grpc,
-    model_service_pb2,
-    model_service_pb2_grpc,
-    text_generation_batch_service_pb2,
-    text_generation_batch_service_pb2_grpc,
-    tuned_model_service_pb2,
-    tuned_model_service_pb2_grpc,
-)
+from textgen.v1 import model_service_pb2, model_service_pb2_grpc
 
 if TYPE_CHECKING:
     from textgen.server.http.server import HttpServer
@@ -58,13 +49,11 @@ if TYPE_CHECKING:
 SERVER_OPTIONS = [("grpc.so_reuseport", 0)]
 
 MODEL_SERVICE = model_service_pb2.DESCRIPTOR.services_by_name["ModelService"].full_name
-TUNED_MODEL_SERVICE = tuned_model_service_pb2.DESCRIPTOR.services_by_name[
-    "TunedModelService"
-].full_name
-DATASET_SERVICE = dataset_service_pb2.DESCRIPTOR.services_by_name["DatasetService"].full_name
-BATCH_SERVICE = text_generation_batch_service_pb2.DESCRIPTOR.services_by_name[
-    "TextGenerationBatchService"
-].full_name
+# Spelled out, so that these services' generated modules load with their servicers, on their
+# first call (a test checks the names against the descriptors).
+TUNED_MODEL_SERVICE = "textgen.v1.TunedModelService"
+DATASET_SERVICE = "textgen.v1.DatasetService"
+BATCH_SERVICE = "textgen.v1.TextGenerationBatchService"
 OPERATIONS_SERVICE = operations_pb2.DESCRIPTOR.services_by_name["Operations"].full_name
 # gRPC's health and reflection services (grpc_health and grpc_reflection name them too).
 HEALTH_SERVICE = "grpc.health.v1.Health"
@@ -281,6 +270,10 @@ def _add_reflection(server: grpc.aio.Server, served: Sequence[str], routes: Rout
 def _reflection(names: Sequence[str], routes: Routes) -> grpc.GenericRpcHandler:
     from grpc_reflection.v1alpha import reflection, reflection_pb2_grpc  # noqa: PLC0415
 
+    # Every service of the contract is described, whether its servicer is built yet or not:
+    # loading the contract puts all their files in the default pool.
+    from textgen import contract  # noqa: F401, PLC0415
+
     pool = cast("Any", ReflectionPool(routes.apis))  # a pool as far as reflection looks
     servicer = reflection.aio.ReflectionServicer(names, pool=pool)
     return _collect(reflection_pb2_grpc.add_ServerReflectionServicer_to_server, servicer)
@@ -349,6 +342,7 @@ def _collect(add: Callable[[Any, Any], None], servicer: object) -> grpc.GenericR
 
 def _tuned_models(state: ServerState, operations: Operations) -> grpc.GenericRpcHandler:
     from textgen.server.services.tuned_model_service import TunedModelServicer  # noqa: PLC0415
+    from textgen.v1 import tuned_model_service_pb2_grpc  # noqa: PLC0415
 
     return _collect(
         tuned_model_service_pb2_grpc.add_TunedModelServiceServicer_to_server,
@@ -358,6 +352,7 @@ def _tuned_models(state: ServerState, operations: Operations) -> grpc.GenericRpc
 
 def _datasets(state: ServerState, operations: Operations) -> grpc.GenericRpcHandler:
     from textgen.server.services.dataset_service import DatasetServicer  # noqa: PLC0415
+    from textgen.v1 import dataset_service_pb2_grpc  # noqa: PLC0415
 
     return _collect(
         dataset_service_pb2_grpc.add_DatasetServiceServicer_to_server, DatasetServicer(state)
@@ -368,6 +363,7 @@ def _batches(state: ServerState, operations: Operations) -> grpc.GenericRpcHandl
     from textgen.server.services.text_generation_batch_service import (  # noqa: PLC0415
         TextGenerationBatchServicer,
     )
+    from textgen.v1 import text_generation_batch_service_pb2_grpc  # noqa: PLC0415
 
     return _collect(
         text_generation_batch_service_pb2_grpc.add_TextGenerationBatchServiceServicer_to_server,
