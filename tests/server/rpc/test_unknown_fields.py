@@ -16,14 +16,17 @@ from textgen.v1 import (
     dataset_pb2,
     dataset_service_pb2,
     generation_pb2,
+    message_pb2,
     model_service_pb2,
     text_pb2,
 )
 
 from tests.server.conftest import details
 from textgen.server.rpc.aio_types import Handler
-from textgen.server.rpc.unknown_fields import LISTED, UnknownFields
+from textgen.server.rpc.unknown_fields import LISTED, UnknownFields, received_encoding
+from textgen.server.services import dataset_service
 from textgen.server.state import ServerState
+from textgen.server.validation.prompt_rows import check_prompt_chunk
 
 M = TypeVar("M", bound=Message)
 CONTENT_MODEL = "models/gemini-1.5-flash"
@@ -270,3 +273,82 @@ async def test_upstream_fields_the_contract_defines_are_accepted(models: Any) ->
         request(content_pb2.Content(role="user", parts=[part])), timeout=5
     )
     assert reply.candidates
+
+
+def test_the_bytes_of_a_request_let_through_are_at_hand() -> None:
+    handler: Handler = grpc.unary_unary_rpc_method_handler(
+        _echo, request_deserializer=model_service_pb2.GenerateContentRequest.FromString
+    )
+    wrapped = UnknownFields().wrap("/textgen.v1.ModelService/GenerateContent", handler)
+    assert wrapped.request_deserializer is not None
+    # Not protobuf's encoding (the model sent twice), and the bytes are kept as they came.
+    data = unknown_field(1, b"models/other") + request().SerializeToString()
+    decoded = wrapped.request_deserializer(data)
+    assert received_encoding(decoded) == data
+    assert received_encoding(request()) is None  # an equal request, but not that one
+    refused = wrapped.request_deserializer(data + unknown_field(STRAY))
+    assert not isinstance(refused, Message)
+    assert received_encoding(decoded) == data  # a refused request is not at hand
+
+
+def known(number: int, payload: bytes) -> bytes:
+    """A length-delimited field the message does define."""
+    return unknown_field(number, payload)
+
+
+def message_bytes(content: str) -> bytes:
+    return message_pb2.Message(content=content).SerializeToString()
+
+
+async def upload_raw(channel: grpc.aio.Channel, chunk: bytes) -> bytes:
+    """UploadDataset of one chunk, sent as the bytes `chunk` (UploadDatasetChunk's)."""
+    header = dataset_service_pb2.UploadDatasetRequest(
+        header=dataset_service_pb2.UploadDatasetHeader(dataset=dataset_pb2.Dataset())
+    ).SerializeToString()
+    raw: grpc.aio.StreamUnaryMultiCallable[bytes, bytes] = channel.stream_unary(
+        "/textgen.v1.DatasetService/UploadDataset"
+    )
+    answer: bytes = await raw(iter([header, known(2, chunk)]), timeout=5)
+    return answer
+
+
+async def test_an_upload_is_stored_as_its_chunks_came(
+    channel: grpc.aio.Channel, datasets: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Rows encoded the way another client might (a text sent twice, a conversation in two
+    # pieces): the servicer is handed the bytes they came in, stores them, and they read back
+    # as the rows they decode to.
+    handed: list[bytes | None] = []
+
+    def check(chunk: Any, prefix: str, request_encoding: bytes | None = None) -> bytes:
+        handed.append(request_encoding)
+        return check_prompt_chunk(chunk, prefix, request_encoding)
+
+    monkeypatch.setattr(dataset_service, "check_prompt_chunk", check)
+    rows = [
+        known(1, b"first") + known(1, b"second"),
+        known(2, known(1, message_bytes("a"))) + known(2, known(1, message_bytes("b"))),
+    ]
+    chunk = b"".join(known(1, row) for row in rows)
+    assert b"\x00" not in chunk
+    created = dataset_pb2.Dataset.FromString(await upload_raw(channel, chunk))
+    assert handed == [known(2, chunk)]
+    assert created.row_count == 2
+    listed = await datasets.ListDatasetRows(
+        dataset_service_pb2.ListDatasetRowsRequest(dataset=created.name), timeout=5
+    )
+    assert [row.prompt for row in listed.rows] == list(
+        dataset_service_pb2.UploadDatasetChunk.FromString(chunk).rows
+    )
+    assert listed.rows[0].prompt.text == "second"
+    assert [m.content for m in listed.rows[1].prompt.messages.messages] == ["a", "b"]
+
+
+async def test_a_bad_row_sent_another_way_is_still_refused(channel: grpc.aio.Channel) -> None:
+    # A conversation, replaced by a text, replaced by an empty list: the row's conversation
+    # is empty.
+    row = known(2, known(1, message_bytes("a"))) + known(1, b"t") + known(2, b"")
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await upload_raw(channel, known(1, row))
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert [field for field, _ in violations(caught.value)] == ["chunk.rows[0].messages.messages"]

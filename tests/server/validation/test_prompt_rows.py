@@ -216,3 +216,76 @@ def test_without_a_zero_byte_any_encoding_passes(encoded: bytes) -> None:
         assert rule_verdict(chunk) == []
         assert prompt_rows._every_row_passes(encoded)
     assert check_verdict(chunk) == rule_verdict(chunk)
+
+
+# --- the bytes the chunk arrived in ----------------------------------------------------
+
+
+def request_bytes(chunk_bytes: bytes) -> bytes:
+    """An UploadDatasetRequest's encoding holding `chunk_bytes` as its chunk, and nothing else."""
+    number = dataset_service_pb2.UploadDatasetRequest.DESCRIPTOR.fields_by_name["chunk"].number
+    return varint(number << 3 | 2) + varint(len(chunk_bytes)) + chunk_bytes
+
+
+def test_received_bytes_are_kept_as_they_came(walks: Walks) -> None:
+    # Not protobuf's encoding (text twice, a list in two pieces), and no zero byte: the rows
+    # pass, and the chunk's part of the request is the answer, whatever the chunk's length
+    # looks like.
+    message = field(1, MESSAGE)
+    received = (
+        field(1, field(1, b"x") + field(1, b"y"))
+        + field(1, field(2, message) + field(2, message))
+        + field(1, field(1, b"z"))
+    )
+    chunk = dataset_service_pb2.UploadDatasetChunk.FromString(received)
+    assert chunk.SerializeToString() != received
+    assert check_prompt_chunk(chunk, "chunk", request_bytes(received)) == received
+    number = dataset_service_pb2.UploadDatasetRequest.DESCRIPTOR.fields_by_name["chunk"].number
+    padded = varint(number << 3 | 2) + varint(len(received), 2) + received
+    assert check_prompt_chunk(chunk, "chunk", padded) == received
+    assert walks.count == 0
+
+
+@pytest.mark.parametrize(
+    "why",
+    ["a zero byte", "a header as well", "the chunk sent in two pieces", "no request bytes"],
+)
+def test_otherwise_the_chunk_is_encoded(walks: Walks, why: str) -> None:
+    rows = [SHAPES["text"], SHAPES["conversation"]]
+    if why == "a zero byte":
+        rows.append(SHAPES["empty text"])
+    chunk = dataset_service_pb2.UploadDatasetChunk(rows=rows)
+    encoded = chunk.SerializeToString()
+    received: bytes | None = request_bytes(encoded)
+    if why == "a header as well":
+        header = dataset_service_pb2.UploadDatasetRequest(
+            header=dataset_service_pb2.UploadDatasetHeader(dataset_id="x")
+        )
+        received = header.SerializeToString() + request_bytes(encoded)
+    elif why == "the chunk sent in two pieces":
+        half = dataset_service_pb2.UploadDatasetChunk(rows=rows[:1]).SerializeToString()
+        rest = dataset_service_pb2.UploadDatasetChunk(rows=rows[1:]).SerializeToString()
+        received = request_bytes(half) + request_bytes(rest)
+    elif why == "no request bytes":
+        received = None
+    if received is not None:
+        decoded = dataset_service_pb2.UploadDatasetRequest.FromString(received)
+        assert decoded.chunk == chunk
+    assert check_prompt_chunk(chunk, "chunk", received) == encoded
+
+
+def test_received_bytes_with_a_bad_row_are_walked(walks: Walks) -> None:
+    # A bad row needs a zero byte, so its chunk is encoded and walked.
+    rows = [SHAPES["text"], SHAPES["empty conversation"]]
+    chunk = dataset_service_pb2.UploadDatasetChunk(rows=rows)
+    encoded = chunk.SerializeToString()
+    assert check_verdict_of(chunk, request_bytes(encoded)) == ["chunk.rows[1].messages.messages"]
+    assert walks.count == 1
+
+
+def check_verdict_of(chunk: dataset_service_pb2.UploadDatasetChunk, received: bytes) -> list[str]:
+    try:
+        check_prompt_chunk(chunk, "chunk", received)
+    except ServiceError as error:
+        return bad_request_fields(error)
+    return []

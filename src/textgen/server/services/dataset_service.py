@@ -43,6 +43,7 @@ from textgen.server.rpc.pagination import (
     encode_token,
     fetch_page,
 )
+from textgen.server.rpc.unknown_fields import received_encoding
 from textgen.server.state import ServerState
 from textgen.server.storage import DatasetRecord, RowBlock
 from textgen.server.validation.dataset_rules import (
@@ -171,7 +172,8 @@ class DatasetServicer(dataset_service_pb2_grpc.DatasetServiceServicer):
             else:
                 assert tally is not None
                 chunk = message.chunk
-                encoded = check_prompt_chunk(chunk, "chunk")
+                # The bytes the chunk arrived in, when they can be stored as they are.
+                encoded = check_prompt_chunk(chunk, "chunk", received_encoding(message))
                 block = RowBlock(dataset_pb2.Dataset.KIND_PROMPTS, encoded, len(chunk.rows))
                 tally.add(chunk.rows, block, "chunk.rows")
                 blocks.append(block)
