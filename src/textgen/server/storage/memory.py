@@ -15,7 +15,7 @@ from __future__ import annotations
 import bisect
 from collections import Counter
 from collections.abc import Callable, Sequence
-from typing import Generic, NamedTuple, TypeVar
+from typing import Generic, TypeVar
 
 from google.protobuf.message import Message
 
@@ -181,14 +181,28 @@ def _copy(message: M) -> M:
 # --- operations ------------------------------------------------------------------------------
 
 
-class _KeptOperation(NamedTuple):
-    data: bytes  # the encoded Operation
-    owner: str
-    done: bool
-    api: str
-    created_at: float
-    modified_at: float
-    description: str
+class _KeptOperation:
+    # Slots rather than a tuple: a kept operation is the store's whole cost per operation,
+    # and a slotted object is the smaller of the two.
+    __slots__ = ("api", "created_at", "data", "description", "done", "modified_at", "owner")
+
+    def __init__(  # noqa: PLR0917  (positional, as a dataclass's __init__ was)
+        self,
+        data: bytes,  # the encoded Operation
+        owner: str,
+        done: bool,
+        api: str,
+        created_at: float,
+        modified_at: float,
+        description: str,
+    ) -> None:
+        self.data = data
+        self.owner = owner
+        self.done = done
+        self.api = api
+        self.created_at = created_at
+        self.modified_at = modified_at
+        self.description = description
 
 
 def _freeze_operation(stored: StoredOperation) -> _KeptOperation:
