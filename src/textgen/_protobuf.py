@@ -40,10 +40,11 @@ small, so its encoded size before and after discarding its unknown fields answer
 The shadow can see unknown fields where the request holds none: a later field that replaces
 an earlier one (a oneof member, a map key sent twice) drops the earlier one's unknown fields
 from the request, not from the shadow. Groups and MessageSets encode differently, so the
-shadow leaves them out and their bytes count as unknown there; so do message fields below
-SHADOW_DEPTH (the shadow is unrolled level by level where types recur), since upb's discard
-stops 63 levels down and a deeper shadow could hide an unknown field. So the shadow's False
-is the answer, and its True is checked by the walk. The pure-Python runtime always walks: it
+shadow leaves them out and their bytes count as unknown there. So do the bytes of anything
+nested below SHADOW_DEPTH: where types recur, the shadow is unrolled level by level and
+stops there, because upb's discard stops 63 levels down and a deeper shadow could hide an
+unknown field from it. So the shadow's False is the answer, and its True is checked by the
+walk. The pure-Python runtime always walks: it
 caches encoded sizes and does not refresh them after a discard.
 """
 
