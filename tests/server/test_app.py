@@ -6,12 +6,15 @@ import subprocess
 import sys
 
 import grpc
+import pytest
 from google.longrunning import operations_pb2, operations_pb2_grpc
 from grpc_health.v1 import health, health_pb2
 from grpc_reflection.v1alpha import reflection
 
 from textgen import contract
-from textgen.server.app import HEALTH_SERVICE, REFLECTION_SERVICE, SERVICE_NAMES
+from textgen._extras import MissingExtraError
+from textgen.server.app import HEALTH_SERVICE, REFLECTION_SERVICE, SERVICE_NAMES, serve
+from textgen.server.state import ServerState
 
 
 async def test_health_reports_every_service(channel: grpc.aio.Channel) -> None:
@@ -37,6 +40,15 @@ def test_the_health_and_reflection_names_are_those_of_grpc() -> None:
     # The server names them without importing either (reflection is built on its first call).
     assert HEALTH_SERVICE == health.SERVICE_NAME
     assert REFLECTION_SERVICE == reflection.SERVICE_NAME
+
+
+async def test_reflection_without_the_server_extra_fails_at_start(
+    state: ServerState, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Reflection is imported on its first call, but a missing extra still stops the start.
+    monkeypatch.setitem(sys.modules, "grpc_reflection", None)
+    with pytest.raises(MissingExtraError, match="'server' extra"):
+        await serve(state, health=False, reflection=True)
 
 
 async def test_operations_service_is_wired(channel: grpc.aio.Channel) -> None:
