@@ -275,11 +275,10 @@ async def test_upstream_fields_the_contract_defines_are_accepted(models: Any) ->
     assert reply.candidates
 
 
-def test_the_bytes_of_a_request_let_through_are_at_hand() -> None:
-    handler: Handler = grpc.unary_unary_rpc_method_handler(
-        _echo, request_deserializer=model_service_pb2.GenerateContentRequest.FromString
-    )
-    wrapped = UnknownFields().wrap("/textgen.v1.ModelService/GenerateContent", handler)
+def test_the_bytes_of_a_streamed_request_let_through_are_at_hand() -> None:
+    decode = model_service_pb2.GenerateContentRequest.FromString
+    streamed: Handler = grpc.stream_unary_rpc_method_handler(_echo, request_deserializer=decode)
+    wrapped = UnknownFields().wrap("/textgen.v1.ModelService/Streamed", streamed)
     assert wrapped.request_deserializer is not None
     # Not protobuf's encoding (the model sent twice), and the bytes are kept as they came.
     data = unknown_field(1, b"models/other") + request().SerializeToString()
@@ -288,7 +287,12 @@ def test_the_bytes_of_a_request_let_through_are_at_hand() -> None:
     assert received_encoding(request()) is None  # an equal request, but not that one
     refused = wrapped.request_deserializer(data + unknown_field(STRAY))
     assert not isinstance(refused, Message)
-    assert received_encoding(decoded) == data  # a refused request is not at hand
+    assert received_encoding(decoded) == data  # a refused message is not remembered
+    # A request that is not streamed is not remembered.
+    single: Handler = grpc.unary_unary_rpc_method_handler(_echo, request_deserializer=decode)
+    unary = UnknownFields().wrap("/textgen.v1.ModelService/GenerateContent", single)
+    assert unary.request_deserializer is not None
+    assert received_encoding(unary.request_deserializer(data)) is None
 
 
 def known(number: int, payload: bytes) -> bytes:

@@ -22,10 +22,10 @@ decoded request in Python. Only a request that will be refused is decoded once m
 walked again to name its fields, and only after the caller is authenticated: the
 deserializer hands on a marker, which the behaviour turns into the error.
 
-A request let through is also remembered with its bytes, for the rest of the call's task
-or until the next message of its stream: `received_encoding` gives them to a servicer that
-would otherwise encode the request again to store it (UploadDataset keeps each chunk as
-the bytes it came in).
+The message of a client stream last let through is also remembered with its bytes, until
+the next one is read: `received_encoding` gives them to a servicer that would otherwise
+encode the message again to store it (UploadDataset keeps each chunk as the bytes it came
+in).
 
 Out of reach of this check: an undefined value of an open enum (protobuf keeps it as the
 field's value, not as an unknown field), and anything packed inside an `Any`.
@@ -49,8 +49,8 @@ REASON = "UNSUPPORTED_FIELD"
 # At most this many fields are named in one refusal: the details travel in trailing metadata,
 # whose size is limited, and a long conversation can repeat the same field in every turn.
 LISTED = 10
-# The request this policy last let through in the current task (for a client stream, the
-# message just read), with the bytes it was decoded from.
+# The message of a client stream this policy last let through in the current task (the
+# call's), with the bytes it was decoded from.
 _received: ContextVar[tuple[Message, bytes] | None] = ContextVar("received", default=None)
 
 
@@ -73,26 +73,28 @@ class UnknownFields:
         decode = handler.request_deserializer
         if decode is None:
             return handler
-        return with_request_check(handler, request_deserializer=_spotting(decode), check=_check)
+        spotting = _spotting(decode, remember=handler.request_streaming)
+        return with_request_check(handler, request_deserializer=spotting, check=_check)
 
 
-def _spotting(decode: Deserializer) -> Deserializer:
+def _spotting(decode: Deserializer, *, remember: bool) -> Deserializer:
     def decode_and_look(data: bytes) -> object:
         request = decode(data)
         if isinstance(request, Message):
             if decoded_with_unknown_fields(request, data):
                 return _Unsupported(data, decode)
-            _received.set((request, data))
+            if remember:
+                _received.set((request, data))
         return request
 
     return decode_and_look
 
 
 def received_encoding(request: Message) -> bytes | None:
-    """The bytes `request` was decoded from, if it is the request this policy last let
-    through in the current task; None otherwise (a request that came another way, by HTTP
-    or built in process). Such bytes decode to `request` and hold no unknown fields, though
-    they need not be what protobuf would encode."""
+    """The bytes `request` was decoded from, if it is the message of a client stream this
+    policy last let through in the current call; None otherwise (a request not streamed, or
+    one that came another way). Such bytes decode to `request` and hold no unknown fields,
+    though they need not be what protobuf would encode."""
     last = _received.get()
     if last is not None and last[0] is request:
         return last[1]
