@@ -19,11 +19,9 @@ from it after the lookup.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence, Sized
-from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, ClassVar, cast
 
 from google.protobuf.descriptor import Descriptor
 from google.protobuf.message import Message
@@ -75,20 +73,40 @@ def non_empty(value: Sized) -> bool:
 # --- rules ----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Rule:
+class _Shown:
+    """The rule classes' common part: a repr of the fields they were built with. They are
+    plain slotted classes, not dataclasses: building a dataclass costs about half a
+    millisecond, paid at every server start."""
+
+    __slots__ = ()
+    _shown: ClassVar[tuple[str, ...]] = ()
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._shown)
+        return f"{type(self).__name__}({shown})"
+
+
+class Rule(_Shown):
     """One field-level rule: the field's path, a check on its value and why it failed."""
 
-    field: str
-    check: Check
-    message: str
-    required: bool = False
-    reason: str = "INVALID_FIELD"
-    # The path split into its segments once, for the walks of every call.
-    segments: tuple[str, ...] = dataclasses.field(init=False, repr=False, compare=False)
+    __slots__ = ("check", "field", "message", "reason", "required", "segments")
+    _shown = ("field", "check", "message", "required", "reason")
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "segments", tuple(self.field.split(".")))
+    def __init__(
+        self,
+        field: str,
+        check: Check,
+        message: str,
+        required: bool = False,
+        reason: str = "INVALID_FIELD",
+    ) -> None:
+        self.field = field
+        self.check = check
+        self.message = message
+        self.required = required
+        self.reason = reason
+        # The path split into its segments once, for the walks of every call.
+        self.segments = tuple(field.split("."))
 
     def violations(self, message: Message, prefix: str = "") -> list[FieldViolation]:
         """A violation for each value at the path that fails the check."""
@@ -139,8 +157,7 @@ class Rule:
         return FieldViolation(path, self.message, "REQUIRED_FIELD")
 
 
-@dataclass(frozen=True)
-class CrossRule:
+class CrossRule(_Shown):
     """A rule over the whole message, reported on `field` (relations between fields).
 
     `within` (a path to nested messages, written like a Rule's path) hands the check each
@@ -157,18 +174,37 @@ class CrossRule:
     or a count the message itself sets); `message` is used otherwise.
     """
 
-    field: str
-    check: Callable[[Any], bool]
-    message: str
-    reason: str = "INVALID_FIELD"
-    within: str = ""
-    when_set: bool = False
-    describe: Callable[[Any], str] | None = None
-    # `within` split into its segments once.
-    segments: tuple[str, ...] = dataclasses.field(init=False, repr=False, compare=False)
+    __slots__ = (
+        "check",
+        "describe",
+        "field",
+        "message",
+        "reason",
+        "segments",
+        "when_set",
+        "within",
+    )
+    _shown = ("field", "check", "message", "reason", "within", "when_set", "describe")
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "segments", tuple(self.within.split(".")) if self.within else ())
+    def __init__(  # noqa: PLR0917  (the fields a rule set spells out)
+        self,
+        field: str,
+        check: Callable[[Any], bool],
+        message: str,
+        reason: str = "INVALID_FIELD",
+        within: str = "",
+        when_set: bool = False,
+        describe: Callable[[Any], str] | None = None,
+    ) -> None:
+        self.field = field
+        self.check = check
+        self.message = message
+        self.reason = reason
+        self.within = within
+        self.when_set = when_set
+        self.describe = describe
+        # `within` split into its segments once.
+        self.segments = tuple(within.split(".")) if within else ()
 
     def violations(self, message: Message, prefix: str = "") -> list[FieldViolation]:
         """A violation for each checked message that fails the check."""
@@ -193,20 +229,22 @@ class CrossRule:
 Fault = tuple[str, str]
 
 
-@dataclass(frozen=True)
-class TreeRule:
+class TreeRule(_Shown):
     """A rule that looks inside the value at `field` (written like a Rule's path, so `[]`
     reaches every element) and reports each fault `find` names at the field's path plus the
     fault's own suffix. It is skipped while the field is unset."""
 
-    field: str
-    find: Callable[[Any], Iterable[Fault]]
-    reason: str = "INVALID_FIELD"
+    __slots__ = ("field", "find", "reason", "segments")
+    _shown = ("field", "find", "reason")
     required = False  # read by the plan, as it reads Rule's
-    segments: tuple[str, ...] = dataclasses.field(init=False, repr=False, compare=False)
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "segments", tuple(self.field.split(".")))
+    def __init__(
+        self, field: str, find: Callable[[Any], Iterable[Fault]], reason: str = "INVALID_FIELD"
+    ) -> None:
+        self.field = field
+        self.find = find
+        self.reason = reason
+        self.segments = tuple(field.split("."))
 
     def violations(self, message: Message, prefix: str = "") -> list[FieldViolation]:
         """A violation for each fault found in each value the path reaches."""
@@ -221,12 +259,15 @@ class TreeRule:
 AnyRule = Rule | CrossRule | TreeRule
 
 
-@dataclass(frozen=True)
-class _SharedWalk:
+class _SharedWalk(_Shown):
     """Neighbouring CrossRules with the same `within`: the nested messages are walked once
     and each is handed to every rule's check."""
 
-    rules: tuple[CrossRule, ...]
+    __slots__ = ("rules",)
+    _shown = ("rules",)
+
+    def __init__(self, rules: tuple[CrossRule, ...]) -> None:
+        self.rules = rules
 
     def violations(self, message: Message, prefix: str = "") -> list[FieldViolation]:
         found: list[FieldViolation] = []
