@@ -3,9 +3,6 @@ runtime; unknown_field_numbers, has_unknown_fields and message_tree find unknown
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import textwrap
 import warnings
 from dataclasses import dataclass
@@ -15,6 +12,7 @@ from google.protobuf import descriptor_pb2, struct_pb2
 from google.protobuf.descriptor import FieldDescriptor
 from textgen.v1 import content_pb2
 
+from tests.wire import assert_passes_on_pure_python, field
 from textgen._protobuf import (
     decoded_with_unknown_fields,
     has_unknown_fields,
@@ -84,16 +82,7 @@ _PURE_PYTHON_CHECK = textwrap.dedent(
 
 def test_pure_python_runtime() -> None:
     """The same answers from the pure-Python descriptors, which a process picks at start-up."""
-    env = {**os.environ, "PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION": "python"}
-    done = subprocess.run(
-        [sys.executable, "-c", _PURE_PYTHON_CHECK],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
+    assert_passes_on_pure_python(_PURE_PYTHON_CHECK)
 
 
 # Field 99 as a varint (tag 99 << 3 = 792, varint 0x98 0x06) and field 62 as two bytes.
@@ -124,23 +113,6 @@ def test_has_unknown_fields() -> None:
     assert has_unknown_fields(deep) is True  # found two levels down
 
 
-def _tag(number: int, wire_type: int) -> bytes:
-    return _varint(number << 3 | wire_type)
-
-
-def _varint(value: int) -> bytes:
-    out = bytearray()
-    while True:
-        low, value = value & 0x7F, value >> 7
-        out.append(low | (0x80 if value else 0))
-        if not value:
-            return bytes(out)
-
-
-def _field(number: int, payload: bytes) -> bytes:
-    return _tag(number, 2) + _varint(len(payload)) + payload
-
-
 def test_decoded_with_unknown_fields() -> None:
     clean = content_pb2.Content(role="user", parts=[content_pb2.Part(text="a")])
     data = clean.SerializeToString()
@@ -149,7 +121,7 @@ def test_decoded_with_unknown_fields() -> None:
     # Two levels down, before or after the known fields: found either way.
     part = content_pb2.Part(text="b").SerializeToString()
     for stray_part in (part + _STRAY_BYTES, _STRAY_VARINT + part):
-        deep = _field(2, b"user") + _field(1, part) + _field(1, stray_part)
+        deep = field(2, b"user") + field(1, part) + field(1, stray_part)
         decoded = content_pb2.Content.FromString(deep)
         assert decoded_with_unknown_fields(decoded, deep) is True
 
@@ -157,9 +129,9 @@ def test_decoded_with_unknown_fields() -> None:
     # role sent before the parts) but hold no unknown field: answered False, the message
     # left as decoded.
     for odd in (
-        _field(2, b"model") + _field(2, b"user") + _field(1, part),
-        _field(2, b"user") + _field(1, part),
-        _field(2, b"") + _field(1, part),
+        field(2, b"model") + field(2, b"user") + field(1, part),
+        field(2, b"user") + field(1, part),
+        field(2, b"") + field(1, part),
     ):
         decoded = content_pb2.Content.FromString(odd)
         assert decoded.SerializeToString() != odd
@@ -167,7 +139,7 @@ def test_decoded_with_unknown_fields() -> None:
         assert decoded_with_unknown_fields(decoded, odd) is False
         assert decoded == expected
     # ...and holding one, answered True.
-    odd = _field(2, b"user") + _field(1, part + _STRAY_VARINT)
+    odd = field(2, b"user") + field(1, part + _STRAY_VARINT)
     assert decoded_with_unknown_fields(content_pb2.Content.FromString(odd), odd) is True
 
 
@@ -215,13 +187,4 @@ _PURE_PYTHON_UNKNOWN = textwrap.dedent(
 
 
 def test_unknown_field_numbers_on_the_pure_python_runtime() -> None:
-    env = {**os.environ, "PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION": "python"}
-    done = subprocess.run(
-        [sys.executable, "-c", _PURE_PYTHON_UNKNOWN],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
+    assert_passes_on_pure_python(_PURE_PYTHON_UNKNOWN)

@@ -4,9 +4,6 @@ behind them finds it, and the walk settles what the shadow cannot tell."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import textwrap
 from collections.abc import Callable
 from typing import Any, cast
@@ -29,6 +26,16 @@ from textgen.v1 import (
 )
 
 from tests.server.fuzzing import messages
+from tests.wire import (
+    FIXED32,
+    FIXED64,
+    LENGTH,
+    VARINT,
+    assert_passes_on_pure_python,
+    field,
+    tag,
+    varint,
+)
 from textgen import _protobuf
 from textgen._protobuf import (
     SHADOW_DEPTH,
@@ -41,26 +48,6 @@ from textgen._protobuf import (
 )
 
 STRAY = 99  # a field number no message here defines
-VARINT, FIXED64, LENGTH, FIXED32 = 0, 1, 2, 5
-
-
-def varint(value: int) -> bytes:
-    out = bytearray()
-    while True:
-        low, value = value & 0x7F, value >> 7
-        out.append(low | (0x80 if value else 0))
-        if not value:
-            return bytes(out)
-
-
-def tag(number: int, wire_type: int) -> bytes:
-    return varint(number << 3 | wire_type)
-
-
-def field(number: int, payload: bytes) -> bytes:
-    return tag(number, LENGTH) + varint(len(payload)) + payload
-
-
 STRAY_FIELD = tag(STRAY, VARINT) + b"\x01"
 
 
@@ -383,16 +370,7 @@ _PURE_PYTHON = textwrap.dedent(
 
 
 def test_the_pure_python_runtime_walks() -> None:
-    env = {**os.environ, "PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION": "python"}
-    done = subprocess.run(
-        [sys.executable, "-c", _PURE_PYTHON],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
+    assert_passes_on_pure_python(_PURE_PYTHON)
 
 
 # --- any unknown field, anywhere: the property ------------------------------------------

@@ -22,6 +22,7 @@ from textgen.v1 import (
 )
 
 from tests.server.conftest import details
+from tests.wire import varint
 from textgen.server.rpc.aio_types import Handler
 from textgen.server.rpc.unknown_fields import LISTED, UnknownFields, received_encoding
 from textgen.server.services import dataset_service
@@ -34,20 +35,11 @@ CONTENT_MODEL = "models/gemini-1.5-flash"
 STRAY = 99
 
 
-def _varint(value: int) -> bytes:
-    out = bytearray()
-    while True:
-        low, value = value & 0x7F, value >> 7
-        out.append(low | (0x80 if value else 0))
-        if not value:
-            return bytes(out)
-
-
 def unknown_field(number: int, value: int | bytes = 1) -> bytes:
     """Field `number` on the wire: a varint for an int, length-delimited for bytes."""
     if isinstance(value, int):
-        return _varint(number << 3) + _varint(value)
-    return _varint(number << 3 | 2) + _varint(len(value)) + value
+        return varint(number << 3) + varint(value)
+    return varint(number << 3 | 2) + varint(len(value)) + value
 
 
 def carrying(message: M, *fields: bytes) -> M:

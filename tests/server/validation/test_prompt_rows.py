@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from textgen.v1 import dataset_pb2, dataset_service_pb2, message_pb2
 
+from tests.wire import varint
 from textgen.server.rpc.errors import ServiceError
 from textgen.server.validation import prompt_rows
 from textgen.server.validation.dataset_rules import ROW_RULES
@@ -163,19 +164,6 @@ def test_the_violations_name_the_rows() -> None:
 
 
 # --- any encoding without a zero byte passes ---------------------------------------------
-
-
-def varint(value: int, padding: int = 0) -> bytes:
-    """`value` as a varint, with `padding` extra bytes (which decode to the same value)."""
-    out = bytearray()
-    while True:
-        low, value = value & 0x7F, value >> 7
-        if not value and not padding:
-            out.append(low)
-            return bytes(out)
-        if not value:
-            padding -= 1
-        out.append(low | 0x80)
 
 
 def delimited(draw: st.DrawFn, number: int, payload: bytes, unpadded: bool) -> bytes:
