@@ -16,7 +16,8 @@ from textgen.v1 import content_pb2, generation_pb2, model_service_pb2
 from tests.server.conftest import violated_fields
 from textgen.server.validation.generation_rules import CONTENT_RULES
 from textgen.server.validation.json_rules import finite_numbers
-from textgen.server.validation.rules import CrossRule, violations
+from textgen.server.validation.plan import violations
+from textgen.server.validation.rules import CrossRule
 
 GEMINI = "models/gemini-1.5-flash"
 JSON = "application/json"

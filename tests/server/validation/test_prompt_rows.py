@@ -17,8 +17,8 @@ from tests.wire import varint
 from textgen.server.rpc.errors import ServiceError
 from textgen.server.validation import prompt_rows
 from textgen.server.validation.dataset_rules import ROW_RULES
+from textgen.server.validation.plan import violations
 from textgen.server.validation.prompt_rows import check_prompt_chunk
-from textgen.server.validation.rules import violations
 
 Prompt = dataset_pb2.DatasetPrompt
 

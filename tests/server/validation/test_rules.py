@@ -16,7 +16,8 @@ from textgen.v1 import (
 )
 
 from tests.server.conftest import violated_fields
-from textgen.server.validation.rules import Rule, at_least, count_between, non_empty, violations
+from textgen.server.validation.plan import violations
+from textgen.server.validation.rules import Rule, at_least, count_between, non_empty
 
 TEXT = "models/text-bison-001"
 CHAT = "models/chat-bison-001"

@@ -15,7 +15,7 @@ from textgen.server.validation.generation_rules import (
     MESSAGE_RULES,
     TEXT_RULES,
 )
-from textgen.server.validation.rules import violations
+from textgen.server.validation.plan import violations
 
 TEXT = "models/text-bison-001"
 CHAT = "models/chat-bison-001"

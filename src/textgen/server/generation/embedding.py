@@ -17,7 +17,7 @@ from textgen.server.validation.generation_rules import (
     EMBED_CONTENT_RULES,
     prompt_size_violations,
 )
-from textgen.server.validation.rules import ensure, violations
+from textgen.server.validation.plan import ensure, violations
 from textgen.v1 import model_pb2, model_service_pb2
 
 

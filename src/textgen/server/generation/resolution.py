@@ -16,7 +16,7 @@ from textgen.server.rpc.errors import failed_precondition, not_found
 from textgen.server.state import ServerState
 from textgen.server.storage import TunedModelRecord
 from textgen.server.validation.generation_rules import require_method
-from textgen.server.validation.rules import ensure
+from textgen.server.validation.plan import ensure
 from textgen.v1 import model_pb2, tuned_model_pb2
 
 

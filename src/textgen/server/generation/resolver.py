@@ -24,7 +24,7 @@ from textgen.server.names import TUNED_MODEL, model_name_violations
 from textgen.server.rpc.auth import current_principal
 from textgen.server.rpc.errors import FieldViolation
 from textgen.server.state import ServerState
-from textgen.server.validation.rules import ensure
+from textgen.server.validation.plan import ensure
 from textgen.v1 import model_pb2
 
 

@@ -27,7 +27,8 @@ from textgen.server.generation.resolution import ResolvedModel
 from textgen.server.rpc.errors import FieldViolation
 from textgen.server.validation import json_rules
 from textgen.server.validation.generation_rules import model_limit_rules
-from textgen.server.validation.rules import AnyRule, ensure, validate
+from textgen.server.validation.plan import ensure, validate
+from textgen.server.validation.rules import AnyRule
 from textgen.server.validation.schema_limits import fewest_values, size_message
 from textgen.v1 import content_pb2, model_pb2
 

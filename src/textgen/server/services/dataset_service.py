@@ -51,8 +51,8 @@ from textgen.server.validation.dataset_rules import (
     DATASET_RULES,
     UPLOAD_HEADER_RULES,
 )
+from textgen.server.validation.plan import ensure, violations
 from textgen.server.validation.prompt_rows import check_prompt_chunk
-from textgen.server.validation.rules import ensure, violations
 from textgen.v1 import dataset_pb2, dataset_service_pb2, dataset_service_pb2_grpc
 
 # How many random names to try before giving up (a clash is already unlikely).

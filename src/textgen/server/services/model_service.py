@@ -41,7 +41,7 @@ from textgen.server.validation.generation_rules import (
     prompt_size_violations,
     safety_setting_violations,
 )
-from textgen.server.validation.rules import ensure, violations
+from textgen.server.validation.plan import ensure, violations
 from textgen.v1 import (
     content_pb2,
     generation_pb2,

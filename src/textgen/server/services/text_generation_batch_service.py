@@ -21,7 +21,7 @@ from textgen.server.rpc.errors import FieldViolation
 from textgen.server.state import ServerState
 from textgen.server.storage import DatasetRecord
 from textgen.server.validation.batch_rules import BATCH_COMPLETION_RULES, batch_model_rules
-from textgen.server.validation.rules import ensure, validate, violations
+from textgen.server.validation.plan import ensure, validate, violations
 from textgen.v1 import dataset_pb2
 from textgen.v1 import text_generation_batch_service_pb2 as batch_pb2
 from textgen.v1 import text_generation_batch_service_pb2_grpc as batch_grpc

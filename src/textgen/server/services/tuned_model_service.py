@@ -27,7 +27,8 @@ from textgen.server.rpc.pagination import DEFAULT_TUNED_MODELS, fetch_page
 from textgen.server.state import ServerState
 from textgen.server.storage import TunedModelRecord, modify
 from textgen.server.validation.generation_rules import require_method
-from textgen.server.validation.rules import ensure, update_mask_violations, violations
+from textgen.server.validation.plan import ensure, violations
+from textgen.server.validation.rules import update_mask_violations
 from textgen.server.validation.tuning_rules import (
     CREATE_TUNED_MODEL_RULES,
     TUNED_MODEL_RULES,

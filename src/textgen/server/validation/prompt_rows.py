@@ -33,7 +33,7 @@ paths CreateDataset reports.
 from __future__ import annotations
 
 from textgen.server.validation.dataset_rules import ROW_RULES
-from textgen.server.validation.rules import ensure, violations
+from textgen.server.validation.plan import ensure, violations
 from textgen.v1 import dataset_pb2, dataset_service_pb2
 
 # The two bad rows as protobuf encodes them in a chunk: the encoding of a chunk of that row.

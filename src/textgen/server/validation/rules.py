@@ -10,9 +10,9 @@ points it at nested messages instead (each FunctionDeclaration of each Tool, say
 fault it finds at its own path below the field.
 
 The rule sets live beside this module, one per service (`generation_rules`, `tuning_rules`,
-`dataset_rules`, `batch_rules`). Syntactic rules run before any lookup; the few that need
-the model (output_token_limit, max_temperature, supported methods, prompt size) are built
-from it after the lookup.
+`dataset_rules`, `batch_rules`), and validation.plan runs them (`violations`, `ensure`).
+Syntactic rules run before any lookup; the few that need the model (output_token_limit,
+max_temperature, supported methods, prompt size) are built from it after the lookup.
 
     ensure(violations(request, TEXT_RULES), model_name_violations(request.model))
 """
@@ -21,13 +21,13 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence, Sized
-from typing import Any, ClassVar, cast
+from typing import Any, ClassVar
 
 from google.protobuf.descriptor import Descriptor
 from google.protobuf.message import Message
 
 from textgen._protobuf import is_repeated
-from textgen.server.rpc.errors import FieldViolation, invalid_argument
+from textgen.server.rpc.errors import FieldViolation
 
 Check = Callable[[Any], bool]
 
@@ -73,7 +73,7 @@ def non_empty(value: Sized) -> bool:
 # --- rules ----------------------------------------------------------------------------
 
 
-class _Shown:
+class Shown:
     """The rule classes' common part: a repr of the fields they were built with. They are
     plain slotted classes, not dataclasses: building a dataclass costs about half a
     millisecond, paid at every server start."""
@@ -86,7 +86,7 @@ class _Shown:
         return f"{type(self).__name__}({shown})"
 
 
-class Rule(_Shown):
+class Rule(Shown):
     """One field-level rule: the field's path, a check on its value and why it failed."""
 
     __slots__ = ("check", "field", "message", "reason", "required", "segments")
@@ -110,7 +110,7 @@ class Rule(_Shown):
 
     def violations(self, message: Message, prefix: str = "") -> list[FieldViolation]:
         """A violation for each value at the path that fails the check."""
-        step = _step(message.DESCRIPTOR, self.segments[0])
+        step = field_step(message.DESCRIPTOR, self.segments[0])
         if step is None:
             return []
         name, each, optional = step
@@ -127,7 +127,7 @@ class Rule(_Shown):
         if "[]" not in self.field:
             return self._descended(message, prefix)
         found: list[FieldViolation] = []
-        for path, present, value in _walk(message, self.segments, prefix):
+        for path, present, value in walk(message, self.segments, prefix):
             if not present:
                 if self.required:
                     found.append(self._absent(path))
@@ -137,10 +137,10 @@ class Rule(_Shown):
 
     def _descended(self, message: Message, prefix: str) -> list[FieldViolation]:
         # A path through single fields (`prompt.text`): one value at most, reached without
-        # the generator _walk needs for lists; the path is spelt only for a violation.
+        # the generator `walk` needs for lists; the path is spelt only for a violation.
         value: Any = message
         for depth, segment in enumerate(self.segments):
-            step = _step(value.DESCRIPTOR, segment)
+            step = field_step(value.DESCRIPTOR, segment)
             if step is None:
                 return []
             name, _, optional = step
@@ -157,7 +157,7 @@ class Rule(_Shown):
         return FieldViolation(path, self.message, "REQUIRED_FIELD")
 
 
-class CrossRule(_Shown):
+class CrossRule(Shown):
     """A rule over the whole message, reported on `field` (relations between fields).
 
     `within` (a path to nested messages, written like a Rule's path) hands the check each
@@ -214,7 +214,7 @@ class CrossRule(_Shown):
             return [self.failure(prefix, message)]
         return [
             self.failure(path, nested)
-            for path, present, nested in _walk(message, self.segments, prefix)
+            for path, present, nested in walk(message, self.segments, prefix)
             if present and not self.check(nested)
         ]
 
@@ -229,7 +229,7 @@ class CrossRule(_Shown):
 Fault = tuple[str, str]
 
 
-class TreeRule(_Shown):
+class TreeRule(Shown):
     """A rule that looks inside the value at `field` (written like a Rule's path, so `[]`
     reaches every element) and reports each fault `find` names at the field's path plus the
     fault's own suffix. It is skipped while the field is unset."""
@@ -250,7 +250,7 @@ class TreeRule(_Shown):
         """A violation for each fault found in each value the path reaches."""
         return [
             FieldViolation(f"{path}{suffix}", text, self.reason)
-            for path, present, value in _walk(message, self.segments, prefix)
+            for path, present, value in walk(message, self.segments, prefix)
             if present
             for suffix, text in self.find(value)
         ]
@@ -259,37 +259,18 @@ class TreeRule(_Shown):
 AnyRule = Rule | CrossRule | TreeRule
 
 
-class _SharedWalk(_Shown):
-    """Neighbouring CrossRules with the same `within`: the nested messages are walked once
-    and each is handed to every rule's check."""
-
-    __slots__ = ("rules",)
-    _shown = ("rules",)
-
-    def __init__(self, rules: tuple[CrossRule, ...]) -> None:
-        self.rules = rules
-
-    def violations(self, message: Message, prefix: str = "") -> list[FieldViolation]:
-        found: list[FieldViolation] = []
-        for path, present, nested in _walk(message, self.rules[0].segments, prefix):
-            if present:
-                found.extend(
-                    rule.failure(path, nested) for rule in self.rules if not rule.check(nested)
-                )
-        return found
-
-
 def _join(prefix: str, path: str) -> str:
     return f"{prefix}.{path}" if prefix and path else prefix or path
 
 
-def _walk(
+def walk(
     message: Message, segments: tuple[str, ...], prefix: str
 ) -> Iterator[tuple[str, bool, Any]]:
+    """(path, present, value) for every value the segments reach."""
     # Yields (path, present, value) for every value the segments reach. A rule whose first
     # segment the message does not have is skipped, so one rule set can serve requests that
     # share most fields (GenerateText and GenerateMessage, say).
-    step = _step(message.DESCRIPTOR, segments[0])
+    step = field_step(message.DESCRIPTOR, segments[0])
     if step is None:
         return
     name, each, optional = step
@@ -302,17 +283,17 @@ def _walk(
     if each:
         for index, item in enumerate(value):
             if rest:
-                yield from _walk(item, rest, f"{path}[{index}]")
+                yield from walk(item, rest, f"{path}[{index}]")
             else:
                 yield f"{path}[{index}]", True, item
     elif rest:
-        yield from _walk(value, rest, path)
+        yield from walk(value, rest, path)
     else:
         yield path, True, value
 
 
 @functools.cache
-def _step(descriptor: Descriptor, segment: str) -> tuple[str, bool, bool] | None:
+def field_step(descriptor: Descriptor, segment: str) -> tuple[str, bool, bool] | None:
     """For one path segment on one message type (worked out once): the field's name, whether
     the segment applies to each element (`[]`), and whether the field can be unset; None
     when the message has no such field."""
@@ -322,143 +303,6 @@ def _step(descriptor: Descriptor, segment: str) -> tuple[str, bool, bool] | None
     if field is None:
         return None
     return name, each, not is_repeated(field) and field.has_presence
-
-
-@functools.cache
-def _repeated(descriptor: Descriptor, name: str) -> bool:
-    """Whether the message type's field `name` is a list or a map."""
-    return is_repeated(descriptor.fields_by_name[name])
-
-
-def violations(
-    message: Message, rules: Iterable[AnyRule], prefix: str = ""
-) -> list[FieldViolation]:
-    """Every violation of the rules in the message, in the rules' order; paths are prefixed
-    with `prefix`."""
-    if not isinstance(rules, list | tuple):
-        return [found for rule in rules for found in rule.violations(message, prefix)]
-    plan = _plan(message, rules)
-    chosen = list(plan.always)
-    # ListFields names exactly the fields a guard asks about: set optional fields, non-empty
-    # lists and maps, scalars away from their default.
-    for field, _ in message.ListFields():
-        guarded = plan.guarded.get(field.name)
-        if guarded is not None:
-            chosen += guarded
-    if not chosen:
-        return []
-    chosen.sort()
-    found: list[FieldViolation] = []
-    for index in chosen:
-        found.extend(plan.entries[index].violations(message, prefix))
-    return found
-
-
-class _Plan:
-    """The rules of a list that apply to one message type, in order (`entries`), split into
-    those that always run and those with nothing to check while a field is unset, empty or
-    at its default (`guarded`, by that field's name); both hold indexes into `entries`."""
-
-    __slots__ = ("always", "entries", "guarded")
-
-    def __init__(self) -> None:
-        self.entries: list[AnyRule | _SharedWalk] = []
-        self.always: list[int] = []
-        self.guarded: dict[str, list[int]] = {}
-
-    def add(self, guard: str | None, entry: AnyRule | _SharedWalk) -> None:
-        index = len(self.entries)
-        self.entries.append(entry)
-        if guard is None:
-            self.always.append(index)
-        else:
-            self.guarded.setdefault(guard, []).append(index)
-
-
-# (message type, id of a rule list) -> (that list, its plan); the list is held so that its id
-# is not reused while the entry lives.
-_PLANS: dict[tuple[Descriptor, int], tuple[Sequence[AnyRule], _Plan]] = {}
-_PLANS_KEPT = 512
-
-
-def _plan(message: Message, rules: Sequence[AnyRule]) -> _Plan:
-    """The _Plan of `rules` for the message's type, worked out once per type and rule list."""
-    descriptor = _descriptor(message)
-    key = (descriptor, id(rules))
-    known = _PLANS.get(key)
-    if known is not None and known[0] is rules:
-        return known[1]
-    # (guard, entry) in rule order; neighbouring CrossRules with one `within` share a walk.
-    planned: list[tuple[str | None, AnyRule | _SharedWalk]] = []
-    for rule in rules:
-        if isinstance(rule, CrossRule) and not rule.segments:
-            planned.append(_cross_entry(descriptor, rule))
-            continue
-        step = _step(descriptor, rule.segments[0])
-        if step is None:
-            continue  # the message has no such field
-        name, each, optional = step
-        last = planned[-1][1] if planned else None
-        if isinstance(rule, CrossRule) and isinstance(last, CrossRule | _SharedWalk):
-            shared = last.rules if isinstance(last, _SharedWalk) else (last,)
-            if shared[0].within == rule.within:
-                planned[-1] = (planned[-1][0], _SharedWalk((*shared, rule)))
-                continue
-        if each or _repeated(descriptor, name):
-            # Each element is checked, or the whole list or map: an empty one is unset.
-            guarded = each or isinstance(rule, TreeRule) or _passes_unset(message, rule)
-            planned.append((name if guarded else None, rule))
-        elif optional:
-            needed = not isinstance(rule, CrossRule) and rule.required
-            planned.append((None if needed else name, rule))
-        else:
-            # A scalar without presence: skipped at its default when the default passes.
-            planned.append((name if _passes_unset(message, rule) else None, rule))
-    plan = _Plan()
-    for guard, entry in planned:
-        plan.add(guard, entry)
-    if len(_PLANS) >= _PLANS_KEPT:
-        _PLANS.clear()
-    _PLANS[key] = (rules, plan)
-    return plan
-
-
-def _descriptor(message: Message) -> Descriptor:
-    # Newer typing stubs give DESCRIPTOR a union of the C and Python descriptor classes;
-    # both offer what a plan reads.
-    found: Any = message.DESCRIPTOR
-    return cast("Descriptor", found)
-
-
-def _passes_unset(message: Message, rule: AnyRule) -> bool:
-    """Whether `rule` finds nothing in a message of this type with every field unset, so it
-    need not run while its field stays at its default."""
-    if isinstance(rule, CrossRule) or rule.required:
-        return False
-    try:
-        return not rule.violations(type(message)())
-    except Exception:  # a check that cannot read a default must always run
-        return False
-
-
-def _cross_entry(descriptor: Descriptor, rule: CrossRule) -> tuple[str | None, CrossRule]:
-    """The plan entry of a CrossRule over the message itself: guarded by its field when the
-    rule can fail only while that field is set."""
-    step = _step(descriptor, rule.field) if rule.when_set else None
-    guarded = step is not None and step[2]
-    return (rule.field if guarded else None, rule)
-
-
-def ensure(*groups: Iterable[FieldViolation]) -> None:
-    """Raise INVALID_ARGUMENT naming every violation in the groups, if there is any."""
-    found = [violation for group in groups for violation in group]
-    if found:
-        raise invalid_argument(found)
-
-
-def validate(message: Message, rules: Iterable[AnyRule], prefix: str = "") -> None:
-    """ensure(violations(message, rules, prefix))."""
-    ensure(violations(message, rules, prefix))
 
 
 # --- checks that are not a single rule ------------------------------------------------
