@@ -9,11 +9,12 @@ from typing import Any
 from textgen.v1.generation_pb2 import Candidate
 
 from textgen.server.engine import GeneratedCandidate
-from textgen.testing.fake_engine import citations, engine, lengths, thinking
+from textgen.testing.fake_engine import citations, lengths, thinking
 from textgen.testing.fake_engine.catalog import default_model
 from textgen.testing.fake_engine.engine import FakeEngine
 from textgen.testing.fake_engine.engine_inputs import generation_input
 from textgen.testing.fake_engine.logprobs import token_id
+from textgen.testing.fake_engine.plain import asks_more
 from textgen.testing.fake_engine.prose import WORDS
 from textgen.testing.fake_engine.tokenizer import count_tokens
 
@@ -198,5 +199,5 @@ def test_every_prompt_that_shapes_an_answer_leaves_the_plain_path() -> None:
     ]  # fmt: skip
     for prompt in shaping:
         assert lengths.requested(prompt) or citations.quoted_source(prompt), prompt
-        assert engine._asks_more(prompt), prompt
-    assert not engine._asks_more("Write a haiku about gRPC")
+        assert asks_more(prompt), prompt
+    assert not asks_more("Write a haiku about gRPC")

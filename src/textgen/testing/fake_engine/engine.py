@@ -40,7 +40,8 @@ Outside JSON mode, text answers then follow the system instruction's directives
 (finish STOP), then to max_output_tokens tokens (finish MAX_TOKENS), counted with
 the tokenizer. Candidates are rated with harm for the model's
 family of categories (content or text methods) plus any category a marker names. Those last
-steps, and streaming a candidate, are in candidates.
+steps, and streaming a candidate, are in candidates. The most frequent answer, rule 5's prose
+when nothing shapes or changes it, is written by plain in one go.
 """
 
 from __future__ import annotations
@@ -72,6 +73,12 @@ from textgen.testing.fake_engine.candidates import (
 from textgen.testing.fake_engine.catalog import DEFAULT_MODELS, copy_model
 from textgen.testing.fake_engine.catalog import embedding_dimension as catalog_dimension
 from textgen.testing.fake_engine.embeddings import embed_text, fit
+from textgen.testing.fake_engine.plain import (
+    asks_more,
+    holds_results,
+    plain_candidates,
+    plain_prompt,
+)
 from textgen.testing.fake_engine.prose import digest, paragraph, seeded, vocabulary
 from textgen.v1 import content_pb2, generation_pb2, model_pb2, safety_pb2
 
@@ -213,6 +220,16 @@ class FakeEngine:
         yield TuningResult(memory.finish())
 
     def _generate(self, request: GenerationInput) -> GenerationOutput:
+        if plain_prompt(request) is not None:  # the most frequent answer (see plain)
+            fingerprint = fingerprint_of(request)
+            candidates = plain_candidates(
+                request, lambda index: self._draws(request, fingerprint, index)
+            )
+            return GenerationOutput(candidates, _prompt_tokens(request))
+        return self._general(request)
+
+    def _general(self, request: GenerationInput) -> GenerationOutput:
+        # Every request, by the module docstring's rules, one after another.
         answers, cited = self._answers(request)
         candidates = [
             answer
@@ -277,7 +294,7 @@ class FakeEngine:
                 json_text(schema, self._source(request, fingerprint, index), words, budget=budget)
                 for index in range(count)
             ], ()
-        if request.contents and _holds_results(request.contents[-1]):
+        if request.contents and holds_results(request.contents[-1]):
             from textgen.testing.fake_engine import function_calls  # noqa: PLC0415
 
             results = function_calls.responses(request.contents[-1])
@@ -288,7 +305,7 @@ class FakeEngine:
         # A plain answer, unless the request shapes it (each check is cheap when it does not).
         if not (
             params.presence_penalty or params.frequency_penalty or params.logit_bias
-        ) and not _asks_more(prompt):
+        ) and not asks_more(prompt):
             texts = [
                 paragraph(self._draws(request, fingerprint, index), words) for index in range(count)
             ]
@@ -334,23 +351,6 @@ class FakeEngine:
 _UNSPECIFIED: FinishReason = generation_pb2.Candidate.FINISH_REASON_UNSPECIFIED
 
 
-def _asks_more(prompt: str) -> bool:
-    """Whether the prompt holds a quote mark or a word a length request uses: a superset of
-    what lengths.requested and citations.quoted_source look for, so a prompt without any is
-    plain. Substring tests of the lower-cased text: a tenth of what one regex search costs."""
-    low = prompt.lower()
-    return (
-        '"' in low
-        or "“" in low
-        or "word" in low
-        or "sentence" in low
-        or "long" in low
-        or "detail" in low
-        or "essay" in low
-        or "depth" in low
-    )
-
-
 def _directed(instruction: content_pb2.Content | None) -> Callable[[str], str]:
     """What the system instruction's directives do to a text answer (nothing without one)."""
     if instruction is None:
@@ -362,12 +362,6 @@ def _directed(instruction: content_pb2.Content | None) -> Callable[[str], str]:
 
 def _as_is(text: str) -> str:
     return text
-
-
-def _holds_results(content: content_pb2.Content) -> bool:
-    """Whether the turn holds function responses (function_calls.responses would find some)."""
-    # A list, not a generator: a turn has few parts, and a generator costs more than them.
-    return any([part.HasField("function_response") for part in content.parts])
 
 
 def _recall(request: GenerationInput, *, json_mode: bool) -> str | None:

@@ -32,6 +32,8 @@ MIN_VOCABULARY = 4
 _ENDINGS = ".!?."
 # The bytes of a digest: enough for paragraph's longest answer (1 + 4 * (1 + 9 + 1) = 45).
 DIGEST_SIZE = 64
+# The most tokens a paragraph holds: four sentences of nine words and an ending.
+PARAGRAPH_TOKENS = 4 * (9 + 1)
 Draw = Callable[[int], int]
 
 
@@ -99,6 +101,18 @@ def paragraph(draws: bytes, words: tuple[str, ...]) -> str:
         sentences.append(sentence[0].upper() + sentence[1:] + ending)
         at = start + count + 1
     return " ".join(sentences)
+
+
+def paragraph_tokens(draws: bytes) -> int:
+    """How many tokens `paragraph(draws, words)` holds, whatever the listed `words`: each
+    word is one token, and so is each sentence's ending."""
+    tokens = 0
+    at = 1
+    for _ in range(2 + draws[0] % 3):
+        count = 4 + draws[at] % 6
+        tokens += count + 1
+        at += count + 2
+    return tokens
 
 
 def _picks(draw: Draw, words: tuple[str, ...], count: int) -> list[str]:
