@@ -57,6 +57,10 @@ def plain_requests() -> list[GenerationInput]:
         # Several turns: the prompt is the last one, the fingerprint all of them.
         turns = [user_turn("first"), user_turn("an answer", role="model"), user_turn("next")]
         requests.append(generation_input(model, turns))
+        # Turns whose parts are not all text, which count apart from the prompt's text.
+        call = content_pb2.Part(function_call=content_pb2.FunctionCall(name="lookup"))
+        requests.append(generation_input(model, [user_turn(call)]))
+        requests.append(generation_input(model, [user_turn("a", call, "b")]))
     return requests
 
 

@@ -75,7 +75,7 @@ class SafetyPolicy:
     def __init__(self, settings: dict[Category, Setting]) -> None:
         self.settings = settings
         # The categories to rate, in enum order, and the lowest probability that blocks each.
-        self.categories = sorted(settings)
+        self.categories = tuple(sorted(settings))
         self.lowest = {
             category: _LOWEST_BLOCKED.get(setting.threshold)
             for category, setting in settings.items()

@@ -122,6 +122,8 @@ class PolicyInterceptor(grpc.aio.ServerInterceptor):
 
 
 RequestCheck: TypeAlias = Callable[[Any, "int | None"], None]
+# Set on a behaviour that with_request_check made: the handler it wrapped and its check.
+_CHECKED = "_textgen_request_check"
 
 
 def with_request_check(
@@ -130,7 +132,23 @@ def with_request_check(
     """A copy of `handler` that decodes with `request_deserializer` and runs `check` on each
     request before the behaviour sees it: `check(request, None)` for a single request,
     `check(request, n)` for the n-th message of a client stream (from 0). `check` raises to
-    refuse; for a stream the refusal comes when the servicer reads that message."""
+    refuse; for a stream the refusal comes when the servicer reads that message.
+
+    Checks stack without stacking calls: given a handler this function made, the copy wraps
+    the handler beneath it once, with this check run before that one's."""
+    earlier = getattr(getattr(handler, behaviour_kind(handler)), _CHECKED, None)
+    if earlier is None:
+        return _checked(handler, request_deserializer, check)
+    beneath, earlier_check = earlier
+
+    def both(request: Any, position: int | None) -> None:  # noqa: ANN401
+        check(request, position)
+        earlier_check(request, position)
+
+    return _checked(beneath, request_deserializer, both)
+
+
+def _checked(handler: Handler, request_deserializer: Deserializer, check: RequestCheck) -> Handler:
     streamed = handler.request_streaming
 
     async def checked(requests: AsyncIterator[Any]) -> AsyncIterator[Any]:
@@ -160,6 +178,8 @@ def with_request_check(
 
         return checking
 
-    return with_behaviour(
+    made = with_behaviour(
         handler, single=single, streaming=streaming, request_deserializer=request_deserializer
     )
+    setattr(getattr(made, behaviour_kind(made)), _CHECKED, (handler, check))
+    return made

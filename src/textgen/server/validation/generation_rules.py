@@ -254,6 +254,8 @@ def safety_setting_violations(
     field: str = "safety_settings",
 ) -> list[FieldViolation]:
     """Categories outside `allowed`, and a second setting for a category already set."""
+    if not settings:  # most requests
+        return []
     found: list[FieldViolation] = []
     seen: set[int] = set()
     for index, setting in enumerate(settings):

@@ -220,12 +220,18 @@ class FakeEngine:
         yield TuningResult(memory.finish())
 
     def _generate(self, request: GenerationInput) -> GenerationOutput:
-        if plain_prompt(request) is not None:  # the most frequent answer (see plain)
+        prompt = plain_prompt(request)
+        if prompt is not None:  # the most frequent answer (see plain)
             fingerprint = fingerprint_of(request)
             candidates = plain_candidates(
                 request, lambda index: self._draws(request, fingerprint, index)
             )
-            return GenerationOutput(candidates, _prompt_tokens(request))
+            # A plain request has no system instruction: one turn of one text part is all
+            # the prompt there is to count.
+            parts = request.contents[0].parts
+            single = len(request.contents) == 1 and len(parts) == 1 and parts[0].HasField("text")
+            tokens = tokenizer.count_tokens(prompt) if single else _prompt_tokens(request)
+            return GenerationOutput(candidates, tokens)
         return self._general(request)
 
     def _general(self, request: GenerationInput) -> GenerationOutput:
