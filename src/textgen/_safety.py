@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal, TypeAlias
 
+from textgen.harm_families import CONTENT_CATEGORIES, TEXT_CATEGORIES
 from textgen.v1 import safety_pb2
 
 Category = safety_pb2.HarmCategory
@@ -29,20 +30,8 @@ SafetyInput: TypeAlias = (
 
 # The categories each family of methods rates, in the order a shorthand threshold fills them.
 CATEGORIES: dict[Family, tuple[Category.ValueType, ...]] = {
-    "content": (
-        safety_pb2.HARM_CATEGORY_HARASSMENT,
-        safety_pb2.HARM_CATEGORY_HATE_SPEECH,
-        safety_pb2.HARM_CATEGORY_SEXUALLY_EXPLICIT,
-        safety_pb2.HARM_CATEGORY_DANGEROUS_CONTENT,
-    ),
-    "text": (
-        safety_pb2.HARM_CATEGORY_DEROGATORY,
-        safety_pb2.HARM_CATEGORY_TOXICITY,
-        safety_pb2.HARM_CATEGORY_VIOLENCE,
-        safety_pb2.HARM_CATEGORY_SEXUAL,
-        safety_pb2.HARM_CATEGORY_MEDICAL,
-        safety_pb2.HARM_CATEGORY_DANGEROUS,
-    ),
+    "content": CONTENT_CATEGORIES,
+    "text": TEXT_CATEGORIES,
 }
 
 # Aliases shared by both families, then those whose meaning depends on the family.

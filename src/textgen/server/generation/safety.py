@@ -1,9 +1,9 @@
 """Safety thresholds: rate text with the engine, compare with the caller's settings.
 
-The harm categories of each method family are defined here, once. Text and message methods
-screen TEXT_DEFAULT_CATEGORIES (1-6); content methods screen CONTENT_DEFAULT_CATEGORIES
-(7-10), and civic integrity (11) only when the caller sets it. A category without a setting
-uses DEFAULT_THRESHOLD. A rating blocks when its probability reaches the threshold;
+Text and message methods screen TEXT_DEFAULT_CATEGORIES (1-6); content methods screen
+CONTENT_DEFAULT_CATEGORIES (7-10), and civic integrity (11) only when the caller sets it. The
+two families are textgen.harm_families', shared with the client. A category without a
+setting uses DEFAULT_THRESHOLD. A rating blocks when its probability reaches the threshold;
 BLOCK_NONE and OFF never block.
 """
 
@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import NamedTuple
 
+from textgen.harm_families import CONTENT_CATEGORIES, TEXT_CATEGORIES
 from textgen.server.engine import Engine, HarmCategory, RatingStream
 from textgen.v1 import model_pb2, safety_pb2
 
@@ -21,20 +22,9 @@ Category = HarmCategory
 
 DEFAULT_THRESHOLD = Setting.BLOCK_MEDIUM_AND_ABOVE
 
-TEXT_DEFAULT_CATEGORIES: tuple[Category, ...] = (
-    safety_pb2.HARM_CATEGORY_DEROGATORY,
-    safety_pb2.HARM_CATEGORY_TOXICITY,
-    safety_pb2.HARM_CATEGORY_VIOLENCE,
-    safety_pb2.HARM_CATEGORY_SEXUAL,
-    safety_pb2.HARM_CATEGORY_MEDICAL,
-    safety_pb2.HARM_CATEGORY_DANGEROUS,
-)
-CONTENT_DEFAULT_CATEGORIES: tuple[Category, ...] = (
-    safety_pb2.HARM_CATEGORY_HARASSMENT,
-    safety_pb2.HARM_CATEGORY_HATE_SPEECH,
-    safety_pb2.HARM_CATEGORY_SEXUALLY_EXPLICIT,
-    safety_pb2.HARM_CATEGORY_DANGEROUS_CONTENT,
-)
+# The families' categories are the client's as well (textgen.harm_families).
+TEXT_DEFAULT_CATEGORIES: tuple[Category, ...] = TEXT_CATEGORIES
+CONTENT_DEFAULT_CATEGORIES: tuple[Category, ...] = CONTENT_CATEGORIES
 # The categories a request's safety_settings may name, per family.
 TEXT_SETTABLE_CATEGORIES = frozenset(TEXT_DEFAULT_CATEGORIES)
 CONTENT_SETTABLE_CATEGORIES = frozenset(
