@@ -17,15 +17,14 @@ from textgen.server.engine import (
     GeneratedCandidate,
     GenerationInput,
     GenerationOutput,
+    HarmRating,
     RatingStream,
     SamplingParams,
 )
 
 MODEL = model_pb2.Model(name="models/m-001")
 PARAMS = SamplingParams(0.5, 0.9, 40, 2, 64, ("END",), 7, "application/json", {"type": "object"})
-RATING = safety_pb2.SafetyRating(
-    category=safety_pb2.HARM_CATEGORY_VIOLENCE, probability=safety_pb2.SafetyRating.NEGLIGIBLE
-)
+RATING = HarmRating(safety_pb2.HARM_CATEGORY_VIOLENCE, safety_pb2.SafetyRating.NEGLIGIBLE)
 
 
 def examples() -> list[Any]:
@@ -91,10 +90,9 @@ def test_defaults_match_the_fields_and_lists_are_never_shared() -> None:
     candidate = GeneratedCandidate([])
     assert (candidate.finish_reason, candidate.safety_ratings, candidate.token_count) == (
         generation_pb2.Candidate.STOP,
-        [],
+        (),
         0,
     )
-    assert GeneratedCandidate([]).safety_ratings is not candidate.safety_ratings
     assert RatingStream().earlier is not RatingStream().earlier
     assert RatingStream().so_far("x") == "x"
     params = SamplingParams(1.0, 1.0, None, 1, 10)

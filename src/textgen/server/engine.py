@@ -44,7 +44,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import Field, dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeAlias
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, Protocol, TypeAlias
 
 from textgen.v1 import citation_pb2, content_pb2, generation_pb2, model_pb2, safety_pb2
 
@@ -73,6 +73,8 @@ __all__ = [
     "GenerationInput",
     "GenerationOutput",
     "HarmCategory",
+    "HarmProbability",
+    "HarmRating",
     "RatingStream",
     "SamplingParams",
     "TuningEvent",
@@ -85,6 +87,20 @@ __all__ = [
 
 FinishReason: TypeAlias = generation_pb2.Candidate.FinishReason.ValueType
 HarmCategory: TypeAlias = safety_pb2.HarmCategory.ValueType
+HarmProbability: TypeAlias = safety_pb2.SafetyRating.HarmProbability.ValueType
+
+
+class HarmRating(NamedTuple):
+    """How likely a text is to do harm of one category, as an engine rates it.
+
+    A plain value, not a SafetyRating message: the servicer compares `probability` with the
+    request's threshold for `category` and writes the response's SafetyRating messages (with
+    `blocked` set) itself. Ratings are immutable, so an engine may hand the same ones out
+    again (the fake engine does, for text that holds no marker).
+    """
+
+    category: HarmCategory
+    probability: HarmProbability
 
 
 class _Data:  # noqa: PLW1641  (unhashable unless frozen, as a dataclass with eq is)
@@ -264,7 +280,7 @@ class GeneratedCandidate(_Data):
 
     parts: list[content_pb2.Part]
     finish_reason: FinishReason = generation_pb2.Candidate.STOP
-    safety_ratings: list[safety_pb2.SafetyRating] = field(default_factory=list)
+    safety_ratings: Sequence[HarmRating] = ()
     token_count: int = 0
     # Set when SamplingParams.logprobs asked for them: the mean log probability of the
     # candidate's tokens, and each token's log probability with its top alternatives.
@@ -281,7 +297,7 @@ class GeneratedCandidate(_Data):
         self,
         parts: list[content_pb2.Part],
         finish_reason: FinishReason = generation_pb2.Candidate.STOP,
-        safety_ratings: list[safety_pb2.SafetyRating] = _NEW_LIST,
+        safety_ratings: Sequence[HarmRating] = (),
         token_count: int = 0,
         avg_logprobs: float | None = None,
         logprobs_result: generation_pb2.LogprobsResult | None = None,
@@ -290,7 +306,7 @@ class GeneratedCandidate(_Data):
     ) -> None:
         self.parts = parts
         self.finish_reason = finish_reason
-        self.safety_ratings = [] if safety_ratings is _NEW_LIST else safety_ratings
+        self.safety_ratings = safety_ratings
         self.token_count = token_count
         self.avg_logprobs = avg_logprobs
         self.logprobs_result = logprobs_result
@@ -364,8 +380,9 @@ class Engine(Protocol):
         categories: Sequence[HarmCategory],
         *,
         stream: RatingStream | None = None,
-    ) -> list[safety_pb2.SafetyRating]:
-        """One rating per category for the text; `blocked` is left for the servicer to set.
+    ) -> Sequence[HarmRating]:
+        """One rating per category for the text, in the order of `categories`; the servicer
+        decides which of them block.
 
         With `stream`, `text` is the newest piece of a streamed candidate and the ratings are
         those of `stream.so_far(text)` (see RatingStream).

@@ -16,13 +16,20 @@ from typing import Any, TypeVar
 
 from google.rpc import code_pb2
 
-from textgen.server.engine import GenerationInput, GenerationOutput, HarmCategory, RatingStream
+from textgen.server.engine import (
+    GenerationInput,
+    GenerationOutput,
+    HarmCategory,
+    HarmRating,
+    RatingStream,
+)
 from textgen.server.engine_tuning import TuningEvent, TuningParams
 from textgen.server.rpc.errors import ServiceError, make_error
 from textgen.v1 import model_pb2, safety_pb2
 
 # How many model calls a BlockingEngine runs at once unless told otherwise.
 DEFAULT_WORKERS = 4
+_NEGLIGIBLE = safety_pb2.SafetyRating.NEGLIGIBLE
 T = TypeVar("T")
 
 
@@ -31,12 +38,9 @@ def unsupported(what: str) -> ServiceError:
     return make_error(code_pb2.UNIMPLEMENTED, f"This engine does not support {what}")
 
 
-def negligible(categories: Sequence[HarmCategory]) -> list[safety_pb2.SafetyRating]:
+def negligible(categories: Sequence[HarmCategory]) -> tuple[HarmRating, ...]:
     """A NEGLIGIBLE rating for each category: what an engine without a safety model says."""
-    return [
-        safety_pb2.SafetyRating(category=category, probability=safety_pb2.SafetyRating.NEGLIGIBLE)
-        for category in categories
-    ]
+    return tuple(HarmRating(category, _NEGLIGIBLE) for category in categories)
 
 
 class BaseEngine:
@@ -68,7 +72,7 @@ class BaseEngine:
         categories: Sequence[HarmCategory],
         *,
         stream: RatingStream | None = None,
-    ) -> list[safety_pb2.SafetyRating]:
+    ) -> Sequence[HarmRating]:
         """NEGLIGIBLE for every category: an engine without a safety model never blocks."""
         return negligible(categories)
 
@@ -148,7 +152,7 @@ class BlockingEngine(BaseEngine):
         categories: Sequence[HarmCategory],
         *,
         stream: RatingStream | None = None,
-    ) -> list[safety_pb2.SafetyRating]:
+    ) -> Sequence[HarmRating]:
         """rate_sync() in a worker thread, on the whole text so far."""
         whole = text if stream is None else stream.so_far(text)
         return await self.run_blocking(self.rate_sync, model, whole, categories)
@@ -196,7 +200,7 @@ class BlockingEngine(BaseEngine):
 
     def rate_sync(
         self, model: model_pb2.Model, text: str, categories: Sequence[HarmCategory]
-    ) -> list[safety_pb2.SafetyRating]:
+    ) -> Sequence[HarmRating]:
         """NEGLIGIBLE for every category unless a subclass rates."""
         return negligible(categories)
 

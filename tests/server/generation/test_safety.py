@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from textgen.v1 import safety_pb2
 
+from textgen.server.engine import HarmRating
 from textgen.server.generation.safety import (
     CONTENT_DEFAULT_CATEGORIES,
     CONTENT_SETTABLE_CATEGORIES,
+    DEFAULT_THRESHOLD,
     TEXT_DEFAULT_CATEGORIES,
     TEXT_SETTABLE_CATEGORIES,
+    Block,
     SafetyPolicy,
 )
 
@@ -38,26 +41,48 @@ def test_requests_without_settings_share_one_policy_per_family() -> None:
 
 def test_judge_marks_what_reaches_the_threshold() -> None:
     policy = SafetyPolicy.build([], TEXT_DEFAULT_CATEGORIES)
-    ratings = [
-        Rating(category=VIOLENCE, probability=Rating.HIGH),
-        Rating(category=TOXICITY, probability=Rating.LOW),
-    ]
+    ratings = [HarmRating(VIOLENCE, Rating.HIGH), HarmRating(TOXICITY, Rating.LOW)]
     verdict = policy.judge(ratings)
     assert verdict.blocked
-    assert [rating.blocked for rating in verdict.ratings] == [True, False]
-    (block,) = verdict.blocks
-    assert block.rating.category == VIOLENCE and block.rating.blocked
-    assert block.setting.threshold == Setting.BLOCK_MEDIUM_AND_ABOVE
-    assert not ratings[0].blocked, "the engine's rating is left as it was"
+    assert verdict.ratings == tuple(ratings)
+    assert verdict.blocks == (Block(HarmRating(VIOLENCE, Rating.HIGH), DEFAULT_THRESHOLD),)
+    assert DEFAULT_THRESHOLD == Setting.BLOCK_MEDIUM_AND_ABOVE
+    low = policy.judge([HarmRating(VIOLENCE, Rating.LOW), HarmRating(TOXICITY, Rating.MEDIUM)])
+    assert [block.rating.category for block in low.blocks] == [TOXICITY]
 
 
-def test_judge_corrects_a_blocked_flag_the_engine_set() -> None:
+def test_each_threshold_blocks_from_its_own_probability() -> None:
+    for threshold, lowest in (
+        (Setting.BLOCK_LOW_AND_ABOVE, Rating.LOW),
+        (Setting.BLOCK_MEDIUM_AND_ABOVE, Rating.MEDIUM),
+        (Setting.BLOCK_ONLY_HIGH, Rating.HIGH),
+    ):
+        policy = SafetyPolicy.build(
+            [Setting(category=VIOLENCE, threshold=threshold)], TEXT_DEFAULT_CATEGORIES
+        )
+        blocked = [
+            probability
+            for probability in (Rating.NEGLIGIBLE, Rating.LOW, Rating.MEDIUM, Rating.HIGH)
+            if policy.judge([HarmRating(VIOLENCE, probability)]).blocked
+        ]
+        assert blocked == list(range(lowest, Rating.HIGH + 1)), threshold
+
+
+def test_equal_ratings_get_the_same_verdict_object() -> None:
     policy = SafetyPolicy.build([], TEXT_DEFAULT_CATEGORIES)
-    engine_says = Rating(category=TOXICITY, probability=Rating.LOW, blocked=True)
-    verdict = policy.judge([engine_says])
-    assert not verdict.blocked
-    assert not verdict.ratings[0].blocked
-    assert engine_says.blocked
+    first = policy.judge([HarmRating(VIOLENCE, Rating.HIGH)])
+    again = policy.judge((HarmRating(VIOLENCE, Rating.HIGH),))
+    assert again is first
+    other = policy.judge([HarmRating(VIOLENCE, Rating.LOW)])
+    assert not other.blocked and first.blocked
+
+
+def test_a_policy_keeps_a_bounded_number_of_verdicts() -> None:
+    policy = SafetyPolicy.build([], TEXT_DEFAULT_CATEGORIES)
+    for count in range(1, 1000):
+        ratings = [HarmRating(VIOLENCE, Rating.NEGLIGIBLE)] * count
+        assert not policy.judge(ratings).blocked
+    assert len(policy._verdicts) <= 256
 
 
 def test_block_none_and_unscreened_categories_never_block() -> None:
@@ -65,33 +90,22 @@ def test_block_none_and_unscreened_categories_never_block() -> None:
     policy = SafetyPolicy.build([allow], TEXT_DEFAULT_CATEGORIES)
     high = Rating.HIGH
     verdict = policy.judge(
-        [
-            Rating(category=VIOLENCE, probability=high),
-            Rating(category=safety_pb2.HARM_CATEGORY_HARASSMENT, probability=high),
-        ]
+        [HarmRating(VIOLENCE, high), HarmRating(safety_pb2.HARM_CATEGORY_HARASSMENT, high)]
     )
     assert not verdict.blocked
 
 
-def _text_ratings(probabilities: dict[int, int], *, blocked: int | None = None) -> list[Rating]:
-    # One rating per text category, in the policy's order; `blocked` flags one of them.
+def _text_ratings(probabilities: dict[int, int]) -> list[HarmRating]:
+    # One rating per text category, in the policy's order.
     return [
-        Rating(
-            category=category,
-            probability=probabilities.get(category, Rating.NEGLIGIBLE),  # type: ignore[arg-type]
-            blocked=category == blocked,
-        )
+        HarmRating(category, probabilities.get(category, Rating.NEGLIGIBLE))  # type: ignore[arg-type]
         for category in TEXT_DEFAULT_CATEGORIES
     ]
 
 
 def test_judge_own_in_the_policys_order_equals_judge() -> None:
     policy = SafetyPolicy.build([], TEXT_DEFAULT_CATEGORIES)
-    for ratings in (
-        _text_ratings({}),
-        _text_ratings({VIOLENCE: Rating.HIGH}),
-        _text_ratings({}, blocked=TOXICITY),  # a flag the engine set, corrected
-    ):
+    for ratings in (_text_ratings({}), _text_ratings({VIOLENCE: Rating.HIGH})):
         own = policy.judge_own(ratings)
         assert own is not None
         assert own == policy.judge(ratings)
@@ -107,12 +121,10 @@ def test_judge_own_in_another_order_or_with_more_categories() -> None:
     # Judged in the policy's order, whatever order the engine gave.
     assert [rating.category for rating in own.ratings] == list(TEXT_DEFAULT_CATEGORIES)
     assert own.blocked and own.blocks[0].rating.category == VIOLENCE
-    extra = [
-        *ratings,
-        Rating(category=safety_pb2.HARM_CATEGORY_HARASSMENT, probability=Rating.HIGH),
-    ]
+    extra = [*ratings, HarmRating(safety_pb2.HARM_CATEGORY_HARASSMENT, Rating.HIGH)]
     judged = policy.judge_own(extra)
     assert judged is not None and len(judged.ratings) == len(TEXT_DEFAULT_CATEGORIES)
-    # A category missing: the engine is asked to rate instead.
+    # A category missing: the engine is asked to rate instead (and asked again next time).
+    assert policy.judge_own(ratings[:-1]) is None
     assert policy.judge_own(ratings[:-1]) is None
     assert policy.judge_own([*ratings[:-1], ratings[0]]) is None

@@ -9,9 +9,15 @@ from typing import NamedTuple
 import pytest
 from textgen.v1 import generation_pb2, model_pb2, safety_pb2
 
-from textgen.server.engine import GenerationInput, GenerationOutput, RatingStream
+from textgen.server.engine import (
+    GenerationInput,
+    GenerationOutput,
+    HarmCategory,
+    HarmRating,
+    RatingStream,
+)
 from textgen.server.generation import screened
-from textgen.server.generation.safety import CONTENT_DEFAULT_CATEGORIES, SafetyPolicy
+from textgen.server.generation.safety import CONTENT_DEFAULT_CATEGORIES, Block, SafetyPolicy
 from textgen.testing.fake_engine import harm
 from textgen.testing.fake_engine.catalog import default_model
 from textgen.testing.fake_engine.engine import FakeEngine
@@ -28,10 +34,10 @@ class WholeTextEngine(FakeEngine):
         self,
         model: model_pb2.Model,
         text: str,
-        categories: Sequence[harm.HarmCategory],
+        categories: Sequence[HarmCategory],
         *,
         stream: RatingStream | None = None,
-    ) -> list[safety_pb2.SafetyRating]:
+    ) -> Sequence[HarmRating]:
         return harm.rate(text if stream is None else stream.so_far(text), categories)
 
 
@@ -48,10 +54,10 @@ class RatingsAsked(FakeEngine):
         self,
         model: model_pb2.Model,
         text: str,
-        categories: Sequence[harm.HarmCategory],
+        categories: Sequence[HarmCategory],
         *,
         stream: RatingStream | None = None,
-    ) -> list[safety_pb2.SafetyRating]:
+    ) -> Sequence[HarmRating]:
         self.asked.append(text)
         return await super().rate(model, text, categories, stream=stream)
 
@@ -59,7 +65,7 @@ class RatingsAsked(FakeEngine):
         output = await super().generate(request)
         if not self._keep_all:
             for candidate in output.candidates:
-                del candidate.safety_ratings[-1]
+                candidate.safety_ratings = candidate.safety_ratings[:-1]
         return output
 
 
@@ -67,8 +73,8 @@ class Delta(NamedTuple):
     candidate: int
     text: str
     finish_reason: int
-    ratings: list[safety_pb2.SafetyRating]
-    blocks: list[safety_pb2.SafetyFeedback]
+    ratings: list[HarmRating]
+    blocks: list[Block]
 
 
 async def streamed(engine: FakeEngine, answer: str, policy: SafetyPolicy) -> list[Delta]:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from textgen.v1 import safety_pb2
 
-from textgen.server.engine import RatingStream
+from textgen.server.engine import HarmRating, RatingStream
 from textgen.testing.fake_engine import harm
 from textgen.testing.fake_engine.catalog import default_model
 from textgen.testing.fake_engine.engine import FakeEngine
@@ -15,7 +17,7 @@ BISON = default_model("models/text-bison-001")
 Rating = safety_pb2.SafetyRating
 
 
-def probabilities(ratings: list[Rating]) -> dict[int, int]:
+def probabilities(ratings: Sequence[HarmRating]) -> dict[int, int]:
     return {rating.category: rating.probability for rating in ratings}
 
 
@@ -23,8 +25,10 @@ def test_rates_every_requested_category_in_order() -> None:
     wanted = [safety_pb2.HARM_CATEGORY_VIOLENCE, safety_pb2.HARM_CATEGORY_TOXICITY]
     ratings = harm.rate("unsafe:violence:high and unsafe:toxicity:low", wanted)
     assert [rating.category for rating in ratings] == wanted
-    assert [rating.probability for rating in ratings] == [Rating.HIGH, Rating.LOW]
-    assert not any(rating.blocked for rating in ratings)
+    assert ratings == (
+        HarmRating(safety_pb2.HARM_CATEGORY_VIOLENCE, Rating.HIGH),
+        HarmRating(safety_pb2.HARM_CATEGORY_TOXICITY, Rating.LOW),
+    )
 
 
 def test_unmarked_text_is_negligible_and_the_highest_marker_wins() -> None:
@@ -118,20 +122,18 @@ async def test_engine_rates_a_stream_piece_by_piece() -> None:
     assert second[0].probability == Rating.HIGH
 
 
-def test_unmarked_ratings_are_new_messages_in_the_order_asked() -> None:
-    # Categories as a list or a tuple, in any order; each call gives messages of its own,
-    # so a caller that changes one changes nothing for the next.
+def test_unmarked_ratings_come_in_the_order_asked_and_are_shared() -> None:
+    # Categories as a list or a tuple, in any order. Ratings are immutable values, so text
+    # without markers gets the same tuple again for the same categories.
     wanted = [safety_pb2.HARM_CATEGORY_TOXICITY, safety_pb2.HARM_CATEGORY_DEROGATORY]
     first = harm.rate("plain words", wanted)
-    assert [rating.category for rating in first] == wanted
-    first[0].blocked = True
-    first[0].probability = Rating.HIGH
-    again = harm.rate("plain words", tuple(wanted))
-    assert [(r.category, r.probability, r.blocked) for r in again] == [
-        (safety_pb2.HARM_CATEGORY_TOXICITY, Rating.NEGLIGIBLE, False),
-        (safety_pb2.HARM_CATEGORY_DEROGATORY, Rating.NEGLIGIBLE, False),
-    ]
-    assert harm.rate("plain words", []) == []
+    assert first == (
+        HarmRating(safety_pb2.HARM_CATEGORY_TOXICITY, Rating.NEGLIGIBLE),
+        HarmRating(safety_pb2.HARM_CATEGORY_DEROGATORY, Rating.NEGLIGIBLE),
+    )
+    assert harm.rate("other plain words", tuple(wanted)) is first
+    assert harm.rate("plain words", list(reversed(wanted))) == tuple(reversed(first))
+    assert harm.rate("plain words", []) == ()
 
 
 def test_candidates_are_rated_for_their_models_family() -> None:

@@ -29,7 +29,7 @@ def answered(output: GenerationOutput) -> list[object]:
         (
             [part.SerializeToString() for part in candidate.parts],
             candidate.finish_reason,
-            [rating.SerializeToString() for rating in candidate.safety_ratings],
+            tuple(candidate.safety_ratings),
             candidate.token_count,
             candidate.citation_metadata,
             candidate.logprobs_result,

@@ -8,6 +8,9 @@ total."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
+
+from google.protobuf.message import Message
 
 from textgen.server.engine import GeneratedCandidate
 from textgen.server.generation.resolution import ResolvedModel
@@ -24,6 +27,45 @@ def content_filter(message: str) -> safety_pb2.ContentFilter:
     return ContentFilter(reason=ContentFilter.SAFETY, message=message)
 
 
+# The `safety_ratings` field of a message type holding a verdict's ratings, encoded: the
+# verdicts of most texts are few and repeat, so each is written once and merged from then on.
+_ENCODED: dict[tuple[type[Message], Verdict], bytes] = {}
+_ENCODED_KEPT = 512
+
+
+def add_ratings(message: Message, verdict: Verdict) -> None:
+    """Append the verdict's ratings to `message.safety_ratings` as SafetyRating messages,
+    `blocked` set on the blocking ones."""
+    key = (type(message), verdict)
+    data = _ENCODED.get(key)
+    if data is None:
+        holder: Any = type(message)()
+        blocking = {block.rating for block in verdict.blocks}
+        for rating in verdict.ratings:
+            holder.safety_ratings.add(
+                category=rating.category,
+                probability=rating.probability,
+                blocked=rating in blocking,
+            )
+        data = holder.SerializeToString()
+        if len(_ENCODED) >= _ENCODED_KEPT:
+            _ENCODED.clear()
+        _ENCODED[key] = data
+    message.MergeFromString(data)
+
+
+def _add_feedback(response: model_service_pb2.GenerateTextResponse, verdict: Verdict) -> None:
+    """A SafetyFeedback for each rating of the verdict that blocks, with its setting."""
+    for block in verdict.blocks:
+        rating, threshold = block
+        response.safety_feedback.add(
+            rating=safety_pb2.SafetyRating(
+                category=rating.category, probability=rating.probability, blocked=True
+            ),
+            setting=safety_pb2.SafetySetting(category=rating.category, threshold=threshold),
+        )
+
+
 def text_response(
     prompt: Verdict, items: Sequence[ScreenedCandidate]
 ) -> model_service_pb2.GenerateTextResponse:
@@ -31,17 +73,17 @@ def text_response(
     response = model_service_pb2.GenerateTextResponse()
     if prompt.blocked:
         response.filters.append(content_filter("The prompt was blocked for safety."))
-        response.safety_feedback.extend(prompt.blocks)
+        _add_feedback(response, prompt)
     for item in items:
         if item.verdict.blocked:
             response.filters.append(
                 content_filter(f"Candidate {item.index} was blocked for safety.")
             )
-            response.safety_feedback.extend(item.verdict.blocks)
+            _add_feedback(response, item.verdict)
         else:
             # Built in place: cheaper than building a message and copying it in.
             completion = response.candidates.add(output=item.candidate.text())
-            completion.safety_ratings.extend(item.verdict.ratings)
+            add_ratings(completion, item.verdict)
             if item.candidate.logprobs_result is not None:  # only when the request asked
                 completion.logprobs_result.CopyFrom(item.candidate.logprobs_result)
             if item.candidate.avg_logprobs is not None:
@@ -61,9 +103,8 @@ def content_response(
     prompt gives no candidates and a PromptFeedback."""
     response = model_service_pb2.GenerateContentResponse(model_version=model.base.name)
     if prompt.blocked:
-        response.prompt_feedback.CopyFrom(
-            PromptFeedback(block_reason=PromptFeedback.SAFETY, safety_ratings=prompt.ratings)
-        )
+        response.prompt_feedback.block_reason = PromptFeedback.SAFETY
+        add_ratings(response.prompt_feedback, prompt)
     for item in items:
         blocked = item.verdict.blocked
         candidate = response.candidates.add(
@@ -71,7 +112,7 @@ def content_response(
             finish_reason=SAFETY if blocked else item.candidate.finish_reason,
             token_count=item.candidate.token_count,
         )
-        candidate.safety_ratings.extend(item.verdict.ratings)
+        add_ratings(candidate, item.verdict)
         if not blocked:
             candidate.content.role = "model"
             candidate.content.parts.extend(item.candidate.parts)

@@ -10,13 +10,14 @@ BLOCK_NONE and OFF never block.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import NamedTuple, TypeAlias
 
 from textgen.harm_families import CONTENT_CATEGORIES, TEXT_CATEGORIES
-from textgen.server.engine import Engine, HarmCategory, RatingStream
+from textgen.server.engine import Engine, HarmCategory, HarmRating, RatingStream
 from textgen.v1 import model_pb2, safety_pb2
 
 Setting = safety_pb2.SafetySetting
+Threshold: TypeAlias = safety_pb2.SafetySetting.HarmBlockThreshold.ValueType
 Rating = safety_pb2.SafetyRating
 Category = HarmCategory
 
@@ -41,11 +42,20 @@ _LOWEST_BLOCKED: dict[int, int | None] = {
 }
 
 
-class Verdict(NamedTuple):
-    """Ratings of one text (with `blocked` set) and the (rating, setting) pairs that block."""
+class Block(NamedTuple):
+    """A rating that reached the threshold set for its category."""
 
-    ratings: Sequence[Rating]
-    blocks: Sequence[safety_pb2.SafetyFeedback] = ()
+    rating: HarmRating
+    threshold: Threshold
+
+
+class Verdict(NamedTuple):
+    """The ratings of one text and the ones among them that block. The response's
+    SafetyRating messages are written from these (generation.responses), with `blocked` set
+    on the blocking ones."""
+
+    ratings: tuple[HarmRating, ...]
+    blocks: tuple[Block, ...] = ()
 
     @property
     def blocked(self) -> bool:
@@ -53,14 +63,23 @@ class Verdict(NamedTuple):
         return bool(self.blocks)
 
 
+# Verdicts a policy keeps, per kind: ratings repeat (most text is rated NEGLIGIBLE
+# throughout), and a verdict is worked out from its ratings alone.
+_VERDICTS_KEPT = 256
+# judge_own's answer for ratings that lack a screened category.
+_UNCOVERED = Verdict(())
+
+
 class SafetyPolicy:
     """The effective setting for every screened category of one request.
 
     Policies are shared and never changed: `build` hands out one policy per family for the
     requests that set nothing, and each policy works out once which probability blocks.
+    Ratings and verdicts are immutable, so a policy also keeps the verdicts it gave, by
+    their ratings, and gives the same one again.
     """
 
-    __slots__ = ("categories", "lowest", "settings")
+    __slots__ = ("_own", "_verdicts", "categories", "lowest", "settings")
 
     def __init__(self, settings: dict[Category, Setting]) -> None:
         self.settings = settings
@@ -70,6 +89,8 @@ class SafetyPolicy:
             category: _LOWEST_BLOCKED.get(setting.threshold)
             for category, setting in settings.items()
         }
+        self._verdicts: dict[tuple[HarmRating, ...], Verdict] = {}
+        self._own: dict[tuple[HarmRating, ...], Verdict] = {}
 
     @classmethod
     def build(cls, requested: Sequence[Setting], defaults: Sequence[Category]) -> SafetyPolicy:
@@ -85,63 +106,41 @@ class SafetyPolicy:
             settings[setting.category] = Setting(category=setting.category, threshold=threshold)
         return cls(settings)
 
-    def judge(self, ratings: Sequence[Rating]) -> Verdict:
-        """The ratings with `blocked` set, and the blocking pairs."""
-        lowest = self.lowest
-        for rating in ratings:
-            floor = lowest.get(rating.category)
-            if rating.blocked or (floor is not None and rating.probability >= floor):
-                return self._judged(ratings)
-        return Verdict(list(ratings))  # nothing blocks, and every rating already says so
+    def judge(self, ratings: Sequence[HarmRating]) -> Verdict:
+        """The verdict on `ratings`, kept in their order: the ones that reach the threshold
+        of their category block."""
+        key = ratings if type(ratings) is tuple else tuple(ratings)
+        verdict = self._verdicts.get(key)
+        if verdict is None:
+            verdict = _keep(self._verdicts, key, self._judged(key))
+        return verdict
 
-    def _judged(self, ratings: Sequence[Rating]) -> Verdict:
-        judged: list[Rating] = []
-        blocks: list[safety_pb2.SafetyFeedback] = []
+    def _judged(self, ratings: tuple[HarmRating, ...]) -> Verdict:
+        blocks = []
         for rating in ratings:
             lowest = self.lowest.get(rating.category)
-            blocked = lowest is not None and rating.probability >= lowest
-            # A rating that already says so passes on as it is; the engine's own objects
-            # are never changed.
-            judged_rating = rating
-            if rating.blocked != blocked:
-                judged_rating = Rating()
-                judged_rating.CopyFrom(rating)
-                judged_rating.blocked = blocked
-            if blocked:
-                setting = self.settings[rating.category]
-                blocks.append(safety_pb2.SafetyFeedback(rating=judged_rating, setting=setting))
-            judged.append(judged_rating)
-        return Verdict(judged, blocks)
+            if lowest is not None and rating.probability >= lowest:
+                blocks.append(Block(rating, self.settings[rating.category].threshold))
+        return Verdict(ratings, tuple(blocks))
 
-    def judge_own(self, ratings: Sequence[Rating]) -> Verdict | None:
+    def judge_own(self, ratings: Sequence[HarmRating]) -> Verdict | None:
         """The verdict on ratings an engine gave with its candidate, or None when they
         lack a category this policy screens (the caller then asks the engine to rate).
 
         Only the screened categories are judged, in this policy's order, so the verdict
         equals the one `rate` would give from an engine that rates the same way.
         """
-        screened = self.categories
-        if len(ratings) < len(screened):
-            return None
-        if len(ratings) == len(screened):
-            # Most engines (the fake one among them) rate exactly the screened categories,
-            # in their order: then this is `judge`, in one pass that also checks the order.
-            lowest = self.lowest
-            blocks = False
-            for rating, category in zip(ratings, screened, strict=True):
-                if rating.category != category:
-                    break
-                floor = lowest[category]
-                if rating.blocked or (floor is not None and rating.probability >= floor):
-                    blocks = True
+        key = ratings if type(ratings) is tuple else tuple(ratings)
+        verdict = self._own.get(key)
+        if verdict is None:
+            by_category = {rating.category: rating for rating in key}
+            if all(category in by_category for category in self.categories):
+                chosen = tuple(by_category[category] for category in self.categories)
+                verdict = self.judge(chosen)
             else:
-                return self._judged(ratings) if blocks else Verdict(list(ratings))
-        by_category = {rating.category: rating for rating in ratings}
-        try:
-            chosen = [by_category[category] for category in self.categories]
-        except KeyError:
-            return None
-        return self.judge(chosen)
+                verdict = _UNCOVERED
+            _keep(self._own, key, verdict)
+        return None if verdict is _UNCOVERED else verdict
 
     async def rate(
         self,
@@ -159,6 +158,15 @@ class SafetyPolicy:
 
 
 _DEFAULT_POLICIES: dict[tuple[Category, ...], SafetyPolicy] = {}
+
+
+def _keep(
+    verdicts: dict[tuple[HarmRating, ...], Verdict], key: tuple[HarmRating, ...], verdict: Verdict
+) -> Verdict:
+    if len(verdicts) >= _VERDICTS_KEPT:
+        verdicts.clear()
+    verdicts[key] = verdict
+    return verdict
 
 
 def _default_policy(defaults: tuple[Category, ...]) -> SafetyPolicy:

@@ -9,7 +9,7 @@ import itertools
 from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, TypeAlias
 
-from textgen.server.engine import GeneratedCandidate, GenerationInput
+from textgen.server.engine import GeneratedCandidate, GenerationInput, HarmCategory
 from textgen.testing.fake_engine import harm, tokenizer
 from textgen.testing.fake_engine.chunker import Chunker
 from textgen.v1 import content_pb2, generation_pb2, model_pb2
@@ -136,7 +136,7 @@ def called(model: model_pb2.Model, call: content_pb2.FunctionCall) -> GeneratedC
     )
 
 
-def categories(model: model_pb2.Model, text: str) -> Sequence[harm.HarmCategory]:
+def categories(model: model_pb2.Model, text: str) -> Sequence[HarmCategory]:
     """The model family's categories, then any other category a marker in text names."""
     family = _family(model)
     named = harm.named_categories(text)
@@ -148,11 +148,11 @@ def categories(model: model_pb2.Model, text: str) -> Sequence[harm.HarmCategory]
 # id(model) -> (the model, its family's categories): the engine rates with the same few
 # catalog models again and again, and reading their methods costs more than this lookup.
 # The model is held so that its id is not reused while the entry lives.
-_FAMILIES: dict[int, tuple[model_pb2.Model, Sequence[harm.HarmCategory]]] = {}
+_FAMILIES: dict[int, tuple[model_pb2.Model, Sequence[HarmCategory]]] = {}
 _FAMILIES_KEPT = 256
 
 
-def _family(model: model_pb2.Model) -> Sequence[harm.HarmCategory]:
+def _family(model: model_pb2.Model) -> Sequence[HarmCategory]:
     known = _FAMILIES.get(id(model))
     if known is not None and known[0] is model:
         return known[1]

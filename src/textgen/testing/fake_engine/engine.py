@@ -57,6 +57,8 @@ from textgen.server.engine import (
     GeneratedCandidate,
     GenerationInput,
     GenerationOutput,
+    HarmCategory,
+    HarmRating,
     RatingStream,
 )
 from textgen.testing.fake_engine import harm, tokenizer
@@ -80,7 +82,7 @@ from textgen.testing.fake_engine.plain import (
     plain_prompt,
 )
 from textgen.testing.fake_engine.prose import digest, paragraph, seeded, vocabulary
-from textgen.v1 import content_pb2, generation_pb2, model_pb2, safety_pb2
+from textgen.v1 import content_pb2, generation_pb2, model_pb2
 
 if TYPE_CHECKING:
     from textgen.server.engine_tuning import TuningEvent, TuningParams
@@ -124,10 +126,10 @@ class FakeEngine:
         self,
         model: model_pb2.Model,
         text: str,
-        categories: Sequence[harm.HarmCategory],
+        categories: Sequence[HarmCategory],
         *,
         stream: RatingStream | None = None,
-    ) -> list[safety_pb2.SafetyRating]:
+    ) -> Sequence[HarmRating]:
         """Ratings from the markers textgen.testing.fake_engine.harm documents; a stream's
         pieces are scanned once each (harm.RunningRating)."""
         if stream is None:
@@ -167,7 +169,7 @@ class FakeEngine:
                 GeneratedCandidate(
                     parts=[] if part is None else [part],
                     finish_reason=stream.outcome.finish_reason if final else _UNSPECIFIED,
-                    safety_ratings=list(stream.outcome.safety_ratings) if final else [],
+                    safety_ratings=stream.outcome.safety_ratings if final else (),
                     token_count=stream.outcome.token_count if final else 0,
                     citation_metadata=stream.outcome.citation_metadata if final else None,
                     thoughts_token_count=stream.thoughts_token_count if final else 0,

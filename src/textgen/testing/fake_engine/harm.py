@@ -17,7 +17,7 @@ Nothing is inferred from meaning; only these markers (case-insensitive) count.
     generated answer with ``unsafe:<category>:<level>``, so the *candidate* gets that rating.
     Use it to exercise blocked candidates with an unblocked prompt.
 
-Ratings never set ``blocked``; comparing them with thresholds is the servicer's job.
+Ratings are plain `HarmRating` values; comparing them with thresholds is the servicer's job.
 """
 
 from __future__ import annotations
@@ -27,11 +27,11 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import TypeAlias
 
+from textgen.server.engine import HarmCategory, HarmProbability, HarmRating
 from textgen.server.generation.safety import CONTENT_DEFAULT_CATEGORIES, TEXT_DEFAULT_CATEGORIES
 from textgen.v1 import safety_pb2
 
-HarmCategory: TypeAlias = safety_pb2.HarmCategory.ValueType
-Probability: TypeAlias = safety_pb2.SafetyRating.HarmProbability.ValueType
+Probability: TypeAlias = HarmProbability
 Levels: TypeAlias = dict[str, Probability]
 
 # The fake engine rates text answers for the text family and content answers for the content
@@ -79,7 +79,7 @@ def marker(category: HarmCategory, level: str) -> str:
     return f"unsafe:{_SHORT_NAMES[category]}:{level}"
 
 
-def rate(text: str, categories: Iterable[HarmCategory]) -> list[safety_pb2.SafetyRating]:
+def rate(text: str, categories: Iterable[HarmCategory]) -> tuple[HarmRating, ...]:
     """One rating per category, in the order given, from the markers in text."""
     return _ratings(_levels(text), categories)
 
@@ -101,7 +101,7 @@ class RunningRating:
         self._tail = ""
         self._tail_is_start = True  # the tail is the whole text, so it has no context char
 
-    def add(self, piece: str, categories: Iterable[HarmCategory]) -> list[safety_pb2.SafetyRating]:
+    def add(self, piece: str, categories: Iterable[HarmCategory]) -> tuple[HarmRating, ...]:
         """The ratings of the text so far, `piece` appended."""
         text = self._tail + piece
         current = dict(self._settled)
@@ -146,40 +146,22 @@ def _levels(text: str) -> Levels:
     return levels
 
 
-class _Serialized(dict[tuple[HarmCategory, Probability], bytes]):
-    # Each (category, probability) rating, serialized once: a fresh message parsed from these
-    # bytes costs less than one built from keywords.
-    def __missing__(self, key: tuple[HarmCategory, Probability]) -> bytes:
-        category, probability = key
-        rating = safety_pb2.SafetyRating(category=category, probability=probability)
-        self[key] = data = rating.SerializeToString()
-        return data
-
-
-_SERIALIZED = _Serialized()
-_parse = safety_pb2.SafetyRating.FromString
-
-
-class _Unmarked(dict[tuple[HarmCategory, ...], tuple[bytes, ...]]):
-    # The NEGLIGIBLE ratings of a list of categories, serialized, per list: what most text
-    # (text without markers) is rated, found with one lookup.
-    def __missing__(self, key: tuple[HarmCategory, ...]) -> tuple[bytes, ...]:
-        self[key] = found = tuple(_SERIALIZED[category, _NEGLIGIBLE] for category in key)
+class _Unmarked(dict[tuple[HarmCategory, ...], tuple[HarmRating, ...]]):
+    # The NEGLIGIBLE ratings of a list of categories, per list: what most text (text without
+    # markers) is rated, found with one lookup. Ratings are immutable, so they are shared.
+    def __missing__(self, key: tuple[HarmCategory, ...]) -> tuple[HarmRating, ...]:
+        self[key] = found = tuple(HarmRating(category, _NEGLIGIBLE) for category in key)
         return found
 
 
 _UNMARKED = _Unmarked()
 
 
-def _ratings(levels: Levels, categories: Iterable[HarmCategory]) -> list[safety_pb2.SafetyRating]:
-    # New messages every time: the caller may change them (the servicer sets `blocked`).
+def _ratings(levels: Levels, categories: Iterable[HarmCategory]) -> tuple[HarmRating, ...]:
     if not levels:
-        key = categories if isinstance(categories, tuple) else tuple(categories)
-        return [_parse(data) for data in _UNMARKED[key]]
+        return _UNMARKED[categories if isinstance(categories, tuple) else tuple(categories)]
     everything = levels.get(_ANY, _NEGLIGIBLE)
-    return [
-        _parse(
-            _SERIALIZED[category, max(everything, levels.get(_SHORT_NAMES[category], everything))]
-        )
+    return tuple(
+        HarmRating(category, max(everything, levels.get(_SHORT_NAMES[category], everything)))
         for category in categories
-    ]
+    )
