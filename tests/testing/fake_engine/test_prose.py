@@ -48,6 +48,30 @@ def test_paragraph_is_two_to_four_sentences_of_four_to_nine_listed_words() -> No
     assert {length for shape in shapes for length in shape} == set(range(4, 10))
 
 
+def test_paragraph_picks_each_word_and_ending_by_one_byte() -> None:
+    # The rule spelt out plainly: byte 0 the sentence count, then per sentence a byte for
+    # its length, one per word (`byte % len(words)`) and one for its ending.
+    def spelt_out(draws: bytes, words: tuple[str, ...]) -> str:
+        sentences, at = [], 1
+        for _ in range(2 + draws[0] % 3):
+            count = 4 + draws[at] % 6
+            chosen = [words[byte % len(words)] for byte in draws[at + 1 : at + 1 + count]]
+            sentence = " ".join(chosen)
+            ending = ".!?."[draws[at + 1 + count] % 4]
+            sentences.append(sentence[0].upper() + sentence[1:] + ending)
+            at += count + 2
+        return " ".join(sentences)
+
+    source = random.Random(7)
+    for size in (4, 5, 17, 33, len(WORDS)):
+        words = WORDS[:size]
+        for _ in range(500):
+            draws = source.randbytes(DIGEST_SIZE)
+            assert paragraph(draws, words) == spelt_out(draws, words)
+        # A list equal to an earlier one but another object gets the same words.
+        assert paragraph(draws, tuple(list(words))) == spelt_out(draws, words)
+
+
 def test_paragraph_uses_the_whole_vocabulary_and_differs_by_key() -> None:
     texts = {paragraph(digest("model", key), WORDS) for key in range(200)}
     assert len(texts) == 200

@@ -138,7 +138,7 @@ def called(model: model_pb2.Model, call: content_pb2.FunctionCall) -> GeneratedC
 
 def categories(model: model_pb2.Model, text: str) -> Sequence[HarmCategory]:
     """The model family's categories, then any other category a marker in text names."""
-    family = _family(model)
+    family = family_categories(model)
     named = harm.named_categories(text)
     if not named:
         return family
@@ -152,7 +152,8 @@ _FAMILIES: dict[int, tuple[model_pb2.Model, Sequence[HarmCategory]]] = {}
 _FAMILIES_KEPT = 256
 
 
-def _family(model: model_pb2.Model) -> Sequence[HarmCategory]:
+def family_categories(model: model_pb2.Model) -> Sequence[HarmCategory]:
+    """The categories the model's family is rated for: content models' or text models'."""
     known = _FAMILIES.get(id(model))
     if known is not None and known[0] is model:
         return known[1]

@@ -157,9 +157,14 @@ class _Unmarked(dict[tuple[HarmCategory, ...], tuple[HarmRating, ...]]):
 _UNMARKED = _Unmarked()
 
 
+def unmarked(categories: Iterable[HarmCategory]) -> tuple[HarmRating, ...]:
+    """What `rate` gives text without markers: NEGLIGIBLE for each category, in order."""
+    return _UNMARKED[categories if isinstance(categories, tuple) else tuple(categories)]
+
+
 def _ratings(levels: Levels, categories: Iterable[HarmCategory]) -> tuple[HarmRating, ...]:
     if not levels:
-        return _UNMARKED[categories if isinstance(categories, tuple) else tuple(categories)]
+        return unmarked(categories)
     everything = levels.get(_ANY, _NEGLIGIBLE)
     return tuple(
         HarmRating(category, max(everything, levels.get(_SHORT_NAMES[category], everything)))

@@ -20,7 +20,7 @@ from collections.abc import Callable
 
 from textgen.server.engine import GeneratedCandidate, GenerationInput
 from textgen.testing.fake_engine import harm
-from textgen.testing.fake_engine.candidates import categories
+from textgen.testing.fake_engine.candidates import family_categories
 from textgen.testing.fake_engine.prose import (
     PARAGRAPH_TOKENS,
     paragraph,
@@ -90,8 +90,10 @@ def plain_candidates(
     whole (finish STOP), counted and rated NEGLIGIBLE for the model's family."""
     params = request.params
     words = vocabulary(params.top_k, params.top_p)
-    # A paragraph holds only listed words and sentence endings: no marker names a category.
-    family = categories(request.model, "")
+    # A paragraph holds only listed words and sentence endings: no marker names a category,
+    # so its ratings are the family's NEGLIGIBLE ones.
+    family = family_categories(request.model)
+    ratings = harm.unmarked(family)
     found = []
     for index in range(params.candidate_count):
         drawn = draws(index)
@@ -100,7 +102,7 @@ def plain_candidates(
             GeneratedCandidate(
                 [content_pb2.Part(text=text)],
                 _STOP,
-                harm.rate("", family),
+                ratings,
                 paragraph_tokens(drawn),
             )
         )

@@ -90,17 +90,35 @@ def paragraph(draws: bytes, words: tuple[str, ...]) -> str:
     A word is `byte % len(words)`: with 48 words the first 16 come up 6 times in 256 and
     the others 5, a lean toward the likelier words that suits a list ordered by likelihood.
     """
-    size = len(words)
-    sentences = []
+    plain, capital = _by_byte(words)
+    # Every word of the paragraph in one list, each sentence's ending glued to its last.
+    written = []
     at = 1
     for _ in range(2 + draws[0] % 3):
-        count = 4 + draws[at] % 6
         start = at + 1
-        sentence = " ".join([words[byte % size] for byte in draws[start : start + count]])
-        ending = _ENDINGS[draws[start + count] % 4]
-        sentences.append(sentence[0].upper() + sentence[1:] + ending)
-        at = start + count + 1
-    return " ".join(sentences)
+        end = start + 4 + draws[at] % 6
+        written.append(capital[draws[start]])
+        written += [plain[byte] for byte in draws[start + 1 : end]]
+        written[-1] += _ENDINGS[draws[end] % 4]
+        at = end + 1
+    return " ".join(written)
+
+
+# id of a word list -> (that list, the word each byte picks from it, capitalised too); the
+# list is held so that its id is not reused while the entry lives.
+_BY_BYTE: dict[int, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {}
+
+
+def _by_byte(words: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The word `paragraph` writes for each byte value, as is and capitalised."""
+    known = _BY_BYTE.get(id(words))
+    if known is None or known[0] is not words:
+        plain = tuple(words[byte % len(words)] for byte in range(256))
+        capital = tuple(word[0].upper() + word[1:] for word in plain)
+        if len(_BY_BYTE) >= 256:
+            _BY_BYTE.clear()
+        known = _BY_BYTE[id(words)] = (words, plain, capital)
+    return known[1], known[2]
 
 
 def paragraph_tokens(draws: bytes) -> int:
