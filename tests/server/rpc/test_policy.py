@@ -9,7 +9,6 @@ from typing import Any, NamedTuple, cast
 import grpc
 import pytest
 
-from textgen.server.rpc import policy
 from textgen.server.rpc.aio_types import Context, Handler
 from textgen.server.rpc.policy import (
     PolicyInterceptor,
@@ -17,7 +16,6 @@ from textgen.server.rpc.policy import (
     Streaming,
     behaviour_kind,
     with_behaviour,
-    with_request_check,
 )
 
 CONTEXT = cast("Context", None)  # the behaviours below never read it
@@ -154,65 +152,3 @@ async def test_a_method_the_server_does_not_serve_is_left_alone() -> None:
 
     found = await PolicyInterceptor([policy]).intercept_service(continuation, details("/s/X"))
     assert found is None and policy.wrapped == 0
-
-
-async def single_requests(*items: Any) -> AsyncIterator[Any]:
-    for item in items:
-        yield item
-
-
-@pytest.mark.parametrize("kind", list(handlers()))
-async def test_request_checks_stack_in_one_layer_outer_check_first(kind: str) -> None:
-    handler = handlers()[kind]
-    seen: list[tuple[str, Any, int | None]] = []
-
-    def checker(name: str, refused: str) -> Any:
-        def check(request: Any, position: int | None) -> None:
-            seen.append((name, request, position))
-            if request == refused:
-                raise ValueError(f"{name} refuses {request}")
-
-        return check
-
-    def inner_decode(data: bytes) -> Any:
-        return data.decode()
-
-    def outer_decode(data: bytes) -> Any:
-        return inner_decode(data).upper()
-
-    inner = with_request_check(
-        handler, request_deserializer=inner_decode, check=checker("inner", "BAD-INNER")
-    )
-    outer = with_request_check(
-        inner, request_deserializer=outer_decode, check=checker("outer", "BAD-OUTER")
-    )
-    assert outer.request_deserializer is outer_decode
-    # One layer over the original handler, not one per check: what the outer copy wraps is
-    # the handler beneath the inner one.
-    wrapped_beneath, _ = getattr(getattr(outer, kind), policy._CHECKED)
-    assert wrapped_beneath is handler
-    request: Any = single_requests("OK", "FINE") if handler.request_streaming else "OK"
-    found = await answers(outer, request)
-    if handler.request_streaming:
-        # echo hands back the checked stream; reading it runs the checks, in order.
-        streams = found if not handler.response_streaming else found[:1]
-        assert [item async for item in streams[0]] == ["OK", "FINE"]
-        assert seen == [
-            ("outer", "OK", 0),
-            ("inner", "OK", 0),
-            ("outer", "FINE", 1),
-            ("inner", "FINE", 1),
-        ]
-    else:
-        assert found[0] == "OK"
-        assert seen == [("outer", "OK", None), ("inner", "OK", None)]
-    for refused in ("BAD-OUTER", "BAD-INNER"):
-        seen.clear()
-        request = single_requests(refused) if handler.request_streaming else refused
-        with pytest.raises(ValueError, match=refused):
-            for each in await answers(outer, request):
-                if handler.request_streaming:
-                    _ = [item async for item in each]
-        # The outer check runs first, so an outer refusal never reaches the inner check.
-        assert seen[0][0] == "outer"
-        assert len(seen) == (1 if refused == "BAD-OUTER" else 2)

@@ -26,13 +26,13 @@ caller anything about a resource it does not own, not even that its name is in u
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from contextvars import ContextVar
 from typing import Any, TypeVar
 
 from textgen.server.rpc.aio_types import Context, Handler
 from textgen.server.rpc.errors import not_found, unauthenticated
-from textgen.server.rpc.policy import Single, Streaming, with_behaviour
+from textgen.server.rpc.guard import with_guard
 from textgen.server.state import DEFAULT_PRINCIPAL
 from textgen.server.storage.table import Record, Table, Versioned
 
@@ -111,22 +111,10 @@ class Authentication:
             return handler
         api_keys = self._api_keys
 
-        def single(behaviour: Single) -> Single:
-            async def authenticated(request: Any, context: Context) -> Any:  # noqa: ANN401
-                _PRINCIPAL.set(_caller(api_keys, context))
-                return await behaviour(request, context)
+        def enter(context: Context) -> None:
+            _PRINCIPAL.set(_caller(api_keys, context))
 
-            return authenticated
-
-        def streaming(behaviour: Streaming) -> Streaming:
-            async def authenticated(request: Any, context: Context) -> AsyncIterator[Any]:  # noqa: ANN401
-                _PRINCIPAL.set(_caller(api_keys, context))
-                async for response in behaviour(request, context):
-                    yield response
-
-            return authenticated
-
-        return with_behaviour(handler, single=single, streaming=streaming)
+        return with_guard(handler, enter=enter)
 
 
 def _caller(api_keys: Mapping[str, str], context: Context) -> str:

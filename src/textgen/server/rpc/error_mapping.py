@@ -10,15 +10,13 @@ AbortError; that passes through untouched.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
-from typing import Any, NoReturn
+from typing import NoReturn
 
-import grpc
 from google.rpc import code_pb2
 
 from textgen.server.rpc.aio_types import Context, Handler
 from textgen.server.rpc.errors import ServiceError, abort, make_error
-from textgen.server.rpc.policy import Single, Streaming, with_behaviour
+from textgen.server.rpc.guard import with_guard
 
 _LOG = logging.getLogger(__name__)
 
@@ -41,29 +39,4 @@ class ErrorMapping:
 
     def wrap(self, method: str, handler: Handler) -> Handler:
         """`handler` with its failures sent as rich statuses."""
-        return with_behaviour(handler, single=_single, streaming=_streaming)
-
-
-def _single(behaviour: Single) -> Single:
-    async def mapped(request: Any, context: Context) -> Any:  # noqa: ANN401
-        try:
-            return await behaviour(request, context)
-        except grpc.aio.AbortError:
-            raise
-        except Exception as exc:
-            await fail(context, exc)
-
-    return mapped
-
-
-def _streaming(behaviour: Streaming) -> Streaming:
-    async def mapped(request: Any, context: Context) -> AsyncIterator[Any]:  # noqa: ANN401
-        try:
-            async for response in behaviour(request, context):
-                yield response
-        except grpc.aio.AbortError:
-            raise
-        except Exception as exc:
-            await fail(context, exc)
-
-    return mapped
+        return with_guard(handler, failure=fail)

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from textgen.server.rpc.aio_types import Handler
 from textgen.server.rpc.errors import malformed_request
-from textgen.server.rpc.policy import Deserializer, with_request_check
+from textgen.server.rpc.guard import with_guard
+from textgen.server.rpc.policy import Deserializer
 
 
 class _Undecodable:
@@ -36,7 +37,7 @@ class MalformedRequests:
             if isinstance(request, _Undecodable):
                 raise malformed_request(method, request.reason)
 
-        return with_request_check(handler, request_deserializer=_forgiving(decode), check=check)
+        return with_guard(handler, request_deserializer=_forgiving(decode), check=check)
 
 
 def _forgiving(decode: Deserializer) -> Deserializer:

@@ -42,7 +42,8 @@ from google.protobuf.message import Message
 from textgen._protobuf import decoded_with_unknown_fields, message_tree, unknown_field_numbers
 from textgen.server.rpc.aio_types import Handler
 from textgen.server.rpc.errors import FieldViolation, ServiceError, invalid_argument
-from textgen.server.rpc.policy import Deserializer, with_request_check
+from textgen.server.rpc.guard import with_guard
+from textgen.server.rpc.policy import Deserializer
 from textgen.server.rpc.upstream_names import UPSTREAM_NAMES
 
 REASON = "UNSUPPORTED_FIELD"
@@ -74,7 +75,7 @@ class UnknownFields:
         if decode is None:
             return handler
         spotting = _spotting(decode, remember=handler.request_streaming)
-        return with_request_check(handler, request_deserializer=spotting, check=_check)
+        return with_guard(handler, request_deserializer=spotting, check=_check)
 
 
 def _spotting(decode: Deserializer, *, remember: bool) -> Deserializer:
