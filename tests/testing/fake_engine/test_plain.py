@@ -9,7 +9,7 @@ from textgen.server.engine import GenerationInput, GenerationOutput
 from textgen.testing.fake_engine.catalog import default_model
 from textgen.testing.fake_engine.engine import FakeEngine
 from textgen.testing.fake_engine.engine_inputs import generation_input, user_turn
-from textgen.testing.fake_engine.plain import plain_prompt
+from textgen.testing.fake_engine.plain import holds_results, plain_prompt
 from textgen.testing.fake_engine.prose import (
     PARAGRAPH_TOKENS,
     WORDS,
@@ -119,3 +119,17 @@ def test_paragraph_tokens_counts_what_paragraph_writes() -> None:
             text = paragraph(drawn, words)
             assert paragraph_tokens(drawn) == count_tokens(text)
             assert paragraph_tokens(drawn) <= PARAGRAPH_TOKENS
+
+
+def test_a_turn_holds_results_when_any_part_is_a_function_response() -> None:
+    result = content_pb2.Part(function_response=content_pb2.FunctionResponse(name="f"))
+    text = content_pb2.Part(text="hi")
+    for parts, expected in (
+        ([], False),
+        ([text], False),
+        ([result], True),
+        ([text, text], False),
+        ([text, result], True),
+        ([result, text], True),
+    ):
+        assert holds_results(content_pb2.Content(role="user", parts=parts)) is expected, parts

@@ -27,18 +27,21 @@ def content_filter(message: str) -> safety_pb2.ContentFilter:
     return ContentFilter(reason=ContentFilter.SAFETY, message=message)
 
 
-# The `safety_ratings` field of a message type holding a verdict's ratings, encoded: the
-# verdicts of most texts are few and repeat, so each is written once and merged from then on.
-_ENCODED: dict[tuple[type[Message], Verdict], bytes] = {}
+# The `safety_ratings` field of a message type holding a verdict's ratings, encoded: most
+# texts get one of a few verdicts again and again (a policy hands out the same verdict for
+# the same ratings), so each is written once and its bytes merged from then on. Keyed by the
+# verdict's id, which is cheaper than hashing its ratings; the verdict is held so that its id
+# is not reused while the entry lives.
+_ENCODED: dict[tuple[type[Message], int], tuple[Verdict, bytes]] = {}
 _ENCODED_KEPT = 512
 
 
 def add_ratings(message: Message, verdict: Verdict) -> None:
     """Append the verdict's ratings to `message.safety_ratings` as SafetyRating messages,
     `blocked` set on the blocking ones."""
-    key = (type(message), verdict)
-    data = _ENCODED.get(key)
-    if data is None:
+    key = (type(message), id(verdict))
+    known = _ENCODED.get(key)
+    if known is None or known[0] is not verdict:
         holder: Any = type(message)()
         blocking = {block.rating for block in verdict.blocks}
         for rating in verdict.ratings:
@@ -47,11 +50,10 @@ def add_ratings(message: Message, verdict: Verdict) -> None:
                 probability=rating.probability,
                 blocked=rating in blocking,
             )
-        data = holder.SerializeToString()
         if len(_ENCODED) >= _ENCODED_KEPT:
             _ENCODED.clear()
-        _ENCODED[key] = data
-    message.MergeFromString(data)
+        known = _ENCODED[key] = (verdict, holder.SerializeToString())
+    message.MergeFromString(known[1])
 
 
 def _add_feedback(response: model_service_pb2.GenerateTextResponse, verdict: Verdict) -> None:

@@ -56,11 +56,9 @@ class Verdict(NamedTuple):
 
     ratings: tuple[HarmRating, ...]
     blocks: tuple[Block, ...] = ()
-
-    @property
-    def blocked(self) -> bool:
-        """True when any rating reached its threshold."""
-        return bool(self.blocks)
+    # Whether any rating reached its threshold: bool(blocks), kept as a field because every
+    # response asks it of every verdict.
+    blocked: bool = False
 
 
 # Verdicts a policy keeps, per kind: ratings repeat (most text is rated NEGLIGIBLE
@@ -121,7 +119,7 @@ class SafetyPolicy:
             lowest = self.lowest.get(rating.category)
             if lowest is not None and rating.probability >= lowest:
                 blocks.append(Block(rating, self.settings[rating.category].threshold))
-        return Verdict(ratings, tuple(blocks))
+        return Verdict(ratings, tuple(blocks), bool(blocks))
 
     def judge_own(self, ratings: Sequence[HarmRating]) -> Verdict | None:
         """The verdict on ratings an engine gave with its candidate, or None when they

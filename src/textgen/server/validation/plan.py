@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable, Sequence
-from typing import Any, cast
+from typing import Any
 
 from google.protobuf.descriptor import Descriptor
 from google.protobuf.message import Message
@@ -109,7 +109,9 @@ _PLANS_KEPT = 512
 
 def _plan(message: Message, rules: Sequence[AnyRule]) -> _Plan:
     """The _Plan of `rules` for the message's type, worked out once per type and rule list."""
-    descriptor = _descriptor(message)
+    # Newer typing stubs give DESCRIPTOR a union of the C and Python descriptor classes;
+    # both offer what a plan reads.
+    descriptor: Any = message.DESCRIPTOR
     key = (descriptor, id(rules))
     known = _PLANS.get(key)
     if known is not None and known[0] is rules:
@@ -147,13 +149,6 @@ def _plan(message: Message, rules: Sequence[AnyRule]) -> _Plan:
         _PLANS.clear()
     _PLANS[key] = (rules, plan)
     return plan
-
-
-def _descriptor(message: Message) -> Descriptor:
-    # Newer typing stubs give DESCRIPTOR a union of the C and Python descriptor classes;
-    # both offer what a plan reads.
-    found: Any = message.DESCRIPTOR
-    return cast("Descriptor", found)
 
 
 def _passes_unset(message: Message, rule: AnyRule) -> bool:

@@ -114,7 +114,12 @@ class Rule(Shown):
         if step is None:
             return []
         name, each, optional = step
-        if each or len(self.segments) > 1:
+        if len(self.segments) > 1:
+            # A path through single fields (`prompt.text`) needs no walk.
+            if "[]" in self.field:
+                return self._walked(message, prefix)
+            return self._descended(message, prefix)
+        if each:
             return self._walked(message, prefix)
         # A field of the message itself (most rules): checked without a walk.
         if optional and not message.HasField(name):
@@ -124,8 +129,6 @@ class Rule(Shown):
         return [FieldViolation(_join(prefix, name), self.message, self.reason)]
 
     def _walked(self, message: Message, prefix: str) -> list[FieldViolation]:
-        if "[]" not in self.field:
-            return self._descended(message, prefix)
         found: list[FieldViolation] = []
         for path, present, value in walk(message, self.segments, prefix):
             if not present:

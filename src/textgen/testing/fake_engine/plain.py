@@ -52,8 +52,11 @@ def asks_more(prompt: str) -> bool:
 
 def holds_results(content: content_pb2.Content) -> bool:
     """Whether the turn holds function responses (function_calls.responses would find some)."""
+    parts = content.parts
+    if len(parts) == 1:  # most turns
+        return parts[0].HasField("function_response")
     # A list, not a generator: a turn has few parts, and a generator costs more than them.
-    return any([part.HasField("function_response") for part in content.parts])
+    return any([part.HasField("function_response") for part in parts])
 
 
 def plain_prompt(request: GenerationInput) -> str | None:
