@@ -220,3 +220,46 @@ def test_a_path_through_single_fields_names_the_first_unset_one_when_required() 
     found = violations(request, [rule])
     assert [(v.field, v.reason) for v in found] == [("prompt", "REQUIRED_FIELD")]
     assert violations(request, [Rule("prompt.text", non_empty, "empty")]) == []
+
+
+BOUND_RULES = [
+    Rule("prompt", lambda _: True, "is required", required=True),
+    Rule("prompt", lambda prompt: bool(prompt.text), "needs text"),
+    Rule("prompt.text", non_empty, "must not be empty"),
+    Rule("prompt.text", non_empty, "must not be empty", required=True),
+    Rule("temperature", lambda value: 0 <= value <= 1, "must be between 0 and 1"),
+    Rule("temperature", lambda value: value < 2, "below two", required=True),
+    Rule("candidate_count", at_least(1), "must be at least 1"),
+    Rule("stop_sequences", count_between(0, 2), "at most 2"),
+    Rule("no_such_field", non_empty, "never checked"),
+    Rule("prompt.no_such_field", non_empty, "never checked"),
+    Rule("model.text", non_empty, "a path through a scalar: never checked"),
+]
+BOUND_REQUESTS = [
+    model_service_pb2.GenerateTextRequest(),
+    model_service_pb2.GenerateTextRequest(prompt=text_pb2.TextPrompt()),
+    model_service_pb2.GenerateTextRequest(
+        model="models/x", prompt=text_pb2.TextPrompt(text="hi"), temperature=0.5
+    ),
+    model_service_pb2.GenerateTextRequest(
+        temperature=3, candidate_count=0, stop_sequences=["a", "b", "c"]
+    ),
+]
+
+
+@pytest.mark.parametrize("rule", BOUND_RULES, ids=repr)
+@pytest.mark.parametrize("prefix", ["", "requests[2]"])
+def test_a_rule_bound_to_a_type_finds_what_it_finds_unbound(rule: Rule, prefix: str) -> None:
+    descriptor = model_service_pb2.GenerateTextRequest.DESCRIPTOR
+    bound = rule.bound(descriptor)
+    found = []
+    for request in BOUND_REQUESTS:
+        if rule.field != "model.text":  # unbound, a path through a scalar is a mistake
+            assert bound(request, prefix) == rule.violations(request, prefix), request
+        found.extend(bound(request, prefix))
+    # The rules above that can fail do fail on some request, at the prefixed path.
+    if "never" not in rule.message:
+        assert found
+        assert all(v.field.startswith(prefix) for v in found)
+    else:
+        assert not found

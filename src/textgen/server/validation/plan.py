@@ -12,7 +12,7 @@ same `within` share one walk.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from google.protobuf.descriptor import Descriptor
@@ -23,6 +23,7 @@ from textgen.server.rpc.errors import FieldViolation, invalid_argument
 from textgen.server.validation.rules import (
     AnyRule,
     CrossRule,
+    Rule,
     Shown,
     TreeRule,
     field_step,
@@ -76,25 +77,32 @@ def violations(
     chosen.sort()
     found: list[FieldViolation] = []
     for index in chosen:
-        found.extend(plan.entries[index].violations(message, prefix))
+        found.extend(plan.runs[index](message, prefix))
     return found
 
 
 class _Plan:
-    """The rules of a list that apply to one message type, in order (`entries`), split into
-    those that always run and those with nothing to check while a field is unset, empty or
-    at its default (`guarded`, by that field's name); both hold indexes into `entries`."""
+    """The rules of a list that apply to one message type, in order (`entries`, and `runs`,
+    what checks each for this type), split into those that always run and those with nothing
+    to check while a field is unset, empty or at its default (`guarded`, by that field's
+    name); both hold indexes into `entries`."""
 
-    __slots__ = ("always", "entries", "guarded")
+    __slots__ = ("always", "descriptor", "entries", "guarded", "runs")
 
-    def __init__(self) -> None:
+    def __init__(self, descriptor: Descriptor) -> None:
+        self.descriptor = descriptor
         self.entries: list[AnyRule | _SharedWalk] = []
+        self.runs: list[Callable[[Message, str], list[FieldViolation]]] = []
         self.always: list[int] = []
         self.guarded: dict[str, list[int]] = {}
 
     def add(self, guard: str | None, entry: AnyRule | _SharedWalk) -> None:
         index = len(self.entries)
         self.entries.append(entry)
+        # A field rule is bound to the message type: its fields are looked up once here.
+        self.runs.append(
+            entry.bound(self.descriptor) if isinstance(entry, Rule) else entry.violations
+        )
         if guard is None:
             self.always.append(index)
         else:
@@ -142,7 +150,7 @@ def _plan(message: Message, rules: Sequence[AnyRule]) -> _Plan:
         else:
             # A scalar without presence: skipped at its default when the default passes.
             planned.append((name if _passes_unset(message, rule) else None, rule))
-    plan = _Plan()
+    plan = _Plan(descriptor)
     for guard, entry in planned:
         plan.add(guard, entry)
     if len(_PLANS) >= _PLANS_KEPT:

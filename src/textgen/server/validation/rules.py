@@ -128,6 +128,58 @@ class Rule(Shown):
             return []
         return [FieldViolation(_join(prefix, name), self.message, self.reason)]
 
+    def bound(self, descriptor: Descriptor) -> Callable[[Message, str], list[FieldViolation]]:
+        """`violations` for messages of one type, with the path's fields looked up now
+        rather than at every call (a plan runs these). A path through lists keeps the walk."""
+        if "[]" in self.field:
+            return self.violations
+        steps: list[tuple[str, bool]] = []
+        current: Any = descriptor
+        for segment in self.segments:
+            step = None if current is None else field_step(current, segment)
+            if step is None:
+                return _nothing  # the message has no such field, as `violations` finds
+            name, _, optional = step
+            steps.append((name, optional))
+            current = current.fields_by_name[name].message_type
+        check, required = self.check, self.required
+        failed = [FieldViolation(_join("", self.field), self.message, self.reason)]
+        if len(steps) == 1:
+            ((name, optional),) = steps
+            absent = [self._absent(name)]
+
+            def one(message: Message, prefix: str) -> list[FieldViolation]:
+                if optional and not message.HasField(name):
+                    if not required:
+                        return []
+                    return self._prefixed(absent, prefix)
+                if check(getattr(message, name)):
+                    return []
+                return self._prefixed(failed, prefix)
+
+            return one
+
+        def descended(message: Message, prefix: str) -> list[FieldViolation]:
+            value: Any = message
+            for name, optional in steps:
+                if optional and not value.HasField(name):
+                    return self._descended(message, prefix) if required else []
+                value = getattr(value, name)
+            if check(value):
+                return []
+            return self._prefixed(failed, prefix)
+
+        return descended
+
+    def _prefixed(self, found: list[FieldViolation], prefix: str) -> list[FieldViolation]:
+        # A violation worked out for an empty prefix, at `prefix` (a new list each time).
+        if not prefix:
+            return list(found)
+        return [
+            FieldViolation(_join(prefix, each.field), each.description, each.reason)
+            for each in found
+        ]
+
     def _walked(self, message: Message, prefix: str) -> list[FieldViolation]:
         found: list[FieldViolation] = []
         for path, present, value in walk(message, self.segments, prefix):
@@ -293,6 +345,10 @@ def walk(
         yield from walk(value, rest, path)
     else:
         yield path, True, value
+
+
+def _nothing(message: Message, prefix: str) -> list[FieldViolation]:
+    return []
 
 
 @functools.cache
