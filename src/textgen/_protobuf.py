@@ -148,8 +148,9 @@ def decoded_with_unknown_fields(message: Message, data: bytes) -> bool:
     if _PURE_PYTHON:
         return _holds_unknown(message)
     if len(data) < _SMALL:
-        cast("_Discarding", message).DiscardUnknownFields()
-        if message.SerializePartialToString() == data:
+        discarding: Any = message  # no cast() call: this runs for every small request
+        discarding.DiscardUnknownFields()
+        if discarding.SerializePartialToString() == data:
             return False
         message = type(message).FromString(data)  # with any unknown fields it lost
     return may_hold_unknown_fields(type(message), data) and _holds_unknown(message)
