@@ -81,13 +81,15 @@ def text_request(
     seed: int | None = None,
 ) -> pb.GenerateTextRequest:
     """The GenerateTextRequest that generate_text and stream_generate_text send."""
-    request = pb.GenerateTextRequest(
-        model=model_name(model),
-        prompt=text_pb2.TextPrompt(text=prompt),
-        safety_settings=_convert.safety_settings(safety_settings, "text"),
-        stop_sequences=list(stop_sequences),
-        logit_bias=dict(logit_bias or {}),
-    )
+    request = pb.GenerateTextRequest(model=model_name(model))
+    request.prompt.text = prompt
+    # Lists and maps only when given: most calls set none, and each costs even empty.
+    if safety_settings:
+        request.safety_settings.extend(_convert.safety_settings(safety_settings, "text"))
+    if stop_sequences:
+        request.stop_sequences.extend(stop_sequences)
+    if logit_bias:
+        request.logit_bias.update(logit_bias)
     optional = {
         "temperature": temperature,
         "candidate_count": candidate_count,
