@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from textgen.v1 import safety_pb2
 
 from textgen.server.engine import HarmRating
@@ -128,3 +129,13 @@ def test_judge_own_in_another_order_or_with_more_categories() -> None:
     assert policy.judge_own(ratings[:-1]) is None
     assert policy.judge_own(ratings[:-1]) is None
     assert policy.judge_own([*ratings[:-1], ratings[0]]) is None
+
+
+def test_ratings_that_are_not_values_are_refused_by_name() -> None:
+    # An engine written against messages, not HarmRating values, is told what to return.
+    policy = SafetyPolicy.build([], TEXT_DEFAULT_CATEGORIES)
+    message = Rating(category=VIOLENCE, probability=Rating.HIGH)
+    with pytest.raises(TypeError, match=r"HarmRating.*not SafetyRating"):
+        policy.judge([message])  # type: ignore[list-item]
+    with pytest.raises(TypeError, match=r"HarmRating.*not SafetyRating"):
+        policy.judge_own([message])  # type: ignore[list-item]

@@ -71,10 +71,10 @@ _UNCOVERED = Verdict(())
 class SafetyPolicy:
     """The effective setting for every screened category of one request.
 
-    Policies are shared and never changed: `build` hands out one policy per family for the
-    requests that set nothing, and each policy works out once which probability blocks.
-    Ratings and verdicts are immutable, so a policy also keeps the verdicts it gave, by
-    their ratings, and gives the same one again.
+    Policies are shared and their settings never change: `build` hands out one policy per
+    family for the requests that set nothing, and each policy works out once which
+    probability blocks. Ratings and verdicts are immutable, so a policy also keeps the
+    verdicts it gave, by their ratings, and gives the same one again.
     """
 
     __slots__ = ("_own", "_verdicts", "categories", "lowest", "settings")
@@ -108,7 +108,7 @@ class SafetyPolicy:
         """The verdict on `ratings`, kept in their order: the ones that reach the threshold
         of their category block."""
         key = ratings if type(ratings) is tuple else tuple(ratings)
-        verdict = self._verdicts.get(key)
+        verdict = _kept(self._verdicts, key)
         if verdict is None:
             verdict = _keep(self._verdicts, key, self._judged(key))
         return verdict
@@ -129,7 +129,7 @@ class SafetyPolicy:
         equals the one `rate` would give from an engine that rates the same way.
         """
         key = ratings if type(ratings) is tuple else tuple(ratings)
-        verdict = self._own.get(key)
+        verdict = _kept(self._own, key)
         if verdict is None:
             by_category = {rating.category: rating for rating in key}
             if all(category in by_category for category in self.categories):
@@ -156,6 +156,19 @@ class SafetyPolicy:
 
 
 _DEFAULT_POLICIES: dict[tuple[Category, ...], SafetyPolicy] = {}
+
+
+def _kept(
+    verdicts: dict[tuple[HarmRating, ...], Verdict], key: tuple[HarmRating, ...]
+) -> Verdict | None:
+    try:
+        return verdicts.get(key)
+    except TypeError:  # unhashable: not HarmRating values (an engine written for messages?)
+        kinds = sorted({type(rating).__name__ for rating in key})
+        raise TypeError(
+            "an engine's ratings must be HarmRating(category, probability) values, "
+            f"not {', '.join(kinds)}"
+        ) from None
 
 
 def _keep(
