@@ -12,6 +12,7 @@ from typing import Any
 
 from google.protobuf.message import Message
 
+from textgen._kept import Kept
 from textgen.server.engine import GeneratedCandidate
 from textgen.server.generation.resolution import ResolvedModel
 from textgen.server.generation.safety import Verdict
@@ -32,8 +33,7 @@ def content_filter(message: str) -> safety_pb2.ContentFilter:
 # the same ratings), so each is written once and its bytes merged from then on. Keyed by the
 # verdict's id, which is cheaper than hashing its ratings; the verdict is held so that its id
 # is not reused while the entry lives.
-_ENCODED: dict[tuple[type[Message], int], tuple[Verdict, bytes]] = {}
-_ENCODED_KEPT = 512
+_ENCODED: Kept[tuple[type[Message], int], tuple[Verdict, bytes]] = Kept(512)
 
 
 def add_ratings(message: Message, verdict: Verdict) -> None:
@@ -50,9 +50,7 @@ def add_ratings(message: Message, verdict: Verdict) -> None:
                 probability=rating.probability,
                 blocked=rating in blocking,
             )
-        if len(_ENCODED) >= _ENCODED_KEPT:
-            _ENCODED.clear()
-        known = _ENCODED[key] = (verdict, holder.SerializeToString())
+        known = _ENCODED.keep(key, (verdict, holder.SerializeToString()))
     message.MergeFromString(known[1])
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import NamedTuple, TypeAlias
 
+from textgen._kept import Kept
 from textgen.harm_families import CONTENT_CATEGORIES, TEXT_CATEGORIES
 from textgen.server.engine import Engine, HarmCategory, HarmRating, RatingStream
 from textgen.v1 import model_pb2, safety_pb2
@@ -87,8 +88,8 @@ class SafetyPolicy:
             category: _LOWEST_BLOCKED.get(setting.threshold)
             for category, setting in settings.items()
         }
-        self._verdicts: dict[tuple[HarmRating, ...], Verdict] = {}
-        self._own: dict[tuple[HarmRating, ...], Verdict] = {}
+        self._verdicts: Kept[tuple[HarmRating, ...], Verdict] = Kept(_VERDICTS_KEPT)
+        self._own: Kept[tuple[HarmRating, ...], Verdict] = Kept(_VERDICTS_KEPT)
 
     @classmethod
     def build(cls, requested: Sequence[Setting], defaults: Sequence[Category]) -> SafetyPolicy:
@@ -110,7 +111,7 @@ class SafetyPolicy:
         key = ratings if type(ratings) is tuple else tuple(ratings)
         verdict = _kept(self._verdicts, key)
         if verdict is None:
-            verdict = _keep(self._verdicts, key, self._judged(key))
+            verdict = self._verdicts.keep(key, self._judged(key))
         return verdict
 
     def _judged(self, ratings: tuple[HarmRating, ...]) -> Verdict:
@@ -137,7 +138,7 @@ class SafetyPolicy:
                 verdict = self.judge(chosen)
             else:
                 verdict = _UNCOVERED
-            _keep(self._own, key, verdict)
+            self._own.keep(key, verdict)
         return None if verdict is _UNCOVERED else verdict
 
     async def rate(
@@ -159,7 +160,7 @@ _DEFAULT_POLICIES: dict[tuple[Category, ...], SafetyPolicy] = {}
 
 
 def _kept(
-    verdicts: dict[tuple[HarmRating, ...], Verdict], key: tuple[HarmRating, ...]
+    verdicts: Kept[tuple[HarmRating, ...], Verdict], key: tuple[HarmRating, ...]
 ) -> Verdict | None:
     try:
         return verdicts.get(key)
@@ -169,15 +170,6 @@ def _kept(
             "an engine's ratings must be HarmRating(category, probability) values, "
             f"not {', '.join(kinds)}"
         ) from None
-
-
-def _keep(
-    verdicts: dict[tuple[HarmRating, ...], Verdict], key: tuple[HarmRating, ...], verdict: Verdict
-) -> Verdict:
-    if len(verdicts) >= _VERDICTS_KEPT:
-        verdicts.clear()
-    verdicts[key] = verdict
-    return verdict
 
 
 def _default_policy(defaults: tuple[Category, ...]) -> SafetyPolicy:

@@ -22,6 +22,7 @@ from google.protobuf import struct_pb2
 from google.protobuf.descriptor import Descriptor
 from google.protobuf.message import Message
 
+from textgen._kept import Kept
 from textgen.server.engine import SamplingParams
 from textgen.server.generation.resolution import ResolvedModel
 from textgen.server.rpc.errors import FieldViolation
@@ -76,8 +77,7 @@ def _optional(message: Message | None, fields: frozenset[str], name: str) -> Any
 
 
 # The model-limit rules of each model, built once; keyed by what they depend on.
-_LIMIT_RULES: dict[tuple[str, int, float | None, bool], list[AnyRule]] = {}
-_LIMIT_RULES_KEPT = 256
+_LIMIT_RULES: Kept[tuple[str, int, float | None, bool], list[AnyRule]] = Kept(256)
 
 
 def _limit_rules(model: model_pb2.Model, *, content: bool) -> list[AnyRule]:
@@ -85,9 +85,7 @@ def _limit_rules(model: model_pb2.Model, *, content: bool) -> list[AnyRule]:
     key = (model.name, model.output_token_limit, max_temperature, content)
     rules = _LIMIT_RULES.get(key)
     if rules is None:
-        if len(_LIMIT_RULES) >= _LIMIT_RULES_KEPT:
-            _LIMIT_RULES.clear()
-        rules = _LIMIT_RULES[key] = model_limit_rules(model, content=content)
+        rules = _LIMIT_RULES.keep(key, model_limit_rules(model, content=content))
     return rules
 
 
@@ -192,8 +190,7 @@ def _sets_any(source: Message, fields: frozenset[str]) -> bool:
 # id of a resolved base model -> (that model, its defaults); the model is held so that its id
 # is not reused while the entry lives. The resolver hands out one ResolvedModel per base model
 # and RPC, so this stays small; a tuned model's is built per call and not kept.
-_DEFAULTS: dict[int, tuple[ResolvedModel, SamplingParams]] = {}
-_DEFAULTS_KEPT = 256
+_DEFAULTS: Kept[int, tuple[ResolvedModel, SamplingParams]] = Kept(256)
 
 
 def _defaults(resolved: ResolvedModel) -> SamplingParams:
@@ -212,9 +209,7 @@ def _defaults(resolved: ResolvedModel) -> SamplingParams:
         response_mime_type=TEXT_MIME_TYPE,
     )
     if resolved.tuned is None:
-        if len(_DEFAULTS) >= _DEFAULTS_KEPT:
-            _DEFAULTS.clear()
-        _DEFAULTS[id(resolved)] = (resolved, params)
+        _DEFAULTS.keep(id(resolved), (resolved, params))
     return params
 
 

@@ -18,6 +18,7 @@ from typing import Any
 from google.protobuf.descriptor import Descriptor
 from google.protobuf.message import Message
 
+from textgen._kept import Kept
 from textgen._protobuf import is_repeated
 from textgen.server.rpc.errors import FieldViolation, invalid_argument
 from textgen.server.validation.rules import (
@@ -111,8 +112,7 @@ class _Plan:
 
 # (message type, id of a rule list) -> (that list, its plan); the list is held so that its id
 # is not reused while the entry lives.
-_PLANS: dict[tuple[Descriptor, int], tuple[Sequence[AnyRule], _Plan]] = {}
-_PLANS_KEPT = 512
+_PLANS: Kept[tuple[Descriptor, int], tuple[Sequence[AnyRule], _Plan]] = Kept(512)
 
 
 def _plan(message: Message, rules: Sequence[AnyRule]) -> _Plan:
@@ -153,9 +153,7 @@ def _plan(message: Message, rules: Sequence[AnyRule]) -> _Plan:
     plan = _Plan(descriptor)
     for guard, entry in planned:
         plan.add(guard, entry)
-    if len(_PLANS) >= _PLANS_KEPT:
-        _PLANS.clear()
-    _PLANS[key] = (rules, plan)
+    _PLANS.keep(key, (rules, plan))
     return plan
 
 

@@ -9,6 +9,7 @@ import itertools
 from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, TypeAlias
 
+from textgen._kept import Kept
 from textgen.server.engine import GeneratedCandidate, GenerationInput, HarmCategory
 from textgen.testing.fake_engine import harm, tokenizer
 from textgen.testing.fake_engine.chunker import Chunker
@@ -148,8 +149,7 @@ def categories(model: model_pb2.Model, text: str) -> Sequence[HarmCategory]:
 # id(model) -> (the model, its family's categories): the engine rates with the same few
 # catalog models again and again, and reading their methods costs more than this lookup.
 # The model is held so that its id is not reused while the entry lives.
-_FAMILIES: dict[int, tuple[model_pb2.Model, Sequence[HarmCategory]]] = {}
-_FAMILIES_KEPT = 256
+_FAMILIES: Kept[int, tuple[model_pb2.Model, Sequence[HarmCategory]]] = Kept(256)
 
 
 def family_categories(model: model_pb2.Model) -> Sequence[HarmCategory]:
@@ -159,9 +159,7 @@ def family_categories(model: model_pb2.Model) -> Sequence[HarmCategory]:
         return known[1]
     content = "generateContent" in model.supported_generation_methods
     family = harm.CONTENT_CATEGORIES if content else harm.TEXT_CATEGORIES
-    if len(_FAMILIES) >= _FAMILIES_KEPT:
-        _FAMILIES.clear()
-    _FAMILIES[id(model)] = (model, family)
+    _FAMILIES.keep(id(model), (model, family))
     return family
 
 

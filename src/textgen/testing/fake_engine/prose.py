@@ -15,6 +15,8 @@ import math
 import random
 from collections.abc import Callable
 
+from textgen._kept import Kept
+
 # Ordered from "most likely" to "least likely": top_k and top_p keep a prefix of this list.
 WORDS: tuple[str, ...] = (
     "the", "model", "answer", "signal", "river", "garden", "light", "stone",
@@ -106,7 +108,7 @@ def paragraph(draws: bytes, words: tuple[str, ...]) -> str:
 
 # id of a word list -> (that list, the word each byte picks from it, capitalised too); the
 # list is held so that its id is not reused while the entry lives.
-_BY_BYTE: dict[int, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {}
+_BY_BYTE: Kept[int, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = Kept(256)
 
 
 def _by_byte(words: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -115,9 +117,7 @@ def _by_byte(words: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
     if known is None or known[0] is not words:
         plain = tuple(words[byte % len(words)] for byte in range(256))
         capital = tuple(word[0].upper() + word[1:] for word in plain)
-        if len(_BY_BYTE) >= 256:
-            _BY_BYTE.clear()
-        known = _BY_BYTE[id(words)] = (words, plain, capital)
+        known = _BY_BYTE.keep(id(words), (words, plain, capital))
     return known[1], known[2]
 
 
