@@ -9,7 +9,7 @@ from typing import Any, NoReturn
 import grpc
 import pytest
 
-from tests.server.rpc.test_policy import CONTEXT, answers, handlers
+from tests.server.rpc.test_policy import answers, handlers
 from textgen.server.rpc import guard
 from textgen.server.rpc.aio_types import Context, Handler
 from textgen.server.rpc.guard import with_guard
@@ -153,8 +153,21 @@ async def test_steps_outside_a_failure_stay_outside_it() -> None:
     with pytest.raises(ValueError, match="outer refuses BAD"):
         await answers(outer, "BAD")
     # A second failure is a layer too; the inner one maps first.
-    twice = with_guard(mapped, failure=mapping)
-    assert beneath(twice) is mapped
+    outer_saw: list[str] = []
+
+    async def noting(context: Context, exc: Exception) -> NoReturn:
+        outer_saw.append(type(exc).__name__)
+        raise exc
+
+    async def broken(request: Any, context: Context) -> Any:
+        raise RuntimeError("broken")
+
+    inner = with_guard(handlers()["unary_unary"]._replace(unary_unary=broken), failure=mapping)  # type: ignore[attr-defined]
+    twice = with_guard(inner, failure=noting)
+    assert beneath(twice) is inner
+    with pytest.raises(Mapped, match="broken"):
+        await answers(twice, "hi")
+    assert outer_saw == ["Mapped"]
     # A guard that only changes the deserializer merges.
 
     def decode(data: bytes) -> Any:
@@ -164,4 +177,3 @@ async def test_steps_outside_a_failure_stay_outside_it() -> None:
     assert replaced.request_deserializer is decode
     assert beneath(replaced) is beneath(mapped)
     assert await answers(replaced, "hi") == ["hi"]
-    assert CONTEXT is None
